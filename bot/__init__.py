@@ -1,0 +1,1 @@
+"""The edge: process start, configuration, wiring and channels."""

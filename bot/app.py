@@ -1,0 +1,56 @@
+"""The composition root: build_app(settings, clock) wires everything; tests call the same factory."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.db import make_engine, make_sessionmaker, upgrade
+from locales import Translator, translator
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = system_clock
+    t: Translator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.t = translator(self.settings.bot_locale)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One session, committed once on success, rolled back on any exception."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def migrate(self) -> None:
+        await upgrade(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_app(settings: Settings, clock: Clock = system_clock) -> App:
+    engine = make_engine(settings.database_url)
+    return App(settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock)

@@ -1,0 +1,305 @@
+"""The `python -m bot` command line (interfaces.md).
+
+Every failure a person can cause (bad configuration, a malformed plan file, an unknown plan code,
+an unreachable database) ends in one short explanation and exit status 1 or 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.app import App, build_app
+from bot.config import ConfigError, Settings, load_settings
+from handlers.formatting import describe_target
+from locales import Translator, translator
+from models import store
+from models.plans import PlanFileError, load_plan_file
+from models.tables import Indicator
+
+PLAN_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm")
+
+
+class CommandError(Exception):
+    """A failure to explain to the person at the terminal; str() is the explanation."""
+
+
+def build_parser(t: Translator) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=t("cli-description"))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("demo", help=t("cli-help-demo"))
+
+    imp = commands.add_parser("import-plan", help=t("cli-help-import-plan"))
+    imp.add_argument("paths", nargs="+", metavar="PATH", help=t("cli-help-import-plan-path"))
+
+    plans = commands.add_parser("plans", help=t("cli-help-plans"))
+    plans.add_argument("--json", action="store_true", help=t("cli-help-json"))
+
+    units = commands.add_parser("units", help=t("cli-help-units"))
+    units.add_argument("--plan", required=True, metavar="CODE")
+    units.add_argument("--json", action="store_true", help=t("cli-help-json"))
+
+    indicators = commands.add_parser("indicators", help=t("cli-help-indicators"))
+    indicators.add_argument("--plan", required=True, metavar="CODE")
+    indicators.add_argument("--json", action="store_true", help=t("cli-help-json"))
+
+    db = commands.add_parser("db", help=t("cli-help-db"))
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help=t("cli-help-db-upgrade"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    t = translator(settings.bot_locale)
+    args = build_parser(t).parse_args(argv)
+    handler = COMMANDS[args.command]
+    try:
+        return asyncio.run(_run(handler, settings, args))
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except (OperationalError, DBAPIError, OSError) as exc:
+        print(t("cli-error-database", problem=_first_line(exc)), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+async def _run(handler: Callable[[App, argparse.Namespace], Awaitable[int]], settings: Settings,
+               args: argparse.Namespace) -> int:
+    app = build_app(settings)
+    try:
+        if handler is not cmd_demo:
+            await app.migrate()
+        return await handler(app, args)
+    finally:
+        await app.close()
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+async def cmd_db(app: App, args: argparse.Namespace) -> int:
+    # app.migrate() already ran in _run; say so.
+    print(app.t("cli-db-upgraded"))
+    return 0
+
+
+def plan_files(paths: Sequence[str]) -> list[Path]:
+    """Files named, and the plan files inside folders named, in a stable order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in PLAN_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+
+
+async def import_plan_file(app: App, path: Path) -> store.ImportResult:
+    """Validate one plan file and import it in its own transaction; raises PlanFileError."""
+    spec = load_plan_file(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    async with app.unit_of_work() as session:
+        return await store.import_plan(session, spec, digest, app.now())
+
+
+async def cmd_import_plan(app: App, args: argparse.Namespace) -> int:
+    t = app.t
+    files = plan_files(args.paths)
+    if not files:
+        raise CommandError(t("cli-import-nothing"))
+    failed = 0
+    for path in files:
+        try:
+            result = await import_plan_file(app, path)
+        except PlanFileError as exc:
+            print(exc.render(t), file=sys.stderr)
+            failed += 1
+            continue
+        async with app.unit_of_work() as session:
+            summary = next(p for p in await store.list_plans(session) if p.code == result.plan_code)
+        if result.created:
+            message = "cli-import-created"
+        elif result.changed:
+            message = "cli-import-updated"
+        else:
+            message = "cli-import-unchanged"
+        print(t(message, code=summary.code, path=str(path), indicators=summary.indicators, units=summary.units))
+    return 1 if failed else 0
+
+
+async def cmd_plans(app: App, args: argparse.Namespace) -> int:
+    async with app.unit_of_work() as session:
+        plans = await store.list_plans(session)
+    if args.json:
+        _print_json([
+            {"code": p.code, "title": p.title, "year": p.year, "indicators": p.indicators, "units": p.units}
+            for p in plans
+        ])
+        return 0
+    if not plans:
+        print(app.t("cli-plans-none"))
+        return 0
+    for p in plans:
+        print(app.t("cli-plans-line", code=p.code, year=p.year, indicators=p.indicators, units=p.units, title=p.title))
+    return 0
+
+
+async def _plan_or_fail(app: App, session: Any, code: str) -> Any:
+    plan = await store.get_plan(session, code)
+    if plan is None:
+        known = ", ".join(p.code for p in await store.list_plans(session)) or "-"
+        raise CommandError(app.t("cli-error-unknown-plan", code=code, known=known))
+    return plan
+
+
+async def cmd_units(app: App, args: argparse.Namespace) -> int:
+    async with app.unit_of_work() as session:
+        plan = await _plan_or_fail(app, session, args.plan)
+        units = await store.plan_units(session, plan)
+    by_id = {unit.id: unit for unit in units}
+    rows = [
+        {
+            "code": unit.code, "name": unit.name, "kind": unit.kind,
+            "parent": by_id[unit.parent_id].code if unit.parent_id in by_id else None,
+            "active": unit.active, "named_in_plan": unit.named_in_plan,
+        }
+        for unit in units
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        mark = "" if row["active"] else app.t("cli-units-inactive")
+        print(f"{row['code']:<16} {row['kind']:<12} {row['name']}{mark}")
+    return 0
+
+
+def indicator_rows(indicators: list[Indicator], reporters: dict[int, int]) -> list[dict[str, Any]]:
+    from models.store import target_of
+
+    rows = []
+    for indicator in indicators:
+        targets = []
+        for part in indicator.parts:
+            if not part.active:
+                continue
+            target = target_of(part)
+            targets.append({
+                "part": part.code, "label": part.label, "raw": part.target_raw, "kind": target.kind,
+                "measure": target.measure.value, "comparison": target.comparison.value,
+                "value": _json_number(target.value), "low": _json_number(target.low),
+                "high": _json_number(target.high), "unit": target.unit,
+                "due": target.due.isoformat() if target.due else None,
+                "numerator": part.numerator_label, "denominator": part.denominator_label,
+                "applies_to": part.applies_to, "reporters": reporters.get(part.id, 0),
+            })
+        rows.append({
+            "code": indicator.code, "number": indicator.number, "table": indicator.table_code,
+            "group": indicator.group_code, "title": indicator.title, "frequency": indicator.frequency,
+            "accumulation": indicator.accumulation, "level": indicator.level,
+            "target_raw": indicator.target_raw, "targets": targets,
+        })
+    return rows
+
+
+async def cmd_indicators(app: App, args: argparse.Namespace) -> int:
+    async with app.unit_of_work() as session:
+        plan = await _plan_or_fail(app, session, args.plan)
+        indicators = await store.plan_indicators(session, plan)
+        reporters = await store.assignment_counts(session, plan)
+    if args.json:
+        _print_json(indicator_rows(indicators, reporters))
+        return 0
+    print_indicators(app.t, indicators, reporters)
+    return 0
+
+
+def print_indicators(t: Translator, indicators: list[Indicator], reporters: dict[int, int]) -> None:
+    from models.store import target_of
+
+    for indicator in indicators:
+        print(f"{indicator.code:>7}  {indicator.title}")
+        for part in indicator.parts:
+            if not part.active:
+                continue
+            described = describe_target(target_of(part), t)
+            label = f" ({part.label})" if part.label else ""
+            print(t("cli-indicator-part", part=part.code, target=described, raw=part.target_raw,
+                    label=label, units=reporters.get(part.id, 0)))
+
+
+async def cmd_demo(app: App, args: argparse.Namespace) -> int:
+    """Until the conversation demo lands: import the five seed plans into a throwaway database
+    and show what was understood of each target."""
+    import tempfile
+
+    from bot.config import load_settings
+
+    with tempfile.TemporaryDirectory(prefix="dtbot-demo-") as folder:
+        settings = load_settings(DATABASE_URL=f"sqlite+aiosqlite:///{folder}/demo.db")
+        demo = build_app(settings, app.clock)
+        try:
+            await demo.migrate()
+            t = demo.t
+            plans_dir = Path(__file__).resolve().parent.parent / "data" / "plans"
+            for path in plan_files([str(plans_dir)]):
+                try:
+                    await import_plan_file(demo, path)
+                except PlanFileError as exc:
+                    raise CommandError(exc.render(t)) from None
+            async with demo.unit_of_work() as session:
+                for summary in await store.list_plans(session):
+                    plan = await store.get_plan(session, summary.code)
+                    print()
+                    print(t("cli-plans-line", code=summary.code, year=summary.year,
+                            indicators=summary.indicators, units=summary.units, title=summary.title))
+                    print_indicators(t, await store.plan_indicators(session, plan),
+                                     await store.assignment_counts(session, plan))
+        finally:
+            await demo.close()
+    return 0
+
+
+COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
+    "demo": cmd_demo,
+    "import-plan": cmd_import_plan,
+    "plans": cmd_plans,
+    "units": cmd_units,
+    "indicators": cmd_indicators,
+    "db": cmd_db,
+}
+
+
+def _json_number(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")

@@ -1,0 +1,168 @@
+"""Typed settings from the environment and `.env`, parsed once at start-up (interfaces.md).
+
+A bad value raises ConfigError carrying one line that names the variable; the command line prints
+that line and exits, never a traceback.
+"""
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from locales import normalize_locale, translator
+
+CHANNELS = ("telegram", "zalo", "console")
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class ConfigError(Exception):
+    """A bad configuration value; str() is the one line to show."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field("sqlite+aiosqlite:///data/bot.db", alias="DATABASE_URL")
+    bot_token: SecretStr | None = Field(None, alias="BOT_TOKEN")
+    telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL")
+    zalo_bot_token: SecretStr | None = Field(None, alias="ZALO_BOT_TOKEN")
+    zalo_api_url: str = Field("https://bot-api.zaloplatforms.com", alias="ZALO_API_URL")
+    bot_timezone: str = Field("Asia/Ho_Chi_Minh", alias="BOT_TIMEZONE")
+    bot_locale: str = Field("vi", alias="BOT_LOCALE")
+    bot_admins: str = Field("", alias="BOT_ADMINS")
+    webhook_url: str | None = Field(None, alias="WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(None, alias="WEBHOOK_SECRET")
+    webhook_listen: str = Field("0.0.0.0:8080", alias="WEBHOOK_LISTEN")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError("config-error-database-url") from None
+        driver = _ASYNC_DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError("config-error-database-url")
+        url = url.set(drivername=driver)
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("bot_token", "zalo_bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("bot_token", "zalo_bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{5,}", value.get_secret_value().strip()):
+            raise ValueError("config-error-token")
+        return value
+
+    @field_validator("telegram_api_url", "zalo_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value.strip()):
+            raise ValueError("config-error-url")
+        return value.strip().rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^\s/]+", value.strip()):
+            raise ValueError("config-error-url")
+        return value.strip()
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("config-error-timezone") from None
+        return value.strip()
+
+    @field_validator("bot_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value.strip().lower() not in ("vi", "en"):
+            raise ValueError("config-error-locale")
+        return value.strip().lower()
+
+    @field_validator("bot_admins")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        for item in filter(None, (piece.strip() for piece in value.split(","))):
+            channel, _, user_id = item.partition(":")
+            if channel not in CHANNELS or not user_id.strip():
+                raise ValueError("config-error-admins")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("config-error-listen")
+        return value.strip()
+
+    @cached_property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)
+
+    @cached_property
+    def admins(self) -> frozenset[tuple[str, str]]:
+        """(channel, user id) pairs from BOT_ADMINS."""
+        pairs = (item.strip().partition(":") for item in self.bot_admins.split(",") if item.strip())
+        return frozenset((channel, user_id.strip()) for channel, _, user_id in pairs)
+
+    @property
+    def database(self) -> URL:
+        return make_url(self.database_url)
+
+    @property
+    def webhook_host_port(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and .env (overrides win); ConfigError on a bad value."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = str(error["loc"][0]) if error["loc"] else "?"
+        message_id = str(error.get("ctx", {}).get("error", "")) or error["msg"]
+        locale = normalize_locale(os.environ.get("BOT_LOCALE"))
+        t = translator(locale)
+        try:
+            reason = t(message_id)
+        except KeyError:
+            reason = t("config-error-generic", problem=error["msg"])
+        raise ConfigError(t("config-error", variable=variable, reason=reason)) from None
+    if settings.webhook_url and settings.webhook_secret is None:
+        t = translator(settings.bot_locale)
+        raise ConfigError(t("config-error", variable="WEBHOOK_SECRET", reason=t("config-error-webhook-secret")))
+    return settings
+
+
+def prepare_sqlite_folder(url: URL) -> None:
+    """The default database lives in data/; create the folder so a fresh clone just runs."""
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)

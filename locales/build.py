@@ -1,0 +1,54 @@
+"""Write the gettext catalogues from locales/messages.yaml: `python -m locales.build`.
+
+messages.yaml keeps both languages of each message side by side, which is how a missing or
+drifting translation gets noticed while writing; the PO files are what runs and what translation
+tools (Poedit, Weblate) open. tests/test_locales.py fails when they are out of step.
+"""
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import yaml
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+
+from locales import LOCALES
+
+HERE = Path(__file__).parent
+SOURCE = HERE / "messages.yaml"
+
+
+def render(locale: str, messages: dict[str, dict[str, str]]) -> bytes:
+    catalog = Catalog(locale=locale, project="dtbot", charset="utf-8")
+    for message_id, texts in messages.items():
+        catalog.add(message_id, texts[locale])
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, omit_header=False, sort_output=False, width=0)
+    # The header carries a creation date; drop it so a rebuild without changes changes nothing.
+    lines = [line for line in buffer.getvalue().split(b"\n") if not line.startswith(b'"POT-Creation-Date')]
+    return b"\n".join(lines)
+
+
+def load_source() -> dict[str, dict[str, str]]:
+    with SOURCE.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def po_path(locale: str) -> Path:
+    return HERE / locale / "LC_MESSAGES" / "messages.po"
+
+
+def main() -> int:
+    messages = load_source()
+    for locale in LOCALES:
+        path = po_path(locale)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(render(locale, messages))
+    print(f"wrote {len(messages)} messages for {', '.join(LOCALES)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

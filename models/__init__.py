@@ -1,0 +1,1 @@
+"""Data and the domain: SQLAlchemy tables, query functions, and pure arithmetic modules."""

@@ -1,0 +1,281 @@
+"""Read a plan from an XLSX sheet laid out like the plans' appendix tables.
+
+The result is the same located raw structure a YAML file gives, so one validator (models.plans)
+checks both and reports problems by sheet and row. Headers are matched tolerantly: case,
+diacritics, line breaks and years do not matter (docs/plan-format.md lists them).
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from models.plans import Located, PlanFileError, PlanIssue
+from models.text import fold, slug
+
+META_SHEET = "Kế hoạch"
+UNITS_SHEET = "Đơn vị"
+PARTS_SHEET = "Phần"
+_ROMAN = re.compile(r"^(?=[IVXL]+$)L?X{0,3}(?:IX|IV|V?I{0,3})$")
+_HEADER_SCAN_ROWS = 40
+
+
+def header_field(header: str, taken: set[str]) -> str | None:
+    """The plan field a column header stands for, or None for a column we do not read."""
+    h = re.sub(r"\b(19|20)\d\d\b", " ", fold(header))
+    h = re.sub(r"\s+", " ", h).strip()
+    if h in ("tt", "stt", "so tt"):
+        return "number"
+    if h in ("ma", "ma chi tieu", "ma so"):
+        return "code"
+    if "so lieu" in h or "danh gia" in h or "khoang cach" in h or "ty le bao cao" in h:
+        return None  # result columns written by export
+    if "theo doi" in h or ("chu tri" in h and ("tong hop" in h or "bao cao" in h)):
+        return "tracking"
+    if "chu tri" in h or "trien khai" in h:
+        return "lead"
+    if "phoi hop" in h or "ho tro" in h:
+        return "coordinating"
+    if "cua tinh" in h:
+        return "province_target"
+    if h.startswith("ket qua"):
+        return "baseline"
+    if "muc do" in h:
+        return "level"
+    if "co so de xuat" in h:
+        return "basis"
+    if "cong thuc" in h or "ghi chu" in h:
+        return "formula"
+    if "tan suat" in h or "ky bao cao" in h:
+        return "frequency"
+    if "ten ngan" in h:
+        return "title"
+    if "muc tieu" in h or "chi tieu" in h or "noi dung" in h:
+        return "text" if "text" not in taken else "target"
+    return None
+
+
+def cell_text(value: Any, number_format: str | None = None) -> str | None:
+    """A cell as the text a person sees: 0.9 formatted as a percentage reads "90%"."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if number_format and "%" in number_format:
+            return f"{value * 100:g}%"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = re.sub(r"\s+", " ", str(value)).strip()
+    return text or None
+
+
+def read_xlsx_plan(path: Path) -> Located:
+    shown = str(path)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise PlanFileError(shown, [PlanIssue("row", None, "-", "plan-error-xlsx", (("problem", str(exc) or type(exc).__name__),))]) from None
+    try:
+        return _read(workbook, path)
+    finally:
+        workbook.close()
+
+
+def _rows(sheet: Any) -> list[tuple[int, list[str | None]]]:
+    rows = []
+    for index, row in enumerate(sheet.iter_rows(), start=1):
+        rows.append((index, [cell_text(c.value, getattr(c, "number_format", None)) for c in row]))
+    return rows
+
+
+def _located(sheet: str, row: int, **values: Any) -> Located:
+    node = Located({k: v for k, v in values.items() if v is not None})
+    node.where, node.number, node.sheet = "row", row, sheet
+    return node
+
+
+def _sheet_named(workbook: Any, name: str) -> Any:
+    for sheet in workbook.worksheets:
+        if fold(sheet.title) == fold(name):
+            return sheet
+    return None
+
+
+def _find_table(workbook: Any) -> tuple[Any, list[tuple[int, list[str | None]]], int, dict[int, str]] | None:
+    for sheet in workbook.worksheets:
+        if fold(sheet.title) in (fold(META_SHEET), fold(UNITS_SHEET), fold(PARTS_SHEET)):
+            continue
+        rows = _rows(sheet)
+        for position, (_, cells) in enumerate(rows[:_HEADER_SCAN_ROWS]):
+            taken: set[str] = set()
+            columns: dict[int, str] = {}
+            for column, value in enumerate(cells):
+                field = header_field(value, taken) if value else None
+                if field and field not in taken:
+                    columns[column] = field
+                    taken.add(field)
+            if "number" in taken and "text" in taken:
+                return sheet, rows, position, columns
+    return None
+
+
+def _read(workbook: Any, path: Path) -> Located:
+    shown = str(path)
+    found = _find_table(workbook)
+    if found is None:
+        raise PlanFileError(shown, [PlanIssue("row", None, "-", "plan-error-xlsx-header")])
+    sheet, rows, header_position, columns = found
+    header_cells = rows[header_position][1]
+    title_above = " ".join(filter(None, (c for _, cells in rows[:header_position] for c in cells)))
+
+    meta = _read_meta(workbook)
+    plan = _located(META_SHEET if meta else sheet.title, 1)
+    plan.update(meta)
+    if "code" not in plan:
+        plan["code"] = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:32] or "PLAN"
+    if "title" not in plan and title_above:
+        plan["title"] = title_above
+    if "year" not in plan:
+        match = re.search(r"\b(20\d\d)\b", f"{title_above} {' '.join(filter(None, header_cells))}")
+        if match:
+            plan["year"] = int(match.group(1))
+        else:
+            raise PlanFileError(shown, [PlanIssue("row", 1, "plan.year", "plan-error-xlsx-year", sheet=sheet.title)])
+
+    indicators: list[Located] = []
+    groups: list[Located] = []
+    current_group: str | None = None
+    for row_number, cells in rows[header_position + 1:]:
+        values = {field: cells[column] if column < len(cells) else None for column, field in columns.items()}
+        if not any(values.values()):
+            continue
+        if [c for c in cells if c] == [c for c in header_cells if c]:
+            continue  # a header repeated after a page break
+        number = values.get("number")
+        if number and (_ROMAN.match(number) or re.fullmatch(r"[A-Z]", number)) and not values.get("target"):
+            current_group = number
+            groups.append(_located(sheet.title, row_number, code=number, title=values.get("text") or number))
+            continue
+        if not number:
+            if indicators:  # cells of the row above, split over lines
+                previous = indicators[-1]
+                for field, text in values.items():
+                    if text:
+                        previous[field] = f"{previous[field]} {text}" if previous.get(field) else text
+            continue
+        node = _located(sheet.title, row_number, **values)
+        node.key_numbers = {key: row_number for key in node}
+        node["code"] = values.get("code") or number.rstrip(".")
+        node["number"] = number.rstrip(".")
+        if current_group:
+            node["group"] = current_group
+        if "title" not in node and values.get("text"):
+            node["title"] = _short_title(values["text"])
+        indicators.append(node)
+
+    _attach_parts(workbook, indicators)
+    units = _read_units(workbook) or _guess_units(indicators)
+    raw = Located(format=1, plan=plan, units=units, groups=groups, indicators=indicators)
+    raw.where, raw.number, raw.sheet = "row", 1, sheet.title
+    return raw
+
+
+def _read_meta(workbook: Any) -> dict[str, Any]:
+    sheet = _sheet_named(workbook, META_SHEET)
+    if sheet is None:
+        return {}
+    meta: dict[str, Any] = {}
+    for _, cells in _rows(sheet):
+        if len(cells) >= 2 and cells[0] and cells[1] is not None:
+            key = fold(cells[0]).replace(" ", "_")
+            meta[key] = int(cells[1]) if key == "year" and cells[1].isdigit() else cells[1]
+    return meta
+
+
+def _table_of(sheet: Any, wanted: dict[str, str]) -> list[tuple[int, dict[str, str | None]]]:
+    """Rows of a simple sheet as {field: text}, headers matched by folded name."""
+    rows = _rows(sheet)
+    if not rows:
+        return []
+    header = [fold(c) if c else "" for c in rows[0][1]]
+    columns = {i: wanted[h] for i, h in enumerate(header) if h in wanted}
+    return [
+        (number, {field: cells[i] if i < len(cells) else None for i, field in columns.items()})
+        for number, cells in rows[1:] if any(cells)
+    ]
+
+
+def _read_units(workbook: Any) -> list[Located]:
+    sheet = _sheet_named(workbook, UNITS_SHEET)
+    if sheet is None:
+        return []
+    wanted = {"ma": "code", "ten": "name", "loai": "kind", "truc thuoc": "parent", "ten khac": "aliases"}
+    units = []
+    for number, values in _table_of(sheet, wanted):
+        node = _located(sheet.title, number, **values)
+        node.key_numbers = {key: number for key in node}
+        units.append(node)
+    return units
+
+
+def _attach_parts(workbook: Any, indicators: list[Located]) -> None:
+    sheet = _sheet_named(workbook, PARTS_SHEET)
+    if sheet is None:
+        return
+    wanted = {
+        "ma chi tieu": "indicator", "ma phan": "code", "nhan": "label", "ap dung cho": "applies_to",
+        "muc tieu": "target", "so sanh": "comparison", "do luong": "measure", "tu so": "numerator",
+        "mau so": "denominator", "don vi tinh": "unit",
+    }
+    by_code = {node["code"]: node for node in indicators}
+    for number, values in _table_of(sheet, wanted):
+        owner = by_code.get(values.pop("indicator") or "")
+        if owner is None:
+            continue
+        node = _located(sheet.title, number, **values)
+        node.key_numbers = {key: number for key in node}
+        owner.setdefault("parts", []).append(node)
+
+
+_KIND_WORDS = (
+    ("van phong", "department"), ("phong ", "department"), ("thanh tra", "department"),
+    ("ubnd xa", "commune"), ("ubnd phuong", "ward"), ("ubnd thi tran", "township"),
+    ("ubnd", "city"), ("trung tam", "agency"), ("chi nhanh", "agency"), ("ban ", "agency"),
+    ("truong", "agency"), ("benh vien", "agency"), ("chi cuc", "agency"), ("doanh nghiep", "enterprise"),
+    ("vnpt", "enterprise"), ("viettel", "enterprise"), ("mobifone", "enterprise"), ("cong an", "agency"),
+)
+
+
+def _guess_units(indicators: list[Located]) -> list[Located]:
+    """Without a units sheet: every distinct name in the lead and tracking columns is a unit."""
+    units: dict[str, Located] = {}
+    for node in indicators:
+        for field in ("lead", "tracking"):
+            for name in re.split(r"[;\n]", node.get(field) or ""):
+                name = name.strip(" ,.")
+                folded = fold(name)
+                if not name or folded.startswith("cac ") or slug(name) in units:
+                    continue
+                kind = next((k for word, k in _KIND_WORDS if folded.startswith(word)), "other")
+                unit = _located(node.sheet or "", node.number or 0, code=slug(name)[:64], name=name, kind=kind)
+                units[slug(name)] = unit
+    return list(units.values())
+
+
+def _short_title(text: str) -> str:
+    words = text.split()
+    title = ""
+    for word in words:
+        if len(title) + len(word) + 1 > 57:
+            return title + "…"
+        title = f"{title} {word}".strip()
+    return title

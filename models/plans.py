@@ -1,0 +1,892 @@
+"""Plan files (YAML, XLSX) -> a validated PlanSpec.
+
+Pure: imports neither aiogram nor SQLAlchemy. The format is documented in docs/plan-format.md.
+A file is either wholly valid or rejected with every problem found, each naming the file, the
+line (YAML) or row (XLSX) and the field, so the person fixing it can fix everything in one pass.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from models.numbers import NUMBER_PATTERN, parse_number
+from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency
+from models.targets import (
+    Comparison,
+    Measure,
+    Target,
+    TargetParseError,
+    parse_target_detail,
+    split_target,
+    stated_comparisons,
+)
+from models.text import fold
+
+FORMAT_VERSION = 1
+UNIT_KINDS = (
+    "province", "city", "department", "agency", "commune", "ward", "township",
+    "enterprise", "organization", "other",
+)
+LOCAL_KINDS = ("commune", "ward", "township")
+OFFICE_KINDS = ("department", "agency")
+ACCUMULATIONS = ("year_to_date", "cumulative", "per_period")
+DEACTIVATION_REASONS = ("merged", "dissolved")
+TITLE_MAX = 60
+_PLAN_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_UNIT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_INDICATOR_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,23}$")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+# --- the validated plan ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSpec:
+    code: str
+    name: str
+    kind: str
+    parent: str | None = None
+    aliases: tuple[str, ...] = ()
+    named_in_plan: bool = True
+    active: bool = True
+    deactivated_on: date | None = None
+    deactivation_reason: str | None = None
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    code: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    code: str
+    title: str
+    table: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartSpec:
+    code: str
+    target: Target
+    label: str | None = None
+    applies_to: tuple[str, ...] = ()
+    numerator_label: str | None = None
+    denominator_label: str | None = None
+    reporters: tuple[str, ...] = ()  # unit codes, derived or overridden
+    reporters_overridden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorSpec:
+    code: str
+    number: str
+    title: str
+    text: str
+    target_raw: str
+    parts: tuple[PartSpec, ...]
+    table: str | None = None
+    group: str | None = None
+    lead: str | None = None
+    coordinating: str | None = None
+    tracking: str | None = None
+    province_target: str | None = None
+    baseline_raw: str | None = None
+    baseline: Decimal | None = None
+    level_raw: str | None = None
+    level: str | None = None  # new | raised | synced
+    frequency: Frequency = Frequency.MONTHLY
+    accumulation: str = "year_to_date"
+    formula: str | None = None
+    basis: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    deadlines: dict[Frequency, DeadlineRule]
+    source: str | None = None
+    prompt_days_before: int = 3
+    prompt_time: time = time(8, 0)
+    reminder_time: time = time(8, 0)
+    overdue_time: time = time(8, 0)
+    escalate_after_days: int = 2
+    summary_time: time = time(9, 0)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(7, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSpec:
+    code: str
+    title: str
+    year: int
+    schedule: ScheduleSpec
+    units: tuple[UnitSpec, ...]
+    indicators: tuple[IndicatorSpec, ...]
+    tables: tuple[TableSpec, ...] = ()
+    groups: tuple[GroupSpec, ...] = ()
+    issuer: str | None = None
+    document: str | None = None
+    issued_on: date | None = None
+    source: str | None = None
+    salutation: str | None = None
+    tracking_unit: str | None = None
+    notes: str | None = None
+
+    @property
+    def parts(self) -> list[PartSpec]:
+        return [part for indicator in self.indicators for part in indicator.parts]
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanIssue:
+    """One problem in a plan file. `message` is a locale message id, `params` its fields."""
+
+    where: str  # "line" or "row"
+    number: int | None
+    field: str
+    message: str
+    params: tuple[tuple[str, str], ...] = ()
+    sheet: str | None = None
+
+
+class PlanFileError(Exception):
+    """A plan file that cannot be imported; holds every problem found."""
+
+    def __init__(self, path: str, issues: list[PlanIssue]) -> None:
+        super().__init__(f"{path}: {len(issues)} problem(s)")
+        self.path = path
+        self.issues = issues
+
+    def render(self, t: Any) -> str:
+        """One line per problem in the translator's language."""
+        lines = [t("plan-error-header", path=self.path, count=len(self.issues))]
+        for issue in self.issues:
+            place = ""
+            if issue.number is not None:
+                place = t(f"plan-error-at-{issue.where}", number=issue.number)
+                if issue.sheet:
+                    place = t("plan-error-in-sheet", sheet=issue.sheet, place=place)
+            lines.append(
+                t("plan-error-line", place=place, field=issue.field,
+                  message=t(issue.message, **dict(issue.params)))
+            )
+        return "\n".join(lines)
+
+
+# --- located raw data -------------------------------------------------------------------------
+
+
+class Located(dict):
+    """A mapping that remembers where it and each of its keys came from."""
+
+    where: str = "line"
+    number: int | None = None
+    sheet: str | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_numbers: dict[Any, int] = {}
+
+    def place_of(self, key: str | None) -> int | None:
+        if key is not None and key in self.key_numbers:
+            return self.key_numbers[key]
+        return self.number
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that builds Located mappings and refuses duplicate keys."""
+
+
+def _construct_located(loader: _LineLoader, node: yaml.MappingNode) -> Located:
+    loader.flatten_mapping(node)
+    result = Located()
+    result.number = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_numbers[key] = key_node.start_mark.line + 1
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_located)
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+
+def load_plan_file(path: str | Path) -> PlanSpec:
+    """Read and validate a YAML or XLSX plan; raises PlanFileError listing every problem."""
+    path = Path(path)
+    shown = str(path)
+    if not path.is_file():
+        raise PlanFileError(shown, [PlanIssue("line", None, "-", "plan-error-no-file")])
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from models.plan_xlsx import read_xlsx_plan
+
+        raw = read_xlsx_plan(path)
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        raw = _read_yaml(path)
+    else:
+        raise PlanFileError(
+            shown, [PlanIssue("line", None, "-", "plan-error-file-type",
+                              (("suffix", path.suffix or "-"),))]
+        )
+    return build_plan(raw, shown)
+
+
+def _read_yaml(path: Path) -> Located:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PlanFileError(str(path), [PlanIssue("line", None, "-", "plan-error-encoding")])
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = (exc.problem or exc.context or "").strip()
+        raise PlanFileError(
+            str(path), [PlanIssue("line", line, "-", "plan-error-yaml", (("problem", problem),))]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise PlanFileError(
+            str(path), [PlanIssue("line", None, "-", "plan-error-yaml", (("problem", str(exc)),))]
+        ) from None
+    if not isinstance(data, Located):
+        raise PlanFileError(str(path), [PlanIssue("line", 1, "-", "plan-error-not-mapping")])
+    return data
+
+
+def build_plan(raw: Located, shown_path: str) -> PlanSpec:
+    """Validate raw located data (from YAML or XLSX) into a PlanSpec."""
+    builder = _Builder(raw)
+    plan = builder.build()
+    if builder.issues or plan is None:
+        raise PlanFileError(shown_path, builder.issues)
+    return plan
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, raw: Located) -> None:
+        self.raw = raw
+        self.issues: list[PlanIssue] = []
+
+    # reporting
+
+    def error(self, node: Any, key: str | None, field_name: str, message: str, **params: Any) -> None:
+        where, number, sheet = "line", None, None
+        if isinstance(node, Located):
+            where, number, sheet = node.where, node.place_of(key), node.sheet
+        self.issues.append(
+            PlanIssue(where, number, field_name, message,
+                      tuple((k, str(v)) for k, v in params.items()), sheet)
+        )
+
+    # typed getters: each records an issue and returns None on a bad value
+
+    def text(self, node: Located, key: str, label: str, required: bool = False) -> str | None:
+        value = node.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.error(node, key, label, "plan-error-required")
+            return None
+        if isinstance(value, (int, float, Decimal, date)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            self.error(node, key, label, "plan-error-not-text")
+            return None
+        return re.sub(r"[ \t]+", " ", value.strip())
+
+    def integer(self, node: Located, key: str, label: str, low: int, high: int,
+                default: int | None = None, required: bool = False) -> int | None:
+        value = node.get(key)
+        if value is None:
+            if required:
+                self.error(node, key, label, "plan-error-required")
+            return default
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            self.error(node, key, label, "plan-error-integer", low=low, high=high, value=value)
+            return default
+        return value
+
+    def boolean(self, node: Located, key: str, label: str, default: bool) -> bool:
+        value = node.get(key)
+        if value is None:
+            return default
+        if isinstance(value, str) and fold(value) in ("true", "yes", "co", "1", "false", "no", "khong", "0"):
+            return fold(value) in ("true", "yes", "co", "1")
+        if not isinstance(value, bool):
+            self.error(node, key, label, "plan-error-boolean", value=value)
+            return default
+        return value
+
+    def day(self, node: Located, key: str, label: str) -> date | None:
+        value = node.get(key)
+        if value is None or isinstance(value, date):
+            return value if not isinstance(value, datetime) else value.date()
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", value)
+            try:
+                if match:
+                    d, m, y = (int(g) for g in match.groups())
+                    return date(y, m, d)
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.error(node, key, label, "plan-error-date", value=value)
+        return None
+
+    def clock(self, node: Located, key: str, label: str, default: time) -> time:
+        value = node.get(key)
+        if value is None:
+            return default
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML 1.1 reads an unquoted 08:00 as sexagesimal 480.
+            value = f"{value // 60:02d}:{value % 60:02d}"
+        match = _CLOCK.match(str(value).strip())
+        if not match:
+            self.error(node, key, label, "plan-error-clock", value=value)
+            return default
+        return time(int(match.group(1)), int(match.group(2)))
+
+    def mapping(self, node: Located, key: str, label: str) -> Located | None:
+        value = node.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, Located):
+            self.error(node, key, label, "plan-error-not-mapping-field")
+            return None
+        return value
+
+    def items(self, node: Located, key: str, label: str, required: bool = False) -> list[Located]:
+        value = node.get(key)
+        if value is None:
+            if required:
+                self.error(node, key, label, "plan-error-required")
+            return []
+        if not isinstance(value, list):
+            self.error(node, key, label, "plan-error-not-list")
+            return []
+        result = []
+        for index, item in enumerate(value, start=1):
+            if isinstance(item, Located):
+                result.append(item)
+            else:
+                self.error(node, key, f"{label}[{index}]", "plan-error-not-mapping-field")
+        return result
+
+    def strings(self, node: Located, key: str, label: str) -> tuple[str, ...]:
+        value = node.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [piece for piece in re.split(r"[;,]", value)]
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            self.error(node, key, label, "plan-error-not-list")
+            return ()
+        return tuple(str(v).strip() for v in value if str(v).strip())
+
+    def unknown_keys(self, node: Located, allowed: set[str], label: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.error(node, key, f"{label}.{key}", "plan-error-unknown-field",
+                           allowed=", ".join(sorted(allowed)))
+
+    # the plan
+
+    def build(self) -> PlanSpec | None:
+        raw = self.raw
+        self.unknown_keys(raw, {"format", "plan", "schedule", "units", "tables", "groups", "indicators"}, "")
+        version = raw.get("format")
+        if version != FORMAT_VERSION:
+            self.error(raw, "format", "format", "plan-error-format", version=FORMAT_VERSION)
+        head = self.mapping(raw, "plan", "plan")
+        if head is None:
+            self.error(raw, "plan", "plan", "plan-error-required")
+            head = Located()
+        self.unknown_keys(head, {"code", "title", "year", "issuer", "document", "issued_on", "source",
+                                 "salutation", "tracking_unit", "notes"}, "plan")
+        code = self.text(head, "code", "plan.code", required=True)
+        if code and not _PLAN_CODE.match(code):
+            self.error(head, "code", "plan.code", "plan-error-code", value=code)
+        title = self.text(head, "title", "plan.title", required=True)
+        year = self.integer(head, "year", "plan.year", 2000, 2100, required=True)
+        schedule = self.schedule(self.mapping(raw, "schedule", "schedule") or Located())
+        units = self.units(self.items(raw, "units", "units", required=True))
+        unit_codes = {unit.code for unit in units}
+        tracking_unit = self.text(head, "tracking_unit", "plan.tracking_unit")
+        if tracking_unit and tracking_unit not in unit_codes:
+            self.error(head, "tracking_unit", "plan.tracking_unit", "plan-error-unknown-unit", code=tracking_unit)
+        tables = self.tables(self.items(raw, "tables", "tables"))
+        groups = self.groups(self.items(raw, "groups", "groups"), {t.code for t in tables})
+        indicators = self.indicators(
+            self.items(raw, "indicators", "indicators", required=True), units,
+            {t.code for t in tables}, {g.code for g in groups},
+        )
+        if self.issues or not (code and title and year):
+            return None
+        return PlanSpec(
+            code=code, title=title, year=year, schedule=schedule, units=tuple(units),
+            indicators=tuple(indicators), tables=tuple(tables), groups=tuple(groups),
+            issuer=self.text(head, "issuer", "plan.issuer"),
+            document=self.text(head, "document", "plan.document"),
+            issued_on=self.day(head, "issued_on", "plan.issued_on"),
+            source=self.text(head, "source", "plan.source"),
+            salutation=self.text(head, "salutation", "plan.salutation"),
+            tracking_unit=tracking_unit, notes=self.text(head, "notes", "plan.notes"),
+        )
+
+    def schedule(self, node: Located) -> ScheduleSpec:
+        self.unknown_keys(node, {"source", "deadlines", "prompt_days_before", "prompt_time",
+                                 "reminder_time", "overdue_time", "escalate_after_days",
+                                 "summary_time", "quiet_hours"}, "schedule")
+        deadlines = dict(DEFAULT_DEADLINES)
+        given = self.mapping(node, "deadlines", "schedule.deadlines") or Located()
+        for key, value in given.items():
+            label = f"schedule.deadlines.{key}"
+            try:
+                frequency = Frequency(key)
+            except ValueError:
+                self.error(given, key, label, "plan-error-frequency", value=key,
+                           allowed=", ".join(f.value for f in Frequency))
+                continue
+            if not isinstance(value, Located):
+                self.error(given, key, label, "plan-error-not-mapping-field")
+                continue
+            self.unknown_keys(value, {"day", "month", "before"}, label)
+            day = self.integer(value, "day", f"{label}.day", 1, 31, required=True)
+            month: str | int = value.get("month", "last")
+            if isinstance(month, str) and month.strip().isdigit():
+                month = int(month)
+            before = self.boolean(value, "before", f"{label}.before", False)
+            if day is None:
+                continue
+            try:
+                deadlines[frequency] = DeadlineRule(day=day, month=month, before=before)
+            except ValueError as exc:
+                self.error(value, "month", f"{label}.month", "plan-error-deadline", problem=str(exc))
+        quiet = self.text(node, "quiet_hours", "schedule.quiet_hours") or "21:00-07:00"
+        quiet_match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", quiet)
+        quiet_start, quiet_end = time(21), time(7)
+        if quiet_match and int(quiet_match.group(1)) < 24 and int(quiet_match.group(3)) < 24 \
+                and int(quiet_match.group(2)) < 60 and int(quiet_match.group(4)) < 60:
+            quiet_start = time(int(quiet_match.group(1)), int(quiet_match.group(2)))
+            quiet_end = time(int(quiet_match.group(3)), int(quiet_match.group(4)))
+        else:
+            self.error(node, "quiet_hours", "schedule.quiet_hours", "plan-error-quiet-hours", value=quiet)
+        return ScheduleSpec(
+            deadlines=deadlines,
+            source=self.text(node, "source", "schedule.source"),
+            prompt_days_before=self.integer(node, "prompt_days_before", "schedule.prompt_days_before", 0, 30, default=3) or 0,
+            prompt_time=self.clock(node, "prompt_time", "schedule.prompt_time", time(8)),
+            reminder_time=self.clock(node, "reminder_time", "schedule.reminder_time", time(8)),
+            overdue_time=self.clock(node, "overdue_time", "schedule.overdue_time", time(8)),
+            escalate_after_days=self.integer(node, "escalate_after_days", "schedule.escalate_after_days", 0, 30, default=2) or 0,
+            summary_time=self.clock(node, "summary_time", "schedule.summary_time", time(9)),
+            quiet_start=quiet_start, quiet_end=quiet_end,
+        )
+
+    def units(self, nodes: list[Located]) -> list[UnitSpec]:
+        units: list[UnitSpec] = []
+        seen: dict[str, Located] = {}
+        for index, node in enumerate(nodes, start=1):
+            label = f"units[{index}]"
+            self.unknown_keys(node, {"code", "name", "kind", "parent", "aliases", "named_in_plan",
+                                     "active", "deactivated"}, label)
+            code = self.text(node, "code", f"{label}.code", required=True)
+            name = self.text(node, "name", f"{label}.name", required=True)
+            kind = self.text(node, "kind", f"{label}.kind", required=True)
+            if code and not _UNIT_CODE.match(code):
+                self.error(node, "code", f"{label}.code", "plan-error-code", value=code)
+            if code in seen:
+                self.error(node, "code", f"{label}.code", "plan-error-duplicate", value=code)
+            if kind and kind not in UNIT_KINDS:
+                self.error(node, "kind", f"{label}.kind", "plan-error-unit-kind", value=kind,
+                           allowed=", ".join(UNIT_KINDS))
+            deactivated = self.mapping(node, "deactivated", f"{label}.deactivated")
+            on = reason = into = None
+            if deactivated is not None:
+                self.unknown_keys(deactivated, {"on", "reason", "into"}, f"{label}.deactivated")
+                on = self.day(deactivated, "on", f"{label}.deactivated.on")
+                if on is None:
+                    self.error(deactivated, "on", f"{label}.deactivated.on", "plan-error-required")
+                reason = self.text(deactivated, "reason", f"{label}.deactivated.reason")
+                if reason and reason not in DEACTIVATION_REASONS:
+                    self.error(deactivated, "reason", f"{label}.deactivated.reason", "plan-error-choice",
+                               value=reason, allowed=", ".join(DEACTIVATION_REASONS))
+                into = self.text(deactivated, "into", f"{label}.deactivated.into")
+            if code and name and kind:
+                seen[code] = node
+                units.append(UnitSpec(
+                    code=code, name=name, kind=kind, parent=self.text(node, "parent", f"{label}.parent"),
+                    aliases=self.strings(node, "aliases", f"{label}.aliases"),
+                    named_in_plan=self.boolean(node, "named_in_plan", f"{label}.named_in_plan", True),
+                    active=self.boolean(node, "active", f"{label}.active", deactivated is None)
+                    and deactivated is None,
+                    deactivated_on=on, deactivation_reason=reason, merged_into=into,
+                ))
+        codes = {unit.code for unit in units}
+        for unit in units:
+            node = seen[unit.code]
+            index = nodes.index(node) + 1
+            if unit.parent and unit.parent not in codes:
+                self.error(node, "parent", f"units[{index}].parent", "plan-error-unknown-unit", code=unit.parent)
+            if unit.merged_into and unit.merged_into not in codes:
+                self.error(node, "deactivated", f"units[{index}].deactivated.into", "plan-error-unknown-unit",
+                           code=unit.merged_into)
+        parents = {unit.code: unit.parent for unit in units}
+        for unit in units:
+            walk, steps = unit.parent, 0
+            while walk and steps <= len(units):
+                if walk == unit.code:
+                    self.error(seen[unit.code], "parent", f"units.{unit.code}.parent", "plan-error-cycle")
+                    break
+                walk, steps = parents.get(walk), steps + 1
+        return units
+
+    def tables(self, nodes: list[Located]) -> list[TableSpec]:
+        tables = []
+        for index, node in enumerate(nodes, start=1):
+            self.unknown_keys(node, {"code", "title"}, f"tables[{index}]")
+            code = self.text(node, "code", f"tables[{index}].code", required=True)
+            title = self.text(node, "title", f"tables[{index}].title", required=True)
+            if code and any(t.code == code for t in tables):
+                self.error(node, "code", f"tables[{index}].code", "plan-error-duplicate", value=code)
+            elif code and title:
+                tables.append(TableSpec(code, title))
+        return tables
+
+    def groups(self, nodes: list[Located], tables: set[str]) -> list[GroupSpec]:
+        groups = []
+        for index, node in enumerate(nodes, start=1):
+            label = f"groups[{index}]"
+            self.unknown_keys(node, {"code", "title", "table"}, label)
+            code = self.text(node, "code", f"{label}.code", required=True)
+            title = self.text(node, "title", f"{label}.title", required=True)
+            table = self.text(node, "table", f"{label}.table")
+            if table and table not in tables:
+                self.error(node, "table", f"{label}.table", "plan-error-unknown-table", code=table)
+            if code and any(g.code == code and g.table == table for g in groups):
+                self.error(node, "code", f"{label}.code", "plan-error-duplicate", value=code)
+            elif code and title:
+                groups.append(GroupSpec(code, title, table))
+        return groups
+
+    def indicators(self, nodes: list[Located], units: list[UnitSpec], tables: set[str],
+                   groups: set[str]) -> list[IndicatorSpec]:
+        indicators: list[IndicatorSpec] = []
+        codes: set[str] = set()
+        part_codes: set[str] = set()
+        for index, node in enumerate(nodes, start=1):
+            label = f"indicators[{index}]"
+            self.unknown_keys(node, {"code", "number", "table", "group", "title", "text", "lead",
+                                     "coordinating", "tracking", "province_target", "target",
+                                     "baseline", "level", "frequency", "accumulation", "formula",
+                                     "basis", "parts", "reporters"}, label)
+            code = self.text(node, "code", f"{label}.code", required=True)
+            if code:
+                label = f"indicators.{code}"
+                if not _INDICATOR_CODE.match(code):
+                    self.error(node, "code", f"{label}.code", "plan-error-code", value=code)
+                if code in codes:
+                    self.error(node, "code", f"{label}.code", "plan-error-duplicate", value=code)
+                codes.add(code)
+            title = self.text(node, "title", f"{label}.title", required=True)
+            if title and len(title) > TITLE_MAX:
+                self.error(node, "title", f"{label}.title", "plan-error-title-long", max=TITLE_MAX, length=len(title))
+            text = self.text(node, "text", f"{label}.text", required=True)
+            target_raw = self.text(node, "target", f"{label}.target", required=True)
+            table = self.text(node, "table", f"{label}.table")
+            if table and table not in tables:
+                self.error(node, "table", f"{label}.table", "plan-error-unknown-table", code=table)
+            group = self.text(node, "group", f"{label}.group")
+            if group and group not in groups:
+                self.error(node, "group", f"{label}.group", "plan-error-unknown-group", code=group)
+            frequency = Frequency.MONTHLY
+            freq_raw = self.text(node, "frequency", f"{label}.frequency")
+            if freq_raw:
+                try:
+                    frequency = Frequency(freq_raw)
+                except ValueError:
+                    self.error(node, "frequency", f"{label}.frequency", "plan-error-frequency",
+                               value=freq_raw, allowed=", ".join(f.value for f in Frequency))
+            lead = self.text(node, "lead", f"{label}.lead")
+            coordinating = self.text(node, "coordinating", f"{label}.coordinating")
+            formula = self.text(node, "formula", f"{label}.formula")
+            if not (code and title and text and target_raw):
+                continue
+            parts = self.parts(node, label, code, text, target_raw, formula, lead, coordinating, units)
+            for part in parts:
+                if part.code in part_codes or (part.code != code and part.code in codes):
+                    self.error(node, "parts", f"{label}.parts.{part.code}", "plan-error-duplicate", value=part.code)
+                part_codes.add(part.code)
+            accumulation = self.text(node, "accumulation", f"{label}.accumulation")
+            if accumulation is None:
+                measures = {part.target.measure for part in parts}
+                accumulation = "cumulative" if measures == {Measure.COUNT} else "year_to_date"
+            elif accumulation not in ACCUMULATIONS:
+                self.error(node, "accumulation", f"{label}.accumulation", "plan-error-choice",
+                           value=accumulation, allowed=", ".join(ACCUMULATIONS))
+            level_raw = self.text(node, "level", f"{label}.level")
+            baseline_raw = self.text(node, "baseline", f"{label}.baseline")
+            indicators.append(IndicatorSpec(
+                code=code, number=self.text(node, "number", f"{label}.number") or code,
+                title=title, text=text, target_raw=target_raw, parts=tuple(parts), table=table,
+                group=group, lead=lead, coordinating=coordinating,
+                tracking=self.text(node, "tracking", f"{label}.tracking"),
+                province_target=self.text(node, "province_target", f"{label}.province_target"),
+                baseline_raw=baseline_raw, baseline=_first_number(baseline_raw),
+                level_raw=level_raw, level=_level(level_raw), frequency=frequency,
+                accumulation=accumulation, formula=formula,
+                basis=self.text(node, "basis", f"{label}.basis"),
+            ))
+        return indicators
+
+    def parts(self, node: Located, label: str, code: str, text: str, target_raw: str,
+              formula: str | None, lead: str | None, coordinating: str | None,
+              units: list[UnitSpec]) -> list[PartSpec]:
+        pieces = split_target(target_raw)
+        if target_raw.strip() in ("-", "") or not pieces:
+            pieces = []
+        part_nodes = self.items(node, "parts", f"{label}.parts")
+        if not part_nodes:
+            if not pieces:
+                self.error(node, "target", f"{label}.target", "plan-error-target-needs-parts", raw=target_raw)
+                return []
+            if len(pieces) > 1:
+                self.error(node, "target", f"{label}.target", "plan-error-compound-needs-parts",
+                           raw=target_raw, count=len(pieces))
+                return []
+            part_nodes = [Located(code=code)]
+            part_nodes[0].where, part_nodes[0].number, part_nodes[0].sheet = node.where, node.place_of("target"), node.sheet
+        elif pieces and len(pieces) > 1 and len(part_nodes) != len(pieces) and not all(
+            "target" in p for p in part_nodes
+        ):
+            self.error(node, "parts", f"{label}.parts", "plan-error-parts-count",
+                       pieces=len(pieces), parts=len(part_nodes))
+            return []
+        stated = stated_comparisons(text)
+        used: set[int] = set()
+        reporters_node = self.mapping(node, "reporters", f"{label}.reporters")
+        numerator_default, denominator_default = _formula_labels(formula)
+        parts: list[PartSpec] = []
+        for index, part_node in enumerate(part_nodes):
+            plabel = f"{label}.parts[{index + 1}]"
+            self.unknown_keys(part_node, {"code", "label", "applies_to", "target", "comparison",
+                                          "measure", "numerator", "denominator", "unit", "reporters"}, plabel)
+            part_code = self.text(part_node, "code", f"{plabel}.code")
+            if part_code is None:
+                if len(part_nodes) == 1:
+                    part_code = code
+                else:
+                    self.error(part_node, "code", f"{plabel}.code", "plan-error-required")
+                    continue
+            if not _INDICATOR_CODE.match(part_code):
+                self.error(part_node, "code", f"{plabel}.code", "plan-error-code", value=part_code)
+            own_raw = self.text(part_node, "target", f"{plabel}.target")
+            raw = own_raw or (pieces[index] if index < len(pieces) else None)
+            if raw is None:
+                self.error(part_node, "target", f"{plabel}.target", "plan-error-part-target", raw=target_raw)
+                continue
+            measure = None
+            measure_raw = self.text(part_node, "measure", f"{plabel}.measure")
+            if measure_raw:
+                try:
+                    measure = Measure(measure_raw)
+                except ValueError:
+                    self.error(part_node, "measure", f"{plabel}.measure", "plan-error-choice",
+                               value=measure_raw, allowed=", ".join(m.value for m in Measure))
+            try:
+                target, explicit = parse_target_detail(raw, measure)
+            except (TargetParseError, ValueError):
+                self.error(part_node if own_raw else node, "target",
+                           f"{plabel if own_raw else label}.target", "plan-error-target", raw=raw)
+                continue
+            comparison_raw = self.text(part_node, "comparison", f"{plabel}.comparison")
+            if comparison_raw:
+                try:
+                    target = _with_comparison(target, Comparison(comparison_raw))
+                except ValueError:
+                    self.error(part_node, "comparison", f"{plabel}.comparison", "plan-error-choice",
+                               value=comparison_raw, allowed=", ".join(c.value for c in Comparison))
+                    continue
+            elif not explicit and target.value is not None and target.is_percentage:
+                for position, (value, comparison) in enumerate(stated):
+                    if position not in used and value == target.value:
+                        used.add(position)
+                        if comparison is not None:
+                            target = _with_comparison(target, comparison)
+                        break
+            numerator = self.text(part_node, "numerator", f"{plabel}.numerator")
+            denominator = self.text(part_node, "denominator", f"{plabel}.denominator")
+            if target.measure is Measure.PERCENT and len(part_nodes) == 1 and not (numerator or denominator):
+                numerator, denominator = numerator_default, denominator_default
+            if (numerator or denominator) and target.measure is Measure.PERCENT:
+                target = _replace(target, measure=Measure.RATIO)
+            if target.measure is Measure.RATIO and not (numerator and denominator):
+                self.error(part_node, "numerator", f"{plabel}.numerator", "plan-error-ratio-labels")
+            unit_label = self.text(part_node, "unit", f"{plabel}.unit")
+            if unit_label:
+                target = _replace(target, unit=unit_label)
+            applies_to = self.strings(part_node, "applies_to", f"{plabel}.applies_to")
+            for kind in applies_to:
+                if kind not in UNIT_KINDS:
+                    self.error(part_node, "applies_to", f"{plabel}.applies_to", "plan-error-unit-kind",
+                               value=kind, allowed=", ".join(UNIT_KINDS))
+            own_reporters = self.mapping(part_node, "reporters", f"{plabel}.reporters")
+            chosen = own_reporters if own_reporters is not None else reporters_node
+            if chosen is not None:
+                reporters = self.reporters(chosen, f"{plabel}.reporters", units, applies_to)
+            else:
+                reporters = derive_reporters(" ; ".join(filter(None, [lead, coordinating])), units, applies_to)
+                if not reporters:
+                    self.error(node, "coordinating", f"{plabel}.reporters", "plan-error-no-reporters",
+                               part=part_code)
+            parts.append(PartSpec(
+                code=part_code, target=target, label=self.text(part_node, "label", f"{plabel}.label"),
+                applies_to=applies_to, numerator_label=numerator, denominator_label=denominator,
+                reporters=reporters, reporters_overridden=chosen is not None,
+            ))
+        return parts
+
+    def reporters(self, node: Located, label: str, units: list[UnitSpec],
+                  applies_to: tuple[str, ...]) -> tuple[str, ...]:
+        self.unknown_keys(node, {"kinds", "units", "exclude"}, label)
+        kinds = self.strings(node, "kinds", f"{label}.kinds")
+        named = self.strings(node, "units", f"{label}.units")
+        exclude = set(self.strings(node, "exclude", f"{label}.exclude"))
+        codes = {unit.code for unit in units}
+        for kind in kinds:
+            if kind not in UNIT_KINDS:
+                self.error(node, "kinds", f"{label}.kinds", "plan-error-unit-kind", value=kind,
+                           allowed=", ".join(UNIT_KINDS))
+        for code in [*named, *exclude]:
+            if code not in codes:
+                self.error(node, "units", f"{label}.units", "plan-error-unknown-unit", code=code)
+        chosen = [u.code for u in units if u.kind in kinds or u.code in named]
+        if applies_to:
+            chosen = [c for c in chosen if next(u for u in units if u.code == c).kind in applies_to or c in named]
+        result = tuple(c for c in chosen if c not in exclude)
+        if not result:
+            self.error(node, None, label, "plan-error-no-reporters", part=label)
+        return result
+
+
+# --- derivations ------------------------------------------------------------------------------
+
+_LOCAL_PATTERN = re.compile(
+    r"\b(?:ubnd|uy ban nhan dan)?\s*(?:cac\s+)?(?:cap\s+)?xa\s*[,/-]?\s*(?:phuong|thi tran)"
+    r"|\bdia phuong\b|\bcac xa\b|\bcac phuong\b|\bcap xa\b"
+)
+_OFFICE_PATTERN = re.compile(
+    r"\bcac co quan\s*[,;]?\s*(?:don vi|chuyen mon)|\bco quan\s*,\s*don vi\b|\bcac phong\s*,?\s*ban\b"
+    r"|\bcac don vi\b"
+)
+_ENTERPRISE_PATTERN = re.compile(r"\bdoanh nghiep vien thong\b|\bnha mang\b|\bcac doanh nghiep\b")
+
+
+def derive_reporters(text: str, units: list[UnitSpec] | tuple[UnitSpec, ...],
+                     applies_to: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Unit codes that a lead/coordinating text names, filtered to the part's unit kinds.
+
+    Names are matched longest first and consumed, so "Văn phòng HĐND và UBND thành phố" is the
+    office, not also the city's People's Committee.
+    """
+    folded = f" {fold(text)} "
+    chosen: set[str] = set()
+    names = sorted(
+        ((fold(name), unit) for unit in units for name in (unit.name, *unit.aliases) if name.strip()),
+        key=lambda pair: len(pair[0]), reverse=True,
+    )
+    for name, unit in names:
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])")
+        if pattern.search(folded):
+            chosen.add(unit.code)
+            folded = pattern.sub(" ", folded)
+    kinds: set[str] = set()
+    if _LOCAL_PATTERN.search(folded):
+        kinds.update(LOCAL_KINDS)
+    if _OFFICE_PATTERN.search(folded):
+        kinds.update(OFFICE_KINDS)
+    if _ENTERPRISE_PATTERN.search(folded):
+        kinds.add("enterprise")
+    chosen.update(unit.code for unit in units if unit.kind in kinds)
+    ordered = [unit.code for unit in units if unit.code in chosen]
+    if applies_to:
+        ordered = [code for code in ordered if next(u for u in units if u.code == code).kind in applies_to]
+    return tuple(ordered)
+
+
+def _formula_labels(formula: str | None) -> tuple[str | None, str | None]:
+    if not formula or "/" not in formula:
+        return None, None
+    numerator, _, denominator = formula.partition("/")
+    numerator, denominator = numerator.strip(), denominator.strip()
+    return (numerator, denominator) if numerator and denominator else (None, None)
+
+
+def _level(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    folded = fold(raw)
+    if "moi" in folded:
+        return "new"
+    if "nang cao" in folded:
+        return "raised"
+    if "dong bo" in folded or "tinh" in folded:
+        return "synced"
+    return None
+
+
+def _first_number(raw: str | None) -> Decimal | None:
+    if not raw:
+        return None
+    match = re.search(NUMBER_PATTERN, raw)
+    if not match:
+        return None
+    try:
+        return parse_number(match.group(0))
+    except ValueError:
+        return None
+
+
+def _replace(target: Target, **changes: Any) -> Target:
+    return replace(target, **changes)
+
+
+def _with_comparison(target: Target, comparison: Comparison) -> Target:
+    if comparison is Comparison.DONE:
+        return _replace(target, measure=Measure.MILESTONE, comparison=comparison)
+    if comparison is Comparison.BETWEEN and (target.low is None or target.high is None):
+        raise ValueError("between needs a range")
+    if comparison is not Comparison.BETWEEN and target.value is None:
+        raise ValueError("needs a value")
+    return _replace(target, comparison=comparison)
+
+
+__all__ = [
+    "IndicatorSpec", "PartSpec", "PlanFileError", "PlanIssue", "PlanSpec", "ScheduleSpec",
+    "UnitSpec", "build_plan", "derive_reporters", "load_plan_file", "Located",
+]

@@ -1,0 +1,280 @@
+"""Query and write functions. Each takes the session first and never commits: the caller's unit
+of work does (one per command, event or job)."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.plans import IndicatorSpec, PartSpec, PlanSpec, UnitSpec
+from models.tables import (
+    Assignment,
+    Indicator,
+    IndicatorPart,
+    Plan,
+    ScheduleRule,
+    Unit,
+)
+from models.targets import Comparison, Measure, Target
+
+
+@dataclass
+class ImportResult:
+    plan_code: str
+    created: bool
+    changes: Counter[str] = field(default_factory=Counter)  # "units-added", "parts-updated", ...
+
+    @property
+    def changed(self) -> bool:
+        return self.created or any(self.changes.values())
+
+
+def _assign(row: Any, values: dict[str, Any], result: ImportResult, what: str) -> None:
+    """Set only what differs, so re-importing the same file writes nothing."""
+    dirty = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            dirty = True
+    if dirty:
+        result.changes[f"{what}-updated"] += 1
+
+
+async def import_plan(session: AsyncSession, spec: PlanSpec, digest: str, now: datetime) -> ImportResult:
+    """Create or update a plan in place from a validated spec.
+
+    Rows are matched by code. Nothing is deleted: units, indicators, parts and assignments that
+    left the file are kept inactive, so submitted figures and their history survive."""
+    plan = await session.scalar(select(Plan).where(Plan.code == spec.code))
+    result = ImportResult(spec.code, created=plan is None)
+    plan_values = dict(
+        title=spec.title, year=spec.year, issuer=spec.issuer, document=spec.document,
+        issued_on=spec.issued_on, source=spec.source, salutation=spec.salutation,
+        tracking_unit_code=spec.tracking_unit, notes=spec.notes,
+        tables=[{"code": t.code, "title": t.title} for t in spec.tables],
+        groups=[{"code": g.code, "title": g.title, "table": g.table} for g in spec.groups],
+    )
+    if plan is None:
+        plan = Plan(code=spec.code, created_at=now, imported_at=now, file_digest=digest, **plan_values)
+        session.add(plan)
+        await session.flush()
+    else:
+        _assign(plan, plan_values, result, "plan")
+        if plan.file_digest != digest:
+            plan.file_digest, plan.imported_at = digest, now
+
+    await _import_schedule(session, plan, spec, result)
+    units = await _import_units(session, plan, spec.units, result)
+    await _import_indicators(session, plan, spec.indicators, units, result)
+    await session.flush()
+    return result
+
+
+async def _import_schedule(session: AsyncSession, plan: Plan, spec: PlanSpec, result: ImportResult) -> None:
+    existing = {
+        rule.frequency: rule
+        for rule in await session.scalars(select(ScheduleRule).where(ScheduleRule.plan_id == plan.id))
+    }
+    s = spec.schedule
+    for frequency, deadline in s.deadlines.items():
+        values = dict(
+            deadline_day=deadline.day, deadline_month=str(deadline.month),
+            deadline_before=deadline.before, prompt_days_before=s.prompt_days_before,
+            prompt_time=s.prompt_time, reminder_time=s.reminder_time, overdue_time=s.overdue_time,
+            escalate_after_days=s.escalate_after_days, summary_time=s.summary_time,
+            quiet_start=s.quiet_start, quiet_end=s.quiet_end, source=s.source,
+        )
+        rule = existing.get(frequency.value)
+        if rule is None:
+            session.add(ScheduleRule(plan_id=plan.id, frequency=frequency.value, **values))
+            result.changes["schedule-added"] += 1
+        else:
+            _assign(rule, values, result, "schedule")
+
+
+async def _import_units(session: AsyncSession, plan: Plan, specs: tuple[UnitSpec, ...],
+                        result: ImportResult) -> dict[str, Unit]:
+    rows = {u.code: u for u in await session.scalars(select(Unit).where(Unit.plan_id == plan.id))}
+    for spec in specs:
+        values = dict(
+            name=spec.name, kind=spec.kind, aliases=list(spec.aliases), named_in_plan=spec.named_in_plan,
+            active=spec.active, deactivated_on=spec.deactivated_on,
+            deactivation_reason=spec.deactivation_reason, in_file=True,
+        )
+        row = rows.get(spec.code)
+        if row is None:
+            row = Unit(plan_id=plan.id, code=spec.code, **values)
+            session.add(row)
+            rows[spec.code] = row
+            result.changes["units-added"] += 1
+        else:
+            _assign(row, values, result, "units")
+    in_file = {spec.code for spec in specs}
+    for code, row in rows.items():
+        if code not in in_file and row.in_file:
+            row.in_file = False
+            row.active = False
+            result.changes["units-retired"] += 1
+    await session.flush()
+    for spec in specs:
+        row = rows[spec.code]
+        links = dict(
+            parent_id=rows[spec.parent].id if spec.parent else None,
+            merged_into_id=rows[spec.merged_into].id if spec.merged_into else None,
+        )
+        _assign(row, links, result, "units")
+    return rows
+
+
+def part_values(spec: PartSpec, position: int) -> dict[str, Any]:
+    t = spec.target
+    return dict(
+        position=position, label=spec.label, target_raw=t.raw, measure=t.measure.value,
+        comparison=t.comparison.value, value=t.value, low=t.low, high=t.high, unit_label=t.unit,
+        due=t.due, numerator_label=spec.numerator_label, denominator_label=spec.denominator_label,
+        applies_to=list(spec.applies_to), active=True,
+    )
+
+
+def target_of(part: IndicatorPart) -> Target:
+    """The domain Target of a stored part."""
+    return Target(
+        measure=Measure(part.measure), comparison=Comparison(part.comparison), value=part.value,
+        low=part.low, high=part.high, unit=part.unit_label, due=part.due, raw=part.target_raw,
+    )
+
+
+async def _import_indicators(session: AsyncSession, plan: Plan, specs: tuple[IndicatorSpec, ...],
+                             units: dict[str, Unit], result: ImportResult) -> None:
+    indicators = {i.code: i for i in await session.scalars(select(Indicator).where(Indicator.plan_id == plan.id))}
+    parts = {p.code: p for p in await session.scalars(select(IndicatorPart).where(IndicatorPart.plan_id == plan.id))}
+    assignments = {
+        (a.part_id, a.unit_id): a
+        for a in await session.scalars(
+            select(Assignment).join(IndicatorPart, Assignment.part_id == IndicatorPart.id)
+            .where(IndicatorPart.plan_id == plan.id)
+        )
+    }
+    seen_indicators: set[str] = set()
+    seen_parts: set[str] = set()
+    seen_assignments: set[tuple[int, int]] = set()
+    for position, spec in enumerate(specs):
+        values = dict(
+            number=spec.number, position=position, table_code=spec.table, group_code=spec.group,
+            title=spec.title, text=spec.text, lead=spec.lead, coordinating=spec.coordinating,
+            tracking=spec.tracking, province_target=spec.province_target, target_raw=spec.target_raw,
+            baseline_raw=spec.baseline_raw, baseline=spec.baseline, level_raw=spec.level_raw,
+            level=spec.level, frequency=spec.frequency.value, accumulation=spec.accumulation,
+            formula=spec.formula, basis=spec.basis, active=True,
+        )
+        row = indicators.get(spec.code)
+        if row is None:
+            row = Indicator(plan_id=plan.id, code=spec.code, **values)
+            session.add(row)
+            indicators[spec.code] = row
+            result.changes["indicators-added"] += 1
+            await session.flush()
+        else:
+            _assign(row, values, result, "indicators")
+        seen_indicators.add(spec.code)
+        for part_position, part_spec in enumerate(spec.parts):
+            pvalues = part_values(part_spec, part_position)
+            part = parts.get(part_spec.code)
+            if part is None:
+                part = IndicatorPart(plan_id=plan.id, indicator_id=row.id, code=part_spec.code, **pvalues)
+                session.add(part)
+                parts[part_spec.code] = part
+                result.changes["parts-added"] += 1
+                await session.flush()
+            else:
+                _assign(part, dict(indicator_id=row.id, **pvalues), result, "parts")
+            seen_parts.add(part_spec.code)
+            source = "override" if part_spec.reporters_overridden else "derived"
+            for unit_code in part_spec.reporters:
+                key = (part.id, units[unit_code].id)
+                seen_assignments.add(key)
+                assignment = assignments.get(key)
+                if assignment is None:
+                    session.add(Assignment(part_id=part.id, unit_id=units[unit_code].id, source=source, active=True))
+                    result.changes["assignments-added"] += 1
+                else:
+                    _assign(assignment, dict(source=source, active=True), result, "assignments")
+    for code, row in indicators.items():
+        if code not in seen_indicators and row.active:
+            row.active = False
+            result.changes["indicators-retired"] += 1
+    for code, part in parts.items():
+        if code not in seen_parts and part.active:
+            part.active = False
+            result.changes["parts-retired"] += 1
+    for key, assignment in assignments.items():
+        if key not in seen_assignments and assignment.active:
+            assignment.active = False
+            result.changes["assignments-retired"] += 1
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    code: str
+    title: str
+    year: int
+    indicators: int
+    units: int
+
+
+async def list_plans(session: AsyncSession) -> list[PlanSummary]:
+    indicator_counts = (
+        select(Indicator.plan_id, func.count().label("n")).where(Indicator.active.is_(True))
+        .group_by(Indicator.plan_id).subquery()
+    )
+    unit_counts = (
+        select(Unit.plan_id, func.count().label("n")).where(Unit.in_file.is_(True))
+        .group_by(Unit.plan_id).subquery()
+    )
+    rows = await session.execute(
+        select(Plan.code, Plan.title, Plan.year,
+               func.coalesce(indicator_counts.c.n, 0), func.coalesce(unit_counts.c.n, 0))
+        .outerjoin(indicator_counts, indicator_counts.c.plan_id == Plan.id)
+        .outerjoin(unit_counts, unit_counts.c.plan_id == Plan.id)
+        .order_by(Plan.code)
+    )
+    return [PlanSummary(*row) for row in rows]
+
+
+async def get_plan(session: AsyncSession, code: str) -> Plan | None:
+    plan = await session.scalar(select(Plan).where(Plan.code == code))
+    if plan is None:
+        # People type codes in any case: dt2025 is DT2025.
+        plan = await session.scalar(select(Plan).where(func.lower(Plan.code) == code.lower()))
+    return plan
+
+
+async def plan_units(session: AsyncSession, plan: Plan) -> list[Unit]:
+    return list(await session.scalars(
+        select(Unit).where(Unit.plan_id == plan.id, Unit.in_file.is_(True)).order_by(Unit.id)
+    ))
+
+
+async def plan_indicators(session: AsyncSession, plan: Plan) -> list[Indicator]:
+    return list(await session.scalars(
+        select(Indicator).where(Indicator.plan_id == plan.id, Indicator.active.is_(True))
+        .order_by(Indicator.position)
+    ))
+
+
+async def assignment_counts(session: AsyncSession, plan: Plan) -> dict[int, int]:
+    """part id -> number of units reporting it."""
+    rows = await session.execute(
+        select(Assignment.part_id, func.count())
+        .join(IndicatorPart, Assignment.part_id == IndicatorPart.id)
+        .where(IndicatorPart.plan_id == plan.id, Assignment.active.is_(True))
+        .group_by(Assignment.part_id)
+    )
+    return {part_id: count for part_id, count in rows}

@@ -1,0 +1,339 @@
+"""SQLAlchemy 2.0 tables. Generic types only, so the same schema runs on SQLite and PostgreSQL.
+
+Schema changes go through Alembic (migrations/); tests/test_migrations.py fails when these
+tables and the migrations disagree.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """An exact decimal stored as text: SQLite has no exact numeric type, and figures must come
+    back exactly as they were sent (72,5 stays 72.5, never 72.49999)."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return format(Decimal(value), "f")
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant, stored in UTC; SQLite drops the zone, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware one")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: UtcDateTime,
+        Decimal: DecimalText,
+        date: Date,
+        time: Time,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+# --- plans ---------------------------------------------------------------------------------
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    year: Mapped[int]
+    issuer: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[str | None] = mapped_column(String(120))
+    issued_on: Mapped[date | None]
+    source: Mapped[str | None] = mapped_column(Text)
+    salutation: Mapped[str | None] = mapped_column(String(40))
+    tracking_unit_code: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    tables: Mapped[list[Any]] = mapped_column(default=list)  # [{code, title}]
+    groups: Mapped[list[Any]] = mapped_column(default=list)  # [{code, title, table}]
+    file_digest: Mapped[str | None] = mapped_column(String(64))  # of the last imported file
+    imported_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class ScheduleRule(Base):
+    """One plan's deadline and prompt rules for one frequency."""
+
+    __tablename__ = "schedule_rules"
+    __table_args__ = (UniqueConstraint("plan_id", "frequency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    frequency: Mapped[str] = mapped_column(String(16))
+    deadline_day: Mapped[int]
+    deadline_month: Mapped[str] = mapped_column(String(8))  # "last", "next" or "1".."12"
+    deadline_before: Mapped[bool] = mapped_column(Boolean, default=False)
+    prompt_days_before: Mapped[int] = mapped_column(default=3)
+    prompt_time: Mapped[time]
+    reminder_time: Mapped[time]
+    overdue_time: Mapped[time]
+    escalate_after_days: Mapped[int] = mapped_column(default=2)
+    summary_time: Mapped[time]
+    quiet_start: Mapped[time]
+    quiet_end: Mapped[time]
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    named_in_plan: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_on: Mapped[date | None]
+    deactivation_reason: Mapped[str | None] = mapped_column(String(16))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    in_file: Mapped[bool] = mapped_column(Boolean, default=True)  # false once dropped from the plan file
+
+
+class Indicator(Base):
+    __tablename__ = "indicators"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(24))
+    number: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int]  # order in the plan's tables
+    table_code: Mapped[str | None] = mapped_column(String(32))
+    group_code: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    lead: Mapped[str | None] = mapped_column(Text)
+    coordinating: Mapped[str | None] = mapped_column(Text)
+    tracking: Mapped[str | None] = mapped_column(Text)
+    province_target: Mapped[str | None] = mapped_column(Text)
+    target_raw: Mapped[str] = mapped_column(Text)
+    baseline_raw: Mapped[str | None] = mapped_column(Text)
+    baseline: Mapped[Decimal | None]
+    level_raw: Mapped[str | None] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(String(16))
+    frequency: Mapped[str] = mapped_column(String(16))
+    accumulation: Mapped[str] = mapped_column(String(16))
+    formula: Mapped[str | None] = mapped_column(Text)
+    basis: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parts: Mapped[list[IndicatorPart]] = relationship(
+        back_populates="indicator", order_by="IndicatorPart.position", lazy="selectin"
+    )
+
+
+class IndicatorPart(Base):
+    """One measurable part of an indicator; a simple indicator has exactly one."""
+
+    __tablename__ = "indicator_parts"
+    __table_args__ = (UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(24))
+    position: Mapped[int]
+    label: Mapped[str | None] = mapped_column(Text)
+    target_raw: Mapped[str] = mapped_column(Text)
+    measure: Mapped[str] = mapped_column(String(16))
+    comparison: Mapped[str] = mapped_column(String(16))
+    value: Mapped[Decimal | None]
+    low: Mapped[Decimal | None]
+    high: Mapped[Decimal | None]
+    unit_label: Mapped[str | None] = mapped_column(Text)
+    due: Mapped[date | None]
+    numerator_label: Mapped[str | None] = mapped_column(Text)
+    denominator_label: Mapped[str | None] = mapped_column(Text)
+    applies_to: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    indicator: Mapped[Indicator] = relationship(back_populates="parts")
+
+
+class Assignment(Base):
+    """Unit U reports part P."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("part_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("indicator_parts.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # "derived" or "override"
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# --- people --------------------------------------------------------------------------------
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str | None] = mapped_column(String(8))  # None: the deployment's BOT_LOCALE
+    created_at: Mapped[datetime]
+    unreachable_at: Mapped[datetime | None]
+    unreachable_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Identity(Base):
+    """A person's account on one channel."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | zalo | console
+    external_id: Mapped[str] = mapped_column(String(64))  # user id on that channel; chat id for private chats
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Role(Base):
+    """A person's role, with history: ended roles keep their ended_at."""
+
+    __tablename__ = "roles"
+    __table_args__ = (
+        # Exactly one active focal officer per unit: enforced by the database, not only the code.
+        Index(
+            "uq_roles_active_officer", "unit_id", unique=True,
+            sqlite_where=text("role = 'officer' AND ended_at IS NULL"),
+            postgresql_where=text("role = 'officer' AND ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))  # None: every plan
+    role: Mapped[str] = mapped_column(String(16))  # admin | leader | officer
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id", ondelete="SET NULL"))
+
+
+class Invite(Base):
+    """A single-use, expiring invite; only the code's hash is stored."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # admin | leader | officer | group
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class GroupBinding(Base):
+    """A plan's steering-committee group chat on one channel."""
+
+    __tablename__ = "group_bindings"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    bound_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+# --- figures -------------------------------------------------------------------------------
+
+
+class Submission(Base):
+    """One version of one unit's figure for one part and period. Append-only: a correction is a
+    new row with the next version; the highest version is current."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "part_id", "period", "version"),
+        Index("ix_submissions_current", "unit_id", "part_id", "period", "version"),
+        Index("ix_submissions_part_period", "part_id", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("indicator_parts.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))  # "2025-03", "2025-Q1", "2025-H1", "2025"
+    version: Mapped[int]
+    value: Mapped[Decimal | None]
+    numerator: Mapped[Decimal | None]
+    denominator: Mapped[Decimal | None]
+    done: Mapped[bool | None] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    message_ref: Mapped[str | None] = mapped_column(String(128))  # channel message id, for dedup
+    submitted_at: Mapped[datetime]
