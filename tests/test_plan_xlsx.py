@@ -1,0 +1,116 @@
+"""An appendix table typed into a spreadsheet imports like a YAML plan."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from models.plan_xlsx import header_field
+from models.plans import PlanFileError, load_plan_file
+from models.targets import Comparison, Measure
+
+
+def appendix(path: Path, *, units: bool = True, meta: bool = True, extra_rows: list[list[object]] | None = None) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Phụ lục 1"
+    sheet.append(["CÁC MỤC TIÊU, CHỈ TIÊU CHUYỂN ĐỔI SỐ NĂM 2025"])
+    sheet.append([])
+    sheet.append(["TT", "Mục tiêu", "Cơ quan\nchủ trì", "Cơ quan phối hợp", "Cơ quan theo dõi chỉ tiêu",
+                  "Mục tiêu 2025 của tỉnh", "Mục tiêu 2025 của thành phố", "Mức độ chỉ tiêu"])
+    sheet.append(["I", "Về phát triển dữ liệu số"])
+    sheet.append([1, "Tỷ lệ phê duyệt cấp độ an toàn hệ thống thông tin đạt 100%", "Phòng Văn hóa và Thông tin",
+                  "Các cơ quan, đơn vị, UBND các xã, phường", "Phòng VHTT", "100%", "100%", "Nâng cao"])
+    sheet.append(["II", "Phát triển chính quyền số"])
+    sheet.append([2, "Tỷ lệ doanh nghiệp sử dụng hợp đồng điện tử", "Phòng Văn hóa và Thông tin",
+                  "UBND các xã,", "Phòng VHTT", 0.8, 0.8, "*Chỉ tiêu mới"])
+    sheet.cell(row=sheet.max_row, column=6).number_format = "0%"
+    sheet.cell(row=sheet.max_row, column=7).number_format = "0%"
+    sheet.append([None, "đạt trên 80%", None, "phường", None, None, None, None])  # a row split over two lines
+    sheet.append(["TT", "Mục tiêu", "Cơ quan\nchủ trì", "Cơ quan phối hợp", "Cơ quan theo dõi chỉ tiêu",
+                  "Mục tiêu 2025 của tỉnh", "Mục tiêu 2025 của thành phố", "Mức độ chỉ tiêu"])  # repeated header
+    sheet.append([3, "Số hóa 1000 điểm chỉ dẫn", "Phòng Văn hóa và Thông tin", None, "Phòng VHTT", "-",
+                  "1000 điểm", "Nâng cao"])
+    for row in extra_rows or []:
+        sheet.append(row)
+    if units:
+        unit_sheet = book.create_sheet("Đơn vị")
+        unit_sheet.append(["Mã", "Tên", "Loại", "Trực thuộc", "Tên khác"])
+        unit_sheet.append(["tp", "UBND thành phố", "city", None, None])
+        unit_sheet.append(["vhtt", "Phòng Văn hóa và Thông tin", "department", "tp", "Phòng VHTT"])
+        unit_sheet.append(["an-sinh", "Xã An Sinh", "commune", "tp", None])
+        unit_sheet.append(["mao-khe", "Phường Mạo Khê", "ward", "tp", None])
+    if meta:
+        meta_sheet = book.create_sheet("Kế hoạch")
+        meta_sheet.append(["code", "X2025"])
+        meta_sheet.append(["title", "Chuyển đổi số 2025"])
+        meta_sheet.append(["year", 2025])
+    book.save(path)
+    return path
+
+
+def test_an_appendix_sheet_imports(tmp_path: Path) -> None:
+    plan = load_plan_file(appendix(tmp_path / "pl.xlsx"))
+    assert (plan.code, plan.year) == ("X2025", 2025)
+    assert [g.code for g in plan.groups] == ["I", "II"]
+    indicators = {i.code: i for i in plan.indicators}
+    assert set(indicators) == {"1", "2", "3"}
+    assert indicators["1"].level == "raised" and indicators["1"].group == "I"
+    two = indicators["2"]
+    assert two.target_raw == "80%"  # a percentage-formatted cell reads as people see it
+    assert two.text.endswith("đạt trên 80%")  # the continuation row joined
+    assert two.parts[0].target.comparison is Comparison.ABOVE
+    assert set(two.parts[0].reporters) == {"vhtt", "an-sinh", "mao-khe"}
+    assert indicators["3"].parts[0].target.measure is Measure.COUNT
+
+
+def test_without_a_units_sheet_the_named_offices_become_units(tmp_path: Path) -> None:
+    plan = load_plan_file(appendix(tmp_path / "pl.xlsx", units=False, meta=False))
+    assert plan.code == "pl" and plan.year == 2025
+    assert {u.name for u in plan.units} >= {"Phòng Văn hóa và Thông tin"}
+
+
+def test_a_bad_row_is_named_by_sheet_and_row(tmp_path: Path) -> None:
+    path = appendix(tmp_path / "pl.xlsx", extra_rows=[[4, "Chỉ tiêu lạ", "Phòng Văn hóa và Thông tin", None, None, None, "rất nhiều", None]])
+    with pytest.raises(PlanFileError) as caught:
+        load_plan_file(path)
+    [issue] = caught.value.issues
+    assert (issue.sheet, issue.where, issue.number, issue.message) == ("Phụ lục 1", "row", 11, "plan-error-target")
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_explained(tmp_path: Path) -> None:
+    path = tmp_path / "fake.xlsx"
+    path.write_text("not a zip", encoding="utf-8")
+    with pytest.raises(PlanFileError) as caught:
+        load_plan_file(path)
+    assert caught.value.issues[0].message == "plan-error-xlsx"
+
+
+def test_a_sheet_without_the_appendix_header_is_explained(tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.append(["Họ tên", "Điện thoại"])
+    book.save(tmp_path / "other.xlsx")
+    with pytest.raises(PlanFileError) as caught:
+        load_plan_file(tmp_path / "other.xlsx")
+    assert caught.value.issues[0].message == "plan-error-xlsx-header"
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("TT", "number"), ("STT", "number"), ("Cơ quan\nchủ trì", "lead"), ("Cơ quan triển khai thực hiện", "lead"),
+        ("Cơ quan chủ trì tổng hợp, báo cáo", "tracking"), ("Cơ quan theo dõi chỉ tiêu", "tracking"),
+        ("Cơ quan phối hợp", "coordinating"), ("Mục tiêu 2025 của tỉnh", "province_target"),
+        ("Kết quả năm 2023", "baseline"), ("MỨC ĐỘ CHỈ TIÊU", "level"), ("Ghi chú", "formula"),
+        ("Cơ sở đề xuất", "basis"), ("Số liệu 2025-03", None),
+    ],
+)
+def test_headers_are_matched_tolerantly(header: str, field: str | None) -> None:
+    assert header_field(header, set()) == field
+
+
+def test_the_first_objective_column_is_the_text_and_the_next_the_target() -> None:
+    assert header_field("Chỉ tiêu chiến lược Chính quyền số", set()) == "text"
+    assert header_field("Chỉ tiêu", {"text"}) == "target"
+    assert header_field("Mục tiêu 2025 của thành phố", {"number", "text"}) == "target"
