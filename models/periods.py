@@ -77,7 +77,8 @@ class PeriodError(ValueError):
 
 
 _ACCEPTED = "2025-03 or 2025-3 (month), 2025-Q1 (quarter), 2025-H1 (half year) or 2025 (year)"
-_PERIOD_TEXT = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>\d)|[Hh](?P<half>\d)))?")
+_PERIOD_TEXT = re.compile(
+    r"(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|[Qq](?P<quarter>\d)|[Hh](?P<half>\d)))?")
 
 _ROMAN = ("I", "II", "III", "IV")
 # Fixed names rather than calendar.month_name, which follows the process's LC_TIME.
@@ -114,7 +115,8 @@ class Period:
             raise PeriodError(f"year must be {MIN_YEAR}–{MAX_YEAR}, got {self.year!r}")
         count = frequency.periods_per_year
         if not _is_int(self.index) or not 1 <= self.index <= count:
-            raise PeriodError(f"a {frequency.value} period's index must be 1–{count}, got {self.index!r}")
+            raise PeriodError(
+                f"a {frequency.value} period's index must be 1–{count}, got {self.index!r}")
 
     @classmethod
     def parse(cls, text: str) -> Period:
@@ -208,7 +210,9 @@ class Period:
                     return f"{_EN_MONTHS[self.index - 1]} {self.year}"
                 return f"tháng {self.index}/{self.year}"
             case Frequency.QUARTERLY:
-                return f"Q{self.index} {self.year}" if english else f"quý {_ROMAN[self.index - 1]}/{self.year}"
+                if english:
+                    return f"Q{self.index} {self.year}"
+                return f"quý {_ROMAN[self.index - 1]}/{self.year}"
             case Frequency.HALF_YEARLY:
                 if english:
                     return f"H{self.index} {self.year}"

@@ -484,7 +484,9 @@ class _Builder:
             if day is None:
                 continue
             try:
-                deadlines[frequency] = DeadlineRule(day=day, month=month, before=before)
+                rule = DeadlineRule(day=day, month=month, before=before)
+                rule.validate_for(frequency)
+                deadlines[frequency] = rule
             except ValueError as exc:
                 self.error(value, "month", f"{label}.month", "plan-error-deadline", problem=str(exc))
         quiet = self.text(node, "quiet_hours", "schedule.quiet_hours") or "21:00-07:00"

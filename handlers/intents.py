@@ -1,0 +1,134 @@
+"""What a message means, before anyone looks it up: the contract between understand.py (text ->
+intent, pure) and dispatch.py (intent + who is asking -> the job).
+
+Indicator references are kept as typed (normalised to lower case: "6", "12b", "pl2.3", "ii.6");
+resolving them against a plan, and periods against the calendar, is the handlers' work.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from models.periods import Frequency
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodHint:
+    """A period as a person names it: "tháng 10" (no year), "quý I/2025", "2025-Q1", "6 tháng đầu năm"."""
+
+    frequency: Frequency
+    index: int  # month 1-12, quarter 1-4, half 1-2, 1 for a year
+    year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureInput:
+    """One figure as sent: a value (with or without %), a numerator/denominator, or done/not done."""
+
+    value: Decimal | None = None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    done: bool | None = None
+    percent_sign: bool = False  # "72,5%": the sender said it is a percentage
+    negative: bool = False  # "-5": kept so the reply can say why it is refused
+    raw: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FigureLine:
+    """"6: 72,5%": an indicator reference and its figure."""
+
+    ref: str
+    figure: FigureInput
+
+
+class Intent:
+    """Base of every intent."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Start(Intent):
+    code: str | None = None  # the invite code after /start, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Help(Intent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel(Intent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage(Intent):
+    locale: str | None = None  # "vi" / "en"; None: offer the choice
+
+
+@dataclass(frozen=True, slots=True)
+class ShowReport(Intent):
+    """/baocao, "báo cáo", "nộp số liệu": what my unit owes now."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitFigures(Intent):
+    lines: tuple[FigureLine, ...]
+    period: PeriodHint | None = None  # "tháng 10: 6: 72,5%"
+    correction: bool = False  # "sửa chỉ tiêu 6: 75%"
+
+
+@dataclass(frozen=True, slots=True)
+class BareValue(Intent):
+    """Just a value, no indicator: "72,5", "120/150", "xong". In a guided step it is the figure; an
+    integer without % may also be the number of a listed choice."""
+
+    figure: FigureInput
+    choice: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskGap(Intent):
+    ref: str | None = None  # None: "còn thiếu bao nhiêu?" without a number (ask which)
+
+
+@dataclass(frozen=True, slots=True)
+class AskStatus(Intent):
+    unit: str | None = None  # a unit's name as typed ("xã An Sinh"); None: mine, or plan-wide for leaders
+
+
+@dataclass(frozen=True, slots=True)
+class AskIndicatorAcrossUnits(Intent):
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class AskOffTrack(Intent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AskMissing(Intent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AskSummary(Intent):
+    period: PeriodHint | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskSchedule(Intent):
+    """/lich, "lịch nhắc": the upcoming schedule (admins)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm(Intent):
+    yes: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown(Intent):
+    text: str = ""
