@@ -799,7 +799,7 @@ class _Builder:
 # --- derivations ------------------------------------------------------------------------------
 
 _LOCAL_PATTERN = re.compile(
-    r"\b(?:ubnd|uy ban nhan dan)?\s*(?:cac\s+)?(?:cap\s+)?xa\s*[,/-]?\s*(?:phuong|thi tran)"
+    r"\bxa\s*[,/-]?\s*(?:phuong|thi tran)|\bphuong\s*[,/-]?\s*(?:xa|thi tran)\b"
     r"|\bdia phuong\b|\bcac xa\b|\bcac phuong\b|\bcap xa\b"
 )
 _OFFICE_PATTERN = re.compile(
