@@ -216,6 +216,9 @@ def _construct_located(loader: _LineLoader, node: yaml.MappingNode) -> Located:
     result.number = node.start_mark.line + 1
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, bool):
+            # YAML 1.1 reads the key `on:` (deactivated: {on: ...}) as True; keys are names here.
+            key = key_node.value
         if key in result:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -806,7 +809,8 @@ _OFFICE_PATTERN = re.compile(
     r"\bcac co quan\s*[,;]?\s*(?:don vi|chuyen mon)|\bco quan\s*,\s*don vi\b|\bcac phong\s*,?\s*ban\b"
     r"|\bcac don vi\b"
 )
-_ENTERPRISE_PATTERN = re.compile(r"\bdoanh nghiep vien thong\b|\bnha mang\b|\bcac doanh nghiep\b")
+# Only telecom operators as a class: "các doanh nghiệp" alone may mean any firm in the area.
+_ENTERPRISE_PATTERN = re.compile(r"\bdoanh nghiep vien thong\b|\bnha mang\b")
 
 
 def derive_reporters(text: str, units: list[UnitSpec] | tuple[UnitSpec, ...],
@@ -863,13 +867,17 @@ def _level(raw: str | None) -> str | None:
 
 
 def _first_number(raw: str | None) -> Decimal | None:
+    """The number a baseline states: its percentage if it has one ("100.757 tài khoản (đạt
+    101,1%)"), else a leading figure ("500 điểm"); years and phase numbers are not results."""
     if not raw:
         return None
-    match = re.search(NUMBER_PATTERN, raw)
-    if not match:
+    percent = re.search(rf"({NUMBER_PATTERN})\s*%", raw)
+    leading = re.match(rf"\s*({NUMBER_PATTERN})(\s*[:/])?", raw)
+    match = percent or leading
+    if not match or (match is leading and (match.group(2) or re.fullmatch(r"(19|20)\d\d", match.group(1)))):
         return None
     try:
-        return parse_number(match.group(0))
+        return parse_number(match.group(1))
     except ValueError:
         return None
 
