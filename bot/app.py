@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.db import make_engine, make_sessionmaker, upgrade
+from handlers.context import Deps
 from locales import Translator, translator
+from models.periods import WorkCalendar
 
 Clock = Callable[[], datetime]
 
@@ -26,9 +28,14 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = system_clock
     t: Translator = field(init=False)
+    deps: Deps = field(init=False)
 
     def __post_init__(self) -> None:
         self.t = translator(self.settings.bot_locale)
+        self.deps = Deps(
+            sessions=self.sessions, clock=self.clock, timezone=self.settings.timezone,
+            default_locale=self.settings.bot_locale, admins=self.settings.admins, calendar=WorkCalendar(),
+        )
 
     def now(self) -> datetime:
         return self.clock()

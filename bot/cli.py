@@ -53,6 +53,16 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     indicators.add_argument("--plan", required=True, metavar="CODE")
     indicators.add_argument("--json", action="store_true", help=t("cli-help-json"))
 
+    invite = commands.add_parser("invite", help=t("cli-help-invite"))
+    invite.add_argument("--plan", metavar="CODE", help=t("cli-help-invite-plan"))
+    invite.add_argument("--role", required=True, choices=["officer", "leader", "admin", "group"])
+    invite.add_argument("--unit", metavar="UNIT", help=t("cli-help-invite-unit"))
+    invite.add_argument("--days", type=int, default=14, metavar="N", help=t("cli-help-invite-days"))
+    invite.add_argument("--json", action="store_true", help=t("cli-help-json"))
+
+    console = commands.add_parser("console", help=t("cli-help-console"))
+    console.add_argument("--user", required=True, metavar="NAME", help=t("cli-help-console-user"))
+
     db = commands.add_parser("db", help=t("cli-help-db"))
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help=t("cli-help-db-upgrade"))
@@ -253,38 +263,65 @@ def print_indicators(t: Translator, indicators: list[Indicator], reporters: dict
 
 
 async def cmd_demo(app: App, args: argparse.Namespace) -> int:
-    """Until the conversation demo lands: import the five seed plans into a throwaway database
-    and show what was understood of each target."""
-    import tempfile
+    from bot.demo import play
 
-    from bot.config import load_settings
+    await play(app.settings)
+    return 0
 
-    with tempfile.TemporaryDirectory(prefix="dtbot-demo-") as folder:
-        settings = load_settings(DATABASE_URL=f"sqlite+aiosqlite:///{folder}/demo.db")
-        demo = build_app(settings, app.clock)
-        try:
-            await demo.migrate()
-            t = demo.t
-            plans_dir = Path(__file__).resolve().parent.parent / "data" / "plans"
-            for path in plan_files([str(plans_dir)]):
-                try:
-                    await import_plan_file(demo, path)
-                except PlanFileError as exc:
-                    raise CommandError(exc.render(t)) from None
-            async with demo.unit_of_work() as session:
-                for summary in await store.list_plans(session):
-                    plan = await store.get_plan(session, summary.code)
-                    print()
-                    print(t("cli-plans-line", code=summary.code, year=summary.year,
-                            indicators=summary.indicators, units=summary.units, title=summary.title))
-                    print_indicators(t, await store.plan_indicators(session, plan),
-                                     await store.assignment_counts(session, plan))
-        finally:
-            await demo.close()
+
+async def cmd_invite(app: App, args: argparse.Namespace) -> int:
+    from models import people
+
+    t = app.t
+    if args.role != "admin" and not args.plan:
+        raise CommandError(t("cli-invite-needs-plan"))
+    if args.role == "officer" and not args.unit:
+        raise CommandError(t("cli-invite-needs-unit"))
+    if not 1 <= args.days <= 365:
+        raise CommandError(t("cli-invite-days"))
+    async with app.unit_of_work() as session:
+        plan = await _plan_or_fail(app, session, args.plan) if args.plan else None
+        unit = None
+        if args.unit:
+            if plan is None:
+                raise CommandError(t("cli-invite-needs-plan"))
+            unit = await _unit_or_fail(app, session, plan, args.unit)
+        issued = await people.create_invite(session, role=args.role, plan=plan, unit=unit, now=app.now(), days=args.days)
+    link = None  # the Telegram channel fills this from getMe once the bot's username is known
+    expires = issued.invite.expires_at.astimezone(app.settings.timezone)
+    if args.json:
+        _print_json({"code": issued.code, "role": args.role, "unit": unit.code if unit else None,
+                     "telegram_link": link, "expires_at": expires.isoformat()})
+        return 0
+    print(t("cli-invite-made", code=issued.code, role=t(f"role-{args.role}"),
+            unit=unit.name if unit else (plan.title if plan else "-"), expires=t.date(expires.date())))
+    return 0
+
+
+async def _unit_or_fail(app: App, session: Any, plan: Any, typed: str) -> Any:
+    from handlers.context import load_plan_view
+
+    units = await store.plan_units(session, plan)
+    exact = [u for u in units if u.code == typed]
+    if exact:
+        return exact[0]
+    view = await load_plan_view(session, plan.id)
+    found = view.find_units(typed, limit=1)
+    if found:
+        return found[0]
+    raise CommandError(app.t("cli-error-unknown-unit", unit=typed, plan=plan.code))
+
+
+async def cmd_console(app: App, args: argparse.Namespace) -> int:
+    from bot.channels.console import run_console
+
+    await run_console(app.deps, args.user)
     return 0
 
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
+    "invite": cmd_invite,
+    "console": cmd_console,
     "demo": cmd_demo,
     "import-plan": cmd_import_plan,
     "plans": cmd_plans,

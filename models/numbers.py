@@ -47,10 +47,9 @@ def parse_number(text: str, locale: str = "vi") -> Decimal:
     else:
         s = s.replace(",", ".")
     try:
-        value = Decimal(s)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only digits
+        return normalize(Decimal(s))
+    except InvalidOperation as exc:  # digits beyond what the decimal context can normalise
         raise NumberError(text) from exc
-    return normalize(value)
 
 
 def normalize(value: Decimal) -> Decimal:

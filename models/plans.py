@@ -810,7 +810,7 @@ _OFFICE_PATTERN = re.compile(
     r"|\bcac don vi\b"
 )
 # Only telecom operators as a class: "các doanh nghiệp" alone may mean any firm in the area.
-_ENTERPRISE_PATTERN = re.compile(r"\bdoanh nghiep vien thong\b|\bnha mang\b")
+_ENTERPRISE_PATTERN = re.compile(r"\b(?:doanh nghiep|dn) vien thong\b|\bnha mang\b")
 
 
 def derive_reporters(text: str, units: list[UnitSpec] | tuple[UnitSpec, ...],

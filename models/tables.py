@@ -337,3 +337,35 @@ class Submission(Base):
     channel: Mapped[str] = mapped_column(String(16))
     message_ref: Mapped[str | None] = mapped_column(String(128))  # channel message id, for dedup
     submitted_at: Mapped[datetime]
+
+
+# --- conversation --------------------------------------------------------------------------
+
+
+class ConversationState(Base):
+    """Where one person is in a multi-step exchange in one chat (a guided figure, a pending
+    confirmation, a question of which indicator was meant). Durable, so a restart loses nothing."""
+
+    __tablename__ = "conversation_states"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class InviteAttempt(Base):
+    """A wrong invite code, kept to throttle guessing."""
+
+    __tablename__ = "invite_attempts"
+    __table_args__ = (Index("ix_invite_attempts_sender", "channel", "external_id", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime]

@@ -1,0 +1,64 @@
+"""The terminal channel: a person typing to the bot, line by line, through the same conversation
+code as Telegram and Zalo. Choices are numbered lines answered with their number."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from handlers.context import Deps
+from handlers.dispatch import handle_event
+from handlers.events import Event, Reply
+
+CHANNEL = "console"
+
+
+def render(reply: Reply) -> str:
+    lines = [reply.text]
+    lines.extend(f"  {number}. {choice.label}" for number, choice in enumerate(reply.choices, start=1))
+    for attachment in reply.attachments:
+        lines.append(f"  [{attachment.kind}: {attachment.filename}]")
+    return "\n".join(lines)
+
+
+class ConsoleChannel:
+    """Several people may talk through one console (the demo does); each line is one event."""
+
+    def __init__(self, deps: Deps, write: Callable[[str], None] = print) -> None:
+        self.deps = deps
+        self.write = write
+        self._message_ids = itertools.count(1)
+
+    async def send(self, user: str, text: str, *, chat: str | None = None, group: bool = False,
+                   mentioned: bool = False) -> list[Reply]:
+        """`user` types `text` (in `chat`, a group when `group`); returns and writes the replies."""
+        event = Event(
+            channel=CHANNEL, chat_id=chat or user, chat_kind="group" if group else "private",
+            sender_id=user, sender_name=user, text=text, message_id=str(next(self._message_ids)),
+            chat_title=chat if group else None, mentioned=mentioned,
+        )
+        replies = await handle_event(self.deps, event)
+        for reply in replies:
+            to = reply.to[1] if reply.to else (chat or user)
+            self.write(f"[bot → {to}]\n{render(reply)}")
+        return replies
+
+
+async def run_console(deps: Deps, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    """Read lines until end of input; print the bot's replies. Scriptable:
+    printf '/start CODE\\n6: 72,5%%\\n' | python -m bot console --user An"""
+    channel = ConsoleChannel(deps, write=lambda text: print(text, file=stdout, flush=True))
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if not stdin.isatty():
+            # Echo scripted input so the transcript reads as a conversation.
+            print(f"[{user}] {text}", file=stdout, flush=True)
+        await channel.send(user, text)

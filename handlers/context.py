@@ -1,0 +1,211 @@
+"""What a handler works with: its dependencies, the person asking, and the plan they work on."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from rapidfuzz import fuzz
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.events import Choice, Event, Reply
+from locales import Translator, translator
+from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, period_containing
+from models.store import target_of
+from models.tables import Assignment, Indicator, IndicatorPart, Person, Plan, Role, ScheduleRule, Unit
+from models.targets import Target
+from models.text import fold
+
+
+@dataclass
+class Deps:
+    """Everything handlers need from the application, and nothing of any channel."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime]
+    timezone: ZoneInfo
+    default_locale: str = "vi"
+    admins: frozenset[tuple[str, str]] = frozenset()
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+
+
+@dataclass
+class PartView:
+    part: IndicatorPart
+    indicator: Indicator
+    target: Target
+
+    @property
+    def code(self) -> str:
+        return self.part.code
+
+    @property
+    def frequency(self) -> Frequency:
+        return Frequency(self.indicator.frequency)
+
+
+@dataclass
+class PlanView:
+    """One plan as handlers read it: loaded once per event."""
+
+    plan: Plan
+    indicators: list[Indicator]
+    parts: dict[int, PartView]
+    units: dict[int, Unit]
+    rules: dict[Frequency, DeadlineRule]
+    reporters: dict[int, list[int]]  # part id -> unit ids
+    duties: dict[int, list[int]]  # unit id -> part ids
+
+    def parts_of_unit(self, unit_id: int) -> list[PartView]:
+        return [self.parts[part_id] for part_id in self.duties.get(unit_id, [])]
+
+    def reporting_period(self, frequency: Frequency, today: date) -> Period:
+        """The period units report now: the latest one whose data cut-off has passed (on 17/3
+        that is March for a monthly indicator and Q1 for a quarterly one; on 2/3 it is February,
+        reported late). Kept within the plan's year."""
+        period = period_containing(today, frequency).previous()
+        if period.year < self.plan.year:
+            return Period(self.plan.year, frequency, 1)
+        if period.year > self.plan.year:
+            return Period(self.plan.year, frequency, frequency.periods_per_year)
+        return period
+
+    def deadline(self, period: Period) -> date:
+        return self.rules[period.frequency].deadline(period)
+
+    def active_unit(self, unit: Unit, period: Period) -> bool:
+        """A deactivated (merged, dissolved) unit counts in no period that starts after it ended."""
+        if unit.active or unit.deactivated_on is None:
+            return unit.active
+        return period.cutoff_window()[0] < unit.deactivated_on
+
+    def find_units(self, typed: str, limit: int = 3) -> list[Unit]:
+        """Units whose name matches what was typed, best first; without diacritics, with typos.
+
+        "mao khe" finds "Phường Mạo Khê": names are also compared without their kind word, but
+        whole, so "Sao Hỏa" does not find "Phòng Văn hóa và Thông tin"."""
+        wanted = fold(typed)
+        candidates: dict[int, float] = {}
+        for unit in self.units.values():
+            if not unit.in_file:
+                continue
+            for name in (unit.name, *(unit.aliases or [])):
+                folded = fold(name)
+                if folded == wanted:
+                    return [unit]
+                score = max(fuzz.ratio(wanted, folded), fuzz.ratio(_bare(wanted), _bare(folded)))
+                if score >= 80:
+                    candidates[unit.id] = max(score, candidates.get(unit.id, 0))
+        ranked = sorted(candidates, key=lambda uid: -candidates[uid])
+        return [self.units[uid] for uid in ranked[:limit]]
+
+
+_KIND_WORDS = re.compile(r"^(?:ubnd |uy ban nhan dan )?(?:xa|phuong|thi tran|phong|ban|trung tam|chi nhanh|so) ")
+
+
+def _bare(folded: str) -> str:
+    return _KIND_WORDS.sub("", folded)
+
+
+async def load_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
+    plan = await session.get(Plan, plan_id)
+    assert plan is not None
+    indicators = list(await session.scalars(
+        select(Indicator).where(Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)
+    ))
+    parts: dict[int, PartView] = {}
+    for indicator in indicators:
+        for part in indicator.parts:
+            if part.active:
+                parts[part.id] = PartView(part, indicator, target_of(part))
+    units = {u.id: u for u in await session.scalars(select(Unit).where(Unit.plan_id == plan_id))}
+    rules = dict(DEFAULT_DEADLINES)
+    for rule in await session.scalars(select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)):
+        month: str | int = int(rule.deadline_month) if rule.deadline_month.isdigit() else rule.deadline_month
+        rules[Frequency(rule.frequency)] = DeadlineRule(rule.deadline_day, month, rule.deadline_before)
+    reporters: dict[int, list[int]] = {}
+    duties: dict[int, list[int]] = {}
+    rows = await session.execute(
+        select(Assignment.part_id, Assignment.unit_id)
+        .join(IndicatorPart, Assignment.part_id == IndicatorPart.id)
+        .where(IndicatorPart.plan_id == plan_id, Assignment.active.is_(True))
+    )
+    order = {part_id: position for position, part_id in enumerate(parts)}
+    for part_id, unit_id in rows:
+        if part_id in parts:
+            reporters.setdefault(part_id, []).append(unit_id)
+            duties.setdefault(unit_id, []).append(part_id)
+    for part_ids in duties.values():
+        part_ids.sort(key=order.__getitem__)
+    return PlanView(plan, indicators, parts, units, rules, reporters, duties)
+
+
+@dataclass
+class Ctx:
+    """One event being handled: one session, committed by the caller once at the end."""
+
+    deps: Deps
+    session: AsyncSession
+    event: Event
+    now: datetime
+    person: Person | None = None
+    roles: list[Role] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    group_plan_id: int | None = None  # in a bound steering-committee group
+    _t: Translator | None = None
+
+    @property
+    def t(self) -> Translator:
+        if self._t is None:
+            locale = (self.person.locale if self.person else None) or self.deps.default_locale
+            self._t = translator(locale)
+        return self._t
+
+    def relocalize(self) -> None:
+        self._t = None
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.deps.timezone).date()
+
+    def say(self, message_id: str, *, choices: tuple[Choice, ...] = (), edit: bool = False, **params: object) -> None:
+        self.replies.append(Reply(self.t(message_id, **params), choices=choices, edit=edit, locale=self.t.locale))
+
+    def say_text(self, text: str, *, choices: tuple[Choice, ...] = (), edit: bool = False) -> None:
+        self.replies.append(Reply(text, choices=choices, edit=edit, locale=self.t.locale))
+
+    def tell(self, to: tuple[str, str], text: str, locale: str) -> None:
+        """A message to someone else's chat (the officer whose unit was handed over)."""
+        self.replies.append(Reply(text, to=to, locale=locale))
+
+    # roles
+
+    def role(self, name: str) -> Role | None:
+        return next((r for r in self.roles if r.role == name), None)
+
+    @property
+    def officer(self) -> Role | None:
+        return self.role("officer")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role("admin") is not None
+
+    @property
+    def is_leader(self) -> bool:
+        """Leaders and admins see the whole plan."""
+        return self.role("leader") is not None or self.is_admin
+
+    async def plan_id(self) -> int | None:
+        """The plan this person works on: their newest role's, else (admins) the newest plan."""
+        if self.group_plan_id is not None:
+            return self.group_plan_id
+        for role in self.roles:
+            if role.plan_id is not None:
+                return role.plan_id
+        if self.is_admin:
+            return await self.session.scalar(select(Plan.id).order_by(Plan.year.desc(), Plan.id.desc()).limit(1))
+        return None

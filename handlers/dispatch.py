@@ -1,0 +1,172 @@
+"""One event in, replies out: who is asking, what they mean, which job answers. One unit of work
+per event: everything an event changes is committed together or not at all."""
+from __future__ import annotations
+
+import logging
+
+from handlers import misc, questions, report, state
+from handlers.context import Ctx, Deps
+from handlers.events import Event, Reply
+from handlers.intents import (
+    AskGap,
+    AskIndicatorAcrossUnits,
+    AskMissing,
+    AskOffTrack,
+    AskSchedule,
+    AskStatus,
+    AskSummary,
+    BareValue,
+    Cancel,
+    Confirm,
+    FigureLine,
+    Help,
+    Intent,
+    SetLanguage,
+    ShowReport,
+    Start,
+    SubmitFigures,
+    Unknown,
+)
+from handlers.start import start
+from handlers.understand import understand
+from locales import translator
+from models import people
+
+log = logging.getLogger(__name__)
+
+
+async def handle_event(deps: Deps, event: Event) -> list[Reply]:
+    async with deps.sessions() as session:
+        ctx = Ctx(deps, session, event, event.at or deps.clock())
+        try:
+            await _route(ctx)
+            await session.commit()
+        except Exception:
+            await session.rollback()
+            # The update itself is not logged: it may hold personal data.
+            log.exception("failed to handle a %s event (chat kind %s)", event.channel, event.chat_kind)
+            return [Reply(translator(deps.default_locale)("error-internal"))]
+    return ctx.replies
+
+
+async def _route(ctx: Ctx) -> None:
+    e = ctx.event
+    ctx.person = await people.person_by_identity(ctx.session, e.channel, e.sender_id)
+    if ctx.person is None and e.private and (e.channel, e.sender_id) in ctx.deps.admins:
+        # BOT_ADMINS are admins from their first message, without an invite.
+        ctx.person = await people.ensure_person(ctx.session, e.channel, e.sender_id, e.sender_name, e.chat_id, ctx.now)
+        await people.grant_role(ctx.session, person=ctx.person, role="admin", plan_id=None, unit_id=None, now=ctx.now)
+    if ctx.person is not None:
+        ctx.roles = await people.active_roles(ctx.session, ctx.person.id)
+    if not e.private:
+        await _group(ctx)
+        return
+    if e.choice:
+        await _choice(ctx, e.choice)
+        return
+    intent = understand(e.text or "", ctx.t.locale)
+    if ctx.person is None:
+        if isinstance(intent, Start):
+            await start(ctx, intent.code)
+        else:
+            ctx.say("start-welcome-unregistered")
+        return
+    await _intent(ctx, intent)
+
+
+async def _intent(ctx: Ctx, intent: Intent) -> None:
+    current = await state.load(ctx)
+    match intent:
+        case Cancel():
+            await misc.cancel(ctx)
+        case BareValue() if current is not None and current.state == "await_figure":
+            fixed = (int(current.data["part_id"]), str(current.data["period"]))
+            await report.submit(ctx, (FigureLine("", intent.figure),), None, False, fixed=fixed)
+        case BareValue(choice=int(number)) if current is not None and state.chosen(current.data, number):
+            await _choice(ctx, state.chosen(current.data, number) or "")
+        case BareValue(choice=int(number)):
+            await questions.ask_gap(ctx, str(number))
+        case BareValue():
+            ctx.say("report-which-indicator")
+        case Confirm(yes=yes) if current is not None and current.state == "confirm":
+            await report.confirm(ctx, yes, list(current.data.get("pending", [])))
+        case Confirm():
+            ctx.say("confirm-nothing")
+        case Start(code=code):
+            await start(ctx, code)
+        case Help():
+            await misc.send_help(ctx)
+        case SetLanguage(locale=locale):
+            await misc.set_language(ctx, locale)
+        case ShowReport():
+            await report.show_report(ctx)
+        case SubmitFigures(lines=lines, period=period, correction=correction):
+            await report.submit(ctx, lines, period, correction)
+        case AskGap(ref=ref):
+            await questions.ask_gap(ctx, ref)
+        case AskStatus(unit=unit):
+            await questions.ask_status(ctx, unit)
+        case AskIndicatorAcrossUnits(ref=ref):
+            await questions.ask_across_units(ctx, ref)
+        case AskOffTrack():
+            await questions.ask_off_track(ctx)
+        case AskMissing():
+            await questions.ask_missing(ctx)
+        case AskSummary():
+            await _summary(ctx)
+        case AskSchedule():
+            ctx.say("schedule-later" if ctx.is_admin else "question-admins-only")
+        case Unknown() | _:
+            await misc.not_understood(ctx)
+
+
+async def _summary(ctx: Ctx) -> None:
+    if not (ctx.is_leader or ctx.event.chat_kind == "group"):
+        ctx.say("question-leaders-only")
+        return
+    await questions.ask_status(ctx, None)
+
+
+async def _choice(ctx: Ctx, data: str) -> None:
+    """A pressed button (Telegram) or a numbered choice typed back (Zalo, console)."""
+    parts = data.split(":")
+    if ctx.person is None or len(parts) < 2 or parts[0] != "v1":
+        ctx.say("report-choice-stale")
+        return
+    kind = parts[1]
+    if kind == "pick" and len(parts) == 4 and parts[2].isdigit():
+        await report.pick(ctx, int(parts[2]), parts[3])
+    elif kind == "lang" and len(parts) == 3 and parts[2] in ("vi", "en"):
+        await misc.set_language(ctx, parts[2])
+    elif kind in ("yes", "no"):
+        current = await state.load(ctx)
+        if current is None or current.state != "confirm":
+            ctx.say("confirm-nothing")
+            return
+        await report.confirm(ctx, kind == "yes", list(current.data.get("pending", [])))
+    else:
+        ctx.say("report-choice-stale")
+
+
+async def _group(ctx: Ctx) -> None:
+    """In groups the bot answers only commands and mentions, and only where it was set up."""
+    e = ctx.event
+    text = (e.text or "").strip()
+    if not (text.startswith("/") or e.mentioned):
+        return
+    intent = understand(text, ctx.deps.default_locale)
+    if isinstance(intent, Start) and intent.code:
+        await start(ctx, intent.code)
+        return
+    binding = await people.group_binding(ctx.session, e.channel, e.chat_id)
+    if binding is None:
+        ctx.say("group-not-set-up")
+        return
+    ctx.group_plan_id = binding.plan_id
+    match intent:
+        case AskSummary() | AskStatus(unit=None):
+            await questions.ask_status(ctx, None)
+        case AskMissing():
+            await questions.ask_missing(ctx)
+        case _:
+            ctx.say("help-group")

@@ -1,0 +1,53 @@
+"""Help, language, cancel, and the answer to what was not understood."""
+from __future__ import annotations
+
+from handlers import state
+from handlers.context import Ctx
+from handlers.events import Choice
+
+
+async def send_help(ctx: Ctx) -> None:
+    if ctx.event.chat_kind == "group":
+        ctx.say("help-group")
+        return
+    if ctx.person is None:
+        ctx.say("start-welcome-unregistered")
+        return
+    sections = ["help-header"]
+    if ctx.officer:
+        sections.append("help-officer")
+    if ctx.is_leader:
+        sections.append("help-leader")
+    if ctx.is_admin:
+        sections.append("help-admin")
+    sections.append("help-common")
+    ctx.say_text("\n\n".join(ctx.t(s) for s in sections))
+
+
+async def set_language(ctx: Ctx, locale: str | None) -> None:
+    if ctx.person is None:
+        ctx.say("start-welcome-unregistered")
+        return
+    if locale is None:
+        choices = (Choice("Tiếng Việt", "v1:lang:vi"), Choice("English", "v1:lang:en"))
+        ctx.say("language-choose", choices=choices)
+        await state.save(ctx, "choose", state.remember_choices({}, choices))
+        return
+    ctx.person.locale = locale
+    ctx.relocalize()
+    await state.clear(ctx)
+    ctx.say("language-set", edit=bool(ctx.event.choice))
+
+
+async def cancel(ctx: Ctx) -> None:
+    await state.clear(ctx)
+    ctx.say("cancel-done")
+
+
+async def not_understood(ctx: Ctx) -> None:
+    if ctx.person is None:
+        ctx.say("start-welcome-unregistered")
+    elif ctx.officer:
+        ctx.say("unknown-officer")
+    else:
+        ctx.say("unknown-leader")

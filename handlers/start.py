@@ -1,0 +1,81 @@
+"""Registration by invite: /start CODE in a private chat, or in a group to bind it."""
+from __future__ import annotations
+
+from handlers.context import Ctx
+from locales import translator
+from models import people
+from models.tables import Identity, Person, Plan, Unit
+
+
+async def start(ctx: Ctx, code: str | None) -> None:
+    if not code:
+        if ctx.person is None:
+            ctx.say("start-welcome-unregistered")
+        else:
+            from handlers.misc import send_help
+
+            await send_help(ctx)
+        return
+    e = ctx.event
+    until = await people.throttled_until(ctx.session, e.channel, e.sender_id, ctx.now)
+    if until is not None:
+        minutes = max(1, int((until - ctx.now).total_seconds() // 60) + 1)
+        ctx.say("start-throttled", minutes=minutes)
+        return
+    invite = await people.find_invite(ctx.session, code)
+    problem = None
+    if invite is None:
+        problem = "start-code-wrong"
+    elif invite.used_at is not None:
+        problem = "start-code-used"
+    elif invite.expires_at <= ctx.now:
+        problem = "start-code-expired"
+    elif invite.role == "group" and e.private:
+        problem = "start-code-group-in-private"
+    elif invite.role != "group" and not e.private:
+        problem = "start-code-person-in-group"
+    if problem:
+        if problem == "start-code-wrong":
+            await people.record_failed_attempt(ctx.session, e.channel, e.sender_id, ctx.now)
+        ctx.say(problem)
+        return
+    assert invite is not None
+    plan = await ctx.session.get(Plan, invite.plan_id) if invite.plan_id else None
+    if invite.role == "group":
+        assert plan is not None
+        await people.bind_group(ctx.session, plan_id=plan.id, channel=e.channel, chat_id=e.chat_id,
+                                title=e.chat_title, now=ctx.now)
+        invite.used_at = ctx.now
+        ctx.say("start-group-bound", plan=plan.title)
+        return
+
+    person = ctx.person or await people.ensure_person(ctx.session, e.channel, e.sender_id, e.sender_name, e.chat_id, ctx.now)
+    ctx.person = person
+    unit = await ctx.session.get(Unit, invite.unit_id) if invite.unit_id else None
+    role, replaced = await people.grant_role(
+        ctx.session, person=person, role=invite.role, plan_id=plan.id if plan else None,
+        unit_id=unit.id if unit else None, now=ctx.now, invite_id=invite.id,
+    )
+    invite.used_at, invite.used_by = ctx.now, person.id
+    ctx.roles = await people.active_roles(ctx.session, person.id)
+    salutation = (plan.salutation if plan else None) or ctx.t("salutation-default")
+    if invite.role == "officer":
+        assert unit is not None and plan is not None
+        ctx.say("start-officer-registered", name=person.display_name, unit=unit.name, plan=plan.title, salutation=salutation)
+        if replaced is not None:
+            await _tell_replaced(ctx, replaced.person_id, unit, person)
+    elif invite.role == "leader":
+        ctx.say("start-leader-registered", name=person.display_name, plan=plan.title if plan else "-")
+    else:
+        ctx.say("start-admin-registered", name=person.display_name)
+
+
+async def _tell_replaced(ctx: Ctx, previous_person_id: int, unit: Unit, successor: Person) -> None:
+    previous = await ctx.session.get(Person, previous_person_id)
+    if previous is None:
+        return
+    t = translator(previous.locale or ctx.deps.default_locale)
+    for identity in await people.identities_of(ctx.session, previous.id):
+        identity: Identity
+        ctx.tell((identity.channel, identity.chat_id or identity.external_id),
+                 t("start-handed-over", unit=unit.name, successor=successor.display_name), t.locale)

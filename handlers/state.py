@@ -1,0 +1,73 @@
+"""Where a person is in a multi-step exchange; durable, so a restart loses nothing.
+
+States (every one accepts /huy and /cancel, which clear it):
+
+```mermaid
+stateDiagram-v2
+    [*] --> idle
+    idle --> await_figure: picks an indicator (/baocao button or number)
+    await_figure --> idle: sends a figure / cancels
+    idle --> confirm: a figure far from the previous one
+    await_figure --> confirm: a figure far from the previous one
+    confirm --> idle: yes (stored) / no (dropped) / cancel
+    idle --> choose: a list of numbered choices is shown
+    choose --> idle: a number picks one / anything else
+```
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from handlers.context import Ctx
+from handlers.events import Choice
+from models.tables import ConversationState
+
+STATE_TTL = timedelta(hours=12)
+
+
+async def load(ctx: Ctx) -> ConversationState | None:
+    e = ctx.event
+    row = await ctx.session.scalar(select(ConversationState).where(
+        ConversationState.channel == e.channel, ConversationState.chat_id == e.chat_id,
+        ConversationState.user_id == e.sender_id,
+    ))
+    if row is not None and row.expires_at <= ctx.now:
+        await ctx.session.delete(row)
+        return None
+    return row
+
+
+async def save(ctx: Ctx, state: str, data: dict[str, Any]) -> None:
+    e = ctx.event
+    row = await ctx.session.scalar(select(ConversationState).where(
+        ConversationState.channel == e.channel, ConversationState.chat_id == e.chat_id,
+        ConversationState.user_id == e.sender_id,
+    ))
+    if row is None:
+        row = ConversationState(channel=e.channel, chat_id=e.chat_id, user_id=e.sender_id, state=state,
+                                data=data, updated_at=ctx.now, expires_at=ctx.now + STATE_TTL)
+        ctx.session.add(row)
+    else:
+        row.state, row.data, row.updated_at, row.expires_at = state, data, ctx.now, ctx.now + STATE_TTL
+    await ctx.session.flush()
+
+
+async def clear(ctx: Ctx) -> None:
+    e = ctx.event
+    await ctx.session.execute(delete(ConversationState).where(
+        ConversationState.channel == e.channel, ConversationState.chat_id == e.chat_id,
+        ConversationState.user_id == e.sender_id,
+    ))
+
+
+def remember_choices(data: dict[str, Any], choices: tuple[Choice, ...]) -> dict[str, Any]:
+    """Keep the choices shown, so "2" typed on Zalo or the console means the second one."""
+    return {**data, "choices": [choice.data for choice in choices]}
+
+
+def chosen(data: dict[str, Any], number: int) -> str | None:
+    options = data.get("choices") or []
+    return options[number - 1] if 1 <= number <= len(options) else None

@@ -1,0 +1,823 @@
+"""Text -> Intent: what an officer's message means, before anything is looked up.
+
+Pure and fast (no I/O, regexes compiled at import): every inbound message passes through here.
+
+How a message is read, in order (the first that fits wins):
+1. a command ("/baocao@MyBot", "/chitieu 6", "/tonghop 2025-Q1");
+2. a whole-message phrase from a table ("báo cáo", "hủy", "ok", "tiếng Anh", "?");
+3. figures: lines (or ";"-separated parts) of "reference + value" ("6: 72,5%", "ct 7 đạt 100%",
+   "6: 120/150", "7: xong"), with an optional period ("tháng 10:") and correction ("sửa") in front;
+4. a bare value ("72,5", "120/150", "xong", "chưa");
+5. a question, classified by keyword tables (gap, status, across units, off track, missing, summary,
+   schedule, help, report);
+6. if nothing fitted: the same again after correcting typos in keyword phrases ("tinh hnh",
+   "bao coa") with a cheap edit-distance match, then Unknown.
+
+Matching runs on a folded copy (lower case, no diacritics, "đ" -> "d") of the same length as the
+typed text, so a span found in the folded text cuts the same characters out of the typed one: raw
+figure values and unit names keep what the officer typed.
+
+Decisions the dispatcher relies on:
+- "6: abc" (a reference, an explicit ":" or "=", a short value that is not one) is a figure whose
+  value, done and numerator are all None and whose raw is "abc": the bot can answer "'abc' is not a
+  number". Without ":" or "=" ("6 abc") the words are not read as a figure.
+- "a/b", "a trên b", "a of b" give numerator and denominator, value None. "-5" gives value 5 and
+  negative=True. A number too long for Decimal's 28 digits is "not a number" too.
+- "Đã hoàn thành 100%" is the value 100% (done stays None): a milestone may take 100% as done.
+- "có", "không", "ok", "yes", "no" alone are Confirm; inside a figure line ("7: có") they are done.
+  "xong", "chưa", "đạt", "rồi" alone are BareValue(done=...); a guided step for a milestone may
+  also read a Confirm as done / not done.
+- BareValue.choice is set for plain digits only ("3", not "3%", "1.000" or "3,5").
+- AskStatus.unit is the unit's name as typed, lower-cased with diacritics kept ("xã an sinh");
+  fold() it before matching. Vietnamese kind words ("xã", "phường", "phòng") are kept; a trailing
+  English one ("An Sinh commune") and question words are dropped.
+- A command's unknown argument passes through: "/chitieu abc" is AskGap("abc"), so the reply can
+  say that indicator does not exist.
+- Several figures on one line need ":" / "=" ("6: 72,5 7: 80") or a prefix after a value or comma
+  ("ct 6 72,5%, ct 7 100%"); "6 72,5 7 80" is not split.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Callable
+from decimal import Decimal
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from handlers.intents import (
+    AskGap,
+    AskIndicatorAcrossUnits,
+    AskMissing,
+    AskOffTrack,
+    AskSchedule,
+    AskStatus,
+    AskSummary,
+    BareValue,
+    Cancel,
+    Confirm,
+    FigureInput,
+    FigureLine,
+    Help,
+    Intent,
+    PeriodHint,
+    SetLanguage,
+    ShowReport,
+    Start,
+    SubmitFigures,
+    Unknown,
+)
+from models.numbers import NUMBER_PATTERN, NumberError, parse_number
+from models.periods import MAX_YEAR, MIN_YEAR, Frequency
+
+__all__ = ["understand"]
+
+# Telegram caps a message at 4096 characters; questions are short, so the keyword rules (some with
+# lazy ".+?" groups) only look at the first few hundred characters.
+MAX_MESSAGE = 4096
+MAX_QUESTION = 300
+MAX_CHOICE_DIGITS = 6  # "3" is the third listed choice; "1000000" is a value, not a choice
+
+
+# ---------------------------------------------------------------------------------------- folding
+
+def _build_fold_table() -> dict[int, str | None]:
+    # One character to one character (combining marks excepted), so folded and typed text align.
+    # str.translate with a table is several times faster than NFD + filtering per message.
+    table: dict[int, str | None] = {}
+    for cp in itertools.chain(range(0xC0, 0x250), range(0x1E00, 0x1F00)):
+        ch = chr(cp)
+        base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+        if base != ch and len(base) == 1:
+            table[cp] = base
+    for cp in range(0x300, 0x370):
+        table[cp] = None  # a diacritic typed as a separate combining mark
+    table.update({
+        ord("đ"): "d", ord("ð"): "d",  # Đ typed as the Icelandic eth, common on some keyboards
+        # Full-width punctuation from CJK input methods, dashes, the minus sign, curly quotes.
+        0xFF1A: ":", 0xFF05: "%", 0xFF0F: "/", 0xFF1F: "?", 0xFF1B: ";",
+        0x2013: "-", 0x2014: "-", 0x2212: "-", 0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"',
+        0x200B: None, 0xFEFF: None,  # zero-width space, byte-order mark
+    })
+    return table
+
+
+_FOLD = _build_fold_table()
+
+
+def _prepare(text: str) -> tuple[str, str]:
+    """(as typed, folded), whitespace collapsed; equal lengths, so spans carry over."""
+    typed = " ".join(text.split())
+    if typed.isascii():
+        return typed, typed.lower()
+    folded = " ".join(typed.lower().translate(_FOLD).split())
+    return (typed, folded) if len(folded) == len(typed) else (folded, folded)
+
+
+def _any(*phrases: str) -> re.Pattern[str]:
+    """Any of the folded phrases (regex allowed) as whole words."""
+    body = "|".join(sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+
+# ------------------------------------------------------------------------------------- periods
+
+_Y = r"(?:19|20|21)\d\d"
+_M = r"(?:1[0-2]|0?[1-9])"
+_EN_MONTHS = {
+    name: i for i, names in enumerate((
+        ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+        ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+        ("october", "oct"), ("november", "nov"), ("december", "dec")), start=1)
+    for name in names
+}
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_PERIOD = re.compile(rf"""(?<![\w./-])(?:
+    (?P<iy>{_Y})\s*[-/]\s*(?:q(?P<iq>[1-4])|h(?P<ih>[12])|(?P<im>{_M}))
+  | (?:thang|month)\s*(?P<m>{_M})(?:\s*(?:[/.-]|,|nam|of)\s*(?P<my>{_Y}))?
+  | t(?P<tm>{_M})(?:\s*[/.-]\s*(?P<tmy>{_Y}))?
+  | (?:quy|quarter)\s*(?P<q>iv|i{{1,3}}|[1-4])(?:\s*(?:[/.-]|,|nam|of)\s*(?P<qy>{_Y}))?
+  | q(?P<qq>[1-4])(?:\s*[/.-]?\s*(?P<qqy>{_Y}))?
+  | (?:6|sau)\s*thang\s*(?P<half>dau|cuoi)(?:\s*nam)?(?:\s*[/,]?\s*(?P<halfy>{_Y}))?
+  | nua\s*(?P<half2>dau|cuoi)\s*nam(?:\s*[/,]?\s*(?P<half2y>{_Y}))?
+  | h(?P<h>[12])(?:\s*[/.-]?\s*(?P<hy>{_Y}))?
+  | (?P<hen>first|second|1st|2nd)\s*half(?:\s*(?:of\s*)?(?:the\s*year\s*)?(?P<heny>{_Y}))?
+  | (?:nam|year|ca\s*nam)\s*(?P<y>{_Y})
+  | (?P<ythis>ca\s*nam|nam\s*nay|full\s*year|this\s*year|whole\s*year)
+  | (?P<mn>{"|".join(sorted(_EN_MONTHS, key=len, reverse=True))})\.?(?:\s*,?\s*(?P<mny>{_Y}))?
+  | (?P<mm>{_M})\s*/\s*(?P<mmy>{_Y})
+)(?!\w)""", re.X)
+_YEAR_ONLY = re.compile(rf"(?P<y>{_Y})")
+
+
+def _hint(frequency: Frequency, index: int, year: str | None) -> PeriodHint:
+    y = int(year) if year else None
+    return PeriodHint(frequency, index, y if y is not None and MIN_YEAR <= y <= MAX_YEAR else None)
+
+
+def _period_of(m: re.Match[str]) -> PeriodHint | None:
+    g = m.group
+    if g("iy"):
+        if g("iq"):
+            return _hint(Frequency.QUARTERLY, int(g("iq")), g("iy"))
+        if g("ih"):
+            return _hint(Frequency.HALF_YEARLY, int(g("ih")), g("iy"))
+        return _hint(Frequency.MONTHLY, int(g("im")), g("iy"))
+    for month, year in (("m", "my"), ("tm", "tmy"), ("mm", "mmy")):
+        if g(month):
+            return _hint(Frequency.MONTHLY, int(g(month)), g(year))
+    if g("q"):
+        quarter = g("q")
+        return _hint(Frequency.QUARTERLY, _ROMAN.get(quarter) or int(quarter), g("qy"))
+    if g("qq"):
+        return _hint(Frequency.QUARTERLY, int(g("qq")), g("qqy"))
+    for half, year in (("half", "halfy"), ("half2", "half2y")):
+        if g(half):
+            return _hint(Frequency.HALF_YEARLY, 1 if g(half) == "dau" else 2, g(year))
+    if g("h"):
+        return _hint(Frequency.HALF_YEARLY, int(g("h")), g("hy"))
+    if g("hen"):
+        return _hint(Frequency.HALF_YEARLY, 1 if g("hen") in ("first", "1st") else 2, g("heny"))
+    if g("y"):
+        return _hint(Frequency.YEARLY, 1, g("y"))
+    if g("ythis"):
+        return PeriodHint(Frequency.YEARLY, 1)
+    if g("mn"):
+        if g("mn") == "may" and not g("mny"):
+            return None  # "may" alone is an English modal (or "máy", a machine), not May
+        return _hint(Frequency.MONTHLY, _EN_MONTHS[g("mn")], g("mny"))
+    return None  # pragma: no cover - every alternative is handled above
+
+
+def _find_period(t: str) -> PeriodHint | None:
+    for m in _PERIOD.finditer(t):
+        hint = _period_of(m)
+        if hint is not None:
+            return hint
+    return None
+
+
+# ------------------------------------------------------------------------ indicator references
+
+# "chỉ tiêu 6", "ct6", "số 6", "mục tiêu số 6", "indicator no. 6", "#6".
+_PREFIX = (r"(?:(?:chi\s*tieu|chitieu|ct|muc\s*tieu|muc|indicator|ind|item)(?:\s+(?:so|no\.?|number|#))?"
+           r"|so|stt|no\.|number|#)")
+# "6", "12b", "1.3a", "pl2.3", "pl 2.3", "ii.6", "b.3"; at most 3 digits so a year is never a ref.
+_REF = (r"(?:pl\s*\d{1,2}(?:\.\d{1,3}[a-z]?)?|(?:iv|i{1,3}|vi{0,3}|ix|x|[a-h])\.\d{1,3}[a-z]?"
+        r"|\d{1,3}(?:\.\d{1,3}){0,2}[a-z]?)")
+_REF_HEAD = re.compile(
+    rf"(?:(?P<prefix>{_PREFIX})\s*\.?\s*)?(?P<ref>{_REF})(?P<sep>\s*[:=)]\s*|\s+-\s+|\.\s+|\s+|-(?=\d))")
+# Where a figure starts inside a line: "6: 120/150 7: xong", "6: 72,5, 7: 80".
+_FIGURE_START = re.compile(
+    rf"(?:^|(?<=[\s,]))(?:{_PREFIX}\s*\.?\s*)?{_REF}\s*[:=]"
+    rf"|(?:(?<=,)|(?<=, )|(?<= va )|(?<= and )|(?<=% )|(?<=\d ))(?:{_PREFIX})\s*\.?\s*{_REF}(?=\s)")
+_PREFIXED_REF = re.compile(rf"(?<![\w.])(?:{_PREFIX})\s*\.?\s*(?P<ref>{_REF})(?![\w%/]|[.,]\d)")
+_BARE_REF = re.compile(rf"(?<![\w./%,-])(?P<ref>{_REF})(?![\w%/]|[.,]\d)")
+# A number after these is a unit's or a period's, not an indicator's: "phường 3", "tháng 10".
+_NOT_BEFORE_REF = re.compile(
+    r"(?<!\w)(?:xa|phuong|thi tran|to|khu|thon|ap|quan|huyen|lop|truong|thang|quy|nam|tuan|ngay"
+    r"|ward|commune|month|quarter|year|week|day|q|t|h)\s*$")
+
+
+_LEADING_ZEROS = re.compile(r"^0+(?=\d)")
+
+
+def _ref(text: str) -> str:
+    """"PL 2.3" -> "pl2.3", "06" -> "6" (plans number without zeros; officers pad "CT06")."""
+    return _LEADING_ZEROS.sub("", text.replace(" ", ""))
+
+
+def _prefixed_ref(t: str) -> str | None:
+    m = _PREFIXED_REF.search(t)
+    return _ref(m["ref"]) if m else None
+
+
+def _bare_ref(t: str) -> str | None:
+    # Blank out periods first so "tháng 10" or "2025-Q1" never read as indicator 10 or 1.
+    blanked = _PERIOD.sub(lambda m: " " * len(m[0]), t)
+    for m in _BARE_REF.finditer(blanked):
+        if not _NOT_BEFORE_REF.search(blanked, 0, m.start()):
+            return _ref(m["ref"])
+    return None
+
+
+# ------------------------------------------------------------------------- keyword tables
+
+_QUESTION = _any(
+    r"bao nhieu", r"the nao", r"ra sao", r"sao roi", r"nhu nao", r"nao", r"chua nhi", r"khong nhi",
+    r"(?:dat|xong|hoan thanh|nop|gui|bao cao) chua", r"con thieu", r"thieu", r"khoang cach",
+    r"gap", r"how", r"what", r"what's", r"which", r"who", r"why", r"when", r"where", r"is it",
+    r"tai sao", r"vi sao", r"khi nao", r"bao gio", r"o dau", r"co khong", r"duoc khong")
+_GAP = _any(
+    r"con thieu", r"thieu", r"khoang cach", r"bao nhieu", r"the nao", r"ra sao", r"sao roi",
+    r"nhu nao", r"(?:dat|xong|hoan thanh) chua", r"con lai", r"can them", r"chenh lech", r"cach",
+    r"gap", r"how far", r"how much", r"how close", r"how many", r"remaining", r"left",
+    r"shortfall", r"how is", r"how's", r"what about", r"tinh hinh", r"tien do", r"status",
+    r"progress", r"ket qua", r"muc tieu", r"target", r"dat duoc")
+_GAP_WITHOUT_REF = _any(
+    r"con thieu", r"thieu bao nhieu", r"khoang cach", r"con bao nhieu", r"bao nhieu nua",
+    r"con lai bao nhieu", r"can them bao nhieu", r"chenh lech", r"gap", r"how far",
+    r"shortfall", r"how much more", r"how many more", r"con cach")
+_ACROSS = _any(
+    r"(?:cac|tat ca(?: cac)?|tung|moi|nhung) (?:don vi|xa|phuong|co quan|dia phuong)",
+    r"cac xa,? phuong", r"toan (?:thanh pho|thi xa|huyen|tinh|ke hoach|bo)", r"ca thanh pho",
+    r"theo (?:tung )?don vi", r"don vi nao", r"xa nao", r"phuong nao", r"o dau",
+    r"across(?: all)? units", r"across(?: all)? communes", r"(?:all|each|every|per|by) units?",
+    r"by communes?", r"which units", r"plan-wide", r"citywide", r"everyone", r"compare",
+    r"so sanh", r"xep hang", r"ranking", r"(?:thap|cao) nhat", r"lowest", r"highest")
+_OFF_TRACK = _any(
+    r"chi tieu nao (?:con |dang |bi )?(?:chua|khong|cham|thap|tut)",
+    r"(?:nhung|cac) chi tieu (?:con |dang |bi )?(?:cham|chua|khong|thap|tut|kem)",
+    r"chi tieu (?:bi |dang )?(?:cham|kem)", r"chi tieu (?:chua|khong) dat", r"cham tien do",
+    r"(?:chua|khong) dat chi tieu", r"off[ -]?track", r"behind", r"lagging", r"at risk",
+    r"not on track", r"below target", r"which indicators", r"missing targets?")
+_WHO = (r"(?:ai|nhung ai|con ai|don vi nao|nhung don vi|cac don vi|con don vi|noi nao|co quan nao"
+        r"|xa nao|phuong nao|phong nao|bao nhieu don vi|may don vi|who|which units?|what units?"
+        r"|which communes?|anyone)")
+_MISSING = re.compile(
+    rf"(?<!\w){_WHO}(?!\w).*?(?:(?<!\w)(?:chua|khong|chang|not|yet to|still)(?!\w)|n't|nt(?!\w))"
+    r".*?(?<!\w)(?:bao cao|nop|gui|cap nhat|report|reported|submit|submitted|sent|send|file|filed)"
+    r"|(?<!\w)(?:(?:cac|nhung|danh sach|ds|liet ke) )?(?:don vi|xa|phuong) (?:con )?chua (?:bao cao|nop|gui)"
+    r"|(?<!\w)(?:danh sach|ds|liet ke) chua (?:bao cao|nop|gui)"
+    r"|(?<!\w)(?:thieu|chua co|chua nhan duoc) bao cao (?:cua )?(?:ai|don vi nao|nhung don vi nao|xa nao)"
+    r"|(?<!\w)who(?:'s| is| are)(?: still)? (?:late|missing|overdue)(?!\w)"
+    r"|(?<!\w)(?:missing(?: reports?| units?)?|overdue|late (?:reports|units)"
+    r"|not (?:yet )?(?:reported|submitted)|chua nop bao cao)(?!\w)")
+# "Which indicators do I still owe?" is the report menu, not the plan's laggards.
+_OWED = _any(
+    r"(?:chi tieu nao|nhung chi tieu|cac chi tieu)(?: (?:con|minh|toi|em))? (?:chua|phai|can|thieu)"
+    r" (?:bao cao|nop|gui)", r"(?:con )?thieu (?:bao cao )?(?:nhung |cac )?chi tieu nao",
+    r"(?:phai|can|chua) (?:bao cao|nop|gui) (?:nhung |cac )?chi tieu nao",
+    r"what do i (?:still )?owe", r"what (?:is|'s) (?:due|outstanding)",
+    r"which indicators (?:do|must|should) (?:i|we) (?:still )?(?:report|submit)")
+_SUMMARY = _any(r"tong hop", r"tong ket", r"tong quan", r"bao cao tong", r"summary", r"summaries",
+                r"summari[sz]e", r"overview", r"sum up")
+_SCHEDULE = _any(
+    r"lich", r"lich nhac", r"han nop", r"han bao cao", r"thoi han", r"han chot", r"deadlines?",
+    r"schedule", r"nhac nho", r"reminders?", r"(?:khi nao|bao gio|ngay nao|hom nao)(?: thi)?"
+    r" (?:phai |can )?(?:nop|bao cao|gui)", r"when .*due", r"due dates?", r"when (?:do|should|must) we",
+    r"(?:phai|can) (?:nop|bao cao|gui) (?:truoc |vao |trong )?ngay", r"ngay \d{1,2} (?:phai |can )?nop",
+    r"het han")
+_CANCEL_START = re.compile(
+    r"^(?:huy|huy bo|thoi(?! (?:gian|han|diem|ky))|cancel|dung lai|stop|abort|quit|exit)(?!\w)")
+_STATUS = _any(r"tinh hinh", r"tien do", r"status", r"progress", r"how are we doing",
+               r"how are things", r"how is it going", r"ket qua thuc hien", r"dang the nao",
+               r"(?:mình|minh|toi|em|chung ta|don vi) (?:the nao|ra sao)")
+_HELP = _any(r"giup", r"giup do", r"huong dan", r"help", r"tro giup", r"lam sao", r"lam the nao",
+             r"how do i", r"how to", r"what can you do", r"xin chao", r"chao", r"hello", r"hi",
+             r"hey", r"menu", r"cac lenh", r"commands?", r"cach dung", r"cach su dung", r"alo",
+             r"lam (?:duoc )?(?:nhung )?gi", r"co the lam gi", r"chuc nang", r"what can you")
+_REPORT = _any(r"bao cao", r"nop so lieu", r"gui so lieu", r"nhap so lieu", r"nop bao cao", r"report",
+               r"submit", r"so lieu", r"nop", r"cap nhat so lieu", r"enter figures", r"figures")
+_TO_ENGLISH = _any(r"tieng anh", r"english", r"in english", r"eng")
+_TO_VIETNAMESE = _any(r"tieng viet", r"vietnamese")
+_LANGUAGE = _any(r"ngon ngu", r"language", r"doi ngon ngu", r"change language")
+# Words that make a trailing "unit" after a number really a request: "6 các đơn vị".
+_CUES = re.compile("|".join(p.pattern for p in (_QUESTION, _ACROSS, _STATUS, _SUMMARY)))
+
+# Status of a named unit: the unit is what is left between the cue and the question words.
+_ASK = r"(?:the nao|ra sao|sao roi|nhu the nao|the nao roi|dang the nao|ra sao roi|sao|how|nhu nao)"
+_KIND = (r"(?:xa|phuong|thi tran|phong|trung tam|ubnd|uy ban|van phong|chi cuc|ban quan ly|thanh tra"
+         r"|cong an|huyen|thi xa|truong|benh vien|chi nhanh|bql|commune|ward|town"
+         r"|department|office|cent(?:er|re)|unit)")
+_STATUS_UNIT: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
+    rf"^(?:(?:cho|xin|kiem tra|xem)(?: (?:toi|em|minh|anh|chi))?(?: (?:xem|biet|hoi))? )?"
+    rf"(?:tinh hinh|tien do|ket qua)(?: (?:bao cao|thuc hien|chuyen doi so|nop bao cao|nop so lieu"
+    rf"|cua|o|tai|ben))* (?P<unit>.+?)(?: (?:{_ASK}|hien nay|hien tai|bay gio|a|nhe|nha|vay|di))*"
+    r"\s*[?.!]*$",
+    r"^(?:status|progress)(?: (?:report|update))?(?: (?:of|for|on|at))? (?P<unit>.+?)\s*[?.!]*$",
+    r"^how(?:'s| is| are)(?: things (?:in|at))? (?P<unit>.+?)(?: (?:doing|going|progressing))?"
+    r"\s*[?.!]*$",
+    rf"^(?P<unit>{_KIND} .+?) (?:(?:tinh hinh|tien do|bao cao|nop bao cao) )?"
+    rf"(?:{_ASK}|(?:da )?(?:bao cao|nop|gui)(?: bao cao)? chua)\s*[?.!]*$",
+    rf"^(?P<unit>.+?) (?:tinh hinh|tien do)(?: (?:{_ASK}))?\s*[?.!]*$",
+    r"^(?P<unit>.+?) (?:status|progress)\s*[?.!]*$",
+))
+_UNIT_ALONE = re.compile(rf"^{_KIND} \w.*$")
+_MAX_UNIT_WORDS = 7
+_NOT_A_UNIT = re.compile(
+    r"^(?:(?:the nao|ra sao|sao roi|nhu the nao|chung|hien nay|hien tai|bay gio|cua toi|cua minh"
+    r"|cua em|don vi toi|don vi minh|don vi em|don vi cua toi|toi|minh|em|chung ta|chung toi|bao cao"
+    r"|nop bao cao|chuyen doi so|thang nay|nam nay|ky nay|cac don vi|tat ca(?: cac)? don vi|toan bo"
+    r"|toan thanh pho|toan huyen|our|my|we|us|our unit|my unit|everyone|all|all units|overall"
+    r"|so far|now|today|things|it|a|nhe|di|vay|the|of|sao|doing|going|cho|xin|xem|biet|hoi|kiem tra"
+    r"|ke hoach|thuc hien|plan|the plan|show|show me|give me|me|what's|whats|what is|current"
+    r"|hien|xem giup)\s?)+$")
+# Trailing words that are not part of the name: particles, "now", and an English kind word, which
+# only hurts matching against Vietnamese names ("Hong Phong ward" -> "hong phong").
+_UNIT_TAIL = re.compile(
+    r"(?: (?:a|nhe|nha|vay|di|now|today|so far|hien nay|hien tai|commune|ward|town|district))+$")
+_UNIT_EDGE = " ?.!,:"
+
+
+# -------------------------------------------------------------------------------------- values
+
+_DONE_WORDS: dict[str, bool] = {
+    **dict.fromkeys((
+        "xong", "da xong", "xong roi", "da xong roi", "hoan thanh", "da hoan thanh", "hoan thanh roi",
+        "da hoan thanh roi", "roi", "dat", "da dat", "dat roi", "co", "ok", "done", "yes", "y",
+        "completed", "complete", "finished", "achieved", "met", "da trien khai", "da thuc hien",
+        "da co"), True),
+    **dict.fromkeys((
+        "chua", "chua xong", "chua hoan thanh", "chua dat", "khong dat", "chua co", "khong",
+        "chua thuc hien", "chua trien khai", "dang thuc hien", "dang lam", "dang trien khai", "no", "not yet",
+        "not done", "incomplete", "in progress", "not completed", "not met", "n"), False),
+}
+_RATIO = re.compile(
+    rf"(?P<neg>-\s*)?(?P<a>{NUMBER_PATTERN})\s*(?:/|tren\s+tong\s+so|tren\s+tong|tren"
+    rf"|trong\s+tong\s+so|trong\s+so|out\s+of|of)\s*(?P<b>{NUMBER_PATTERN})(?P<unit>\s+[^\d\s][^\d]{{0,40}})?")
+_AMOUNT = re.compile(
+    rf"(?:(?:khoang|gan|xap xi|about|approx\.?|~)\s*)?(?P<neg>-\s*)?(?P<n>{NUMBER_PATTERN})"
+    rf"\s*(?P<pct>%|phan\s*tram|percent|pct)?(?P<unit>\s+[^\d\s][^\d]{{0,40}})?")
+# Polite particles and sign-offs at the end of a value or a message: "72,5% ạ", "xong rồi nhé".
+_PARTICLES = frozenset(("a", "nhe", "nha", "nhen", "oi", "ah", "vay", "ha", "please", "pls",
+                        "thanks", "va", "and"))
+# Who the message is addressed to, at its end: "ok em", "xong rồi anh" (only for whole-message
+# phrases; "tiếng Anh" must keep its "anh").
+_VOCATIVES = frozenset(("em", "anh", "chi", "bot", "ban", "a", "nhe", "nha", "oi", "nhe em", "a"))
+_TRAILING_PUNCT = " .,!;:~-"
+
+
+def _trim(o: str, t: str) -> tuple[str, str]:
+    """Drop trailing punctuation, "(notes)" and polite particles from a value or message."""
+    for _ in range(4):
+        before = len(t)
+        t = t.rstrip(_TRAILING_PUNCT)
+        if t.endswith(")") and "(" in t:
+            t = t[: t.rindex("(")].rstrip(_TRAILING_PUNCT)
+        head, _, last = t.rpartition(" ")
+        if head and last in _PARTICLES:
+            t = head.rstrip(_TRAILING_PUNCT)
+        if len(t) == before:
+            break
+    return o[: len(t)].strip(), t.strip()
+
+
+def _number(text: str, locale: str) -> Decimal | None:
+    try:
+        return parse_number(text, locale)
+    except (NumberError, ArithmeticError):  # ArithmeticError: > 28 digits overflow the context
+        return None
+
+
+def _parse_value(o: str, t: str, locale: str, *, words_after: bool) -> FigureInput | None:
+    """A figure's value: a number (with %), a ratio, or done / not done; None if it is none.
+
+    words_after lets a unit follow the number ("1000 điểm", "120/150 hồ sơ").
+    """
+    o, t = _trim(o, t)
+    if not t:
+        return None
+    done = _DONE_WORDS.get(t)
+    if done is not None:
+        return FigureInput(done=done, raw=o)
+    if m := _RATIO.fullmatch(t):
+        if m["unit"] and not words_after:
+            return None
+        a, b = _number(m["a"], locale), _number(m["b"], locale)
+        if a is None or b is None:
+            return None
+        return FigureInput(numerator=a, denominator=b, negative=bool(m["neg"]), raw=o)
+    if m := _AMOUNT.fullmatch(t):
+        if m["unit"] and (not words_after or _CUES.search(m["unit"])):
+            return None
+        value = _number(m["n"], locale)
+        if value is None:
+            return None
+        return FigureInput(value=value, percent_sign=bool(m["pct"]), negative=bool(m["neg"]), raw=o)
+    return None
+
+
+# ------------------------------------------------------------------------- whole-message table
+
+def _table() -> dict[str, Intent]:
+    yes, no = Confirm(True), Confirm(False)
+    entries: dict[Intent, tuple[str, ...]] = {
+        Help(): ("?", "??", "???", "help", "/?", "giup", "giup do", "giup toi", "giup voi", "giup em",
+                 "huong dan", "tro giup", "menu", "xin chao", "chao", "chao bot", "chao ban",
+                 "hello", "hi", "hey", "alo", "lenh", "cac lenh", "commands", "start", "bat dau"),
+        Cancel(): ("huy", "huy bo", "huy di", "thoi", "thoi khoi", "thoi bo qua", "cancel", "stop",
+                   "dung lai", "bo", "abort", "quit", "exit", "khong bao cao nua", "thoi khong",
+                   "thoi khong can", "khong can nua", "thoi bo qua", "never mind", "nevermind",
+                   "forget it"),
+        ShowReport(): ("bao cao", "nop so lieu", "gui so lieu", "nhap so lieu", "nop bao cao",
+                       "gui bao cao", "bao cao so lieu", "report", "submit", "nop", "so lieu",
+                       "bao cao ket qua", "cap nhat so lieu", "report figures", "submit figures",
+                       "toi muon bao cao", "em muon bao cao", "bao cao chi tieu", "nhap lieu"),
+        SetLanguage("en"): ("tieng anh", "english", "en", "eng", "in english"),
+        SetLanguage("vi"): ("tieng viet", "vietnamese", "vi", "viet", "in vietnamese"),
+        SetLanguage(None): ("ngon ngu", "language", "doi ngon ngu", "change language", "lang"),
+        yes: ("co", "da co", "co a", "dung", "dung roi", "dung vay", "chinh xac", "ok", "okay", "oke",
+              "okie", "ok roi", "duoc", "dong y", "xac nhan", "vang", "da vang", "da", "u", "uh",
+              "yes", "y", "yep", "yeah", "sure", "correct", "confirm", "right", "chuan", "chuan roi",
+              "dung a", "ok a", "uk", "oki", "okela", "duoc roi", "dung the"),
+        no: ("khong", "da khong", "khong phai", "khong dung", "sai", "sai roi", "ko", "k", "hong",
+             "khg", "kg", "no", "n", "nope", "wrong", "khong dong y", "nham", "nham roi", "nhap nham",
+             "khong chinh xac", "chua dung"),
+        AskMissing(): ("chua nop", "chua bao cao", "ai chua nop", "missing"),
+        AskOffTrack(): ("off track", "off-track", "cham tien do", "chi tieu cham", "behind"),
+        AskSchedule(): ("lich", "lich nhac", "lich bao cao", "schedule", "deadline", "deadlines"),
+        AskSummary(): ("tong hop", "summary", "tong ket"),
+        AskStatus(): ("tinh hinh", "tien do", "status", "progress", "the nao", "ra sao",
+                      "sao roi", "the nao roi"),
+    }
+    return {phrase: intent for intent, phrases in entries.items() for phrase in phrases}
+
+
+_PHRASES = _table()
+# Where folding merges two words, the typed diacritics decide: "đúng" (right) / "dừng" (stop).
+_TYPED_PHRASES: dict[str, Intent] = {"dừng": Cancel(), "dừng lại": Cancel(), "đúng": Confirm(True),
+                                     "dạ": Confirm(True)}
+
+
+# ------------------------------------------------------------------------------------ commands
+
+def _command_gap(o: str, t: str, locale: str) -> Intent:
+    if not t:
+        return AskGap(None)
+    ref = _prefixed_ref(t) or _bare_ref(t)
+    if ref is None and len(t) <= 16 and " " not in t:
+        ref = t  # "/chitieu abc": let the lookup say the indicator is unknown
+    if ref is not None and _ACROSS.search(t):
+        return AskIndicatorAcrossUnits(ref)
+    return AskGap(ref)
+
+
+def _command_status(o: str, t: str, locale: str) -> Intent:
+    return AskStatus(_unit_text(o, t) if t else None)
+
+
+def _command_summary(o: str, t: str, locale: str) -> Intent:
+    hint = _find_period(t)
+    if hint is None and (m := _YEAR_ONLY.fullmatch(t)):
+        hint = _hint(Frequency.YEARLY, 1, m["y"])
+    return AskSummary(hint)
+
+
+def _command_language(o: str, t: str, locale: str) -> Intent:
+    if _TO_ENGLISH.search(t) or t in ("en", "anh"):
+        return SetLanguage("en")
+    if _TO_VIETNAMESE.search(t) or t in ("vi", "viet", "vn"):
+        return SetLanguage("vi")
+    return SetLanguage(None)
+
+
+def _command_report(o: str, t: str, locale: str) -> Intent:
+    # "/baocao 6: 72,5%" reports at once.
+    return (_figures([(o, t)], locale) if t else None) or ShowReport()
+
+
+_Command = Callable[[str, str, str], Intent]
+_COMMANDS: dict[str, _Command] = {
+    **dict.fromkeys(("start", "batdau"), lambda o, t, locale: Start(o.split(" ")[0] if o else None)),
+    **dict.fromkeys(("help", "giupdo", "giup", "huongdan", "trogiup", "menu", "?"), lambda *_: Help()),
+    **dict.fromkeys(("huy", "cancel", "huybo", "stop"), lambda *_: Cancel()),
+    **dict.fromkeys(("ngonngu", "language", "lang"), _command_language),
+    **dict.fromkeys(("baocao", "report", "nopsolieu", "submit"), _command_report),
+    **dict.fromkeys(("chitieu", "gap", "ct"), _command_gap),
+    **dict.fromkeys(("tinhhinh", "status", "tiendo", "progress"), _command_status),
+    **dict.fromkeys(("chuanop", "missing"), lambda *_: AskMissing()),
+    **dict.fromkeys(("tonghop", "summary", "tongket"), _command_summary),
+    **dict.fromkeys(("lich", "schedule", "lichnhac"), lambda *_: AskSchedule()),
+    **dict.fromkeys(("chuadat", "offtrack"), lambda *_: AskOffTrack()),
+}
+_COMMAND_NAMES = tuple(name for name in _COMMANDS if len(name) >= 5)
+_COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@\S*)?(?: (?P<args>.*))?$")
+
+
+def _command(o: str, t: str, text: str, locale: str) -> Intent:
+    m = _COMMAND.match(t)
+    if m is None:
+        return Unknown(text)
+    name = m["name"]
+    handler = _COMMANDS.get(name)
+    if handler is None and len(name) >= 4:
+        hit = process.extractOne(name, _COMMAND_NAMES, scorer=OSA.distance, score_cutoff=1)
+        handler = _COMMANDS[hit[0]] if hit else None
+    if handler is None:
+        return Unknown(text)
+    start = m.start("args") if m["args"] is not None else len(t)
+    return handler(o[start:].strip(), t[start:].strip(), locale)
+
+
+# ------------------------------------------------------------------------------------- figures
+
+_CORRECTION = re.compile(
+    r"^(?:(?:xin|cho|em|toi|minh|xin phep)\s+)*(?:sua(?:\s+lai)?|chinh\s+sua|dieu\s+chinh|nhap\s+lai"
+    r"|correct(?:ion)?|fix|amend|change)(?:\s+(?:lai|so\s+lieu|ket\s+qua))*(?:\s*[:,-]\s*|\s+|$)")
+_CORRECTION_NOTE = re.compile(r"\((?:da\s+)?(?:sua|dieu chinh|correct)")
+_POLITE = re.compile(
+    r"^(?:da|vang|da vang|thua anh|thua chi|anh oi|chi oi|em chao anh|em chao chi)(?:\s*,\s*|\s+)")
+_LEAD_WORDS = re.compile(
+    r"^(?:(?:xin|kinh|em|toi|minh|dv|don vi|chung toi)\s+)*(?:gui|nop|bao\s+cao|cap\s+nhat|nhap|set"
+    r"|update|report|submit|ket\s+qua|so\s+lieu|figures?)(?:\s+(?:so\s+lieu|ket\s+qua|bao\s+cao"
+    r"|chi\s+tieu|nhu\s+sau|lai|ve|of|for))*(?:\s*[:,-]\s*|\s+|$)")
+_VERB = re.compile(
+    r"(?:(?:(?:hien|moi|da|chi|van|tang|giam|len|xuong|ty le|ti le|tyle|dat duoc|dat|la|bang"
+    r"|duoc|thanh|thang nay|ky nay|hien tai|hien nay|so lieu|ket qua|is|at|reached|achieved|now"
+    r"|currently|this month|so far|khoang|gan|xap xi|about|around|approx|to|hoan thanh)(?!\w)|=)"
+    r"\s*:?\s*)+")
+_SEPARATORS = re.compile("[\n\r;\uff1b]+")
+_MAX_INVALID_WORDS = 4  # "6: bảy mươi" is a wrong value; a longer text after "6:" is not a figure
+
+
+def _strip_front(o: str, t: str) -> tuple[str, str, PeriodHint | None, bool]:
+    """Remove "sửa", "báo cáo", "tháng 10:" and the like from the front of a line."""
+    period: PeriodHint | None = None
+    correction = False
+    for _ in range(4):
+        if m := _CORRECTION.match(t):
+            correction = True
+        elif (m := _LEAD_WORDS.match(t)) or (m := _POLITE.match(t)):
+            pass
+        elif (m := _PERIOD.match(t)) and (hint := _period_of(m)):
+            period = period or hint
+        else:
+            break
+        cut = m.end()
+        while cut < len(t) and t[cut] in " :,-.":
+            cut += 1
+        o, t = o[cut:], t[cut:]
+        if not t:
+            break
+    return o, t, period, correction
+
+
+def _figure_line(o: str, t: str, locale: str) -> tuple[FigureLine, PeriodHint | None] | None:
+    m = _REF_HEAD.match(t)
+    if m is None or (m["sep"] == "-" and not m["prefix"]):
+        return None  # "ct10-85%" is a figure; "6-72" could be a range or a date
+    ref = _ref(m["ref"])
+    explicit = ":" in m["sep"] or "=" in m["sep"]
+    pos = m.end()
+    period = None
+    # "chỉ tiêu 6 tháng 10 đạt 72,5%": a period between the reference and the value.
+    if (p := _PERIOD.match(t, pos)) and (hint := _period_of(p)):
+        period, pos = hint, p.end()
+        while pos < len(t) and t[pos] in " :,-":
+            pos += 1
+    # "đạt 72,5%", "hiện là 80": words before the value; "đã triển khai" is a value of its own.
+    figure = _parse_value(o[pos:], t[pos:], locale, words_after=True)
+    if figure is None and (v := _VERB.match(t, pos)) and pos < v.end() < len(t):
+        pos = v.end()
+        figure = _parse_value(o[pos:], t[pos:], locale, words_after=True)
+    if figure is None:
+        value_o, value_t = _trim(o[pos:], t[pos:])
+        if (not explicit or not value_t or value_t.count(" ") >= _MAX_INVALID_WORDS
+                or _CUES.search(value_t)):
+            return None
+        figure = FigureInput(raw=value_o)
+    return FigureLine(ref, figure), period
+
+
+def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | None:
+    lines: list[FigureLine] = []
+    period: PeriodHint | None = None
+    correction = False
+    for o, t in segments:
+        o, t, hint, fix = _strip_front(o, t)
+        correction = correction or fix or bool(_CORRECTION_NOTE.search(t))
+        period = period or hint
+        if not t or "?" in t or _QUESTION.search(t):
+            continue
+        starts = [0, *(m.start() for m in _FIGURE_START.finditer(t) if m.start() > 0)]
+        found = False
+        for begin, end in zip(starts, [*starts[1:], len(t)], strict=True):
+            parsed = _figure_line(o[begin:end].strip(), t[begin:end].strip(), locale)
+            if parsed is not None:
+                lines.append(parsed[0])
+                period = period or parsed[1]
+                found = True
+        if not found and period is None:
+            period = _find_period(t)  # a heading: "Số liệu tháng 10 như sau"
+    return SubmitFigures(tuple(lines), period, correction) if lines else None
+
+
+def _bare_value(o: str, t: str, locale: str) -> BareValue | None:
+    if (v := _VERB.match(t)) and v.end() < len(t) and t not in _DONE_WORDS:
+        o, t = o[v.end():], t[v.end():]  # "đạt 100%", "khoảng 70%"
+    if t[0].isalpha() and t not in _DONE_WORDS:
+        return None  # values start with a digit or "-", unless they are a done word
+    figure = _parse_value(o, t, locale, words_after=True)
+    if figure is None:
+        return None
+    choice = None
+    raw = figure.raw
+    if raw.isdigit() and len(raw) <= MAX_CHOICE_DIGITS:
+        choice = int(raw)
+    return BareValue(figure, choice)
+
+
+# ----------------------------------------------------------------------------------- questions
+
+def _unit_text(o: str, t: str, start: int = 0, end: int | None = None) -> str | None:
+    """The unit's name as typed (lower case, diacritics kept), or None when it names no unit."""
+    end = len(t) if end is None else end
+    # "tình hình xã An Sinh tháng 10 ạ": neither the period nor the particle is part of the name.
+    if (m := _PERIOD.search(t, start, end)) and m.end() == end:
+        end = m.start()
+    if m := _UNIT_TAIL.search(t, start, end):
+        end = m.start()
+    while start < end and t[start] in _UNIT_EDGE:
+        start += 1
+    while end > start and t[end - 1] in _UNIT_EDGE:
+        end -= 1
+    if start == end or _NOT_A_UNIT.match(t[start:end]):
+        return None
+    return o[start:end].lower()
+
+
+def _status(o: str, t: str) -> AskStatus | None:
+    for pattern in _STATUS_UNIT:
+        if m := pattern.match(t):
+            return AskStatus(_unit_text(o, t, m.start("unit"), m.end("unit")))
+    if (m := _UNIT_ALONE.match(t)) and m[0].count(" ") < _MAX_UNIT_WORDS:
+        return AskStatus(_unit_text(o, t))  # "xã An Sinh", "phòng Nội vụ": how is that unit doing
+    return AskStatus(None) if _STATUS.search(t) else None
+
+
+def _question(o: str, t: str) -> Intent | None:
+    o, t = o[:MAX_QUESTION], t[:MAX_QUESTION]
+    if _TO_ENGLISH.search(t):
+        return SetLanguage("en")
+    if _TO_VIETNAMESE.search(t):
+        return SetLanguage("vi")
+    if _LANGUAGE.search(t):
+        return SetLanguage(None)
+    if _MISSING.search(t):
+        return AskMissing()
+    ref = _prefixed_ref(t)
+    if ref is None and _OWED.search(t):
+        return ShowReport()
+    if ref is None and _OFF_TRACK.search(t):
+        return AskOffTrack()
+    across = _ACROSS.search(t) is not None
+    asks_gap = "?" in t or _GAP.search(t) is not None
+    if ref is None and (asks_gap or across):
+        ref = _bare_ref(t)
+    if ref is not None:
+        return AskIndicatorAcrossUnits(ref) if across else AskGap(ref)
+    if _SUMMARY.search(t):
+        return AskSummary(_find_period(t))
+    if _SCHEDULE.search(t):
+        return AskSchedule()
+    if _CANCEL_START.match(t):
+        return Cancel()
+    if status := _status(o, t):
+        return status
+    if _GAP_WITHOUT_REF.search(t):
+        return AskGap(None)
+    if _HELP.search(t):
+        return Help()
+    if _REPORT.search(t):
+        return ShowReport()
+    return None
+
+
+# ------------------------------------------------------------------------------ typo tolerance
+
+# Keyword phrases worth correcting: long enough that one edit is a typo, not another word.
+_FUZZY_PHRASES = (
+    "tinh hinh", "tien do", "bao cao", "chi tieu", "khoang cach", "con thieu", "bao nhieu",
+    "tong hop", "huong dan", "giup do", "lich nhac", "don vi", "chua bao cao", "chua nop",
+    "ngon ngu", "tieng anh", "tieng viet", "hoan thanh", "so lieu", "xac nhan", "dong y", "the nao",
+    "status", "report", "summary", "schedule", "missing", "cancel", "english", "vietnamese",
+    "indicator", "progress", "help", "language", "reminder", "deadline", "chitieu", "tinhhinh",
+    "tonghop", "baocao", "huongdan",
+)
+_FUZZY_BY_WORDS: dict[int, tuple[str, ...]] = {
+    n: tuple(p for p in _FUZZY_PHRASES if p.count(" ") == n - 1) for n in (1, 2, 3)}
+_KNOWN_WORDS = frozenset(itertools.chain(_FUZZY_PHRASES, *(p.split() for p in _FUZZY_PHRASES)))
+_MIN_FUZZY = 4  # shorter windows are other Vietnamese words far too often
+
+
+def _correct_typos(o: str, t: str) -> tuple[str, str]:
+    """Replace word windows one edit (two for long phrases) away from a keyword phrase."""
+    words = t.split(" ")
+    typed = o.split(" ")
+    if len(typed) != len(words):
+        typed = words
+    out_t: list[str] = []
+    out_o: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in (3, 2, 1):
+            window = " ".join(words[i: i + n])
+            if (i + n > len(words) or len(window) < _MIN_FUZZY or window in _KNOWN_WORDS
+                    or any(ch.isdigit() for ch in window)):
+                continue
+            hit = process.extractOne(window, _FUZZY_BY_WORDS[n], scorer=OSA.distance,
+                                     score_cutoff=1 if len(window) < 10 else 2)
+            if hit is not None:
+                out_t.append(hit[0])
+                out_o.append(hit[0])
+                i += n
+                break
+        else:
+            out_t.append(words[i])
+            out_o.append(typed[i])
+            i += 1
+    return " ".join(out_o), " ".join(out_t)
+
+
+# ----------------------------------------------------------------------------------- the reader
+
+_MENTION = re.compile(r"^@\w+[\s,:]*|[\s,]*@\w+$")
+
+
+def _read(segments: list[tuple[str, str]], text: str, locale: str) -> Intent | None:
+    o = " ".join(s[0] for s in segments)
+    t = " ".join(s[1] for s in segments)
+    o_short, t_short = _trim(o, t)
+    key = t_short if t_short else t
+    if (intent := _TYPED_PHRASES.get(o_short.lower())) is not None:
+        return intent
+    head, _, last = key.rpartition(" ")
+    vocative = head if last in _VOCATIVES else ""  # "ok em", "xong rồi anh"
+    for candidate in (key, key.rstrip("?"), vocative):
+        if (intent := _PHRASES.get(candidate)) is not None:
+            return intent
+    if figures := _figures(segments, locale):
+        return figures
+    if "?" not in t and not _QUESTION.search(t):
+        bare = _bare_value(o_short, key, locale)
+        if bare is None and vocative:
+            bare = _bare_value(o_short[: len(vocative)], vocative, locale)
+        if bare is not None:
+            return bare
+    return _question(o, t)
+
+
+def _understand(text: str, locale: str = "vi") -> Intent:
+    """understand() without its safety net, so tests see any bug as an exception."""
+    if not isinstance(text, str):
+        return Unknown("")
+    message = text[:MAX_MESSAGE]
+    if not message.isascii():
+        message = unicodedata.normalize("NFC", message)
+    message = _MENTION.sub("", message.strip())
+    segments = [s for s in (_prepare(part) for part in _SEPARATORS.split(message)) if s[1]]
+    if not segments:
+        return Unknown(text)
+    if segments[0][1].startswith("/"):
+        o, t = _prepare(message)
+        return _command(o, t, text, locale)
+    intent = _read(segments, text, locale)
+    if intent is None:
+        corrected = [_correct_typos(o, t) for o, t in segments]
+        if corrected != segments:
+            intent = _read(corrected, text, locale)
+    return intent if intent is not None else Unknown(text)
+
+
+def understand(text: str, locale: str = "vi") -> Intent:
+    """What a message means: a command, figures, a bare value, a question, or Unknown(text).
+
+    `locale` ("vi" / "en") only decides how "1.000" and "1,000" read. Never raises.
+    """
+    try:
+        return _understand(text, locale)
+    except Exception:  # a reading bug must cost one "didn't understand", never the conversation
+        return Unknown(text if isinstance(text, str) else "")

@@ -1,0 +1,165 @@
+"""People, their channel identities, roles and invites. Functions take the session first and never
+commit."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import GroupBinding, Identity, Invite, InviteAttempt, Person, Plan, Role, Unit
+
+# No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+INVITE_DAYS = 14
+ROLES = ("admin", "leader", "officer", "group")
+THROTTLE_WINDOW = timedelta(minutes=15)
+THROTTLE_LIMIT = 5
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def clean_code(typed: str) -> str:
+    """What a person typed, as issued: upper case, spaces and dashes dropped."""
+    return "".join(ch for ch in typed.upper() if ch.isascii() and ch.isalnum())
+
+
+def hash_code(code: str) -> str:
+    # Codes are random (31^8 ≈ 8.5e11) and single-use; a plain digest keeps a leaked table useless
+    # for registering while letting the bot find an invite by what was typed.
+    return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    code: str
+    invite: Invite
+
+
+async def create_invite(session: AsyncSession, *, role: str, plan: Plan | None, unit: Unit | None,
+                        now: datetime, days: int = INVITE_DAYS, created_by: int | None = None) -> IssuedInvite:
+    if role not in ROLES:
+        raise ValueError(role)
+    code = new_invite_code()
+    invite = Invite(
+        code_hash=hash_code(code), plan_id=plan.id if plan else None, role=role,
+        unit_id=unit.id if unit else None, created_by=created_by, created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    session.add(invite)
+    await session.flush()
+    return IssuedInvite(code, invite)
+
+
+async def find_invite(session: AsyncSession, typed: str) -> Invite | None:
+    return await session.scalar(
+        select(Invite).where(Invite.code_hash == hash_code(clean_code(typed))).with_for_update()
+    )
+
+
+async def record_failed_attempt(session: AsyncSession, channel: str, external_id: str, now: datetime) -> None:
+    session.add(InviteAttempt(channel=channel, external_id=external_id, attempted_at=now))
+    # Old attempts only slow the count down.
+    await session.execute(delete(InviteAttempt).where(InviteAttempt.attempted_at < now - THROTTLE_WINDOW * 4))
+
+
+async def throttled_until(session: AsyncSession, channel: str, external_id: str, now: datetime) -> datetime | None:
+    """When the sender may try a code again, if they tried too many wrong ones lately."""
+    attempts = list(await session.scalars(
+        select(InviteAttempt.attempted_at)
+        .where(InviteAttempt.channel == channel, InviteAttempt.external_id == external_id,
+               InviteAttempt.attempted_at > now - THROTTLE_WINDOW)
+        .order_by(InviteAttempt.attempted_at)
+    ))
+    if len(attempts) < THROTTLE_LIMIT:
+        return None
+    return attempts[-THROTTLE_LIMIT] + THROTTLE_WINDOW
+
+
+async def person_by_identity(session: AsyncSession, channel: str, external_id: str) -> Person | None:
+    return await session.scalar(
+        select(Person).join(Identity, Identity.person_id == Person.id)
+        .where(Identity.channel == channel, Identity.external_id == external_id)
+    )
+
+
+async def ensure_person(session: AsyncSession, channel: str, external_id: str, name: str,
+                        chat_id: str | None, now: datetime) -> Person:
+    person = await person_by_identity(session, channel, external_id)
+    if person is not None:
+        return person
+    person = Person(display_name=name or external_id, created_at=now)
+    session.add(person)
+    await session.flush()
+    session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id, created_at=now))
+    await session.flush()
+    return person
+
+
+async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
+    return list(await session.scalars(select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)))
+
+
+async def active_roles(session: AsyncSession, person_id: int) -> list[Role]:
+    return list(await session.scalars(
+        select(Role).where(Role.person_id == person_id, Role.ended_at.is_(None)).order_by(Role.started_at.desc(), Role.id.desc())
+    ))
+
+
+async def active_officer(session: AsyncSession, unit_id: int) -> Role | None:
+    return await session.scalar(
+        select(Role).where(Role.unit_id == unit_id, Role.role == "officer", Role.ended_at.is_(None))
+    )
+
+
+async def grant_role(session: AsyncSession, *, person: Person, role: str, plan_id: int | None,
+                     unit_id: int | None, now: datetime, invite_id: int | None = None) -> tuple[Role, Role | None]:
+    """Give a role; an officer role for a unit that has one hands the unit over. Returns the new
+    role and the one it replaced (ended, kept as history)."""
+    replaced = None
+    if role == "officer" and unit_id is not None:
+        replaced = await active_officer(session, unit_id)
+        if replaced is not None and replaced.person_id == person.id:
+            return replaced, None
+        if replaced is not None:
+            replaced.ended_at, replaced.ended_reason = now, "handed_over"
+            await session.flush()  # the partial unique index allows one active officer per unit
+    else:
+        existing = await session.scalar(select(Role).where(
+            Role.person_id == person.id, Role.role == role, Role.ended_at.is_(None),
+            Role.plan_id.is_(None) if plan_id is None else Role.plan_id == plan_id,
+        ))
+        if existing is not None:
+            return existing, None
+    new = Role(person_id=person.id, plan_id=plan_id, role=role, unit_id=unit_id, started_at=now, invite_id=invite_id)
+    session.add(new)
+    await session.flush()
+    return new, replaced
+
+
+async def bind_group(session: AsyncSession, *, plan_id: int, channel: str, chat_id: str, title: str | None,
+                     now: datetime) -> GroupBinding:
+    binding = await session.scalar(select(GroupBinding).where(GroupBinding.channel == channel, GroupBinding.chat_id == chat_id))
+    if binding is None:
+        binding = GroupBinding(plan_id=plan_id, channel=channel, chat_id=chat_id, title=title, bound_at=now)
+        session.add(binding)
+    else:
+        binding.plan_id, binding.title, binding.removed_at, binding.bound_at = plan_id, title, None, now
+    await session.flush()
+    return binding
+
+
+async def group_binding(session: AsyncSession, channel: str, chat_id: str) -> GroupBinding | None:
+    return await session.scalar(select(GroupBinding).where(
+        GroupBinding.channel == channel, GroupBinding.chat_id == chat_id, GroupBinding.removed_at.is_(None)
+    ))
+
+
+async def count_people(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(Person)) or 0

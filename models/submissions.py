@@ -1,0 +1,103 @@
+"""Submitted figures: append-only versions, the current one being the highest. Functions take the
+session first and never commit."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import Submission
+from models.targets import Figure
+
+
+def figure_of(row: Submission) -> Figure:
+    return Figure(value=row.value, numerator=row.numerator, denominator=row.denominator, done=row.done)
+
+
+def same_figure(row: Submission, figure: Figure) -> bool:
+    return figure_of(row) == figure
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing one figure did: "new", "corrected" (a new version) or "duplicate" (nothing)."""
+
+    outcome: str
+    row: Submission
+    previous: Submission | None = None
+
+
+async def current(session: AsyncSession, unit_id: int, part_id: int, period: str) -> Submission | None:
+    return await session.scalar(
+        select(Submission)
+        .where(Submission.unit_id == unit_id, Submission.part_id == part_id, Submission.period == period)
+        .order_by(Submission.version.desc()).limit(1)
+    )
+
+
+async def store_figure(session: AsyncSession, *, plan_id: int, part_id: int, unit_id: int, period: str,
+                       figure: Figure, person_id: int | None, channel: str, now: datetime,
+                       note: str | None = None, message_ref: str | None = None) -> Stored:
+    """Store a figure as the next version, unless it repeats the current one (a double tap or a
+    resent message), which is stored once."""
+    previous = await current(session, unit_id, part_id, period)
+    if previous is not None and same_figure(previous, figure):
+        return Stored("duplicate", previous, previous)
+    row = Submission(
+        plan_id=plan_id, part_id=part_id, unit_id=unit_id, period=period,
+        version=(previous.version + 1) if previous else 1, value=figure.value,
+        numerator=figure.numerator, denominator=figure.denominator, done=figure.done, note=note,
+        person_id=person_id, channel=channel, message_ref=message_ref, submitted_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return Stored("corrected" if previous else "new", row, previous)
+
+
+def _current_rows(*conditions: object):  # type: ignore[no-untyped-def]
+    """Current versions only: rows with no higher version for the same unit, part and period."""
+    latest = (
+        select(Submission.unit_id, Submission.part_id, Submission.period,
+               func.max(Submission.version).label("version"))
+        .where(*conditions)
+        .group_by(Submission.unit_id, Submission.part_id, Submission.period)
+        .subquery()
+    )
+    return select(Submission).join(latest, and_(
+        Submission.unit_id == latest.c.unit_id, Submission.part_id == latest.c.part_id,
+        Submission.period == latest.c.period, Submission.version == latest.c.version,
+    ))
+
+
+async def current_for_unit(session: AsyncSession, unit_id: int, part_ids: Iterable[int]) -> list[Submission]:
+    """Every period's current figure of one unit for these parts."""
+    ids = list(part_ids)
+    if not ids:
+        return []
+    query = _current_rows(Submission.unit_id == unit_id, Submission.part_id.in_(ids))
+    return list(await session.scalars(query.order_by(Submission.period)))
+
+
+async def current_for_part(session: AsyncSession, part_id: int, periods: Sequence[str] | None = None) -> list[Submission]:
+    """Every unit's current figure for one part (in these periods)."""
+    conditions = [Submission.part_id == part_id]
+    if periods is not None:
+        conditions.append(Submission.period.in_(list(periods)))
+    return list(await session.scalars(_current_rows(*conditions)))
+
+
+async def current_for_plan(session: AsyncSession, plan_id: int, periods: Sequence[str]) -> list[Submission]:
+    """Every current figure of a plan in these periods."""
+    query = _current_rows(Submission.plan_id == plan_id, Submission.period.in_(list(periods)))
+    return list(await session.scalars(query))
+
+
+async def history(session: AsyncSession, unit_id: int, part_id: int, period: str) -> list[Submission]:
+    return list(await session.scalars(
+        select(Submission)
+        .where(Submission.unit_id == unit_id, Submission.part_id == part_id, Submission.period == period)
+        .order_by(Submission.version)
+    ))
