@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
@@ -30,6 +31,7 @@ class Deps:
     default_locale: str = "vi"
     admins: frozenset[tuple[str, str]] = frozenset()
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    plan_views: dict[int, Any] = field(default_factory=dict)  # plan id -> (stamp, PlanView)
 
 
 @dataclass
@@ -110,7 +112,22 @@ def _bare(folded: str) -> str:
     return _KIND_WORDS.sub("", folded)
 
 
-async def load_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
+async def load_plan_view(session: AsyncSession, plan_id: int, cache: dict[int, Any] | None = None) -> PlanView:
+    """The plan as handlers read it. A plan changes only when a different file is imported, so
+    with a cache the view is kept between events and rebuilt when the plan's file digest moves
+    (also when another process imported it)."""
+    if cache is None:
+        return await _build_plan_view(session, plan_id)
+    stamp = (await session.execute(select(Plan.file_digest, Plan.imported_at).where(Plan.id == plan_id))).one()
+    cached = cache.get(plan_id)
+    if cached is not None and cached[0] == tuple(stamp):
+        return cached[1]
+    view = await _build_plan_view(session, plan_id)
+    cache[plan_id] = (tuple(stamp), view)
+    return view
+
+
+async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
     plan = await session.get(Plan, plan_id)
     assert plan is not None
     indicators = list(await session.scalars(

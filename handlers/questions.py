@@ -23,7 +23,7 @@ async def _view(ctx: Ctx) -> PlanView | None:
     if plan_id is None:
         ctx.say("question-no-plan")
         return None
-    return await load_plan_view(ctx.session, plan_id)
+    return await load_plan_view(ctx.session, plan_id, ctx.deps.plan_views)
 
 
 # --- one unit, one part ---------------------------------------------------------------------------

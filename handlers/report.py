@@ -42,7 +42,7 @@ async def officer_unit(ctx: Ctx) -> tuple[PlanView, Unit] | None:
     if role is None or role.unit_id is None:
         ctx.say("report-not-officer-leader" if ctx.is_leader else "report-not-officer")
         return None
-    view = await load_plan_view(ctx.session, role.plan_id or 0)
+    view = await load_plan_view(ctx.session, role.plan_id or 0, ctx.deps.plan_views)
     return view, view.units[role.unit_id]
 
 
