@@ -38,6 +38,7 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("demo", help=t("cli-help-demo"))
+    commands.add_parser("run", help=t("cli-help-run"))
 
     imp = commands.add_parser("import-plan", help=t("cli-help-import-plan"))
     imp.add_argument("paths", nargs="+", metavar="PATH", help=t("cli-help-import-plan-path"))
@@ -71,6 +72,7 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -287,7 +289,10 @@ async def cmd_invite(app: App, args: argparse.Namespace) -> int:
                 raise CommandError(t("cli-invite-needs-plan"))
             unit = await _unit_or_fail(app, session, plan, args.unit)
         issued = await people.create_invite(session, role=args.role, plan=plan, unit=unit, now=app.now(), days=args.days)
-    link = None  # the Telegram channel fills this from getMe once the bot's username is known
+    username = await telegram_username(app)
+    link = None
+    if username:
+        link = f"https://t.me/{username}?{'startgroup' if args.role == 'group' else 'start'}={issued.code}"
     expires = issued.invite.expires_at.astimezone(app.settings.timezone)
     if args.json:
         _print_json({"code": issued.code, "role": args.role, "unit": unit.code if unit else None,
@@ -295,7 +300,26 @@ async def cmd_invite(app: App, args: argparse.Namespace) -> int:
         return 0
     print(t("cli-invite-made", code=issued.code, role=t(f"role-{args.role}"),
             unit=unit.name if unit else (plan.title if plan else "-"), expires=t.date(expires.date())))
+    if link:
+        print(link)
     return 0
+
+
+async def telegram_username(app: App) -> str | None:
+    """The bot's @username from getMe, for deep links; None without a token or a connection."""
+    if app.settings.bot_token is None:
+        return None
+    from bot.channels.telegram import make_bot
+
+    bot = make_bot(app.settings.bot_token.get_secret_value(), app.settings.telegram_api_url)
+    try:
+        me = await asyncio.wait_for(bot.get_me(), timeout=15)
+        return me.username
+    except Exception:  # an invite is still useful without its link
+        logging.getLogger(__name__).warning("getMe failed; the invite has no Telegram link")
+        return None
+    finally:
+        await bot.session.close()
 
 
 async def _unit_or_fail(app: App, session: Any, plan: Any, typed: str) -> Any:
@@ -319,7 +343,19 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_run(app: App, args: argparse.Namespace) -> int:
+    from bot.run import NoChannel, run
+
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        await run(app)
+    except NoChannel:
+        raise CommandError(app.t("cli-run-no-channel")) from None
+    return 0
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
+    "run": cmd_run,
     "invite": cmd_invite,
     "console": cmd_console,
     "demo": cmd_demo,

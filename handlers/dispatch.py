@@ -3,6 +3,7 @@ per event: everything an event changes is committed together or not at all."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from handlers import misc, questions, report, state
 from handlers.context import Ctx, Deps
@@ -30,16 +31,29 @@ from handlers.intents import (
 from handlers.start import start
 from handlers.understand import understand
 from locales import translator
-from models import people
+from models import outbox, people
 
 log = logging.getLogger(__name__)
+UNREACHABLE_COMMANDS = ("/khonglienlac", "/unreachable")
 
 
-async def handle_event(deps: Deps, event: Event) -> list[Reply]:
+Recorder = Callable[[Ctx], Awaitable[None]]
+
+
+async def handle_event(deps: Deps, event: Event, *, update_key: str | None = None,
+                       record: Recorder | None = None) -> list[Reply]:
+    """Handle one event in one transaction. With `update_key`, an update already handled is
+    skipped (exactly once); `record` runs inside the transaction after the handler, so a channel
+    can queue the replies in the outbox atomically with their cause."""
     async with deps.sessions() as session:
         ctx = Ctx(deps, session, event, event.at or deps.clock())
         try:
+            if update_key is not None and not await outbox.mark_processed(session, event.channel, update_key, ctx.now):
+                await session.rollback()
+                return []
             await _route(ctx)
+            if record is not None:
+                await record(ctx)
             await session.commit()
         except Exception:
             await session.rollback()
@@ -63,6 +77,9 @@ async def _route(ctx: Ctx) -> None:
         return
     if e.choice:
         await _choice(ctx, e.choice)
+        return
+    if ctx.person is not None and (e.text or "").strip().lower().split("@")[0] in UNREACHABLE_COMMANDS:
+        await misc.list_unreachable(ctx)
         return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:

@@ -51,3 +51,29 @@ async def not_understood(ctx: Ctx) -> None:
         ctx.say("unknown-officer")
     else:
         ctx.say("unknown-leader")
+
+
+async def list_unreachable(ctx: Ctx) -> None:
+    """Admins: people whose messages fail for good (blocked the bot, chat gone)."""
+    if not ctx.is_admin:
+        ctx.say("question-admins-only")
+        return
+    from sqlalchemy import select
+
+    from models.tables import Person, Role, Unit
+
+    rows = (await ctx.session.execute(
+        select(Person.display_name, Person.unreachable_at, Unit.name)
+        .outerjoin(Role, (Role.person_id == Person.id) & Role.ended_at.is_(None) & (Role.role == "officer"))
+        .outerjoin(Unit, Unit.id == Role.unit_id)
+        .where(Person.unreachable_at.is_not(None)).order_by(Person.unreachable_at)
+    )).all()
+    if not rows:
+        ctx.say("unreachable-none")
+        return
+    t = ctx.t
+    lines = [t("unreachable-header", count=len(rows))]
+    for name, since, unit in rows:
+        local = since.astimezone(ctx.deps.timezone).date()
+        lines.append(t("unreachable-line", name=name, units=unit or "—", since=t.date(local)))
+    ctx.say_text("\n".join(lines))

@@ -369,3 +369,44 @@ class InviteAttempt(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
     attempted_at: Mapped[datetime]
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+class ProcessedUpdate(Base):
+    """A channel update already handled; written in the same transaction as its effects, so an
+    update delivered again (after a crash, a webhook retry) changes nothing."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_key: Mapped[str] = mapped_column(String(64))
+    processed_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A message to send, written before it is sent: claimed, sent, marked sent. Its unique key
+    makes every message (a reply, a prompt, a reminder) go out once, across restarts and across
+    processes; a claim that its process never finished expires and is taken again."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "channel", "sent_at", "failed_at", "not_before"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    not_before: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]  # a permanent failure (blocked, chat not found)
+    channel_message_id: Mapped[str | None] = mapped_column(String(64))

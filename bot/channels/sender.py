@@ -1,0 +1,163 @@
+"""Delivery that survives the messenger: rate limits, retries, and the durable outbox.
+
+One sender per channel drains that channel's outbox: it claims due messages, waits for the rate
+limiter, sends, and marks each sent (or retried later, or failed for good). The clock and the
+sleep are injected, so tests run without waiting for real time.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from models import outbox
+from models.tables import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class Limits:
+    """Telegram's published limits: about 30 messages a second overall, one a second in a private
+    chat (short bursts tolerated), 20 a minute in a group."""
+
+    per_second: float = 30
+    private_burst: int = 3
+    private_interval: float = 1.0
+    group_per_minute: int = 20
+
+
+@dataclass
+class RateLimiter:
+    limits: Limits = field(default_factory=Limits)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Sleep = asyncio.sleep
+    _global: deque[float] = field(default_factory=deque)
+    _chats: dict[str, deque[float]] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _wait_for(self, chat_id: str, group: bool, now: float) -> float:
+        """Seconds until one more message to this chat keeps within every window."""
+        waits = [0.0]
+        window = self._global
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) >= self.limits.per_second:
+            waits.append(window[len(window) - int(self.limits.per_second)] + 1.0 - now)
+        chat = self._chats.setdefault(chat_id, deque())
+        span, allowed = (60.0, self.limits.group_per_minute) if group else (
+            self.limits.private_interval * self.limits.private_burst, self.limits.private_burst)
+        while chat and chat[0] <= now - span:
+            chat.popleft()
+        if len(chat) >= allowed:
+            waits.append(chat[len(chat) - allowed] + span - now)
+        return max(waits)
+
+    async def acquire(self, chat_id: str, group: bool) -> None:
+        async with self._lock:
+            while True:
+                now = self.clock()
+                wait = self._wait_for(chat_id, group, now)
+                if wait <= 0:
+                    self._global.append(now)
+                    self._chats[chat_id].append(now)
+                    return
+                await self.sleep(wait)
+
+
+@dataclass
+class SendResult:
+    ok: bool
+    channel_message_id: str | None = None
+    retry_after: float | None = None  # transient: try again after this many seconds
+    permanent: str | None = None  # never deliverable: blocked, chat gone
+    error: str | None = None
+
+
+Transport = Callable[[OutboxMessage], Awaitable[SendResult]]
+
+
+class OutboxSender:
+    """Claims and sends one channel's queued messages; several may run, in several processes."""
+
+    MAX_ATTEMPTS = 6
+
+    def __init__(self, sessions, channel: str, transport: Transport, *, worker: str,  # type: ignore[no-untyped-def]
+                 wall_clock: Callable[[], datetime], sleep: Sleep = asyncio.sleep) -> None:
+        self.sessions = sessions
+        self.channel = channel
+        self.transport = transport
+        self.worker = worker
+        self.wall_clock = wall_clock
+        self.sleep = sleep
+        self.wake = asyncio.Event()
+        self.sent = 0
+        self.failed = 0
+
+    async def deliver(self, rows: list[OutboxMessage]) -> None:
+        """Send messages this process already holds, in order."""
+        for row in rows:
+            await self._send_one(row)
+
+    async def drain(self, limit: int = 50) -> int:
+        """Claim and send what is due until nothing is; returns how many were handled."""
+        handled = 0
+        while True:
+            async with self.sessions() as session:
+                rows = await outbox.claim(session, channel=self.channel, worker=self.worker,
+                                          now=self.wall_clock(), limit=limit)
+                await session.commit()
+            if not rows:
+                return handled
+            await self.deliver(rows)
+            handled += len(rows)
+
+    async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
+        """Drain whenever woken, and every `idle` seconds for retries and other processes' work."""
+        while not stop.is_set():
+            try:
+                await self.drain()
+            except Exception:  # keep delivering; the database may be back on the next round
+                log.exception("outbox drain failed for %s", self.channel)
+            self.wake.clear()
+            waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _send_one(self, row: OutboxMessage) -> None:
+        attempt = row.attempts
+        while True:
+            try:
+                result = await self.transport(row)
+            except Exception as exc:  # a bug in rendering must not stop the queue
+                log.exception("sending outbox message %s failed", row.id)
+                result = SendResult(False, permanent=f"{type(exc).__name__}")
+            attempt += 1
+            if result.ok:
+                async with self.sessions() as session:
+                    await outbox.mark_sent(session, row.id, self.wall_clock(), result.channel_message_id)
+                    await session.commit()
+                self.sent += 1
+                return
+            if result.permanent is not None:
+                async with self.sessions() as session:
+                    await outbox.mark_failed(session, row.id, result.permanent, self.wall_clock(), row.person_id)
+                    await session.commit()
+                self.failed += 1
+                return
+            wait = result.retry_after if result.retry_after is not None else min(60.0, 2.0 ** attempt)
+            if attempt >= self.MAX_ATTEMPTS:
+                # Leave it for a later round rather than hold the queue.
+                async with self.sessions() as session:
+                    await outbox.mark_retry(session, row.id, result.error or "retry",
+                                            self.wall_clock() + timedelta(seconds=wait))
+                    await session.commit()
+                return
+            await self.sleep(wait)

@@ -1,0 +1,82 @@
+"""`python -m bot run`: every configured channel until SIGINT/SIGTERM, then a clean stop: the
+update in hand is finished and stored, queued messages get a last chance to go out."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from urllib.parse import urlparse
+
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.app import App
+from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make_bot
+
+log = logging.getLogger(__name__)
+DRAIN_ON_STOP = 10.0  # seconds queued messages get after a stop signal
+
+
+class NoChannel(Exception):
+    """Nothing to run: no channel is configured."""
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str, secret: str,
+                        host: str, port: int, register: bool = True) -> None:
+    """Receive updates over HTTPS (behind a proxy): every request must carry the secret token,
+    and is answered after it is handled, so Telegram retries what failed."""
+    web_app = web.Application()
+    SimpleRequestHandler(dispatcher=channel.dispatcher, bot=channel.bot, secret_token=secret,
+                         handle_in_background=False).register(web_app, path=urlparse(url).path or "/")
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    try:
+        if register:
+            await channel.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # waits for requests in hand
+
+
+async def run_telegram(app: App, stop: asyncio.Event) -> None:
+    settings = app.settings
+    assert settings.bot_token is not None
+    bot = make_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
+    channel = TelegramChannel(app, bot)
+    try:
+        await channel.start()
+        log.info("telegram: @%s, %s", channel.username, "webhook" if settings.webhook_url else "long polling")
+        sender = asyncio.create_task(channel.sender.run(stop))
+        if settings.webhook_url:
+            host, port = settings.webhook_host_port
+            assert settings.webhook_secret is not None
+            await serve_webhook(channel, stop, settings.webhook_url, settings.webhook_secret.get_secret_value(), host, port)
+        else:
+            await channel.poll(stop)
+        await sender
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(channel.sender.drain(), timeout=DRAIN_ON_STOP)
+    finally:
+        await bot.session.close()
+
+
+async def run(app: App, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    install_stop_signals(stop)
+    await app.migrate()
+    tasks = []
+    if app.settings.bot_token is not None:
+        tasks.append(asyncio.create_task(run_telegram(app, stop)))
+    if not tasks:
+        raise NoChannel()
+    await asyncio.gather(*tasks)

@@ -1,0 +1,112 @@
+"""The outbox: every message is written before it is sent, under a unique key, then claimed,
+sent and marked. Functions take the session first and never commit."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import OutboxMessage, Person, ProcessedUpdate
+
+LEASE = timedelta(seconds=60)
+
+
+async def already_processed(session: AsyncSession, channel: str, update_key: str) -> bool:
+    found = await session.scalar(select(ProcessedUpdate.id).where(
+        ProcessedUpdate.channel == channel, ProcessedUpdate.update_key == update_key))
+    return found is not None
+
+
+async def mark_processed(session: AsyncSession, channel: str, update_key: str, now: datetime) -> bool:
+    """Record an update as handled; False when another process recorded it first."""
+    try:
+        async with session.begin_nested():
+            session.add(ProcessedUpdate(channel=channel, update_key=update_key, processed_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def enqueue(session: AsyncSession, *, key: str, channel: str, chat_id: str, payload: dict[str, Any],
+                  now: datetime, person_id: int | None = None, not_before: datetime | None = None,
+                  claim_by: str | None = None) -> OutboxMessage | None:
+    """Add a message unless one with the same key exists (then None: it was queued before).
+    With `claim_by`, the caller's process holds it, to send it right after committing."""
+    row = OutboxMessage(
+        key=key, channel=channel, chat_id=chat_id, person_id=person_id, payload=payload, created_at=now,
+        not_before=not_before or now, claimed_by=claim_by, claimed_until=now + LEASE if claim_by else None,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+async def claim(session: AsyncSession, *, channel: str, worker: str, now: datetime, limit: int = 50,
+                lease: timedelta = LEASE) -> list[OutboxMessage]:
+    """Take up to `limit` due messages nobody holds (or whose holder's lease ran out).
+
+    Holds on both databases: on PostgreSQL the candidates are locked with SKIP LOCKED, so two
+    processes never pick the same rows; on SQLite the single writer makes the update atomic. The
+    update re-checks the conditions, so a row taken meanwhile is not taken twice."""
+    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    due = and_(OutboxMessage.channel == channel, OutboxMessage.sent_at.is_(None),
+               OutboxMessage.failed_at.is_(None), OutboxMessage.not_before <= now, free)
+    ids = list(await session.scalars(
+        select(OutboxMessage.id).where(due).order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit).with_for_update(skip_locked=True)
+    ))
+    if not ids:
+        return []
+    token = f"{worker}@{now.isoformat()}"
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids), due)
+        .values(claimed_by=token, claimed_until=now + lease).execution_options(synchronize_session=False)
+    )
+    return list(await session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token)
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+    ))
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime, channel_message_id: str | None) -> None:
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+        sent_at=now, channel_message_id=channel_message_id, claimed_until=None, attempts=OutboxMessage.attempts + 1,
+    ))
+
+
+async def mark_retry(session: AsyncSession, message_id: int, error: str, not_before: datetime) -> None:
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+        last_error=error[:500], not_before=not_before, claimed_by=None, claimed_until=None,
+        attempts=OutboxMessage.attempts + 1,
+    ))
+
+
+async def mark_failed(session: AsyncSession, message_id: int, error: str, now: datetime,
+                      person_id: int | None) -> None:
+    """A permanent failure: the message is dropped and the person marked unreachable."""
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+        last_error=error[:500], failed_at=now, claimed_until=None, attempts=OutboxMessage.attempts + 1,
+    ))
+    if person_id is not None:
+        await session.execute(update(Person).where(Person.id == person_id, Person.unreachable_at.is_(None))
+                              .values(unreachable_at=now, unreachable_reason=error[:200]))
+
+
+async def pending_count(session: AsyncSession, channel: str) -> int:
+    from sqlalchemy import func
+
+    return await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.channel == channel, OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))) or 0
+
+
+def reply_payload(text: str, choices: Sequence[tuple[str, str]] = (), attachments: Sequence[dict[str, Any]] = (),
+                  edit_message_id: str | None = None) -> dict[str, Any]:
+    return {"text": text, "choices": [list(c) for c in choices], "attachments": list(attachments),
+            "edit_message_id": edit_message_id}
