@@ -1,4 +1,4 @@
-"""Write the gettext catalogues from locales/messages.yaml: `python -m locales.build`.
+"""Write the gettext catalogues from locales/messages*.yaml: `python -m locales.build`.
 
 messages.yaml keeps both languages of each message side by side, which is how a missing or
 drifting translation gets noticed while writing; the PO files are what runs and what translation
@@ -17,7 +17,8 @@ from babel.messages.pofile import write_po
 from locales import LOCALES
 
 HERE = Path(__file__).parent
-SOURCE = HERE / "messages.yaml"
+# messages.yaml, plus messages-<topic>.yaml files, merged; an id may appear in only one of them.
+SOURCES = "messages*.yaml"
 
 
 def render(locale: str, messages: dict[str, dict[str, str]]) -> bytes:
@@ -32,8 +33,15 @@ def render(locale: str, messages: dict[str, dict[str, str]]) -> bytes:
 
 
 def load_source() -> dict[str, dict[str, str]]:
-    with SOURCE.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    merged: dict[str, dict[str, str]] = {}
+    for path in sorted(HERE.glob(SOURCES)):
+        with path.open(encoding="utf-8") as handle:
+            messages = yaml.safe_load(handle) or {}
+        twice = set(merged) & set(messages)
+        if twice:
+            raise ValueError(f"{path.name} repeats message ids: {', '.join(sorted(twice))}")
+        merged.update(messages)
+    return merged
 
 
 def po_path(locale: str) -> Path:
