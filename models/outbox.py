@@ -75,24 +75,25 @@ async def claim(session: AsyncSession, *, channel: str, worker: str, now: dateti
     ))
 
 
-async def mark_sent(session: AsyncSession, message_id: int, now: datetime, channel_message_id: str | None) -> None:
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime, channel_message_id: str | None,
+                    attempts: int) -> None:
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-        sent_at=now, channel_message_id=channel_message_id, claimed_until=None, attempts=OutboxMessage.attempts + 1,
+        sent_at=now, channel_message_id=channel_message_id, claimed_until=None, attempts=attempts,
     ))
 
 
-async def mark_retry(session: AsyncSession, message_id: int, error: str, not_before: datetime) -> None:
+async def mark_retry(session: AsyncSession, message_id: int, error: str, not_before: datetime,
+                     attempts: int) -> None:
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-        last_error=error[:500], not_before=not_before, claimed_by=None, claimed_until=None,
-        attempts=OutboxMessage.attempts + 1,
+        last_error=error[:500], not_before=not_before, claimed_by=None, claimed_until=None, attempts=attempts,
     ))
 
 
 async def mark_failed(session: AsyncSession, message_id: int, error: str, now: datetime,
-                      person_id: int | None) -> None:
+                      person_id: int | None, attempts: int) -> None:
     """A permanent failure: the message is dropped and the person marked unreachable."""
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-        last_error=error[:500], failed_at=now, claimed_until=None, attempts=OutboxMessage.attempts + 1,
+        last_error=error[:500], failed_at=now, claimed_until=None, attempts=attempts,
     ))
     if person_id is not None:
         await session.execute(update(Person).where(Person.id == person_id, Person.unreachable_at.is_(None))

@@ -142,13 +142,14 @@ class OutboxSender:
             attempt += 1
             if result.ok:
                 async with self.sessions() as session:
-                    await outbox.mark_sent(session, row.id, self.wall_clock(), result.channel_message_id)
+                    await outbox.mark_sent(session, row.id, self.wall_clock(), result.channel_message_id, attempt)
                     await session.commit()
                 self.sent += 1
                 return
             if result.permanent is not None:
                 async with self.sessions() as session:
-                    await outbox.mark_failed(session, row.id, result.permanent, self.wall_clock(), row.person_id)
+                    await outbox.mark_failed(session, row.id, result.permanent, self.wall_clock(), row.person_id,
+                                             attempt)
                     await session.commit()
                 self.failed += 1
                 return
@@ -157,7 +158,7 @@ class OutboxSender:
                 # Leave it for a later round rather than hold the queue.
                 async with self.sessions() as session:
                     await outbox.mark_retry(session, row.id, result.error or "retry",
-                                            self.wall_clock() + timedelta(seconds=wait))
+                                            self.wall_clock() + timedelta(seconds=wait), attempt)
                     await session.commit()
                 return
             await self.sleep(wait)
