@@ -6,11 +6,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.config import Settings
 from bot.db import make_engine, make_sessionmaker, upgrade
-from handlers.context import Deps
+from handlers.context import Deps, SessionFactory
 from locales import Translator, translator
 from models.periods import WorkCalendar
 
@@ -25,7 +25,7 @@ def system_clock() -> datetime:
 class App:
     settings: Settings
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: SessionFactory
     clock: Clock = system_clock
     t: Translator = field(init=False)
     deps: Deps = field(init=False)

@@ -1,6 +1,9 @@
 """Engine, sessions and migrations."""
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.config import prepare_sqlite_folder
 
@@ -35,8 +38,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+class SerializedSessions:
+    """Sessions taken one at a time, for SQLite.
+
+    SQLite has one writer; when transactions overlap, its busy handler makes the losers sleep in
+    growing steps (up to 100 ms), which under load costs far more than queueing them in asyncio.
+    So in one process, units of work on SQLite run one after another. Other processes on the same
+    file still wait through the busy timeout.
+    """
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self.factory = factory
+        self.lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        async with self.lock:
+            async with self.factory() as session:
+                yield session
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | SerializedSessions:
+    factory = async_sessionmaker(engine, expire_on_commit=False)
+    if engine.url.get_backend_name() == "sqlite":
+        return SerializedSessions(factory)
+    return factory
 
 
 def alembic_config() -> Config:

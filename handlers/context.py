@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import Choice, Event, Reply
 from locales import Translator, translator
@@ -21,11 +22,15 @@ from models.targets import Target
 from models.text import fold
 
 
+# Opens one session as a context manager (an async_sessionmaker, or SQLite's serialized one).
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
 @dataclass
 class Deps:
     """Everything handlers need from the application, and nothing of any channel."""
 
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: SessionFactory
     clock: Callable[[], datetime]
     timezone: ZoneInfo
     default_locale: str = "vi"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import IntegrityError
+
 from handlers import misc, questions, report, state
 from handlers.context import Ctx, Deps
 from handlers.events import Event, Reply
@@ -48,9 +50,12 @@ async def handle_event(deps: Deps, event: Event, *, update_key: str | None = Non
     async with deps.sessions() as session:
         ctx = Ctx(deps, session, event, event.at or deps.clock())
         try:
-            if update_key is not None and not await outbox.mark_processed(session, event.channel, update_key, ctx.now):
-                await session.rollback()
-                return []
+            if update_key is not None:
+                try:
+                    await outbox.mark_processed(session, event.channel, update_key, ctx.now)
+                except IntegrityError:  # handled before (redelivered, or by another process)
+                    await session.rollback()
+                    return []
             await _route(ctx)
             if record is not None:
                 await record(ctx)
@@ -92,7 +97,8 @@ async def _route(ctx: Ctx) -> None:
 
 
 async def _intent(ctx: Ctx, intent: Intent) -> None:
-    current = await state.load(ctx)
+    # Only answers to a question asked before (a value, yes/no, a number) depend on the state.
+    current = await state.load(ctx) if isinstance(intent, (BareValue, Confirm)) else None
     match intent:
         case Cancel():
             await misc.cancel(ctx)

@@ -15,7 +15,7 @@ from models import submissions
 from models.gaps import Accumulation
 from models.periods import Period
 from models.submissions import figure_of
-from models.tables import Unit
+from models.tables import Submission, Unit
 from models.targets import Figure, Measure
 
 # A rate moving more than this many points from the unit's previous figure is asked about first.
@@ -60,10 +60,13 @@ async def show_report(ctx: Ctx) -> None:
         ctx.say("report-nothing-assigned", unit=unit.name)
         return
     lines, missing_choices, done_choices = [], [], []
+    history = await submissions.current_for_unit(ctx.session, unit.id, [pv.part.id for pv in parts])
     for pv in parts:
         period = view.reporting_period(pv.frequency, ctx.today)
-        now_row = await submissions.current(ctx.session, unit.id, pv.part.id, period.id)
-        last = await _previous_figure(ctx, unit.id, pv, period)
+        rows = [r for r in history if r.part_id == pv.part.id]
+        now_row = next((r for r in rows if r.period == period.id), None)
+        earlier = [r for r in rows if Period.parse(r.period) < period]
+        last = figure_of(max(earlier, key=lambda r: Period.parse(r.period))) if earlier else None
         mark = "✅" if now_row else ("⏰" if view.deadline(period) < ctx.today else "⬜")
         figure = describe_figure(figure_of(now_row), pv.target, t) if now_row else "—"
         last_text = describe_figure(last, pv.target, t) if last else "—"
@@ -114,18 +117,20 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
     for line in lines:
         result = _accept(ctx, view, unit, line, hint, fixed)
         if isinstance(result, Problem):
-            out.append(t(result.message, **result.params))
+            params = {k: t.number(v) if isinstance(v, Decimal) else v for k, v in result.params.items()}
+            out.append(t(result.message, **params))
         else:
             accepted.append(result)
+    history = await submissions.current_for_unit(ctx.session, unit.id, {a.part.part.id for a in accepted})
     to_confirm: list[Accepted] = []
     for item in accepted:
-        if await _far_from_previous(ctx, unit, item):
+        if _far_from_previous(history, item):
             to_confirm.append(item)
         else:
-            out.append(await _store(ctx, view, unit, item))
+            out.append(await _store(ctx, view, unit, item, history))
     if to_confirm:
         for item in to_confirm:
-            previous = await _previous_figure(ctx, unit.id, item.part, item.period, include_same=True)
+            previous = _previous_figure(history, item.part, item.period, include_same=True)
             out.append(t("report-confirm-far", code=item.part.code, period=period_label(item.period, t),
                          old=describe_figure(previous, item.part.target, t) if previous else "—",
                          new=describe_figure(item.figure, item.part.target, t)))
@@ -150,6 +155,7 @@ async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]]) -> None:
         ctx.say("report-confirm-dropped")
         return
     out = []
+    history = await submissions.current_for_unit(ctx.session, unit.id, {item["part_id"] for item in pending})
     for item in pending:
         pv = view.parts.get(item["part_id"])
         if pv is None:
@@ -158,7 +164,7 @@ async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]]) -> None:
             value=_dec(item["value"]), numerator=_dec(item["numerator"]),
             denominator=_dec(item["denominator"]), done=item["done"],
         )
-        out.append(await _store(ctx, view, unit, Accepted(pv, Period.parse(item["period"]), figure)))
+        out.append(await _store(ctx, view, unit, Accepted(pv, Period.parse(item["period"]), figure), history))
     out.append(await missing_line(ctx, view, unit))
     ctx.say_text("\n".join(out))
 
@@ -240,8 +246,8 @@ def to_figure(pv: PartView, given: FigureInput) -> Figure | Problem:
     return Figure(value=given.value)
 
 
-async def _far_from_previous(ctx: Ctx, unit: Unit, item: Accepted) -> bool:
-    previous = await _previous_figure(ctx, unit.id, item.part, item.period, include_same=True)
+def _far_from_previous(history: list[Submission], item: Accepted) -> bool:
+    previous = _previous_figure(history, item.part, item.period, include_same=True)
     if previous is None:
         return False
     old, new = previous.amount, item.figure.amount
@@ -255,26 +261,29 @@ async def _far_from_previous(ctx: Ctx, unit: Unit, item: Accepted) -> bool:
     return False
 
 
-async def _previous_figure(ctx: Ctx, unit_id: int, pv: PartView, period: Period,
-                           include_same: bool = False) -> Figure | None:
+def _previous_figure(history: list[Submission], pv: PartView, period: Period, include_same: bool = False) -> Figure | None:
     """The unit's figure before this one: the current version of this period (when asked), else
-    the latest earlier period's."""
-    rows = await submissions.current_for_unit(ctx.session, unit_id, [pv.part.id])
-    earlier = [r for r in rows if Period.parse(r.period) < period or (include_same and r.period == period.id)]
-    if not earlier:
-        return None
-    same = [r for r in earlier if r.period == period.id]
-    return figure_of(same[0] if same else max(earlier, key=lambda r: Period.parse(r.period)))
+    the latest earlier period's. `history` holds the unit's current figures."""
+    rows = [r for r in history if r.part_id == pv.part.id]
+    same = [r for r in rows if r.period == period.id]
+    if include_same and same:
+        return figure_of(same[0])
+    earlier = [r for r in rows if Period.parse(r.period) < period]
+    return figure_of(max(earlier, key=lambda r: Period.parse(r.period))) if earlier else None
 
 
-async def _store(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted) -> str:
+async def _store(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: list[Submission]) -> str:
     t = ctx.t
     e = ctx.event
+    current = next((r for r in history if r.part_id == item.part.part.id and r.period == item.period.id), None)
     stored = await submissions.store_figure(
         ctx.session, plan_id=view.plan.id, part_id=item.part.part.id, unit_id=unit.id,
         period=item.period.id, figure=item.figure, person_id=ctx.person.id if ctx.person else None,
         channel=e.channel, now=ctx.now, message_ref=f"{e.chat_id}:{e.message_id}" if e.message_id else None,
+        previous=current,
     )
+    if stored.outcome != "duplicate":  # later lines of the same message see this version
+        history[:] = [r for r in history if r is not current] + [stored.row]
     params = dict(code=item.part.code, title=item.part.indicator.title, period=period_label(item.period, t),
                   figure=describe_figure(item.figure, item.part.target, t))
     if stored.outcome == "duplicate":
@@ -287,11 +296,9 @@ async def _store(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted) -> str:
 
 async def missing_line(ctx: Ctx, view: PlanView, unit: Unit) -> str:
     """What the unit still owes in each part's open period."""
-    missing = []
-    for pv in view.parts_of_unit(unit.id):
-        period = view.reporting_period(pv.frequency, ctx.today)
-        if await submissions.current(ctx.session, unit.id, pv.part.id, period.id) is None:
-            missing.append(pv.code)
+    due = [(pv, view.reporting_period(pv.frequency, ctx.today)) for pv in view.parts_of_unit(unit.id)]
+    done = await submissions.reported(ctx.session, unit.id, [(pv.part.id, period.id) for pv, period in due])
+    missing = [pv.code for pv, period in due if (pv.part.id, period.id) not in done]
     if not missing:
         salutation = view.plan.salutation or ctx.t("salutation-default")
         return ctx.t("report-all-done", salutation=salutation)

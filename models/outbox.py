@@ -21,25 +21,27 @@ async def already_processed(session: AsyncSession, channel: str, update_key: str
     return found is not None
 
 
-async def mark_processed(session: AsyncSession, channel: str, update_key: str, now: datetime) -> bool:
-    """Record an update as handled; False when another process recorded it first."""
-    try:
-        async with session.begin_nested():
-            session.add(ProcessedUpdate(channel=channel, update_key=update_key, processed_at=now))
-    except IntegrityError:
-        return False
-    return True
+async def mark_processed(session: AsyncSession, channel: str, update_key: str, now: datetime) -> None:
+    """Record an update as handled, first thing in its transaction; IntegrityError when it was
+    handled before (the caller rolls back and does nothing)."""
+    session.add(ProcessedUpdate(channel=channel, update_key=update_key, processed_at=now))
+    await session.flush()
 
 
 async def enqueue(session: AsyncSession, *, key: str, channel: str, chat_id: str, payload: dict[str, Any],
                   now: datetime, person_id: int | None = None, not_before: datetime | None = None,
-                  claim_by: str | None = None) -> OutboxMessage | None:
+                  claim_by: str | None = None, unique: bool = False) -> OutboxMessage | None:
     """Add a message unless one with the same key exists (then None: it was queued before).
-    With `claim_by`, the caller's process holds it, to send it right after committing."""
+    With `claim_by`, the caller's process holds it, to send it right after committing. `unique`
+    says the key cannot exist yet (a reply to an update being handled once), which saves the
+    savepoint that guards a key other processes may be queuing too."""
     row = OutboxMessage(
         key=key, channel=channel, chat_id=chat_id, person_id=person_id, payload=payload, created_at=now,
         not_before=not_before or now, claimed_by=claim_by, claimed_until=now + LEASE if claim_by else None,
     )
+    if unique:
+        session.add(row)
+        return row
     try:
         async with session.begin_nested():
             session.add(row)

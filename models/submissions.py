@@ -40,10 +40,14 @@ async def current(session: AsyncSession, unit_id: int, part_id: int, period: str
 
 async def store_figure(session: AsyncSession, *, plan_id: int, part_id: int, unit_id: int, period: str,
                        figure: Figure, person_id: int | None, channel: str, now: datetime,
-                       note: str | None = None, message_ref: str | None = None) -> Stored:
+                       note: str | None = None, message_ref: str | None = None,
+                       previous: Submission | None | object = ...) -> Stored:
     """Store a figure as the next version, unless it repeats the current one (a double tap or a
-    resent message), which is stored once."""
-    previous = await current(session, unit_id, part_id, period)
+    resent message), which is stored once. Pass `previous` (the current version, or None) when
+    the caller has it already."""
+    if previous is ...:
+        previous = await current(session, unit_id, part_id, period)
+    assert previous is None or isinstance(previous, Submission)
     if previous is not None and same_figure(previous, figure):
         return Stored("duplicate", previous, previous)
     row = Submission(
@@ -101,3 +105,16 @@ async def history(session: AsyncSession, unit_id: int, part_id: int, period: str
         .where(Submission.unit_id == unit_id, Submission.part_id == part_id, Submission.period == period)
         .order_by(Submission.version)
     ))
+
+
+async def reported(session: AsyncSession, unit_id: int, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which (part id, period) pairs this unit has a figure for, in one query."""
+    wanted = set(keys)
+    if not wanted:
+        return set()
+    rows = await session.execute(
+        select(Submission.part_id, Submission.period).distinct()
+        .where(Submission.unit_id == unit_id, Submission.part_id.in_({part for part, _ in wanted}),
+               Submission.period.in_({period for _, period in wanted}))
+    )
+    return {(part, period) for part, period in rows if (part, period) in wanted}

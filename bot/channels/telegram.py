@@ -44,6 +44,7 @@ from aiogram.types import (
     Update,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bot.app import App
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
@@ -211,30 +212,38 @@ class TelegramChannel:
             return
         now = self.app.now()
         chat_id = str(change.chat.id)
-        async with self.app.unit_of_work() as session:
-            if not await outbox.mark_processed(session, CHANNEL, str(event_update.update_id), now):
-                return
-            if change.chat.type == "private":
-                person = await session.scalar(select(Person).join(Identity, Identity.person_id == Person.id)
-                                              .where(Identity.channel == CHANNEL, Identity.chat_id == chat_id))
-                if person is not None and person.unreachable_at is None:
-                    person.unreachable_at, person.unreachable_reason = now, "blocked the bot"
-                return
-            binding = await session.scalar(select(GroupBinding).where(
-                GroupBinding.channel == CHANNEL, GroupBinding.chat_id == chat_id, GroupBinding.removed_at.is_(None)))
-            if binding is None:
-                return
-            binding.removed_at = now
-            for person_id, admin_chat, locale in await session.execute(
-                select(Person.id, Identity.chat_id, Person.locale).join(Identity, Identity.person_id == Person.id)
-                .join(Role, Role.person_id == Person.id)
-                .where(Identity.channel == CHANNEL, Role.role == "admin", Role.ended_at.is_(None))
-            ):
-                t = translator(locale or self.app.settings.bot_locale)
-                await outbox.enqueue(session, key=f"removed:{CHANNEL}:{event_update.update_id}:{person_id}",
-                                     channel=CHANNEL, chat_id=admin_chat, person_id=person_id, now=now,
-                                     payload=outbox.reply_payload(t("group-removed", title=change.chat.title or chat_id)))
+        try:
+            async with self.app.unit_of_work() as session:
+                await self._bot_left(session, change, event_update.update_id, chat_id, now)
+        except IntegrityError:
+            return  # handled before
         self.sender.wake.set()
+
+    async def _bot_left(self, session: Any, change: ChatMemberUpdated, update_id: int, chat_id: str,
+                        now: Any) -> None:
+        """Blocked by a person: they are unreachable. Removed from the steering group: the binding
+        ends and every admin is told."""
+        await outbox.mark_processed(session, CHANNEL, str(update_id), now)
+        if change.chat.type == "private":
+            person = await session.scalar(select(Person).join(Identity, Identity.person_id == Person.id)
+                                          .where(Identity.channel == CHANNEL, Identity.chat_id == chat_id))
+            if person is not None and person.unreachable_at is None:
+                person.unreachable_at, person.unreachable_reason = now, "blocked the bot"
+            return
+        binding = await session.scalar(select(GroupBinding).where(
+            GroupBinding.channel == CHANNEL, GroupBinding.chat_id == chat_id, GroupBinding.removed_at.is_(None)))
+        if binding is None:
+            return
+        binding.removed_at = now
+        for person_id, admin_chat, locale in await session.execute(
+            select(Person.id, Identity.chat_id, Person.locale).join(Identity, Identity.person_id == Person.id)
+            .join(Role, Role.person_id == Person.id)
+            .where(Identity.channel == CHANNEL, Role.role == "admin", Role.ended_at.is_(None))
+        ):
+            t = translator(locale or self.app.settings.bot_locale)
+            await outbox.enqueue(session, key=f"removed:{CHANNEL}:{update_id}:{person_id}",
+                                 channel=CHANNEL, chat_id=admin_chat, person_id=person_id, now=now, unique=True,
+                                 payload=outbox.reply_payload(t("group-removed", title=change.chat.title or chat_id)))
 
     async def _group_migrated(self, old: str, new: str) -> None:
         async with self.app.unit_of_work() as session:
@@ -263,7 +272,7 @@ class TelegramChannel:
                     ctx.session, key=f"reply:{CHANNEL}:{update_id}:{number}", channel=channel, chat_id=chat_id,
                     payload=payload_of(reply, event.message_id if event.choice else None), now=ctx.now,
                     person_id=ctx.person.id if mine and ctx.person else None,
-                    claim_by=self.worker if channel == CHANNEL else None,
+                    claim_by=self.worker if channel == CHANNEL else None, unique=True,
                 )
                 if row is not None and channel == CHANNEL:
                     held.append(row)

@@ -1,0 +1,236 @@
+"""End-to-end throughput of the Telegram channel, beside a bare aiogram echo bot (the ceiling).
+
+    .venv/bin/python bench/bench_telegram.py [--officers 200] [--figures 10] [--database-url URL]
+
+Both bots poll the same Bot API emulator over loopback HTTP. 200 officers (registered in the
+database beforehand) each send 10 figures, one after another, waiting for each reply, all
+officers at once (saturation), then the same figures arriving at a steady rate; the echo bot
+gets the same loads. Prints updates handled per second and the time from an update's arrival to
+its reply (p50/p95). The emulator's flood limits and our sender's
+rate limiter are off: this measures processing, not Telegram's limits (bench_fanout.py does).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aiogram import Dispatcher, Router  # noqa: E402
+from aiogram.types import Message  # noqa: E402
+
+from bot.app import build_app  # noqa: E402
+from bot.channels.sender import Limits  # noqa: E402
+from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from models import people, store  # noqa: E402
+from models.plans import load_plan_file  # noqa: E402
+from models.tables import Identity, Unit  # noqa: E402
+from tests.telegram_emulator import TelegramEmulator  # noqa: E402
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+NO_LIMITS = Limits(per_second=1e9, private_burst=10**9, private_interval=1e-9, group_per_minute=10**9)
+
+
+def plan_yaml(units: int, indicators: int) -> str:
+    lines = ["format: 1", "plan: {code: BENCH, title: Bench, year: 2025}", "units:",
+             "  - {code: city, name: UBND thành phố, kind: city}"]
+    lines += [f"  - {{code: c{i}, name: Xã Số {i}, kind: commune, parent: city}}" for i in range(units)]
+    lines.append("indicators:")
+    for n in range(1, indicators + 1):
+        lines += [f'  - code: "{n}"', f'    title: "Chỉ tiêu {n}"', f'    text: "Tỷ lệ số {n} đạt 90%"',
+                  '    coordinating: "UBND các xã, phường"', '    target: "90%"']
+    return "\n".join(lines) + "\n"
+
+
+class Replies:
+    """Counts the bot's messages per chat as they arrive (one watcher, not one scan per waiter)."""
+
+    def __init__(self, emu: TelegramEmulator) -> None:
+        self.emu = emu
+        self.seen = 0
+        self.counts: dict[int, int] = {}
+        self.waiting: dict[int, tuple[int, asyncio.Future[None]]] = {}
+
+    async def watch(self) -> None:
+        while True:
+            await asyncio.sleep(0.0005)
+            new = self.emu.sent[self.seen:]
+            self.seen += len(new)
+            for record in new:
+                chat = int(record.chat_id)
+                self.counts[chat] = self.counts.get(chat, 0) + 1
+                wanted = self.waiting.get(chat)
+                if wanted and self.counts[chat] >= wanted[0] and not wanted[1].done():
+                    wanted[1].set_result(None)
+
+    async def until(self, chat: int, count: int) -> None:
+        if self.counts.get(chat, 0) >= count:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting[chat] = (count, future)
+        await future
+
+
+async def drive(emu: TelegramEmulator, users: list[int], messages: list[list[str]]) -> tuple[float, list[float]]:
+    """Each user sends their messages in turn, waiting for a reply each time; returns the wall
+    time and every update-to-reply latency in ms."""
+    latencies: list[float] = []
+    replies = Replies(emu)
+    watcher = asyncio.create_task(replies.watch())
+
+    async def one_user(user: int, texts: list[str]) -> None:
+        for number, text in enumerate(texts, start=1):
+            began = time.perf_counter()
+            emu.user_message(user, text)
+            await replies.until(user, number)
+            latencies.append((time.perf_counter() - began) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_user(u, m) for u, m in zip(users, messages)))
+    elapsed = time.perf_counter() - started
+    watcher.cancel()
+    return elapsed, latencies
+
+
+async def paced(emu: TelegramEmulator, users: list[int], messages: list[list[str]], rate: float) -> tuple[float, list[float]]:
+    """Messages arrive at a steady `rate` per second (open loop, officers taking turns), as a
+    busy reporting day looks; returns the wall time and update-to-reply latencies."""
+    latencies: list[float] = []
+    replies = Replies(emu)
+    watcher = asyncio.create_task(replies.watch())
+    sent_per_user: dict[int, int] = {}
+    order = [(user, text) for round_ in zip(*messages) for user, text in zip(users, round_)]
+
+    async def one(user: int, text: str) -> None:
+        sent_per_user[user] = sent_per_user.get(user, 0) + 1
+        number = sent_per_user[user]
+        began = time.perf_counter()
+        emu.user_message(user, text)
+        await replies.until(user, number)
+        latencies.append((time.perf_counter() - began) * 1000)
+
+    started = time.perf_counter()
+    tasks = []
+    for index, (user, text) in enumerate(order):
+        delay = started + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(user, text)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    watcher.cancel()
+    return elapsed, latencies
+
+
+def report(name: str, count: int, seconds: float, latencies: list[float]) -> float:
+    q = statistics.quantiles(latencies, n=100)
+    rate = count / seconds
+    print(f"{name:<28} {count} updates in {seconds:6.2f} s = {rate:7.1f} updates/s   "
+          f"update→reply p50 {q[49]:6.1f} ms  p95 {q[94]:6.1f} ms")
+    return rate
+
+
+async def echo_bot(officers: int, figures: int, rate: float | None = None) -> tuple[float, list[float]]:
+    async with TelegramEmulator(username="echo_bench_bot") as emu:
+        bot = emu.make_bot()
+        router = Router()
+
+        @router.message()
+        async def echo(message: Message) -> None:
+            await message.answer(message.text or "")
+
+        dp = Dispatcher()
+        dp.include_router(router)
+        users = [500_000 + i for i in range(officers)]
+        for user in users:
+            emu.add_chat(user)
+        polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+        await emu.wait_for_call("getUpdates")
+        texts = [[f"{n % 5 + 1}: {random.randint(50, 100)}%" for n in range(figures)] for _ in users]
+        result = await (paced(emu, users, texts, rate) if rate else drive(emu, users, texts))
+        await dp.stop_polling()
+        await polling
+        return result
+
+
+async def our_bot(officers: int, figures: int, database_url: str | None,
+                  rate: float | None = None) -> tuple[float, list[float]]:
+    folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
+    url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
+    now = datetime(2025, 3, 17, 9, 0, tzinfo=ZONE)
+    app = build_app(load_settings(DATABASE_URL=url), clock=lambda: now)
+    await app.migrate()
+    plan_path = Path(folder.name) / "plan.yaml"
+    plan_path.write_text(plan_yaml(officers, figures), encoding="utf-8")
+    users = [500_000 + i for i in range(officers)]
+    async with app.unit_of_work() as session:
+        await store.import_plan(session, load_plan_file(plan_path), "bench", now)
+        plan = await store.get_plan(session, "BENCH")
+        units = sorted((u for u in await store.plan_units(session, plan) if u.kind == "commune"), key=lambda u: u.id)
+        for user, unit in zip(users, units):
+            person = await people.ensure_person(session, "telegram", str(user), f"Cán bộ {user}", str(user), now)
+            await people.grant_role(session, person=person, role="officer", plan_id=plan.id, unit_id=unit.id, now=now)
+    async with TelegramEmulator(username="dtbot_bench_bot") as emu:
+        bot = emu.make_bot()
+        channel = TelegramChannel(app, bot, limits=NO_LIMITS)
+        await channel.start()
+        for user in users:
+            emu.add_chat(user)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(channel.poll(stop, timeout=1))
+        await emu.wait_for_call("getUpdates")
+        # Each officer reports each indicator once: every message stores a figure.
+        texts = [[f"{n + 1}: {random.randint(50, 99)},5%" for n in range(figures)] for _ in users]
+        result = await (paced(emu, users, texts, rate) if rate else drive(emu, users, texts))
+        stop.set()
+        await polling
+        await bot.session.close()
+        ok = sum(1 for r in emu.sent if r.text and "Đã ghi" in r.text)
+        bad = [r.text for r in emu.sent if r.text and "Đã ghi" not in r.text]
+        assert ok == officers * figures, f"only {ok} figures confirmed: {bad[:3]}"
+    async with app.unit_of_work() as session:
+        from sqlalchemy import func, select
+
+        from models.tables import Submission
+
+        stored = await session.scalar(select(func.count()).select_from(Submission))
+    assert stored == officers * figures, stored
+    await app.close()
+    folder.cleanup()
+    _ = Identity, Unit
+    return result
+
+
+async def main(officers: int, figures: int, database_url: str | None, rate: float) -> None:
+    random.seed(5)
+    total = officers * figures
+    backend = (database_url or "sqlite").split(":")[0]
+    print(f"saturation: {officers} officers × {figures} figures, each waiting for its reply before the next")
+    echo_seconds, echo_lat = await echo_bot(officers, figures)
+    ceiling = report("bare aiogram echo bot", total, echo_seconds, echo_lat)
+    ours_seconds, ours_lat = await our_bot(officers, figures, database_url)
+    throughput = report(f"reporting bot ({backend})", total, ours_seconds, ours_lat)
+    print(f"reporting bot / echo bot throughput: {throughput / ceiling:.0%}")
+    print(f"steady load: the same {total} figures arriving at {rate:g} per second")
+    report("bare aiogram echo bot", total, *await echo_bot(officers, figures, rate))
+    report(f"reporting bot ({backend})", total, *await our_bot(officers, figures, database_url, rate))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--officers", type=int, default=200)
+    parser.add_argument("--figures", type=int, default=10)
+    parser.add_argument("--database-url")
+    parser.add_argument("--rate", type=float, default=40.0, help="updates per second in the steady phase")
+    args = parser.parse_args()
+    asyncio.run(main(args.officers, args.figures, args.database_url, args.rate))
