@@ -25,6 +25,7 @@ from locales import Translator, translator
 from models import store
 from models.plans import PlanFileError, load_plan_file
 from models.tables import Indicator
+from scheduler.cli import add_tick_parser, cmd_tick
 
 PLAN_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm")
 
@@ -63,6 +64,8 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
     console = commands.add_parser("console", help=t("cli-help-console"))
     console.add_argument("--user", required=True, metavar="NAME", help=t("cli-help-console-user"))
+
+    add_tick_parser(commands, t)
 
     db = commands.add_parser("db", help=t("cli-help-db"))
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -356,6 +359,7 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "run": cmd_run,
+    "tick": cmd_tick,
     "invite": cmd_invite,
     "console": cmd_console,
     "demo": cmd_demo,

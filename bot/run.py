@@ -12,7 +12,9 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.app import App
+from bot.channels.sender import OutboxSender
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make_bot
+from scheduler.jobs import start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
 DRAIN_ON_STOP = 10.0  # seconds queued messages get after a stop signal
@@ -48,11 +50,12 @@ async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str,
         await runner.cleanup()  # waits for requests in hand
 
 
-async def run_telegram(app: App, stop: asyncio.Event) -> None:
+async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxSender]) -> None:
     settings = app.settings
     assert settings.bot_token is not None
     bot = make_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
     channel = TelegramChannel(app, bot)
+    senders["telegram"] = channel.sender
     try:
         await channel.start()
         log.info("telegram: @%s, %s", channel.username, "webhook" if settings.webhook_url else "long polling")
@@ -74,9 +77,15 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
     await app.migrate()
+    senders: dict[str, OutboxSender] = {}
     tasks = []
     if app.settings.bot_token is not None:
-        tasks.append(asyncio.create_task(run_telegram(app, stop)))
+        tasks.append(asyncio.create_task(run_telegram(app, stop, senders)))
     if not tasks:
         raise NoChannel()
-    await asyncio.gather(*tasks)
+    # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
+    scheduler = start_scheduler(app, senders)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        await stop_scheduler(scheduler)

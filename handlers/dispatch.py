@@ -34,6 +34,7 @@ from handlers.start import start
 from handlers.understand import understand
 from locales import translator
 from models import outbox, people
+from scheduler.view import show_schedule
 
 log = logging.getLogger(__name__)
 UNREACHABLE_COMMANDS = ("/khonglienlac", "/unreachable")
@@ -138,7 +139,7 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
         case AskSummary():
             await _summary(ctx)
         case AskSchedule():
-            ctx.say("schedule-later" if ctx.is_admin else "question-admins-only")
+            await show_schedule(ctx)
         case Unknown() | _:
             await misc.not_understood(ctx)
 

@@ -31,6 +31,9 @@ class Limits:
     private_burst: int = 3
     private_interval: float = 1.0
     group_per_minute: int = 20
+    # Telegram counts a message when it arrives, we when we release it: a few milliseconds of
+    # network jitter would otherwise put a 31st message into one of Telegram's seconds.
+    window_slack: float = 0.02
 
 
 @dataclass
@@ -46,10 +49,11 @@ class RateLimiter:
         """Seconds until one more message to this chat keeps within every window."""
         waits = [0.0]
         window = self._global
-        while window and window[0] <= now - 1.0:
+        second = 1.0 + self.limits.window_slack
+        while window and window[0] <= now - second:
             window.popleft()
         if len(window) >= self.limits.per_second:
-            waits.append(window[len(window) - int(self.limits.per_second)] + 1.0 - now)
+            waits.append(window[len(window) - int(self.limits.per_second)] + second - now)
         chat = self._chats.setdefault(chat_id, deque())
         span, allowed = (60.0, self.limits.group_per_minute) if group else (
             self.limits.private_interval * self.limits.private_burst, self.limits.private_burst)

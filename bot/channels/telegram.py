@@ -424,4 +424,4 @@ def _group_commands(locale: str) -> list[tuple[str, str]]:
 
 
 def _admin_commands() -> list[tuple[str, str]]:
-    return [("khonglienlac", "unreachable")]
+    return [("khonglienlac", "unreachable"), ("lich", "schedule")]

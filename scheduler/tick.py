@@ -1,0 +1,512 @@
+"""Perform what is due at one instant: `tick(app, now)`.
+
+For every plan, for every schedule item that has fired and is still useful at `now` (scheduler/due.py),
+the messages are built — a prompt listing what the unit owes with targets and last figures, a
+reminder or overdue notice listing only what is missing, an escalation naming units, officers and
+what they miss, the steering group's summary trigger — and each is written to the outbox under a
+durable key:
+
+    f"{kind}:{plan}:{periods}:{unit-code | p<person id> | group}@{channel}[:{chat}]"
+
+The unique key is the claim: a key already in the outbox means the message was made before (by this
+process, an earlier run, or another process at the same moment), so it is skipped. Inserting is
+`INSERT … ON CONFLICT (key) DO NOTHING … RETURNING key`, in key order, so two processes ticking at
+once on PostgreSQL wait on each other's rows instead of duplicating or deadlocking. Delivery is the
+outbox's: a sender claims rows under a lease, sends through the channel's rate limiter and marks each
+sent; a process that dies mid fan-out leaves its leases to expire and another delivers the rest.
+
+Running tick twice for the same instant therefore sends nothing the second time, and starting after
+a pause performs each missed item once, if it is still useful (due.py says how long each one is).
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import PartView, PlanView, load_plan_view
+from handlers.formatting import describe_figure, describe_target, period_label
+from locales import Translator, translator
+from models import outbox
+from models.periods import Period, WorkCalendar, periods_of_year
+from models.submissions import current_for_plan, figure_of
+from models.tables import GroupBinding, Identity, OutboxMessage, Person, Plan, Role, ScheduleRule, Submission
+from models.targets import Figure
+from scheduler.due import Item, Kind, due_items, plan_items, timings_from_rows
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.channels.sender import OutboxSender
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500  # rows per INSERT / keys per IN (…)
+ESCALATION_UNITS_SHOWN = 40  # an escalation lists this many units, then says how many more
+
+
+# --- what a tick reports -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """One scheduled message written to the outbox by this tick."""
+
+    key: str
+    kind: Kind
+    item: Item
+    channel: str
+    chat_id: str
+    person_id: int | None
+    recipient: str  # the person's name or the group's title
+    unit: str | None  # the unit it is about (prompts, reminders, overdue notices)
+    text: str
+    locale: str
+
+
+@dataclass
+class TickReport:
+    """What one tick did: the items due, the messages it queued, and what became of them."""
+
+    now: datetime
+    due: list[Item] = field(default_factory=list)
+    queued: list[Message] = field(default_factory=list)
+    status: dict[str, str] = field(default_factory=dict)  # key -> "sent" | "failed" | "pending"
+    delivered: int = 0  # messages the senders delivered, including ones queued before this tick
+    failed: int = 0
+    drained: tuple[str, ...] = ()  # channels whose senders ran
+    failed_plans: list[str] = field(default_factory=list)  # plans whose work raised (logged; retried next tick)
+
+    def counts(self) -> Counter[Kind]:
+        return Counter(message.kind for message in self.queued)
+
+    def of(self, kind: Kind) -> list[Message]:
+        return [message for message in self.queued if message.kind is kind]
+
+    def state(self, message: Message) -> str:
+        return self.status.get(message.key, "pending")
+
+
+# --- the tick ------------------------------------------------------------------------------------
+
+
+async def tick(app: App, now: datetime, *, senders: Mapping[str, OutboxSender] | None = None) -> TickReport:
+    """Perform everything due at `now` (timezone-aware) for every plan, then let `senders`
+    (channel -> OutboxSender) deliver what is queued. Idempotent for a given instant."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    report = TickReport(now)
+    zone = app.settings.timezone
+    async with app.sessions() as session:
+        plans = (await session.execute(select(Plan.id, Plan.code, Plan.year).order_by(Plan.code))).all()
+    local_year = now.astimezone(zone).year
+    for plan_id, code, year in plans:
+        if not year - 1 <= local_year <= year + 1:  # nothing of this plan's year can be due
+            continue
+        try:
+            await _plan_tick(app, plan_id, code, year, now, report)
+        except Exception:  # one plan's trouble must not stop the others; the next tick retries
+            log.exception("scheduled work for plan %s failed", code)
+            report.failed_plans.append(code)
+    if senders:
+        for sender in senders.values():
+            sent, failed = sender.sent, sender.failed
+            await sender.drain()
+            report.delivered += sender.sent - sent
+            report.failed += sender.failed - failed
+        report.drained = tuple(senders)
+    report.status = await _statuses(app, [m.key for m in report.queued])
+    return report
+
+
+async def _plan_tick(app: App, plan_id: int, code: str, year: int, now: datetime, report: TickReport) -> None:
+    async with app.sessions() as session:
+        view = await load_plan_view(session, plan_id, app.deps.plan_views)
+        timings = timings_from_rows(await session.scalars(
+            select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)))
+    frequencies = {pv.frequency for pv in view.parts.values()}
+    if not frequencies:
+        return
+    items = plan_items(code, year, timings, app.deps.calendar, app.settings.timezone, frequencies)
+    for item in due_items(items, now):
+        report.due.append(item)
+        async with app.sessions() as session:
+            messages = await build_messages(session, app, view, item)
+        report.queued.extend(await _enqueue(app, messages))
+
+
+async def _enqueue(app: App, messages: list[Message]) -> list[Message]:
+    """Write the messages whose keys are new; return those (the others were made before)."""
+    if not messages:
+        return []
+    stamp = app.now()  # when the row was written: the real clock, whatever instant was planned
+    by_key = {m.key: m for m in sorted(messages, key=lambda m: m.key)}
+    rows = [
+        dict(key=m.key, channel=m.channel, chat_id=m.chat_id, person_id=m.person_id,
+             payload=outbox.reply_payload(m.text), created_at=stamp, not_before=stamp, attempts=0)
+        for m in by_key.values()
+    ]
+    async with app.unit_of_work() as session:
+        inserted = await _insert_new(session, rows, stamp)
+    return [m for key, m in by_key.items() if key in inserted]
+
+
+async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]], stamp: datetime) -> set[str]:
+    """Insert rows whose key is not taken; the keys inserted. Rows go in key order, so concurrent
+    processes lock the same keys in the same order."""
+    dialect = (await session.connection()).dialect.name
+    inserted: set[str] = set()
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        for start in range(0, len(rows), CHUNK):
+            statement = (insert(OutboxMessage).values(rows[start:start + CHUNK])
+                         .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.key))
+            inserted.update(await session.scalars(statement))
+        return inserted
+    for row in rows:  # any other database: one savepoint per row
+        made = await outbox.enqueue(session, key=row["key"], channel=row["channel"], chat_id=row["chat_id"],
+                                    payload=row["payload"], now=stamp, person_id=row["person_id"])
+        if made is not None:
+            inserted.add(row["key"])
+    return inserted
+
+
+async def _existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        found.update(await session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.key.in_(keys[start:start + CHUNK]))))
+    return found
+
+
+async def _statuses(app: App, keys: Sequence[str]) -> dict[str, str]:
+    status: dict[str, str] = {}
+    if not keys:
+        return status
+    async with app.sessions() as session:
+        for start in range(0, len(keys), CHUNK):
+            rows = await session.execute(
+                select(OutboxMessage.key, OutboxMessage.sent_at, OutboxMessage.failed_at)
+                .where(OutboxMessage.key.in_(keys[start:start + CHUNK])))
+            for key, sent_at, failed_at in rows:
+                status[key] = "sent" if sent_at else "failed" if failed_at else "pending"
+    return status
+
+
+# --- who owes what -------------------------------------------------------------------------------
+
+
+@dataclass
+class Recipient:
+    person_id: int
+    name: str
+    locale: str | None
+    addresses: list[tuple[str, str]] = field(default_factory=list)  # (channel, chat id)
+    unreachable: bool = False  # messages to them fail for good (blocked the bot, chat gone)
+
+
+@dataclass
+class Situation:
+    """One item's facts: which units owe which parts of which periods, what is in, who to tell."""
+
+    view: PlanView
+    item: Item
+    owed: dict[int, list[tuple[Period, PartView]]]  # unit id -> (period, part), plan order
+    done: set[tuple[int, int, str]]  # (unit id, part id, period id) with a figure
+    officers: dict[int, Recipient]  # unit id -> its active focal officer
+
+    def missing(self, unit_id: int) -> list[tuple[Period, PartView]]:
+        return [(p, pv) for p, pv in self.owed[unit_id] if (unit_id, pv.part.id, p.id) not in self.done]
+
+    def units_missing(self) -> list[int]:
+        return [unit_id for unit_id in self.owed if self.missing(unit_id)]
+
+
+async def situation(session: AsyncSession, view: PlanView, item: Item) -> Situation:
+    periods = {period.frequency: period for period in item.periods}
+    owed: dict[int, list[tuple[Period, PartView]]] = {}
+    for pv in view.parts.values():  # plan order
+        period = periods.get(pv.frequency)
+        if period is None:
+            continue
+        for unit_id in view.reporters.get(pv.part.id, []):
+            unit = view.units.get(unit_id)
+            if unit is not None and view.active_unit(unit, period):
+                owed.setdefault(unit_id, []).append((period, pv))
+    done = {
+        (unit_id, part_id, period)
+        for unit_id, part_id, period in await session.execute(
+            select(Submission.unit_id, Submission.part_id, Submission.period).distinct()
+            .where(Submission.plan_id == view.plan.id, Submission.period.in_([p.id for p in item.periods])))
+    }
+    officers = await _officers(session, list(owed))
+    return Situation(view, item, owed, done, officers)
+
+
+async def _officers(session: AsyncSession, unit_ids: list[int]) -> dict[int, Recipient]:
+    officers: dict[int, Recipient] = {}
+    for start in range(0, len(unit_ids), CHUNK):
+        rows = await session.execute(
+            select(Role.unit_id, Person.id, Person.display_name, Person.locale, Person.unreachable_at,
+                   Identity.channel, Identity.chat_id, Identity.external_id)
+            .join(Person, Person.id == Role.person_id)
+            .outerjoin(Identity, Identity.person_id == Person.id)
+            .where(Role.role == "officer", Role.ended_at.is_(None), Role.unit_id.in_(unit_ids[start:start + CHUNK]))
+            .order_by(Role.unit_id, Identity.id))
+        for unit_id, person_id, name, locale, unreachable_at, channel, chat_id, external_id in rows:
+            officer = officers.setdefault(unit_id, Recipient(person_id, name, locale, unreachable=unreachable_at is not None))
+            if channel is not None:
+                officer.addresses.append((channel, chat_id or external_id))
+    return officers
+
+
+async def _overseers(session: AsyncSession, view: PlanView, facts: Situation) -> list[Recipient]:
+    """Who hears of escalations: the plan's leaders and the tracking office's focal officer."""
+    people: dict[int, Recipient] = {}
+    rows = await session.execute(
+        select(Person.id, Person.display_name, Person.locale, Identity.channel, Identity.chat_id, Identity.external_id)
+        .join(Role, Role.person_id == Person.id)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Role.role == "leader", Role.ended_at.is_(None),
+               or_(Role.plan_id == view.plan.id, Role.plan_id.is_(None)))
+        .order_by(Person.id, Identity.id))
+    for person_id, name, locale, channel, chat_id, external_id in rows:
+        person = people.setdefault(person_id, Recipient(person_id, name, locale))
+        address = (channel, chat_id or external_id)
+        if address not in person.addresses:
+            person.addresses.append(address)
+    tracking = next((u for u in view.units.values() if u.code == view.plan.tracking_unit_code), None)
+    if tracking is not None:
+        officer = facts.officers.get(tracking.id) or (await _officers(session, [tracking.id])).get(tracking.id)
+        if officer is not None and officer.person_id not in people:
+            people[officer.person_id] = officer
+    return list(people.values())
+
+
+async def _last_figures(session: AsyncSession, view: PlanView, item: Item,
+                        unit_ids: set[int]) -> dict[tuple[int, int], tuple[Period, Figure]]:
+    """Each (unit, part)'s latest figure in an earlier period of the plan's year."""
+    earlier = [p.id for period in item.periods for p in periods_of_year(period.year, period.frequency) if p < period]
+    if not earlier or not unit_ids:
+        return {}
+    latest: dict[tuple[int, int], tuple[Period, Figure]] = {}
+    for row in await current_for_plan(session, view.plan.id, earlier):
+        if row.unit_id not in unit_ids:
+            continue
+        period = Period.parse(row.period)
+        known = latest.get((row.unit_id, row.part_id))
+        if known is None or known[0] < period:
+            latest[(row.unit_id, row.part_id)] = (period, figure_of(row))
+    return latest
+
+
+# --- the messages --------------------------------------------------------------------------------
+
+
+async def build_messages(session: AsyncSession, app: App, view: PlanView, item: Item) -> list[Message]:
+    """The messages `item` calls for that were not made before (their keys are not in the outbox)."""
+    facts = await situation(session, view, item)
+    texts = Texts(app.settings.bot_locale, app.deps.calendar, view)
+    if item.kind is Kind.SUMMARY:
+        return await _summary_messages(session, facts, texts)
+    if item.kind is Kind.ESCALATION:
+        return await _escalation_messages(session, facts, texts)
+    return await _officer_messages(session, facts, texts)
+
+
+async def _officer_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+    item, view = facts.item, facts.view
+    wanted: list[tuple[str, int, Recipient, str, str]] = []
+    for unit_id in facts.owed:
+        officer = facts.officers.get(unit_id)
+        if officer is None or not facts.missing(unit_id):  # nothing to send: no one, or nothing owed
+            continue
+        unit = view.units[unit_id]
+        for channel, chat_id in officer.addresses:
+            wanted.append((f"{item.key}:{unit.code}@{channel}", unit_id, officer, channel, chat_id))
+    existing = await _existing_keys(session, [w[0] for w in wanted])
+    wanted = [w for w in wanted if w[0] not in existing]
+    last = {}
+    if item.kind is Kind.PROMPT and wanted:
+        last = await _last_figures(session, view, item, {w[1] for w in wanted})
+    messages = []
+    for key, unit_id, officer, channel, chat_id in wanted:
+        t = texts.t(officer.locale)
+        unit = view.units[unit_id]
+        if item.kind is Kind.PROMPT:
+            text = texts.prompt(t, facts, unit_id, officer, last)
+        elif item.kind is Kind.REMINDER:
+            text = texts.reminder(t, facts, unit_id, officer)
+        else:
+            text = texts.overdue(t, facts, unit_id, officer)
+        messages.append(Message(key, item.kind, item, channel, chat_id, officer.person_id, officer.name,
+                                unit.name, text, t.locale))
+    return messages
+
+
+async def _escalation_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+    item = facts.item
+    late = facts.units_missing()
+    if not late:
+        return []
+    wanted = [
+        (f"{item.key}:p{person.person_id}@{channel}", person, channel, chat_id)
+        for person in await _overseers(session, facts.view, facts)
+        for channel, chat_id in person.addresses
+    ]
+    existing = await _existing_keys(session, [w[0] for w in wanted])
+    messages = []
+    for key, person, channel, chat_id in wanted:
+        if key in existing:
+            continue
+        t = texts.t(person.locale)
+        messages.append(Message(key, item.kind, item, channel, chat_id, person.person_id, person.name, None,
+                                texts.escalation(t, facts, late), t.locale))
+    return messages
+
+
+async def _summary_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+    item = facts.item
+    groups = list(await session.scalars(select(GroupBinding).where(
+        GroupBinding.plan_id == facts.view.plan.id, GroupBinding.removed_at.is_(None)).order_by(GroupBinding.id)))
+    wanted = [(f"{item.key}:group@{g.channel}:{g.chat_id}", g) for g in groups]
+    existing = await _existing_keys(session, [w[0] for w in wanted])
+    t = texts.t(None)
+    return [
+        Message(key, item.kind, item, group.channel, group.chat_id, None, group.title or group.chat_id, None,
+                texts.summary_trigger(t, facts), t.locale)
+        for key, group in wanted if key not in existing
+    ]
+
+
+class Texts:
+    """The scheduled messages' wording (locales/messages-schedule.yaml), in each reader's language."""
+
+    def __init__(self, default_locale: str, calendar: WorkCalendar, view: PlanView) -> None:
+        self.default_locale = default_locale
+        self.calendar = calendar
+        self.view = view
+
+    def t(self, locale: str | None) -> Translator:
+        return translator(locale or self.default_locale)
+
+    # pieces
+
+    def periods(self, t: Translator, periods: Iterable[Period]) -> str:
+        labels = [period_label(p, t) for p in periods]
+        if len(labels) == 1:
+            return labels[0]
+        return t("schedule-and", first=", ".join(labels[:-1]), last=labels[-1])
+
+    def deadline(self, t: Translator, day: date) -> str:
+        """"thứ Năm 20/03/2025"; a day off says so and names the working day before it."""
+        return describe_deadline(t, self.calendar, day)
+
+    def salutation(self, t: Translator) -> str:
+        return self.view.plan.salutation or t("salutation-default")
+
+    def _part(self, t: Translator, facts: Situation, period: Period, pv: PartView) -> tuple[str, str]:
+        title = pv.indicator.title + (f" — {pv.part.label}" if pv.part.label else "")
+        if len(facts.item.periods) > 1:
+            title += f" ({period_label(period, t)})"
+        return title, describe_target(pv.target, t)
+
+    def _missing_lines(self, t: Translator, facts: Situation, unit_id: int) -> list[str]:
+        lines = []
+        for period, pv in facts.missing(unit_id):
+            title, target = self._part(t, facts, period, pv)
+            lines.append(t("schedule-line-missing", code=pv.code, title=title, target=target))
+        return lines
+
+    # messages
+
+    def prompt(self, t: Translator, facts: Situation, unit_id: int, officer: Recipient,
+               last: Mapping[tuple[int, int], tuple[Period, Figure]]) -> str:
+        item = facts.item
+        unit = self.view.units[unit_id]
+        owed = facts.owed[unit_id]
+        missing = {(period.id, pv.part.id) for period, pv in facts.missing(unit_id)}
+        lines = [t("schedule-prompt-header", salutation=self.salutation(t), name=officer.name, unit=unit.name,
+                   period=self.periods(t, item.periods), deadline=self.deadline(t, item.deadline),
+                   count=len(owed))]
+        for period, pv in owed:
+            title, target = self._part(t, facts, period, pv)
+            if (period.id, pv.part.id) not in missing:
+                lines.append(t("schedule-line-done", code=pv.code, title=title))
+                continue
+            previous = last.get((unit_id, pv.part.id))
+            before = t("schedule-last", figure=describe_figure(previous[1], pv.target, t),
+                       period=period_label(previous[0], t)) if previous else ""
+            lines.append(t("schedule-line-owed", code=pv.code, title=title, target=target, last=before))
+        lines += ["", t("schedule-prompt-how")]
+        return "\n".join(lines)
+
+    def reminder(self, t: Translator, facts: Situation, unit_id: int, officer: Recipient) -> str:
+        item = facts.item
+        missing = facts.missing(unit_id)
+        header = t("schedule-reminder-header", salutation=self.salutation(t), name=officer.name,
+                   unit=self.view.units[unit_id].name, period=self.periods(t, item.periods),
+                   deadline=self.deadline(t, item.deadline), count=len(missing))
+        return "\n".join([header, *self._missing_lines(t, facts, unit_id), "", t("schedule-prompt-how")])
+
+    def overdue(self, t: Translator, facts: Situation, unit_id: int, officer: Recipient) -> str:
+        item = facts.item
+        missing = facts.missing(unit_id)
+        header = t("schedule-overdue-header", salutation=self.salutation(t), name=officer.name,
+                   unit=self.view.units[unit_id].name, period=self.periods(t, item.periods),
+                   deadline=self.deadline(t, item.deadline), count=len(missing))
+        footer = t("schedule-overdue-how", salutation=self.salutation(t), days=max(1, item.escalate_after_days))
+        return "\n".join([header, *self._missing_lines(t, facts, unit_id), "", footer])
+
+    def escalation(self, t: Translator, facts: Situation, late: list[int]) -> str:
+        item = facts.item
+        units = sorted(late, key=lambda u: self.view.units[u].name)
+        lines = [t("schedule-escalation-header", days=max(1, item.escalate_after_days), count=len(units),
+                   expected=len(facts.owed), period=self.periods(t, item.periods),
+                   deadline=self.deadline(t, item.deadline))]
+        for unit_id in units[:ESCALATION_UNITS_SHOWN]:
+            officer = facts.officers.get(unit_id)
+            codes = [pv.code for _, pv in facts.missing(unit_id)]
+            shown = ", ".join(codes[:12]) + (" …" if len(codes) > 12 else "")
+            if officer is None:
+                who = t("schedule-no-officer")
+            elif officer.unreachable:
+                who = t("schedule-officer-unreachable", name=officer.name)
+            else:
+                who = officer.name
+            lines.append(t("schedule-escalation-line", unit=self.view.units[unit_id].name, officer=who,
+                           count=len(codes), codes=shown))
+        if len(units) > ESCALATION_UNITS_SHOWN:
+            lines.append(t("schedule-escalation-more", count=len(units) - ESCALATION_UNITS_SHOWN))
+        return "\n".join(lines)
+
+    def summary_trigger(self, t: Translator, facts: Situation) -> str:
+        # The summary's content is issue 6's; for now the group learns the period closed and how many
+        # units are complete, and where to look.
+        missing = len(facts.units_missing())
+        expected = len(facts.owed)
+        return t("schedule-summary-trigger", period=self.periods(t, facts.item.periods),
+                 deadline=self.deadline(t, facts.item.deadline), complete=expected - missing,
+                 expected=expected, missing=missing)
+
+
+def weekday(t: Translator, day: date) -> str:
+    return t(f"schedule-weekday-{day.weekday()}")
+
+
+def describe_deadline(t: Translator, calendar: WorkCalendar, day: date) -> str:
+    if calendar.is_working_day(day):
+        return t("schedule-deadline", weekday=weekday(t, day), date=t.date(day))
+    workday = calendar.previous_working_day(day)
+    reason = calendar.holiday_name(day, t.locale) or t("schedule-weekend")
+    return t("schedule-deadline-day-off", weekday=weekday(t, day), date=t.date(day), reason=reason,
+             workday=f"{weekday(t, workday)} {t.date(workday)}")
+

@@ -1,0 +1,97 @@
+"""The schedule as people see it: "lịch nhắc" / /lich.
+
+Admins and leaders get the plan's next scheduled messages (what, for which period, on which local
+day and hour, and the deadline, with a note when it falls on a day off); a focal officer gets the
+next deadlines of their own unit.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import Ctx, Deps, PlanView, load_plan_view
+from handlers.formatting import period_label
+from locales import Translator
+from models.periods import Period, periods_of_year
+from models.tables import ScheduleRule
+from scheduler.due import Item, Timing, plan_items, timings_from_rows, upcoming_items
+from scheduler.tick import describe_deadline, weekday
+
+SHOWN = 12
+OFFICER_SHOWN = 4
+
+
+async def plan_schedule(session: AsyncSession, deps: Deps, plan_id: int) -> tuple[PlanView, dict, list[Item]]:
+    """The plan's view, its timings and every item of its year (for the frequencies it uses)."""
+    view = await load_plan_view(session, plan_id, deps.plan_views)
+    timings = timings_from_rows(await session.scalars(select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)))
+    frequencies = {pv.frequency for pv in view.parts.values()}
+    items = plan_items(view.plan.code, view.plan.year, timings, deps.calendar, deps.timezone, frequencies)
+    return view, timings, items
+
+
+async def upcoming(session: AsyncSession, deps: Deps, plan_id: int, now: datetime, limit: int = SHOWN) -> list[Item]:
+    """The plan's next `limit` scheduled items after `now`, in order."""
+    _, _, items = await plan_schedule(session, deps, plan_id)
+    return upcoming_items(items, now, limit)
+
+
+def describe_item(t: Translator, deps: Deps, item: Item) -> str:
+    local = item.fire_at.astimezone(deps.timezone)
+    when = t("schedule-view-when", weekday=weekday(t, local.date()), date=t.date(local.date()),
+             time=local.strftime("%H:%M"))
+    periods = [period_label(p, t) for p in item.periods]
+    period = periods[0] if len(periods) == 1 else t("schedule-and", first=", ".join(periods[:-1]), last=periods[-1])
+    return t("schedule-view-line", when=when, kind=t(f"schedule-kind-{item.kind.value}"), period=period,
+             deadline=describe_deadline(t, deps.calendar, item.deadline))
+
+
+async def show_schedule(ctx: Ctx) -> None:
+    """Answer "lịch nhắc" / /lich / "schedule"."""
+    if not ctx.is_leader:  # leaders and admins
+        if ctx.officer is not None and ctx.officer.unit_id is not None:
+            await _officer_deadlines(ctx)
+        else:
+            ctx.say("question-admins-only")
+        return
+    plan_id = await ctx.plan_id()
+    if plan_id is None:
+        ctx.say("question-no-plan")
+        return
+    view, timings, items = await plan_schedule(ctx.session, ctx.deps, plan_id)
+    shown = upcoming_items(items, ctx.now, SHOWN)
+    t = ctx.t
+    if not shown:
+        ctx.say("schedule-view-none", plan=view.plan.title)
+        return
+    lines = [t("schedule-view-header", plan=view.plan.title)]
+    lines += [describe_item(t, ctx.deps, item) for item in shown]
+    timing: Timing = next(iter(timings.values()))
+    lines += ["", t("schedule-view-footer", zone=str(ctx.deps.timezone), quiet_start=timing.quiet_start.strftime("%H:%M"),
+                    quiet_end=timing.quiet_end.strftime("%H:%M"))]
+    ctx.say_text("\n".join(lines))
+
+
+async def _officer_deadlines(ctx: Ctx) -> None:
+    role = ctx.officer
+    assert role is not None and role.unit_id is not None
+    view = await load_plan_view(ctx.session, role.plan_id or 0, ctx.deps.plan_views)
+    unit = view.units[role.unit_id]
+    t = ctx.t
+    counts: dict[Period, int] = {}
+    for pv in view.parts_of_unit(unit.id):
+        for period in periods_of_year(view.plan.year, pv.frequency):
+            if view.active_unit(unit, period):
+                counts[period] = counts.get(period, 0) + 1
+    today: date = ctx.today
+    coming = sorted((view.deadline(p), p.frequency.months, p) for p in counts if view.deadline(p) >= today)
+    if not coming:
+        ctx.say("schedule-officer-none", unit=unit.name)
+        return
+    lines = [t("schedule-officer-header", unit=unit.name)]
+    for deadline, _, period in coming[:OFFICER_SHOWN]:
+        lines.append(t("schedule-officer-line", period=period_label(period, t),
+                       deadline=describe_deadline(t, ctx.deps.calendar, deadline), count=counts[period]))
+    ctx.say_text("\n".join(lines))
