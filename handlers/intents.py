@@ -120,6 +120,20 @@ class AskSummary(Intent):
 
 
 @dataclass(frozen=True, slots=True)
+class AskCharts(Intent):
+    """/bieudo, "biểu đồ": the summary's charts (leaders, the group)."""
+
+    period: PeriodHint | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskExport(Intent):
+    """/xuat, "xuất excel": the period's results as a spreadsheet (admins)."""
+
+    period: PeriodHint | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AskSchedule(Intent):
     """/lich, "lịch nhắc": the upcoming schedule (admins)."""
 

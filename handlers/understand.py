@@ -52,6 +52,8 @@ from handlers.intents import (
     AskIndicatorAcrossUnits,
     AskMissing,
     AskOffTrack,
+    AskCharts,
+    AskExport,
     AskSchedule,
     AskStatus,
     AskSummary,
@@ -294,6 +296,8 @@ _OWED = _any(
     r"which indicators (?:do|must|should) (?:i|we) (?:still )?(?:report|submit)")
 _SUMMARY = _any(r"tong hop", r"tong ket", r"tong quan", r"bao cao tong", r"summary", r"summaries",
                 r"summari[sz]e", r"overview", r"sum up")
+_CHARTS = re.compile(r"\b(?:bieu do|do thi|charts?|graphs?)\b")
+_EXPORT = re.compile(r"\b(?:xuat (?:excel|file|bang tinh|bao cao)|export|spreadsheet|file excel)\b")
 _SCHEDULE = _any(
     r"lich", r"lich nhac", r"han nop", r"han bao cao", r"thoi han", r"han chot", r"deadlines?",
     r"schedule", r"nhac nho", r"reminders?", r"(?:khi nao|bao gio|ngay nao|hom nao)(?: thi)?"
@@ -460,6 +464,9 @@ def _table() -> dict[str, Intent]:
         AskOffTrack(): ("off track", "off-track", "cham tien do", "chi tieu cham", "behind"),
         AskSchedule(): ("lich", "lich nhac", "lich bao cao", "schedule", "deadline", "deadlines"),
         AskSummary(): ("tong hop", "summary", "tong ket"),
+        AskCharts(): ("bieu do", "do thi", "chart", "charts", "graph", "xem bieu do"),
+        AskExport(): ("xuat", "xuat excel", "xuat file", "file excel", "bang tinh", "export", "excel",
+                      "spreadsheet", "xuat bao cao"),
         AskStatus(): ("tinh hinh", "tien do", "status", "progress", "the nao", "ra sao",
                       "sao roi", "the nao roi"),
     }
@@ -521,6 +528,8 @@ _COMMANDS: dict[str, _Command] = {
     **dict.fromkeys(("chuanop", "missing"), lambda *_: AskMissing()),
     **dict.fromkeys(("tonghop", "summary", "tongket"), _command_summary),
     **dict.fromkeys(("lich", "schedule", "lichnhac"), lambda *_: AskSchedule()),
+    **dict.fromkeys(("bieudo", "chart", "charts"), lambda o, t, locale: AskCharts(_find_period(t) if t else None)),
+    **dict.fromkeys(("xuat", "export", "xuatexcel"), lambda o, t, locale: AskExport(_find_period(t) if t else None)),
     **dict.fromkeys(("chuadat", "offtrack"), lambda *_: AskOffTrack()),
 }
 _COMMAND_NAMES = tuple(name for name in _COMMANDS if len(name) >= 5)
@@ -699,6 +708,10 @@ def _question(o: str, t: str) -> Intent | None:
         ref = _bare_ref(t)
     if ref is not None:
         return AskIndicatorAcrossUnits(ref) if across else AskGap(ref)
+    if _CHARTS.search(t):
+        return AskCharts(_find_period(t))
+    if _EXPORT.search(t):
+        return AskExport(_find_period(t))
     if _SUMMARY.search(t):
         return AskSummary(_find_period(t))
     if _SCHEDULE.search(t):

@@ -8,9 +8,11 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.channels.sender import OutboxSender, SendResult
 from handlers.context import Deps
 from handlers.dispatch import handle_event
 from handlers.events import Event, Reply
+from models.tables import OutboxMessage
 
 CHANNEL = "console"
 
@@ -20,6 +22,15 @@ def render(reply: Reply) -> str:
     lines.extend(f"  {number}. {choice.label}" for number, choice in enumerate(reply.choices, start=1))
     for attachment in reply.attachments:
         lines.append(f"  [{attachment.kind}: {attachment.filename}]")
+    return "\n".join(lines)
+
+
+def render_payload(payload: dict) -> str:  # type: ignore[type-arg]
+    """A queued message (outbox payload) as the console shows it."""
+    lines = [payload.get("text") or ""]
+    lines.extend(f"  {number}. {label}" for number, (label, _data) in enumerate(payload.get("choices") or [], start=1))
+    for attachment in payload.get("attachments") or []:
+        lines.append(f"  [{attachment['kind']}: {attachment['filename']}]")
     return "\n".join(lines)
 
 
@@ -44,6 +55,14 @@ class ConsoleChannel:
             to = reply.to[1] if reply.to else (chat or user)
             self.write(f"[bot → {to}]\n{render(reply)}")
         return replies
+
+    async def deliver(self, row: OutboxMessage) -> SendResult:
+        """Scheduled messages (prompts, reminders, the summary) queued for console users."""
+        self.write(f"[bot → {row.chat_id}]\n{render_payload(row.payload)}")
+        return SendResult(True)
+
+    def sender(self) -> OutboxSender:
+        return OutboxSender(self.deps.sessions, CHANNEL, self.deliver, worker="console", wall_clock=self.deps.clock)
 
 
 async def run_console(deps: Deps, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
