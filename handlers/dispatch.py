@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
 
-from handlers import misc, questions, report, state
+from handlers import misc, questions, report, state, summary
 from handlers.context import Ctx, Deps
 from handlers.events import Event, Reply
 from handlers.intents import (
+    AskCharts,
+    AskExport,
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
@@ -136,19 +138,16 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
             await questions.ask_off_track(ctx)
         case AskMissing():
             await questions.ask_missing(ctx)
-        case AskSummary():
-            await _summary(ctx)
+        case AskSummary(period=period):
+            await summary.ask_summary(ctx, period)
+        case AskCharts(period=period):
+            await summary.ask_charts(ctx, period)
+        case AskExport(period=period):
+            await summary.export_for_admin(ctx, period)
         case AskSchedule():
             await show_schedule(ctx)
         case Unknown() | _:
             await misc.not_understood(ctx)
-
-
-async def _summary(ctx: Ctx) -> None:
-    if not (ctx.is_leader or ctx.event.chat_kind == "group"):
-        ctx.say("question-leaders-only")
-        return
-    await questions.ask_status(ctx, None)
 
 
 async def _choice(ctx: Ctx, data: str) -> None:
@@ -188,7 +187,11 @@ async def _group(ctx: Ctx) -> None:
         return
     ctx.group_plan_id = binding.plan_id
     match intent:
-        case AskSummary() | AskStatus(unit=None):
+        case AskSummary(period=period):
+            await summary.ask_summary(ctx, period)
+        case AskCharts(period=period):
+            await summary.ask_charts(ctx, period)
+        case AskStatus(unit=None):
             await questions.ask_status(ctx, None)
         case AskMissing():
             await questions.ask_missing(ctx)

@@ -20,6 +20,8 @@ a pause performs each missed item once, if it is still useful (due.py says how l
 """
 from __future__ import annotations
 
+import base64
+
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import PartView, PlanView, load_plan_view
 from handlers.formatting import describe_figure, describe_target, period_label
+from handlers.summary import build_summary, chart_attachments, render_summary
 from locales import Translator, translator
 from models import outbox
 from models.periods import Period, WorkCalendar, periods_of_year
@@ -67,6 +70,7 @@ class Message:
     unit: str | None  # the unit it is about (prompts, reminders, overdue notices)
     text: str
     locale: str
+    attachments: tuple[dict[str, Any], ...] = ()  # outbox form: kind, filename, caption, base64 data
 
 
 @dataclass
@@ -148,7 +152,8 @@ async def _enqueue(app: App, messages: list[Message]) -> list[Message]:
     by_key = {m.key: m for m in sorted(messages, key=lambda m: m.key)}
     rows = [
         dict(key=m.key, channel=m.channel, chat_id=m.chat_id, person_id=m.person_id,
-             payload=outbox.reply_payload(m.text), created_at=stamp, not_before=stamp, attempts=0)
+             payload=outbox.reply_payload(m.text, attachments=m.attachments), created_at=stamp,
+             not_before=stamp, attempts=0)
         for m in by_key.values()
     ]
     async with app.unit_of_work() as session:
@@ -374,17 +379,36 @@ async def _escalation_messages(session: AsyncSession, facts: Situation, texts: T
 
 
 async def _summary_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+    """The steering group's summary of the period just closed, with its two charts: one message
+    per part of the text (each under Telegram's limit), the charts on the last."""
     item = facts.item
     groups = list(await session.scalars(select(GroupBinding).where(
         GroupBinding.plan_id == facts.view.plan.id, GroupBinding.removed_at.is_(None)).order_by(GroupBinding.id)))
     wanted = [(f"{item.key}:group@{g.channel}:{g.chat_id}", g) for g in groups]
-    existing = await _existing_keys(session, [w[0] for w in wanted])
+    existing = await _existing_keys(session, [f"{key}#1" for key, _ in wanted])
+    wanted = [(key, group) for key, group in wanted if f"{key}#1" not in existing]
+    if not wanted:
+        return []
     t = texts.t(None)
-    return [
-        Message(key, item.kind, item, group.channel, group.chat_id, None, group.title or group.chat_id, None,
-                texts.summary_trigger(t, facts), t.locale)
-        for key, group in wanted if key not in existing
-    ]
+    period = min(item.periods, key=lambda p: p.frequency.months)  # the headline: the shortest cycle
+    zone = item.fire_at.tzinfo
+    assert zone is not None
+    summary = await build_summary(session, facts.view, period, item.fire_at.date(), zone)
+    parts = render_summary(summary, t)
+    charts = tuple(
+        {"kind": a.kind, "filename": a.filename, "caption": a.caption,
+         "data": base64.b64encode(a.content).decode("ascii")}
+        for a in await chart_attachments(summary, t)
+    )
+    messages = []
+    for key, group in wanted:
+        for number, text in enumerate(parts, start=1):
+            messages.append(Message(
+                f"{key}#{number}", item.kind, item, group.channel, group.chat_id, None,
+                group.title or group.chat_id, None, text, t.locale,
+                charts if number == len(parts) else (),
+            ))
+    return messages
 
 
 class Texts:
@@ -487,15 +511,6 @@ class Texts:
         if len(units) > ESCALATION_UNITS_SHOWN:
             lines.append(t("schedule-escalation-more", count=len(units) - ESCALATION_UNITS_SHOWN))
         return "\n".join(lines)
-
-    def summary_trigger(self, t: Translator, facts: Situation) -> str:
-        # The summary's content is issue 6's; for now the group learns the period closed and how many
-        # units are complete, and where to look.
-        missing = len(facts.units_missing())
-        expected = len(facts.owed)
-        return t("schedule-summary-trigger", period=self.periods(t, facts.item.periods),
-                 deadline=self.deadline(t, facts.item.deadline), complete=expected - missing,
-                 expected=expected, missing=missing)
 
 
 def weekday(t: Translator, day: date) -> str:

@@ -138,8 +138,10 @@ async def test_the_group_is_bound_with_startgroup_and_answers_commands(tg: Harne
     code = await tg.invite("group")
     [bound] = await tg.say(BOSS, f"/start@{USERNAME} {code}", chat=GROUP)
     assert "Ban Chỉ đạo" in bound
-    [summary] = await tg.say(BOSS, f"/tonghop@{USERNAME}", chat=GROUP)
-    assert "Tình hình kế hoạch" in summary
+    before = len(tg.emu.sent)
+    summary = await tg.say(BOSS, f"/tonghop@{USERNAME}", chat=GROUP)
+    assert "Tổng hợp" in summary[0]
+    assert [r.method for r in tg.emu.sent[before:]].count("sendPhoto") == 2  # the two charts
     assert await tg.say(BOSS, "chào cả nhà", chat=GROUP) == []  # no command, no mention: silence
 
 

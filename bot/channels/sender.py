@@ -24,8 +24,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 @dataclass
 class Limits:
-    """Telegram's published limits: about 30 messages a second overall, one a second in a private
-    chat (short bursts tolerated), 20 a minute in a group."""
+    """Telegram's published limits: about 30 messages a second overall, one a second in a chat
+    (short bursts tolerated), and no more than 20 a minute in a group."""
 
     per_second: float = 30
     private_burst: int = 3
@@ -55,12 +55,17 @@ class RateLimiter:
         if len(window) >= self.limits.per_second:
             waits.append(window[len(window) - int(self.limits.per_second)] + second - now)
         chat = self._chats.setdefault(chat_id, deque())
-        span, allowed = (60.0, self.limits.group_per_minute) if group else (
-            self.limits.private_interval * self.limits.private_burst, self.limits.private_burst)
-        while chat and chat[0] <= now - span:
+        # Every chat: about one a second, short bursts tolerated; groups also 20 a minute.
+        windows = [(self.limits.private_interval * self.limits.private_burst, self.limits.private_burst)]
+        if group:
+            windows.append((60.0, self.limits.group_per_minute))
+        longest = max(span for span, _ in windows)
+        while chat and chat[0] <= now - longest:
             chat.popleft()
-        if len(chat) >= allowed:
-            waits.append(chat[len(chat) - allowed] + span - now)
+        for span, allowed in windows:
+            recent = [moment for moment in chat if moment > now - span]
+            if len(recent) >= allowed:
+                waits.append(recent[len(recent) - allowed] + span - now)
         return max(waits)
 
     async def acquire(self, chat_id: str, group: bool) -> None:
