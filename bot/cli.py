@@ -67,6 +67,11 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
     add_tick_parser(commands, t)
 
+    export = commands.add_parser("export", help=t("cli-help-export"))
+    export.add_argument("--plan", required=True, metavar="CODE")
+    export.add_argument("--period", required=True, metavar="PERIOD", help=t("cli-help-export-period"))
+    export.add_argument("--out", required=True, metavar="FILE.xlsx")
+
     db = commands.add_parser("db", help=t("cli-help-db"))
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help=t("cli-help-db-upgrade"))
@@ -357,7 +362,18 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_export(app: App, args: argparse.Namespace) -> int:
+    from handlers.export import ExportError, export_command
+
+    try:
+        print(await export_command(app, args.plan, args.period, args.out))
+    except ExportError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
+    "export": cmd_export,
     "run": cmd_run,
     "tick": cmd_tick,
     "invite": cmd_invite,
