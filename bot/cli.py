@@ -143,7 +143,9 @@ async def import_plan_file(app: App, path: Path) -> store.ImportResult:
     spec = load_plan_file(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     async with app.unit_of_work() as session:
-        return await store.import_plan(session, spec, digest, app.now())
+        result = await store.import_plan(session, spec, digest, app.now())
+    app.deps.plan_views.clear()  # this process sees the new plan at once
+    return result
 
 
 async def cmd_import_plan(app: App, args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ class Deps:
     default_locale: str = "vi"
     admins: frozenset[tuple[str, str]] = frozenset()
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
-    plan_views: dict[int, Any] = field(default_factory=dict)  # plan id -> (stamp, PlanView)
+    plan_views: dict[int, Any] = field(default_factory=dict)  # plan id -> (stamp, PlanView, checked at)
 
 
 @dataclass
@@ -117,18 +118,26 @@ def _bare(folded: str) -> str:
     return _KIND_WORDS.sub("", folded)
 
 
+# How long a plan view is trusted without asking the database whether the plan was re-imported.
+VIEW_RECHECK_SECONDS = 2.0
+
+
 async def load_plan_view(session: AsyncSession, plan_id: int, cache: dict[int, Any] | None = None) -> PlanView:
     """The plan as handlers read it. A plan changes only when a different file is imported, so
     with a cache the view is kept between events and rebuilt when the plan's file digest moves
-    (also when another process imported it)."""
+    (also when another process imported it; noticed within VIEW_RECHECK_SECONDS)."""
     if cache is None:
         return await _build_plan_view(session, plan_id)
-    stamp = (await session.execute(select(Plan.file_digest, Plan.imported_at).where(Plan.id == plan_id))).one()
     cached = cache.get(plan_id)
-    if cached is not None and cached[0] == tuple(stamp):
+    if cached is not None and time.monotonic() - cached[2] < VIEW_RECHECK_SECONDS:
+        return cached[1]
+    stamp = tuple((await session.execute(
+        select(Plan.file_digest, Plan.imported_at).where(Plan.id == plan_id))).one())
+    if cached is not None and cached[0] == stamp:
+        cache[plan_id] = (stamp, cached[1], time.monotonic())
         return cached[1]
     view = await _build_plan_view(session, plan_id)
-    cache[plan_id] = (tuple(stamp), view)
+    cache[plan_id] = (stamp, view, time.monotonic())
     return view
 
 
