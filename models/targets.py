@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from models.numbers import NUMBER_PATTERN, parse_number
+from models.numbers import NUMBER_PATTERN, NumberError, parse_number
 from models.text import fold
 
 
@@ -135,6 +135,13 @@ def parse_target(raw: str, measure: Measure | None = None) -> Target:
 def parse_target_detail(raw: str, measure: Measure | None = None) -> tuple[Target, bool]:
     """Parse one target piece; also say whether the text itself stated the comparison
     (False for a bare "80%", whose direction the indicator's text may settle)."""
+    try:
+        return _parse(raw, measure)
+    except NumberError:  # a number beyond reason, such as 29 digits
+        raise TargetParseError(raw) from None
+
+
+def _parse(raw: str, measure: Measure | None) -> tuple[Target, bool]:
     text = _prepare(raw)
     if not text or text in {"-", "--", "x", "0"} or set(text) <= {"-", ".", " "}:
         raise TargetParseError(raw)
@@ -225,5 +232,8 @@ def stated_comparisons(text: str) -> list[tuple[Decimal, Comparison | None]]:
         comparison = _CUE_OF[cue] if cue else None
         if cue is None and re.search(r"giam\b[^%]*\bxuong\s*$", folded[: match.start()]):
             comparison = Comparison.AT_MOST
-        found.append((parse_number(match.group("num")), comparison))
+        try:
+            found.append((parse_number(match.group("num")), comparison))
+        except NumberError:
+            continue
     return found

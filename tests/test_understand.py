@@ -229,23 +229,25 @@ def test_folding_agrees_with_models_text_fold() -> None:
     assert text.lower().translate(_FOLD) == fold(text)
 
 
-def test_reading_is_fast() -> None:
-    texts = [entry["text"] for entry in ENTRIES]
+def _seconds(text: str, repeat: int = 1) -> float:
     start = time.perf_counter()
-    for text in texts * 5:
-        understand(text)
-    per_message = (time.perf_counter() - start) / (len(texts) * 5)
-    assert per_message < 1e-3, f"{per_message * 1e6:.0f} µs per message"
+    for _ in range(repeat):
+        _understand(text)
+    return (time.perf_counter() - start) / repeat
 
 
 @pytest.mark.parametrize("text", [
     "a " * 3000, "1." * 3000, "6: " + "1," * 2000, "tình hình " + "xã " * 1500 + "?",
     "chỉ tiêu 6 " * 500, "6: 72,5%\n" * 500, "/" * 4000, "?" * 4000, "đơn vị nào " * 400 + "chưa",
 ])
-def test_long_and_hostile_messages_are_read_quickly(text: str) -> None:
-    start = time.perf_counter()
-    _understand(text)
-    assert time.perf_counter() - start < 0.2
+def test_long_and_hostile_messages_cost_in_proportion_to_their_length(text: str) -> None:
+    # Speed itself is measured in bench/bench_understand.py; here only the shape: a message a few
+    # hundred times longer than usual may cost a few hundred times more (linear), never the
+    # square of it (a regular expression backtracking), measured against usual messages in the
+    # same run so a busy machine does not matter.
+    usual = sorted(_seconds(entry["text"], 3) for entry in ENTRIES[:200])[100]
+    length_ratio = len(text) / 30
+    assert _seconds(text) < usual * length_ratio * 50
 
 
 def _line(ref: str, figure: FigureInput) -> FigureLine:
