@@ -303,7 +303,8 @@ async def _write_outputs(app: App, clock: DemoClock, output: Path, write: Callab
         plan = await store.get_plan(session, "DT2025")
         assert plan is not None
         view = await load_plan_view(session, plan.id)
-        summary = await build_summary(session, view, Period.parse("2025-04"), clock.now.date(), ZONE)
+        today = clock.now.astimezone(ZONE).date()
+        summary = await build_summary(session, view, Period.parse("2025-04"), today, ZONE, details=True)
     (output / "summary.png").write_bytes(bullet_chart(summary, t))
     (output / "results.xlsx").write_bytes(export_workbook(view, summary, t))
     write(f"── Đã ghi {output / 'summary.png'} và {output / 'results.xlsx'}")

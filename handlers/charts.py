@@ -15,6 +15,7 @@ matplotlib and has every Vietnamese glyph. Sizes suit a phone: about 1,000-1,400
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -69,6 +70,8 @@ _NOT_REPORTING, _MET, _NOT_MET, _MISSING = 0, 1, 2, 3
 _GRID_COLORS = ["#f5f5f5", "#2e7d32", "#f9a825", "#c62828"]
 
 _RC = {"font.family": [FONT], "font.size": 10, "axes.unicode_minus": False}
+# rc_context sets matplotlib's global settings for the duration: one chart at a time.
+_LOCK = threading.Lock()
 
 
 def _short(text: str, limit: int) -> str:
@@ -142,7 +145,7 @@ def _value_text(row: IndicatorRow, t: Translator) -> str:
     if row.amount is None:
         return f"— / {target}"
     if row.target.measure is Measure.MILESTONE or row.target.comparison is Comparison.DONE:
-        done = f"{row.rollup.units_done or 0}/{row.rollup.units_expected}"
+        done = f"{t.number(row.rollup.units_done or 0)}/{t.number(row.rollup.units_expected)}"
         return f"{done} / {target}"
     return f"{describe_amount(row.amount, row.target, t)} / {target}"
 
@@ -152,7 +155,7 @@ def bullet_chart(summary: Summary, t: Translator) -> bytes:
     rows = _bullet_rows(summary)
     width_px, height_px = bullet_size(len(rows))
     width, height = width_px / DPI, height_px / DPI
-    with matplotlib.rc_context(_RC):
+    with _LOCK, matplotlib.rc_context(_RC):
         figure = MplFigure(figsize=(width, height), dpi=DPI)
         axes = figure.add_axes((BULLET_LEFT / width, BULLET_BOTTOM / height,
                                 1 - (BULLET_LEFT + BULLET_RIGHT) / width,
@@ -257,7 +260,7 @@ def grid_chart(summary: Summary, t: Translator) -> bytes:
     width_px, height_px = grid_size(len(units), len(rows))
     width, height = width_px / DPI, height_px / DPI
     matrix = grid_matrix(summary, units, rows) or [[_NOT_REPORTING]]
-    with matplotlib.rc_context(_RC):
+    with _LOCK, matplotlib.rc_context(_RC):
         figure = MplFigure(figsize=(width, height), dpi=DPI)
         plot_width = GRID_CELL * max(len(rows), 1)
         axes = figure.add_axes((GRID_LEFT / width, GRID_BOTTOM / height, plot_width / width,

@@ -41,9 +41,12 @@ Definitions (domain.md, Roll-ups; the issue's wording where domain.md is silent)
 - **Change since the previous period**: plan-wide amount now minus the previous period's (the
   same units, rolled up the same way); for per-period indicators, this period's own amount.
 
-Cost: one bulk query for the current figures (with their first version's time) of the covered
-periods and the periods before them, one for the units' officers, then plain dict loops: 3,000
-units × 30 indicators in well under a second (bench/bench_summary.py).
+Cost: one bulk query for every version of the figures of the covered periods and the periods
+before them (columns through Core, with an "early" flag computed in SQL so no time is parsed),
+one for the units' officers, then plain dict loops and list comprehensions with the garbage
+collector paused: 3,000 units × 30 indicators in about 0.6 s on SQLite and 0.5 s on PostgreSQL
+(bench/bench_summary.py). The spreadsheet's first-submission times come from one more grouped
+query, min(submitted_at), only when asked for (build_summary(..., details=True)).
 """
 from __future__ import annotations
 
@@ -89,6 +92,7 @@ __all__ = [
     "render_summary",
     "resolve_hint",
     "split_messages",
+    "summary_replies",
 ]
 
 MAX_MESSAGE = 4096  # Telegram's limit, counted in UTF-16 code units
@@ -726,7 +730,8 @@ def _amount_text(row: IndicatorRow, t: Translator) -> str:
     if row.amount is None:
         return t("summary-no-figures")
     if row.is_milestone:
-        return t("summary-units-done", done=row.rollup.units_done or 0, expected=row.rollup.units_expected)
+        return t("summary-units-done", done=t.number(row.rollup.units_done or 0),
+                 expected=t.number(row.rollup.units_expected))
     return describe_amount(row.amount, row.target, t)
 
 
@@ -734,7 +739,7 @@ def _gap_text(row: IndicatorRow, t: Translator) -> str | None:
     if row.status is not Status.NOT_MET:
         return None
     if row.is_milestone:
-        return t("summary-gap-units", count=int(row.gap or 0))
+        return t("summary-gap-units", count=t.number(row.gap or 0))
     if row.on_the_line:
         return t("summary-gap-on-the-line")
     if row.gap is None:
@@ -753,7 +758,8 @@ def indicator_lines(row: IndicatorRow, t: Translator) -> list[str]:
     third = []
     if row.change is not None:
         third.append(t("summary-change", change=_signed(row.change, row.target, t)))
-    third.append(t("summary-units-reported", reported=row.reports.received, expected=row.reports.expected))
+    third.append(t("summary-units-reported", reported=t.number(row.reports.received),
+                   expected=t.number(row.reports.expected)))
     lines.append("   " + " · ".join(third))
     return lines
 
@@ -777,12 +783,12 @@ def render_summary(summary: Summary, t: Translator, *, max_units: int | None = M
     reports = summary.reports
     rates = [t("summary-reports-header")]
     if reports.expected:
-        rates.append(t("summary-reports-received", received=reports.received, expected=reports.expected,
-                       rate=_rate(reports.rate, t)))
-        rates.append(t("summary-reports-breakdown", on_time=reports.on_time, late=reports.late,
-                       missing=reports.missing))
+        rates.append(t("summary-reports-received", received=t.number(reports.received),
+                       expected=t.number(reports.expected), rate=_rate(reports.rate, t)))
+        rates.append(t("summary-reports-breakdown", on_time=t.number(reports.on_time),
+                       late=t.number(reports.late), missing=t.number(reports.missing)))
         complete = sum(1 for unit in summary.units if not unit.reports.missing)
-        rates.append(t("summary-reports-units", complete=complete, units=len(summary.units)))
+        rates.append(t("summary-reports-units", complete=t.number(complete), units=t.number(len(summary.units))))
     else:
         rates.append(t("summary-reports-none"))
     sections.append(rates)
@@ -807,7 +813,7 @@ def render_summary(summary: Summary, t: Translator, *, max_units: int | None = M
 
     chase: list[str] = []
     if summary.to_chase:
-        chase.append(t("summary-chase-header", count=len(summary.to_chase)))
+        chase.append(t("summary-chase-header", count=t.number(len(summary.to_chase))))
         shown = summary.to_chase if max_units is None else summary.to_chase[:max_units]
         for unit in shown:
             codes = ", ".join(unit.missing_parts[:MAX_CODES_SHOWN])
@@ -817,7 +823,7 @@ def render_summary(summary: Summary, t: Translator, *, max_units: int | None = M
                            expected=unit.reports.expected, codes=codes,
                            officer=unit.officer or t("summary-chase-no-officer")))
         if len(shown) < len(summary.to_chase):
-            chase.append(t("summary-chase-more", count=len(summary.to_chase) - len(shown)))
+            chase.append(t("summary-chase-more", count=t.number(len(summary.to_chase) - len(shown))))
     elif reports.expected:
         chase.append(t("summary-chase-none"))
     if chase:
@@ -859,7 +865,7 @@ async def _summary_for(ctx: Ctx, period_hint: PeriodHint | None, *, details: boo
 
 
 async def chart_attachments(summary: Summary, t: Translator) -> tuple[Attachment, Attachment]:
-    """The bullet chart and the grid as photos, rendered off the event loop."""
+    """The bullet chart and the grid as photos, rendered in a worker thread (off the event loop)."""
     from handlers.charts import bullet_chart, grid_chart
 
     bullet, grid = await asyncio.to_thread(lambda: (bullet_chart(summary, t), grid_chart(summary, t)))
@@ -871,6 +877,17 @@ async def chart_attachments(summary: Summary, t: Translator) -> tuple[Attachment
     )
 
 
+async def summary_replies(summary: Summary, t: Translator, *, charts: bool = True) -> list[Reply]:
+    """The summary as replies in t's language: its messages, the last one carrying the two charts
+    (when there is anything to chart). What /tonghop answers and what the scheduler's trigger
+    can post to the steering group."""
+    messages = render_summary(summary, t)
+    replies = [Reply(text, locale=t.locale) for text in messages[:-1]]
+    attachments = await chart_attachments(summary, t) if charts and summary.rows else ()
+    replies.append(Reply(messages[-1], attachments=attachments, locale=t.locale))
+    return replies
+
+
 async def ask_summary(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     """/tonghop [period]: leaders, admins and the bound steering group get the summary's
     messages, the last one carrying the two charts; officers are told it is for leaders."""
@@ -878,14 +895,8 @@ async def ask_summary(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
         ctx.say("question-leaders-only")
         return
     summary = await _summary_for(ctx, period_hint)
-    if summary is None:
-        return
-    t = ctx.t
-    messages = render_summary(summary, t)
-    for text in messages[:-1]:
-        ctx.say_text(text)
-    attachments = await chart_attachments(summary, t) if summary.rows else ()
-    ctx.replies.append(Reply(messages[-1], attachments=attachments, locale=t.locale))
+    if summary is not None:
+        ctx.replies.extend(await summary_replies(summary, ctx.t))
 
 
 async def ask_charts(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
