@@ -231,6 +231,7 @@ def _appendix_columns(view: PlanView, t: Translator, label: str) -> list[tuple[s
         ("code", _Column(t("export-col-code"), 8)),
         ("title", _Column(t("export-col-title"), 30, wrap=True)),
         ("frequency", _Column(t("export-col-frequency"), 11)),
+        ("accumulation", _Column(t("export-col-accumulation"), 13)),
     ]
     if any(i.formula for i in indicators):
         columns.append(("formula", _Column(t("export-col-formula"), 30, wrap=True)))
@@ -253,7 +254,7 @@ def _indicator_values(indicator: Indicator) -> dict[str, Any]:
         "baseline": indicator.baseline_raw, "province_target": indicator.province_target,
         "target": indicator.target_raw, "level": indicator.level_raw, "basis": indicator.basis,
         "code": indicator.code, "title": indicator.title, "frequency": indicator.frequency,
-        "formula": indicator.formula,
+        "accumulation": indicator.accumulation, "formula": indicator.formula,
     }
 
 
@@ -348,7 +349,7 @@ def _write_meta(workbook: Workbook, plan: Plan, t: Translator, taken: set[str]) 
 def _write_units(workbook: Workbook, view: PlanView, t: Translator, taken: set[str]) -> None:
     columns = [_Column(t("export-unit-col-code"), 16), _Column(t("export-unit-col-name"), 45, wrap=True),
                _Column(t("export-unit-col-kind"), 12), _Column(t("export-unit-col-parent"), 16),
-               _Column(t("export-unit-col-aliases"), 50, wrap=True)]
+               _Column(t("export-unit-col-aliases"), 50, wrap=True), _Column(t("export-unit-col-named"), 12)]
     sheet = _Sheet(workbook, sheet_title(UNITS_SHEET, taken), columns, header_row=1)
     sheet.header()
     for unit in sorted(view.units.values(), key=lambda u: u.id):
@@ -356,7 +357,7 @@ def _write_units(workbook: Workbook, view: PlanView, t: Translator, taken: set[s
             continue
         parent = view.units.get(unit.parent_id) if unit.parent_id else None
         sheet.append(sheet.values([unit.code, unit.name, unit.kind, parent.code if parent else None,
-                                   "; ".join(unit.aliases or []) or None]))
+                                   "; ".join(unit.aliases or []) or None, "true" if unit.named_in_plan else "false"]))
 
 
 def _needs_part_rows(indicator: Indicator, parts: Sequence[PartView]) -> bool:

@@ -53,6 +53,8 @@ def header_field(header: str, taken: set[str]) -> str | None:
         return "formula"
     if "tan suat" in h or "ky bao cao" in h:
         return "frequency"
+    if h in ("cach tinh", "cach cong don", "tich luy"):
+        return "accumulation"
     if "ten ngan" in h:
         return "title"
     if "muc tieu" in h or "chi tieu" in h or "noi dung" in h:
@@ -218,7 +220,8 @@ def _read_units(workbook: Any) -> list[Located]:
     sheet = _sheet_named(workbook, UNITS_SHEET)
     if sheet is None:
         return []
-    wanted = {"ma": "code", "ten": "name", "loai": "kind", "truc thuoc": "parent", "ten khac": "aliases"}
+    wanted = {"ma": "code", "ten": "name", "loai": "kind", "truc thuoc": "parent", "ten khac": "aliases",
+              "neu trong kh": "named_in_plan", "neu trong ke hoach": "named_in_plan"}
     units = []
     for number, values in _table_of(sheet, wanted):
         node = _located(sheet.title, number, **values)

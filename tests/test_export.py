@@ -190,14 +190,12 @@ def test_sheet_titles_are_valid_and_unique() -> None:
 
 
 def normalized(spec: PlanSpec) -> PlanSpec:
-    """What the XLSX plan format cannot carry (told to the lead developer; see handlers/export.py):
-    appendix tables (exported as lettered heading rows, read back as groups), a deliberately set
-    accumulation, named_in_plan, the schedule's source text."""
+    """What the XLSX plan format cannot carry: appendix tables (exported as lettered heading rows,
+    read back as groups) and the schedule's source text."""
     return dataclasses.replace(
         spec,
         schedule=dataclasses.replace(spec.schedule, source=None),
-        units=tuple(dataclasses.replace(u, named_in_plan=True) for u in spec.units),
-        indicators=tuple(dataclasses.replace(i, table=None, group=None, accumulation="-") for i in spec.indicators),
+        indicators=tuple(dataclasses.replace(i, table=None, group=None) for i in spec.indicators),
         tables=(), groups=(),
     )
 
@@ -215,17 +213,14 @@ async def test_an_exported_appendix_imports_back_as_the_same_plan(app: App, tmp_
     assert [i.code for i in exported.indicators] == [i.code for i in source.indicators]
     assert [(p.code, p.target, p.reporters) for p in exported.parts] == [
         (p.code, p.target, p.reporters) for p in source.parts]
-    assert exported.units == tuple(dataclasses.replace(u, named_in_plan=True) for u in source.units)
+    assert exported.units == source.units
+    assert [i.accumulation for i in exported.indicators] == [i.accumulation for i in source.indicators]
     assert exported.schedule.deadlines == source.schedule.deadlines
     # Groups of Phụ lục 1 come back as groups; Phụ lục 2's heading comes back as group "B".
     assert [i.group for i in exported.indicators[:22]] == [i.group for i in source.indicators[:22]]
     assert {i.group for i in exported.indicators[22:]} == {"B"}
     assert [(g.code, g.title) for g in exported.groups if g.code not in ("A", "B")] == [
         (g.code, g.title) for g in source.groups]
-    # Known gaps of the XLSX format, to be closed in models/plan_xlsx.py.
-    differences = {i.code: i.accumulation for i in source.indicators
-                   if i.accumulation != next(e for e in exported.indicators if e.code == i.code).accumulation}
-    assert differences == {"PL2.5": "year_to_date"}
 
 
 async def test_export_command_refuses_bad_input_with_a_clear_line(small: App, tmp_path: Path) -> None:
