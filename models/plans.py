@@ -405,7 +405,8 @@ class _Builder:
         if value is None:
             return ()
         if isinstance(value, str):
-            value = [piece for piece in re.split(r"[;,]", value)]
+            # "a; b" (as export writes), or "a, b" typed by hand when no name holds a comma.
+            value = value.split(";") if ";" in value else value.split(",")
         if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
             self.error(node, key, label, "plan-error-not-list")
             return ()
