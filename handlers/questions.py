@@ -7,6 +7,7 @@ from decimal import Decimal
 from handlers.context import Ctx, PartView, PlanView, load_plan_view
 from handlers.formatting import describe_amount, describe_figure, describe_target, period_label, points
 from handlers.refs import resolve
+from handlers.report import example_line
 from models import submissions
 from models.gaps import Accumulation, Status, change, evaluate, needed_per_period
 from models.periods import Period
@@ -42,7 +43,7 @@ def _gap_lines(ctx: Ctx, view: PlanView, pv: PartView, series: list[tuple[Period
     if pv.part.label:
         lines[0] += f" — {pv.part.label}"
     if not series:
-        lines.append(t("gap-no-data", example=_example(pv)))
+        lines.append(t("gap-no-data", example=example_line(pv)))
         return lines
     period, figure = series[-1]
     gap = evaluate(target, figure)
@@ -74,12 +75,6 @@ def _gap_lines(ctx: Ctx, view: PlanView, pv: PartView, series: list[tuple[Period
     elif remaining == 0:
         lines.append(t("gap-last-period"))
     return lines
-
-
-def _example(pv: PartView) -> str:
-    from handlers.report import _example_raw
-
-    return _example_raw(pv)
 
 
 async def ask_gap(ctx: Ctx, ref: str | None) -> None:

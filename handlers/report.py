@@ -225,7 +225,7 @@ def to_figure(pv: PartView, given: FigureInput) -> Figure | Problem:
             return Problem("report-error-milestone-number", {"code": code})
         return Figure(done=given.done)
     if given.done is not None:
-        return Problem("report-error-done-for-number", {"code": code, "example": _example_raw(pv)})
+        return Problem("report-error-done-for-number", {"code": code, "example": example_line(pv)})
     if given.numerator is not None and given.denominator is not None:
         if target.measure is Measure.COUNT:
             return Problem("report-error-count-ratio", {"code": code, "unit": unit})
@@ -236,7 +236,7 @@ def to_figure(pv: PartView, given: FigureInput) -> Figure | Problem:
                                                             "denominator": given.denominator})
         return Figure(numerator=given.numerator, denominator=given.denominator)
     if given.value is None:
-        return Problem("report-error-not-a-number", {"code": code, "example": _example_raw(pv)})
+        return Problem("report-error-not-a-number", {"code": code, "example": example_line(pv)})
     if target.measure is Measure.COUNT:
         if given.percent_sign:
             return Problem("report-error-count-percent", {"code": code, "unit": unit})
@@ -328,7 +328,8 @@ def _ambiguous_label(pv: PartView) -> str:
     return f"{pv.code}{table}"
 
 
-def _example_raw(pv: PartView) -> str:
+def example_line(pv: PartView) -> str:
+    """A line an officer could send for this part: "6: 72,5%", "6: 120/150", "10: xong"."""
     target = pv.target
     if target.measure is Measure.MILESTONE:
         return f"{pv.code}: xong"
