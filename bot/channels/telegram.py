@@ -119,7 +119,9 @@ class TelegramChannel:
         self.limiter = RateLimiter(limits or Limits(), clock=monotonic, sleep=sleep)
         self.sender = OutboxSender(app.sessions, CHANNEL, self.transport, worker=self.worker,
                                    wall_clock=app.now, sleep=sleep)
-        self.dispatcher = Dispatcher()
+        # Conversation state lives in our database (handlers/state.py), so aiogram's FSM would only
+        # cost a lookup per update.
+        self.dispatcher = Dispatcher(disable_fsm=True)
         self.dispatcher.include_router(self._router())
         self._progress: dict[int, int] = {}  # outbox id -> pieces already sent (long messages)
         self._in_flight: set[asyncio.Task[Any]] = set()
