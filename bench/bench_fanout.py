@@ -25,14 +25,15 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
+from bench.generated import plan_yaml, register_officers  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.channels.telegram import TelegramChannel, make_bot  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from models import store  # noqa: E402
 from models.plans import load_plan_file  # noqa: E402
-from models.tables import Identity, OutboxMessage, Person, Role, Unit  # noqa: E402
+from models.tables import OutboxMessage  # noqa: E402
 from scheduler.tick import tick  # noqa: E402
 from tests.telegram_emulator import TelegramEmulator  # noqa: E402
 
@@ -42,39 +43,15 @@ FIRST_CHAT = 10_000_000
 PROMPT_AT = datetime(2025, 1, 15, 8, 0, tzinfo=ZONE)
 
 
-def plan_yaml(communes: int) -> str:
-    lines = ["format: 1", "plan: {code: FAN, title: Kế hoạch thử tải, year: 2025}", "units:",
-             "  - {code: city, name: UBND thành phố, kind: city}"]
-    lines += [f"  - {{code: c{i}, name: Xã Số {i}, kind: commune, parent: city}}" for i in range(communes)]
-    lines += ["indicators:",
-              '  - {code: "1", title: "Hồ sơ trực tuyến toàn trình", text: "Tỷ lệ hồ sơ trực tuyến toàn trình đạt 90%",'
-              ' coordinating: "UBND các xã, phường", target: "90%", formula: "Số hồ sơ trực tuyến / Tổng số hồ sơ"}',
-              '  - {code: "2", title: "Văn bản điện tử", text: "Tỷ lệ văn bản điện tử đạt 95%",'
-              ' coordinating: "UBND các xã, phường", target: "95%"}']
-    return "\n".join(lines) + "\n"
-
-
 async def prepare(app, folder: Path, officers: int) -> list[int]:  # type: ignore[no-untyped-def]
     path = folder / "fan.yaml"
-    path.write_text(plan_yaml(officers), encoding="utf-8")
+    path.write_text(plan_yaml(officers, 2, code="FAN", ratio_every=2), encoding="utf-8")
     now = app.now()
     async with app.unit_of_work() as session:
         await store.import_plan(session, load_plan_file(path), "fan", now)
     async with app.unit_of_work() as session:
         plan = await store.get_plan(session, "FAN")
-        units = list(await session.scalars(select(Unit.id).where(Unit.plan_id == plan.id, Unit.kind == "commune")
-                                           .order_by(Unit.id)))
-        chats = [FIRST_CHAT + n for n in range(len(units))]
-        await session.execute(insert(Person), [
-            {"display_name": f"Cán bộ {n}", "created_at": now} for n in range(len(units))])
-        person_ids = list(await session.scalars(select(Person.id).order_by(Person.id)))
-        await session.execute(insert(Identity), [
-            {"person_id": pid, "channel": "telegram", "external_id": str(chat), "chat_id": str(chat), "created_at": now}
-            for pid, chat in zip(person_ids, chats)])
-        await session.execute(insert(Role), [
-            {"person_id": pid, "plan_id": plan.id, "role": "officer", "unit_id": uid, "started_at": now}
-            for pid, uid in zip(person_ids, units)])
-    return chats
+        return await register_officers(session, plan.id, "telegram", FIRST_CHAT, now)
 
 
 async def main(officers: int, database_url: str | None) -> None:

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from bench.generated import plan_yaml  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.channels.console import ConsoleChannel  # noqa: E402
 from bot.config import load_settings  # noqa: E402
@@ -36,19 +37,6 @@ UNITS, INDICATORS, MONTHS = 300, 28, 12
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def plan_yaml() -> str:
-    lines = ["format: 1", "plan: {code: BENCH, title: Bench, year: 2025}", "units:",
-             "  - {code: city, name: UBND thành phố, kind: city}"]
-    lines += [f"  - {{code: c{i}, name: Xã Số {i}, kind: commune, parent: city}}" for i in range(UNITS)]
-    lines.append("indicators:")
-    for n in range(1, INDICATORS + 1):
-        lines += [f'  - code: "{n}"', f'    title: "Chỉ tiêu {n}"', f'    text: "Tỷ lệ số {n} đạt 90%"',
-                  '    coordinating: "UBND các xã, phường"', '    target: "90%"']
-        if n % 2 == 0:
-            lines.append('    formula: "Số việc làm trực tuyến / Tổng số việc"')
-    return "\n".join(lines) + "\n"
-
-
 async def main(database_url: str | None, questions: int) -> None:
     folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
     url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
@@ -56,7 +44,7 @@ async def main(database_url: str | None, questions: int) -> None:
     app = build_app(load_settings(DATABASE_URL=url), clock=lambda: clock_now)
     await app.migrate()
     plan_path = Path(folder.name) / "bench.yaml"
-    plan_path.write_text(plan_yaml(), encoding="utf-8")
+    plan_path.write_text(plan_yaml(UNITS, INDICATORS, ratio_every=2), encoding="utf-8")
     started = time.perf_counter()
     async with app.unit_of_work() as session:
         await store.import_plan(session, load_plan_file(plan_path), "bench", clock_now)

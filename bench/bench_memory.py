@@ -24,14 +24,12 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, select  # noqa: E402
-
-from bench.bench_telegram import Replies, plan_yaml  # noqa: E402
+from bench.bench_telegram import Replies  # noqa: E402
+from bench.generated import plan_yaml, register_officers  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from models import store  # noqa: E402
 from models.plans import load_plan_file  # noqa: E402
-from models.tables import Identity, Person, Role, Unit  # noqa: E402
 from tests.telegram_emulator import TelegramEmulator  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -52,21 +50,11 @@ async def prepare(url: str, folder: Path, officers: int) -> list[int]:
     app = build_app(load_settings(DATABASE_URL=url))
     await app.migrate()
     plan_path = folder / "plan.yaml"
-    plan_path.write_text(plan_yaml(officers, 10).replace("year: 2025", f"year: {now.year}"), encoding="utf-8")
-    users = [700_000 + i for i in range(officers)]
+    plan_path.write_text(plan_yaml(officers, 10, year=now.year), encoding="utf-8")
     async with app.unit_of_work() as session:
         await store.import_plan(session, load_plan_file(plan_path), "bench", now)
         plan = await store.get_plan(session, "BENCH")
-        units = list(await session.scalars(select(Unit.id).where(Unit.plan_id == plan.id, Unit.kind == "commune")
-                                           .order_by(Unit.id)))
-        await session.execute(insert(Person), [{"display_name": f"Cán bộ {u}", "created_at": now} for u in users])
-        person_ids = list(await session.scalars(select(Person.id).order_by(Person.id)))
-        await session.execute(insert(Identity), [
-            {"person_id": p, "channel": "telegram", "external_id": str(u), "chat_id": str(u), "created_at": now}
-            for p, u in zip(person_ids, users)])
-        await session.execute(insert(Role), [
-            {"person_id": p, "plan_id": plan.id, "role": "officer", "unit_id": unit, "started_at": now}
-            for p, unit in zip(person_ids, units)])
+        users = await register_officers(session, plan.id, "telegram", 700_000, now)
     await app.close()
     return users
 

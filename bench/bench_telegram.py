@@ -28,28 +28,17 @@ sys.path.insert(0, str(ROOT))
 from aiogram import Dispatcher, Router  # noqa: E402
 from aiogram.types import Message  # noqa: E402
 
+from bench.generated import plan_yaml, register_officers  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.channels.sender import Limits  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from models import people, store  # noqa: E402
+from models import store  # noqa: E402
 from models.plans import load_plan_file  # noqa: E402
-from models.tables import Identity, Unit  # noqa: E402
 from tests.telegram_emulator import TelegramEmulator  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NO_LIMITS = Limits(per_second=1e9, private_burst=10**9, private_interval=1e-9, group_per_minute=10**9)
-
-
-def plan_yaml(units: int, indicators: int) -> str:
-    lines = ["format: 1", "plan: {code: BENCH, title: Bench, year: 2025}", "units:",
-             "  - {code: city, name: UBND thành phố, kind: city}"]
-    lines += [f"  - {{code: c{i}, name: Xã Số {i}, kind: commune, parent: city}}" for i in range(units)]
-    lines.append("indicators:")
-    for n in range(1, indicators + 1):
-        lines += [f'  - code: "{n}"', f'    title: "Chỉ tiêu {n}"', f'    text: "Tỷ lệ số {n} đạt 90%"',
-                  '    coordinating: "UBND các xã, phường"', '    target: "90%"']
-    return "\n".join(lines) + "\n"
 
 
 class Replies:
@@ -172,14 +161,10 @@ async def our_bot(officers: int, figures: int, database_url: str | None,
     await app.migrate()
     plan_path = Path(folder.name) / "plan.yaml"
     plan_path.write_text(plan_yaml(officers, figures), encoding="utf-8")
-    users = [500_000 + i for i in range(officers)]
     async with app.unit_of_work() as session:
         await store.import_plan(session, load_plan_file(plan_path), "bench", now)
         plan = await store.get_plan(session, "BENCH")
-        units = sorted((u for u in await store.plan_units(session, plan) if u.kind == "commune"), key=lambda u: u.id)
-        for user, unit in zip(users, units):
-            person = await people.ensure_person(session, "telegram", str(user), f"Cán bộ {user}", str(user), now)
-            await people.grant_role(session, person=person, role="officer", plan_id=plan.id, unit_id=unit.id, now=now)
+        users = await register_officers(session, plan.id, "telegram", 500_000, now)
     async with TelegramEmulator(username="dtbot_bench_bot") as emu:
         bot = emu.make_bot()
         channel = TelegramChannel(app, bot, limits=NO_LIMITS)
@@ -207,7 +192,6 @@ async def our_bot(officers: int, figures: int, database_url: str | None,
     assert stored == officers * figures, stored
     await app.close()
     folder.cleanup()
-    _ = Identity, Unit
     return result
 
 
