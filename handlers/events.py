@@ -5,7 +5,7 @@ knows any channel library.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -55,13 +55,3 @@ class Reply:
     # Replace the message whose button was pressed instead of adding a new one (Telegram edits it).
     edit: bool = False
     locale: str = "vi"
-
-
-@dataclass
-class Outcome:
-    """What handling one event produced."""
-
-    replies: list[Reply] = field(default_factory=list)
-
-    def add(self, reply: Reply) -> None:
-        self.replies.append(reply)

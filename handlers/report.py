@@ -63,10 +63,8 @@ async def show_report(ctx: Ctx) -> None:
     history = await submissions.current_for_unit(ctx.session, unit.id, [pv.part.id for pv in parts])
     for pv in parts:
         period = view.reporting_period(pv.frequency, ctx.today)
-        rows = [r for r in history if r.part_id == pv.part.id]
-        now_row = next((r for r in rows if r.period == period.id), None)
-        earlier = [r for r in rows if Period.parse(r.period) < period]
-        last = figure_of(max(earlier, key=lambda r: Period.parse(r.period))) if earlier else None
+        now_row = next((r for r in history if r.part_id == pv.part.id and r.period == period.id), None)
+        last = _previous_figure(history, pv, period)
         mark = "✅" if now_row else ("⏰" if view.deadline(period) < ctx.today else "⬜")
         figure = describe_figure(figure_of(now_row), pv.target, t) if now_row else "—"
         last_text = describe_figure(last, pv.target, t) if last else "—"

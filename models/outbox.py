@@ -15,12 +15,6 @@ from models.tables import OutboxMessage, Person, ProcessedUpdate
 LEASE = timedelta(seconds=60)
 
 
-async def already_processed(session: AsyncSession, channel: str, update_key: str) -> bool:
-    found = await session.scalar(select(ProcessedUpdate.id).where(
-        ProcessedUpdate.channel == channel, ProcessedUpdate.update_key == update_key))
-    return found is not None
-
-
 async def mark_processed(session: AsyncSession, channel: str, update_key: str, now: datetime) -> None:
     """Record an update as handled, first thing in its transaction; IntegrityError when it was
     handled before (the caller rolls back and does nothing)."""
@@ -100,13 +94,6 @@ async def mark_failed(session: AsyncSession, message_id: int, error: str, now: d
     if person_id is not None:
         await session.execute(update(Person).where(Person.id == person_id, Person.unreachable_at.is_(None))
                               .values(unreachable_at=now, unreachable_reason=error[:200]))
-
-
-async def pending_count(session: AsyncSession, channel: str) -> int:
-    from sqlalchemy import func
-
-    return await session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.channel == channel, OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))) or 0
 
 
 def reply_payload(text: str, choices: Sequence[tuple[str, str]] = (), attachments: Sequence[dict[str, Any]] = (),

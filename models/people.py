@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import GroupBinding, Identity, Invite, InviteAttempt, Person, Plan, Role, Unit
@@ -159,7 +159,3 @@ async def group_binding(session: AsyncSession, channel: str, chat_id: str) -> Gr
     return await session.scalar(select(GroupBinding).where(
         GroupBinding.channel == channel, GroupBinding.chat_id == chat_id, GroupBinding.removed_at.is_(None)
     ))
-
-
-async def count_people(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(Person)) or 0

@@ -85,26 +85,10 @@ async def current_for_unit(session: AsyncSession, unit_id: int, part_ids: Iterab
     return list(await session.scalars(query.order_by(Submission.period)))
 
 
-async def current_for_part(session: AsyncSession, part_id: int, periods: Sequence[str] | None = None) -> list[Submission]:
-    """Every unit's current figure for one part (in these periods)."""
-    conditions = [Submission.part_id == part_id]
-    if periods is not None:
-        conditions.append(Submission.period.in_(list(periods)))
-    return list(await session.scalars(_current_rows(*conditions)))
-
-
 async def current_for_plan(session: AsyncSession, plan_id: int, periods: Sequence[str]) -> list[Submission]:
     """Every current figure of a plan in these periods."""
     query = _current_rows(Submission.plan_id == plan_id, Submission.period.in_(list(periods)))
     return list(await session.scalars(query))
-
-
-async def history(session: AsyncSession, unit_id: int, part_id: int, period: str) -> list[Submission]:
-    return list(await session.scalars(
-        select(Submission)
-        .where(Submission.unit_id == unit_id, Submission.part_id == part_id, Submission.period == period)
-        .order_by(Submission.version)
-    ))
 
 
 async def reported(session: AsyncSession, unit_id: int, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
