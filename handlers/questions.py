@@ -12,8 +12,9 @@ from models import submissions
 from models.gaps import Accumulation, Status, change, evaluate, needed_per_period
 from models.periods import Period
 from models.rollups import roll_up
+from models.people import officer_names
 from models.submissions import figure_of
-from models.tables import Person, Role, Submission, Unit
+from models.tables import Submission, Unit
 from models.targets import Figure, Measure
 
 MARKS = {Status.MET: "✅", Status.NOT_MET: "⚠️", Status.NO_DATA: "⏳"}
@@ -285,20 +286,10 @@ async def ask_missing(ctx: Ctx) -> None:
         return
     upcoming = [item for item in deadlines if item[0] >= ctx.today]
     deadline, period = upcoming[0] if upcoming else deadlines[-1]
-    officers = await _officers(ctx, list(missing))
+    officers = await officer_names(ctx.session, view.plan.id)
     lines = [t("missing-header", count=len(missing), period=period_label(period, t), deadline=t.date(deadline))]
     for unit_id, codes in sorted(missing.items(), key=lambda item: view.units[item[0]].name):
         who = officers.get(unit_id) or t("missing-no-officer")
         lines.append(t("missing-line", unit=view.units[unit_id].name, officer=who, count=len(codes),
                        codes=", ".join(codes[:8]) + (" …" if len(codes) > 8 else "")))
     ctx.say_text("\n".join(lines))
-
-
-async def _officers(ctx: Ctx, unit_ids: list[int]) -> dict[int, str]:
-    from sqlalchemy import select
-
-    rows = await ctx.session.execute(
-        select(Role.unit_id, Person.display_name).join(Person, Person.id == Role.person_id)
-        .where(Role.unit_id.in_(unit_ids), Role.role == "officer", Role.ended_at.is_(None))
-    )
-    return {unit_id: name for unit_id, name in rows}

@@ -69,9 +69,10 @@ from handlers.formatting import describe_amount, describe_target, period_label, 
 from handlers.intents import PeriodHint
 from locales import Translator
 from models.gaps import Accumulation, Gap, Status, evaluate, needed_per_period
+from models.people import officer_names
 from models.periods import Frequency, Period, PeriodError, periods_of_year
 from models.rollups import Rollup, reporting_rate, roll_up
-from models.tables import Person, Role, Submission, Unit
+from models.tables import Submission
 from models.targets import Comparison, Figure, Measure, Target
 
 __all__ = [
@@ -359,17 +360,6 @@ async def _load_first_times(
     return {(part_id, unit_id): first for part_id, unit_id, first in rows}
 
 
-async def _load_officers(session: AsyncSession, plan_id: int) -> dict[int, str]:
-    """Each unit's active focal officer's name (one per unit, enforced by the database)."""
-    rows = await session.execute(
-        select(Role.unit_id, Person.display_name)
-        .join(Person, Person.id == Role.person_id)
-        .join(Unit, Unit.id == Role.unit_id)
-        .where(Unit.plan_id == plan_id, Role.role == "officer", Role.ended_at.is_(None))
-    )
-    return {unit_id: name for unit_id, name in rows}
-
-
 async def build_summary(
     session: AsyncSession,
     view: PlanView,
@@ -401,7 +391,7 @@ async def build_summary(
     gc.disable()
     try:
         rows = await _load_figures(session, view.plan.id, wanted, cutoffs) if parts else []
-        officers = await _load_officers(session, view.plan.id)
+        officers = await officer_names(session, view.plan.id)
         summary = compute_summary(view, headline, chosen, parts, rows, officers, today, timezone)
         del rows
     finally:

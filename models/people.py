@@ -159,3 +159,14 @@ async def group_binding(session: AsyncSession, channel: str, chat_id: str) -> Gr
     return await session.scalar(select(GroupBinding).where(
         GroupBinding.channel == channel, GroupBinding.chat_id == chat_id, GroupBinding.removed_at.is_(None)
     ))
+
+
+async def officer_names(session: AsyncSession, plan_id: int) -> dict[int, str]:
+    """Each unit's active focal officer's name (one per unit, enforced by the database)."""
+    rows = await session.execute(
+        select(Role.unit_id, Person.display_name)
+        .join(Person, Person.id == Role.person_id)
+        .join(Unit, Unit.id == Role.unit_id)
+        .where(Unit.plan_id == plan_id, Role.role == "officer", Role.ended_at.is_(None))
+    )
+    return {unit_id: name for unit_id, name in rows}
