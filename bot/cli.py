@@ -221,15 +221,13 @@ async def cmd_units(app: App, args: argparse.Namespace) -> int:
 
 
 def indicator_rows(indicators: list[Indicator], reporters: dict[int, int]) -> list[dict[str, Any]]:
-    from models.store import target_of
-
     rows = []
     for indicator in indicators:
         targets = []
         for part in indicator.parts:
             if not part.active:
                 continue
-            target = target_of(part)
+            target = store.target_of(part)
             targets.append({
                 "part": part.code, "label": part.label, "raw": part.target_raw, "kind": target.kind,
                 "measure": target.measure.value, "comparison": target.comparison.value,
@@ -261,14 +259,12 @@ async def cmd_indicators(app: App, args: argparse.Namespace) -> int:
 
 
 def print_indicators(t: Translator, indicators: list[Indicator], reporters: dict[int, int]) -> None:
-    from models.store import target_of
-
     for indicator in indicators:
         print(f"{indicator.code:>7}  {indicator.title}")
         for part in indicator.parts:
             if not part.active:
                 continue
-            described = describe_target(target_of(part), t)
+            described = describe_target(store.target_of(part), t)
             label = f" ({part.label})" if part.label else ""
             print(t("cli-indicator-part", part=part.code, target=described, raw=part.target_raw,
                     label=label, units=reporters.get(part.id, 0)))
