@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+
+import bot.channels.lean_aiogram  # noqa: F401,I001  (the suite runs aiogram as the bot does)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
