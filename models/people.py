@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import GroupBinding, Identity, Invite, InviteAttempt, Person, Plan, Role, Unit
@@ -82,11 +82,15 @@ async def throttled_until(session: AsyncSession, channel: str, external_id: str,
     return attempts[-THROTTLE_LIMIT] + THROTTLE_WINDOW
 
 
+# Run for every message: built once (see models/submissions.py).
+_PERSON_BY_IDENTITY = select(Person).join(Identity, Identity.person_id == Person.id).where(
+    Identity.channel == bindparam("channel"), Identity.external_id == bindparam("external_id"))
+_ACTIVE_ROLES = select(Role).where(Role.person_id == bindparam("person_id"), Role.ended_at.is_(None)).order_by(
+    Role.started_at.desc(), Role.id.desc())
+
+
 async def person_by_identity(session: AsyncSession, channel: str, external_id: str) -> Person | None:
-    return await session.scalar(
-        select(Person).join(Identity, Identity.person_id == Person.id)
-        .where(Identity.channel == channel, Identity.external_id == external_id)
-    )
+    return await session.scalar(_PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})
 
 
 async def ensure_person(session: AsyncSession, channel: str, external_id: str, name: str,
@@ -107,9 +111,7 @@ async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]
 
 
 async def active_roles(session: AsyncSession, person_id: int) -> list[Role]:
-    return list(await session.scalars(
-        select(Role).where(Role.person_id == person_id, Role.ended_at.is_(None)).order_by(Role.started_at.desc(), Role.id.desc())
-    ))
+    return list(await session.scalars(_ACTIVE_ROLES, {"person_id": person_id}))
 
 
 async def active_officer(session: AsyncSession, unit_id: int) -> Role | None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Submission
@@ -76,13 +76,23 @@ def _current_rows(*conditions: object):  # type: ignore[no-untyped-def]
     ))
 
 
+# Queries run for every figure an officer sends are built once: building a select with a
+# subquery costs more than SQLite takes to run it.
+_CURRENT_FOR_UNIT = _current_rows(
+    Submission.unit_id == bindparam("unit_id"), Submission.part_id.in_(bindparam("part_ids", expanding=True)),
+).order_by(Submission.period)
+_REPORTED = select(Submission.part_id, Submission.period).distinct().where(
+    Submission.unit_id == bindparam("unit_id"), Submission.part_id.in_(bindparam("part_ids", expanding=True)),
+    Submission.period.in_(bindparam("periods", expanding=True)),
+)
+
+
 async def current_for_unit(session: AsyncSession, unit_id: int, part_ids: Iterable[int]) -> list[Submission]:
     """Every period's current figure of one unit for these parts."""
-    ids = list(part_ids)
+    ids = sorted(set(part_ids))
     if not ids:
         return []
-    query = _current_rows(Submission.unit_id == unit_id, Submission.part_id.in_(ids))
-    return list(await session.scalars(query.order_by(Submission.period)))
+    return list(await session.scalars(_CURRENT_FOR_UNIT, {"unit_id": unit_id, "part_ids": ids}))
 
 
 async def current_for_plan(session: AsyncSession, plan_id: int, periods: Sequence[str]) -> list[Submission]:
@@ -96,9 +106,8 @@ async def reported(session: AsyncSession, unit_id: int, keys: Iterable[tuple[int
     wanted = set(keys)
     if not wanted:
         return set()
-    rows = await session.execute(
-        select(Submission.part_id, Submission.period).distinct()
-        .where(Submission.unit_id == unit_id, Submission.part_id.in_({part for part, _ in wanted}),
-               Submission.period.in_({period for _, period in wanted}))
-    )
+    rows = await session.execute(_REPORTED, {
+        "unit_id": unit_id, "part_ids": sorted({part for part, _ in wanted}),
+        "periods": sorted({period for _, period in wanted}),
+    })
     return {(part, period) for part, period in rows if (part, period) in wanted}

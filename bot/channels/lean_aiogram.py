@@ -14,6 +14,11 @@ validation. Models defined during that import (the methods) are deferred the sam
 builds SendMessage when the bot first sends one. If aiogram was imported before this module, it
 is left as it is.
 
+One consequence is handled here too: aiogram parametrizes its generic ``Response`` model per call
+(``Response[Message]`` for every sendMessage). pydantic caches parametrized models weakly, and
+with Message not built on its own, a collected ``Response[Message]`` costs about 300 µs to make
+again: this module keeps each one it is asked for (a few dozen at most, one per result type).
+
 Import this module before anything imports aiogram.
 """
 from __future__ import annotations
@@ -61,6 +66,23 @@ def _import_aiogram_lazily() -> None:
         BaseModel.model_rebuild = eager  # type: ignore[method-assign]
         if defer_by_default is False:
             defaults["defer_build"] = False
+    _keep_response_models()
+
+
+_kept_responses: set[type[BaseModel]] = set()
+
+
+def _keep_response_models() -> None:
+    from aiogram.methods.base import Response
+
+    parametrize = Response.__class_getitem__
+
+    def kept(cls: type[BaseModel], params: Any) -> Any:
+        model = parametrize(params)
+        _kept_responses.add(model)
+        return model
+
+    Response.__class_getitem__ = classmethod(kept)  # type: ignore[method-assign,assignment]
 
 
 _import_aiogram_lazily()
