@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import misc, questions, report, state, summary
 from handlers.context import Ctx, Deps
@@ -51,23 +52,30 @@ async def handle_event(deps: Deps, event: Event, *, update_key: str | None = Non
     skipped (exactly once); `record` runs inside the transaction after the handler, so a channel
     can queue the replies in the outbox atomically with their cause."""
     async with deps.sessions() as session:
-        ctx = Ctx(deps, session, event, event.at or deps.clock())
         try:
             if update_key is not None:
                 try:
-                    await outbox.mark_processed(session, event.channel, update_key, ctx.now)
+                    await outbox.mark_processed(session, event.channel, update_key, deps.clock())
                 except IntegrityError:  # handled before (redelivered, or by another process)
                     await session.rollback()
                     return []
-            await _route(ctx)
-            if record is not None:
-                await record(ctx)
+            replies = await handle_within(session, deps, event, record)
             await session.commit()
         except Exception:
             await session.rollback()
             # The update itself is not logged: it may hold personal data.
             log.exception("failed to handle a %s event (chat kind %s)", event.channel, event.chat_kind)
             return [Reply(translator(deps.default_locale)("error-internal"))]
+    return replies
+
+
+async def handle_within(session: AsyncSession, deps: Deps, event: Event, record: Recorder | None = None) -> list[Reply]:
+    """Handle one event in a transaction the caller owns, commits, and rolls back when this
+    raises: a channel handling a whole batch of updates in one transaction (group commit)."""
+    ctx = Ctx(deps, session, event, event.at or deps.clock())
+    await _route(ctx)
+    if record is not None:
+        await record(ctx)
     return ctx.replies
 
 

@@ -22,6 +22,18 @@ async def mark_processed(session: AsyncSession, channel: str, update_key: str, n
     await session.flush()
 
 
+async def processed_among(session: AsyncSession, channel: str, update_keys: Sequence[str]) -> set[str]:
+    """Which of these updates were handled before."""
+    return set(await session.scalars(select(ProcessedUpdate.update_key).where(
+        ProcessedUpdate.channel == channel, ProcessedUpdate.update_key.in_(list(update_keys)))))
+
+
+def mark_all_processed(session: AsyncSession, channel: str, update_keys: Sequence[str], now: datetime) -> None:
+    """Record several updates as handled in the transaction that handles them all; the insert
+    goes out with the next flush, and fails it (IntegrityError) if another process got one first."""
+    session.add_all([ProcessedUpdate(channel=channel, update_key=key, processed_at=now) for key in update_keys])
+
+
 async def enqueue(session: AsyncSession, *, key: str, channel: str, chat_id: str, payload: dict[str, Any],
                   now: datetime, person_id: int | None = None, not_before: datetime | None = None,
                   claim_by: str | None = None, unique: bool = False) -> OutboxMessage | None:
@@ -71,11 +83,15 @@ async def claim(session: AsyncSession, *, channel: str, worker: str, now: dateti
     ))
 
 
-async def mark_sent(session: AsyncSession, message_id: int, now: datetime, channel_message_id: str | None,
-                    attempts: int) -> None:
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-        sent_at=now, channel_message_id=channel_message_id, claimed_until=None, attempts=attempts,
-    ))
+async def mark_all_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None, int]], now: datetime) -> None:
+    """Record messages as sent: (outbox id, the channel's message id, attempts made) each, in one
+    statement executed for all."""
+    if sent:
+        await session.execute(update(OutboxMessage), [
+            {"id": message_id, "sent_at": now, "channel_message_id": channel_message_id, "claimed_until": None,
+             "attempts": attempts}
+            for message_id, channel_message_id, attempts in sent
+        ])
 
 
 async def mark_retry(session: AsyncSession, message_id: int, error: str, not_before: datetime,

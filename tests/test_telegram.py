@@ -181,6 +181,55 @@ async def test_the_same_update_delivered_twice_is_stored_once(tg: Harness) -> No
     assert len(tg.emu.sent) == replies  # and no second reply
 
 
+async def test_a_polled_batch_is_stored_and_answered_in_each_chats_order(tg: Harness) -> None:
+    await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    await tg.say(MINH, f"/start {await tg.invite('officer', 'mao-khe')}")
+    before = len(tg.emu.sent)
+    # Injected together, they reach the bot in one getUpdates batch: one transaction.
+    for user, text in [(LAN, "6: 120/150"), (MINH, "6: 90/150"), (LAN, "6: 121/150"), (MINH, "chỉ tiêu 6 còn thiếu bao nhiêu?")]:
+        tg.emu.user_message(user, text)
+    await tg.emu.wait_until_updates_consumed()
+    await tg.emu.wait_for_sent(before + 4)
+    assert await tg.count(Submission) == 3
+    to_lan = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == LAN]
+    to_minh = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == MINH]
+    assert "Đã ghi chỉ tiêu 6" in to_lan[0] and "121/150" in to_lan[1]
+    assert "Đã ghi chỉ tiêu 6" in to_minh[0] and "6" in to_minh[1] and len(to_minh) == 2
+    async with tg.app.unit_of_work() as session:
+        unsent = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
+    assert unsent == 0
+
+
+async def test_one_failing_update_leaves_the_rest_of_its_batch_answered(tg: Harness, monkeypatch: pytest.MonkeyPatch,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    from handlers import report
+
+    await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    await tg.say(MINH, f"/start {await tg.invite('officer', 'mao-khe')}")
+    submit = report.submit
+
+    async def fails_for_minh(ctx, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if ctx.event.sender_id == str(MINH):
+            raise RuntimeError("a bug in handling")
+        return await submit(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(report, "submit", fails_for_minh)
+    before = len(tg.emu.sent)
+    tg.emu.user_message(LAN, "6: 120/150")
+    tg.emu.user_message(MINH, "6: 90/150")
+    tg.emu.user_message(LAN, "7: đạt")
+    await tg.emu.wait_until_updates_consumed()
+    await tg.emu.wait_for_sent(before + 3)
+    to_lan = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == LAN]
+    to_minh = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == MINH]
+    assert len(to_lan) == 2 and "Đã ghi chỉ tiêu 6" in to_lan[0]
+    assert to_minh == ["Xin lỗi, hệ thống gặp sự cố khi xử lý tin nhắn này. Số liệu chưa được ghi; xin gửi lại sau ít phút."]
+    async with tg.app.unit_of_work() as session:
+        stored = list(await session.scalars(select(Submission.unit_id).distinct()))
+    assert len(stored) == 1  # An Sinh's figures only
+    assert "a batch of 3 updates failed as a whole" in caplog.text  # then one transaction each
+
+
 async def test_a_supergroup_upgrade_keeps_the_binding_and_removal_is_recorded(tg: Harness) -> None:
     await tg.say(BOSS, f"/start {await tg.invite('admin')}")
     await tg.say(BOSS, f"/start {await tg.invite('group')}", chat=GROUP)

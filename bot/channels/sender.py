@@ -114,6 +114,21 @@ class OutboxSender:
         for row in rows:
             await self._send_one(row)
 
+    async def deliver_together(self, rows: list[OutboxMessage]) -> None:
+        """Send messages this process holds, each chat's in order and chats side by side, then
+        record every outcome in one transaction (replies to a batch of updates)."""
+        by_chat: dict[str, list[OutboxMessage]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        outcomes: list[tuple[OutboxMessage, SendResult, int]] = []
+
+        async def one_chat(sequence: list[OutboxMessage]) -> None:
+            for row in sequence:
+                outcomes.append(await self._attempt(row))
+
+        await asyncio.gather(*(one_chat(sequence) for sequence in by_chat.values()))
+        await self._record(outcomes)
+
     async def drain(self, limit: int = 50) -> int:
         """Claim and send what is due until nothing is; returns how many were handled."""
         handled = 0
@@ -141,6 +156,11 @@ class OutboxSender:
                 waiter.cancel()
 
     async def _send_one(self, row: OutboxMessage) -> None:
+        await self._record([await self._attempt(row)])
+
+    async def _attempt(self, row: OutboxMessage) -> tuple[OutboxMessage, SendResult, int]:
+        """Send, retrying transient failures; the last outcome and the attempts made (a transient
+        failure after MAX_ATTEMPTS is tried again in a later round)."""
         attempt = row.attempts
         while True:
             try:
@@ -149,25 +169,30 @@ class OutboxSender:
                 log.exception("sending outbox message %s failed", row.id)
                 result = SendResult(False, permanent=f"{type(exc).__name__}")
             attempt += 1
-            if result.ok:
-                async with self.sessions() as session:
-                    await outbox.mark_sent(session, row.id, self.wall_clock(), result.channel_message_id, attempt)
-                    await session.commit()
-                self.sent += 1
-                return
-            if result.permanent is not None:
-                async with self.sessions() as session:
-                    await outbox.mark_failed(session, row.id, result.permanent, self.wall_clock(), row.person_id,
-                                             attempt)
-                    await session.commit()
-                self.failed += 1
-                return
-            wait = result.retry_after if result.retry_after is not None else min(60.0, 2.0 ** attempt)
-            if attempt >= self.MAX_ATTEMPTS:
-                # Leave it for a later round rather than hold the queue.
-                async with self.sessions() as session:
+            if result.ok or result.permanent is not None or attempt >= self.MAX_ATTEMPTS:
+                return row, result, attempt
+            await self.sleep(self._backoff(result, attempt))
+
+    @staticmethod
+    def _backoff(result: SendResult, attempt: int) -> float:
+        return result.retry_after if result.retry_after is not None else min(60.0, 2.0 ** attempt)
+
+    async def _record(self, outcomes: list[tuple[OutboxMessage, SendResult, int]]) -> None:
+        if not outcomes:
+            return
+        now = self.wall_clock()
+        async with self.sessions() as session:
+            sent = [(row.id, result.channel_message_id, attempt) for row, result, attempt in outcomes if result.ok]
+            await outbox.mark_all_sent(session, sent, now)
+            for row, result, attempt in outcomes:
+                if result.ok:
+                    continue
+                if result.permanent is not None:
+                    await outbox.mark_failed(session, row.id, result.permanent, now, row.person_id, attempt)
+                    self.failed += 1
+                else:
+                    # Leave it for a later round rather than hold the queue.
                     await outbox.mark_retry(session, row.id, result.error or "retry",
-                                            self.wall_clock() + timedelta(seconds=wait), attempt)
-                    await session.commit()
-                return
-            await self.sleep(wait)
+                                            now + timedelta(seconds=self._backoff(result, attempt)), attempt)
+            await session.commit()
+        self.sent += len(sent)

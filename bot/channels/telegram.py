@@ -19,6 +19,8 @@ import os
 import socket
 import time
 from collections import defaultdict
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -47,11 +49,12 @@ from aiogram.types import (
 )
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
 from handlers.context import Ctx
-from handlers.dispatch import handle_event
+from handlers.dispatch import handle_event, handle_within
 from handlers.events import Event, Reply
 from locales import translator
 from models import outbox
@@ -265,8 +268,10 @@ class TelegramChannel:
         return bool(reply and reply.from_user and reply.from_user.username == self.username)
 
     async def process(self, event: Event, update_id: int) -> None:
-        """Handle one event; its replies are queued in the same transaction, then sent."""
-        held: list[OutboxMessage] = []
+        """Handle one event; its replies are queued in the same transaction, then sent. Within a
+        batch handled together, the batch's transaction is used and the batch sends the replies."""
+        batch = _batch.get()
+        held: list[OutboxMessage] = batch.held if batch is not None else []
 
         async def record(ctx: Ctx) -> None:
             for number, reply in enumerate(ctx.replies):
@@ -281,6 +286,9 @@ class TelegramChannel:
                 if row is not None and channel == CHANNEL:
                     held.append(row)
 
+        if batch is not None:
+            await handle_within(batch.session, self.app.deps, event, record)
+            return
         replies = await handle_event(self.app.deps, event, update_key=str(update_id), record=record)
         if held:
             await self.sender.deliver(held)
@@ -331,6 +339,38 @@ class TelegramChannel:
                 pass
 
     async def handle_batch(self, updates: list[Update]) -> None:
+        """Group commit: a polled batch is handled in one transaction, and its replies are sent
+        and marked together. If any update in it fails, the batch is rolled back and handled
+        again one update per transaction, so the failing one gets its apology and the others
+        their answers."""
+        if all(_together_safe(update) for update in updates):
+            try:
+                held = await self._handle_together(updates)
+            except Exception:
+                # Nothing of the updates is logged: they may hold personal data.
+                log.warning("a batch of %d updates failed as a whole; handling them one by one", len(updates))
+            else:
+                await self.sender.deliver_together(held)
+                return
+        await self._handle_one_by_one(updates)
+
+    async def _handle_together(self, updates: list[Update]) -> list[OutboxMessage]:
+        async with self.app.sessions() as session:
+            keys = [str(update.update_id) for update in updates]
+            seen = await outbox.processed_among(session, CHANNEL, keys)
+            fresh = [update for update in updates if str(update.update_id) not in seen]
+            outbox.mark_all_processed(session, CHANNEL, [str(update.update_id) for update in fresh], self.app.now())
+            batch = _Batch(session)
+            token = _batch.set(batch)
+            try:
+                for update in fresh:
+                    await self.feed(update)
+            finally:
+                _batch.reset(token)
+            await session.commit()
+        return batch.held
+
+    async def _handle_one_by_one(self, updates: list[Update]) -> None:
         by_chat: dict[str, list[Update]] = defaultdict(list)
         for update in updates:
             by_chat[_chat_key(update)].append(update)
@@ -394,6 +434,24 @@ class TelegramChannel:
             return SendResult(False, error=f"{type(exc).__name__}: {exc}")
         self._progress.pop(row.id, None)
         return SendResult(True, channel_message_id=message_id)
+
+
+@dataclass
+class _Batch:
+    """The transaction a batch of updates is handled in, and the replies it queued."""
+
+    session: AsyncSession
+    held: list[OutboxMessage] = field(default_factory=list)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("telegram_batch", default=None)
+
+
+def _together_safe(update: Update) -> bool:
+    """Messages and button presses; a removal or a group's upgrade opens its own transaction."""
+    if update.message is not None:
+        return update.message.migrate_to_chat_id is None
+    return update.callback_query is not None
 
 
 def _chat_key(update: Update) -> str:
