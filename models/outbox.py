@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +28,22 @@ async def processed_among(session: AsyncSession, channel: str, update_keys: Sequ
         ProcessedUpdate.channel == channel, ProcessedUpdate.update_key.in_(list(update_keys)))))
 
 
-def mark_all_processed(session: AsyncSession, channel: str, update_keys: Sequence[str], now: datetime) -> None:
-    """Record several updates as handled in the transaction that handles them all; the insert
-    goes out with the next flush, and fails it (IntegrityError) if another process got one first."""
-    session.add_all([ProcessedUpdate(channel=channel, update_key=key, processed_at=now) for key in update_keys])
+async def mark_all_processed(session: AsyncSession, channel: str, update_keys: Sequence[str], now: datetime) -> None:
+    """Record several updates as handled, first thing in the transaction that handles them all;
+    IntegrityError if another process recorded one of them first."""
+    if update_keys:
+        await session.execute(insert(ProcessedUpdate), [
+            {"channel": channel, "update_key": key, "processed_at": now} for key in update_keys])
+
+
+def new_message(*, key: str, channel: str, chat_id: str, payload: dict[str, Any], now: datetime,
+                person_id: int | None = None, not_before: datetime | None = None,
+                claim_by: str | None = None) -> OutboxMessage:
+    """An outbox row, not yet added to any session. With `claim_by`, that process holds it."""
+    return OutboxMessage(
+        key=key, channel=channel, chat_id=chat_id, person_id=person_id, payload=payload, created_at=now,
+        not_before=not_before or now, claimed_by=claim_by, claimed_until=now + LEASE if claim_by else None,
+    )
 
 
 async def enqueue(session: AsyncSession, *, key: str, channel: str, chat_id: str, payload: dict[str, Any],
@@ -41,10 +53,8 @@ async def enqueue(session: AsyncSession, *, key: str, channel: str, chat_id: str
     With `claim_by`, the caller's process holds it, to send it right after committing. `unique`
     says the key cannot exist yet (a reply to an update being handled once), which saves the
     savepoint that guards a key other processes may be queuing too."""
-    row = OutboxMessage(
-        key=key, channel=channel, chat_id=chat_id, person_id=person_id, payload=payload, created_at=now,
-        not_before=not_before or now, claimed_by=claim_by, claimed_until=now + LEASE if claim_by else None,
-    )
+    row = new_message(key=key, channel=channel, chat_id=chat_id, payload=payload, now=now, person_id=person_id,
+                      not_before=not_before, claim_by=claim_by)
     if unique:
         session.add(row)
         return row

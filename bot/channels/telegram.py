@@ -277,13 +277,19 @@ class TelegramChannel:
             for number, reply in enumerate(ctx.replies):
                 channel, chat_id = reply.to or (CHANNEL, event.chat_id)
                 mine = reply.to is None
-                row = await outbox.enqueue(
-                    ctx.session, key=f"reply:{CHANNEL}:{update_id}:{number}", channel=channel, chat_id=chat_id,
+                row = outbox.new_message(
+                    key=f"reply:{CHANNEL}:{update_id}:{number}", channel=channel, chat_id=chat_id,
                     payload=payload_of(reply, event.message_id if event.choice else None), now=ctx.now,
                     person_id=ctx.person.id if mine and ctx.person else None,
-                    claim_by=self.worker if channel == CHANNEL else None, unique=True,
+                    claim_by=self.worker if channel == CHANNEL else None,
                 )
-                if row is not None and channel == CHANNEL:
+                # A reply's key is new: its update is handled once. In a batch, replies are
+                # inserted together just before the commit (nothing reads them before).
+                if batch is not None:
+                    batch.replies.append(row)
+                else:
+                    ctx.session.add(row)
+                if channel == CHANNEL:
                     held.append(row)
 
         if batch is not None:
@@ -346,9 +352,10 @@ class TelegramChannel:
         if all(_together_safe(update) for update in updates):
             try:
                 held = await self._handle_together(updates)
-            except Exception:
+            except Exception as exc:
                 # Nothing of the updates is logged: they may hold personal data.
-                log.warning("a batch of %d updates failed as a whole; handling them one by one", len(updates))
+                log.warning("a batch of %d updates failed as a whole (%s); handling them one by one",
+                            len(updates), type(exc).__name__)
             else:
                 await self.sender.deliver_together(held)
                 return
@@ -359,7 +366,8 @@ class TelegramChannel:
             keys = [str(update.update_id) for update in updates]
             seen = await outbox.processed_among(session, CHANNEL, keys)
             fresh = [update for update in updates if str(update.update_id) not in seen]
-            outbox.mark_all_processed(session, CHANNEL, [str(update.update_id) for update in fresh], self.app.now())
+            await outbox.mark_all_processed(session, CHANNEL, [str(update.update_id) for update in fresh],
+                                            self.app.now())
             batch = _Batch(session)
             token = _batch.set(batch)
             try:
@@ -367,6 +375,7 @@ class TelegramChannel:
                     await self.feed(update)
             finally:
                 _batch.reset(token)
+            session.add_all(batch.replies)
             await session.commit()
         return batch.held
 
@@ -438,9 +447,11 @@ class TelegramChannel:
 
 @dataclass
 class _Batch:
-    """The transaction a batch of updates is handled in, and the replies it queued."""
+    """The transaction a batch of updates is handled in, the replies it queued, and those of
+    them this channel sends."""
 
     session: AsyncSession
+    replies: list[OutboxMessage] = field(default_factory=list)
     held: list[OutboxMessage] = field(default_factory=list)
 
 
