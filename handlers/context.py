@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,6 +56,16 @@ class PartView:
         return Frequency(self.indicator.frequency)
 
 
+@lru_cache(maxsize=256)
+def _reporting_period(year: int, frequency: Frequency, today: date) -> Period:
+    period = period_containing(today, frequency).previous()
+    if period.year < year:
+        return Period(year, frequency, 1)
+    if period.year > year:
+        return Period(year, frequency, frequency.periods_per_year)
+    return period
+
+
 @dataclass
 class PlanView:
     """One plan as handlers read it: loaded once per event."""
@@ -74,12 +85,7 @@ class PlanView:
         """The period units report now: the latest one whose data cut-off has passed (on 17/3
         that is March for a monthly indicator and Q1 for a quarterly one; on 2/3 it is February,
         reported late). Kept within the plan's year."""
-        period = period_containing(today, frequency).previous()
-        if period.year < self.plan.year:
-            return Period(self.plan.year, frequency, 1)
-        if period.year > self.plan.year:
-            return Period(self.plan.year, frequency, frequency.periods_per_year)
-        return period
+        return _reporting_period(self.plan.year, frequency, today)
 
     def deadline(self, period: Period) -> date:
         return self.rules[period.frequency].deadline(period)

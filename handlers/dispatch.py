@@ -81,12 +81,11 @@ async def handle_within(session: AsyncSession, deps: Deps, event: Event, record:
 
 async def _route(ctx: Ctx) -> None:
     e = ctx.event
-    ctx.person = await people.person_by_identity(ctx.session, e.channel, e.sender_id)
+    ctx.person, ctx.roles = await people.person_and_roles(ctx.session, e.channel, e.sender_id)
     if ctx.person is None and e.private and (e.channel, e.sender_id) in ctx.deps.admins:
         # BOT_ADMINS are admins from their first message, without an invite.
         ctx.person = await people.ensure_person(ctx.session, e.channel, e.sender_id, e.sender_name, e.chat_id, ctx.now)
         await people.grant_role(ctx.session, person=ctx.person, role="admin", plan_id=None, unit_id=None, now=ctx.now)
-    if ctx.person is not None:
         ctx.roles = await people.active_roles(ctx.session, ctx.person.id)
     if not e.private:
         await _group(ctx)

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import GroupBinding, Identity, Invite, InviteAttempt, Person, Plan, Role, Unit
@@ -89,8 +89,22 @@ _ACTIVE_ROLES = select(Role).where(Role.person_id == bindparam("person_id"), Rol
     Role.started_at.desc(), Role.id.desc())
 
 
+_PERSON_AND_ROLES = select(Person, Role).join(Identity, Identity.person_id == Person.id).outerjoin(
+    Role, and_(Role.person_id == Person.id, Role.ended_at.is_(None))).where(
+    Identity.channel == bindparam("channel"), Identity.external_id == bindparam("external_id")).order_by(
+    Role.started_at.desc(), Role.id.desc())
+
+
 async def person_by_identity(session: AsyncSession, channel: str, external_id: str) -> Person | None:
     return await session.scalar(_PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})
+
+
+async def person_and_roles(session: AsyncSession, channel: str, external_id: str) -> tuple[Person | None, list[Role]]:
+    """Who sent a message, and their active roles (as active_roles orders them), in one query."""
+    rows = (await session.execute(_PERSON_AND_ROLES, {"channel": channel, "external_id": external_id})).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [role for _, role in rows if role is not None]
 
 
 async def ensure_person(session: AsyncSession, channel: str, external_id: str, name: str,

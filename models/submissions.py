@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Submission
@@ -50,14 +50,17 @@ async def store_figure(session: AsyncSession, *, plan_id: int, part_id: int, uni
     assert previous is None or isinstance(previous, Submission)
     if previous is not None and same_figure(previous, figure):
         return Stored("duplicate", previous, previous)
-    row = Submission(
+    values = dict(
         plan_id=plan_id, part_id=part_id, unit_id=unit_id, period=period,
         version=(previous.version + 1) if previous else 1, value=figure.value,
         numerator=figure.numerator, denominator=figure.denominator, done=figure.done, note=note,
         person_id=person_id, channel=channel, message_ref=message_ref, submitted_at=now,
     )
-    session.add(row)
-    await session.flush()
+    # Versions are never changed once written, so the row is inserted with a prepared statement
+    # rather than through the session's unit of work (a third of the time, on the path every
+    # figure takes); the object returned is a copy the session does not track.
+    inserted = await (await session.connection()).execute(_INSERT, values)
+    row = Submission(id=inserted.scalar_one(), **values)
     return Stored("corrected" if previous else "new", row, previous)
 
 
@@ -75,6 +78,8 @@ def _current_rows(*conditions: object):  # type: ignore[no-untyped-def]
         Submission.period == latest.c.period, Submission.version == latest.c.version,
     ))
 
+
+_INSERT = insert(Submission.__table__).returning(Submission.__table__.c.id)
 
 # Queries run for every figure an officer sends are built once: building a select with a
 # subquery costs more than SQLite takes to run it.
@@ -106,7 +111,8 @@ async def reported(session: AsyncSession, unit_id: int, keys: Iterable[tuple[int
     wanted = set(keys)
     if not wanted:
         return set()
-    rows = await session.execute(_REPORTED, {
+    # A plain (Core) query: no entities to load, so the ORM's execution layer is skipped.
+    rows = await (await session.connection()).execute(_REPORTED, {
         "unit_id": unit_id, "part_ids": sorted({part for part, _ in wanted}),
         "periods": sorted({period for _, period in wanted}),
     })
