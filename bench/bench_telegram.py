@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,6 +37,7 @@ from bot.app import build_app  # noqa: E402
 from bot.channels.sender import Limits  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import load_settings  # noqa: E402
+from bot.run import settle_long_lived_objects  # noqa: E402
 from models import store  # noqa: E402
 from models.plans import load_plan_file  # noqa: E402
 from tests.telegram_emulator import TelegramEmulator  # noqa: E402
@@ -130,6 +134,19 @@ def report(name: str, count: int, seconds: float, latencies: list[float]) -> flo
     return rate
 
 
+@contextlib.contextmanager
+def settled_gc() -> Iterator[None]:
+    """The garbage collector as `python -m bot run` sets it (bot.run.settle_long_lived_objects),
+    then as it was."""
+    thresholds = gc.get_threshold()
+    settle_long_lived_objects()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
 async def echo_bot(officers: int, figures: int, rate: float | None = None) -> tuple[float, list[float]]:
     async with TelegramEmulator(username="echo_bench_bot") as emu:
         bot = emu.make_bot()
@@ -177,7 +194,8 @@ async def our_bot(officers: int, figures: int, database_url: str | None,
         await emu.wait_for_call("getUpdates")
         # Each officer reports each indicator once: every message stores a figure.
         texts = [[f"{n + 1}: {random.randint(50, 99)},5%" for n in range(figures)] for _ in users]
-        result = await (paced(emu, users, texts, rate) if rate else drive(emu, users, texts))
+        with settled_gc():
+            result = await (paced(emu, users, texts, rate) if rate else drive(emu, users, texts))
         stop.set()
         await polling
         await bot.session.close()
@@ -206,6 +224,9 @@ async def main(officers: int, figures: int, database_url: str | None, rate: floa
     ours_seconds, ours_lat = await our_bot(officers, figures, database_url)
     throughput = report(f"reporting bot ({backend})", total, ours_seconds, ours_lat)
     print(f"reporting bot / echo bot throughput: {throughput / ceiling:.0%}")
+    with settled_gc():  # for comparison: the echo bot with the reporting bot's GC settings
+        tuned = report("echo bot, same GC settings", total, *await echo_bot(officers, figures))
+    print(f"reporting bot / echo bot with the same GC settings: {throughput / tuned:.0%}")
     print(f"steady load: the same {total} figures arriving at {rate:g} per second")
     report("bare aiogram echo bot", total, *await echo_bot(officers, figures, rate))
     report(f"reporting bot ({backend})", total, *await our_bot(officers, figures, database_url, rate))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from urllib.parse import urlparse
@@ -74,10 +75,23 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
         await bot.session.close()
 
 
+def settle_long_lived_objects() -> None:
+    """Take what the process has built by now (imported modules, aiogram's types, SQLAlchemy's
+    mappings) out of the cyclic garbage collector's way, and let it run less often.
+
+    Those objects live as long as the process, yet every full collection walks all of them again;
+    under load that was about a tenth of the time per update. Young garbage is then collected
+    after 10,000 allocations instead of 700: a few hundred kilobytes more at most."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
 async def run(app: App, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
     await app.migrate()
+    settle_long_lived_objects()
     senders: dict[str, OutboxSender] = {}
     tasks = []
     if app.settings.bot_token is not None:
