@@ -37,6 +37,7 @@ from handlers.start import start
 from handlers.understand import understand
 from locales import translator
 from models import outbox, people
+from models.tables import Person, Role
 from scheduler.view import show_schedule
 
 log = logging.getLogger(__name__)
@@ -69,24 +70,31 @@ async def handle_event(deps: Deps, event: Event, *, update_key: str | None = Non
     return replies
 
 
-async def handle_within(session: AsyncSession, deps: Deps, event: Event, record: Recorder | None = None) -> list[Reply]:
+# Senders a channel looked up for a whole batch of updates (people.people_by_identities).
+Known = dict[str, tuple[Person, list[Role]]]
+
+
+async def handle_within(session: AsyncSession, deps: Deps, event: Event, record: Recorder | None = None,
+                        known: Known | None = None) -> list[Reply]:
     """Handle one event in a transaction the caller owns, commits, and rolls back when this
-    raises: a channel handling a whole batch of updates in one transaction (group commit)."""
+    raises: a channel handling a whole batch of updates in one transaction (group commit).
+    `known` must come from this same session, and no update of the batch may grant a role
+    (an invite code, a configured admin's first message): roles an earlier update ended are
+    seen (the objects are shared), roles it granted would not be."""
     ctx = Ctx(deps, session, event, event.at or deps.clock())
-    await _route(ctx)
+    await _route(ctx, known)
     if record is not None:
         await record(ctx)
     return ctx.replies
 
 
-async def _route(ctx: Ctx) -> None:
+async def _route(ctx: Ctx, known: Known | None = None) -> None:
     e = ctx.event
-    ctx.person, ctx.roles = await people.person_and_roles(ctx.session, e.channel, e.sender_id)
-    if ctx.person is None and e.private and (e.channel, e.sender_id) in ctx.deps.admins:
-        # BOT_ADMINS are admins from their first message, without an invite.
-        ctx.person = await people.ensure_person(ctx.session, e.channel, e.sender_id, e.sender_name, e.chat_id, ctx.now)
-        await people.grant_role(ctx.session, person=ctx.person, role="admin", plan_id=None, unit_id=None, now=ctx.now)
-        ctx.roles = await people.active_roles(ctx.session, ctx.person.id)
+    if known is not None and e.sender_id in known:
+        ctx.person, roles = known[e.sender_id]
+        ctx.roles = [role for role in roles if role.ended_at is None]
+    else:
+        await _identify(ctx)
     if not e.private:
         await _group(ctx)
         return
@@ -104,6 +112,16 @@ async def _route(ctx: Ctx) -> None:
             ctx.say("start-welcome-unregistered")
         return
     await _intent(ctx, intent)
+
+
+async def _identify(ctx: Ctx) -> None:
+    e = ctx.event
+    ctx.person, ctx.roles = await people.person_and_roles(ctx.session, e.channel, e.sender_id)
+    if ctx.person is None and e.private and (e.channel, e.sender_id) in ctx.deps.admins:
+        # BOT_ADMINS are admins from their first message, without an invite.
+        ctx.person = await people.ensure_person(ctx.session, e.channel, e.sender_id, e.sender_name, e.chat_id, ctx.now)
+        await people.grant_role(ctx.session, person=ctx.person, role="admin", plan_id=None, unit_id=None, now=ctx.now)
+        ctx.roles = await people.active_roles(ctx.session, ctx.person.id)
 
 
 async def _intent(ctx: Ctx, intent: Intent) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -95,6 +96,12 @@ _PERSON_AND_ROLES = select(Person, Role).join(Identity, Identity.person_id == Pe
     Role.started_at.desc(), Role.id.desc())
 
 
+_PEOPLE_AND_ROLES = select(Identity.external_id, Person, Role).join(Person, Person.id == Identity.person_id).outerjoin(
+    Role, and_(Role.person_id == Person.id, Role.ended_at.is_(None))).where(
+    Identity.channel == bindparam("channel"), Identity.external_id.in_(bindparam("external_ids", expanding=True))
+).order_by(Role.started_at.desc(), Role.id.desc())
+
+
 async def person_by_identity(session: AsyncSession, channel: str, external_id: str) -> Person | None:
     return await session.scalar(_PERSON_BY_IDENTITY, {"channel": channel, "external_id": external_id})
 
@@ -105,6 +112,19 @@ async def person_and_roles(session: AsyncSession, channel: str, external_id: str
     if not rows:
         return None, []
     return rows[0][0], [role for _, role in rows if role is not None]
+
+
+async def people_by_identities(session: AsyncSession, channel: str,
+                               external_ids: Iterable[str]) -> dict[str, tuple[Person, list[Role]]]:
+    """Several senders at once (a batch of updates): each known one's person and active roles,
+    ordered as active_roles orders them."""
+    found: dict[str, tuple[Person, list[Role]]] = {}
+    rows = await session.execute(_PEOPLE_AND_ROLES, {"channel": channel, "external_ids": sorted(set(external_ids))})
+    for external_id, person, role in rows:
+        _, roles = found.setdefault(external_id, (person, []))
+        if role is not None:
+            roles.append(role)
+    return found
 
 
 async def ensure_person(session: AsyncSession, channel: str, external_id: str, name: str,

@@ -15,7 +15,7 @@ from bot.channels.telegram import TelegramChannel, split_text
 from bot.cli import import_plan_file
 from bot.run import serve_webhook
 from models import people, store
-from models.tables import GroupBinding, OutboxMessage, Person, Submission
+from models.tables import GroupBinding, OutboxMessage, Person, Submission, Unit
 from tests.telegram_emulator import TelegramEmulator
 
 SMALL = Path(__file__).resolve().parent / "data" / "small-plan.yaml"
@@ -198,6 +198,31 @@ async def test_a_polled_batch_is_stored_and_answered_in_each_chats_order(tg: Har
     async with tg.app.unit_of_work() as session:
         unsent = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
     assert unsent == 0
+
+
+async def test_an_officer_replaced_earlier_in_the_same_batch_can_no_longer_report(tg: Harness) -> None:
+    await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    code = await tg.invite("officer", "an-sinh")
+    before = len(tg.emu.sent)
+    tg.emu.user_message(MINH, f"/start {code}")  # Minh takes the commune over ...
+    tg.emu.user_message(LAN, "6: 120/150")  # ... before Lan's figure, in the same batch
+    await tg.emu.wait_until_updates_consumed()
+    await tg.emu.wait_for_sent(before + 3)  # Minh welcomed, Lan told of the handover, Lan answered
+    assert await tg.count(Submission) == 0
+    assert not any("Đã ghi" in (r.text or "") for r in tg.emu.sent[before:])
+
+
+async def test_a_role_granted_earlier_in_the_same_batch_is_the_one_used(tg: Harness) -> None:
+    await tg.say(MINH, f"/start {await tg.invite('officer', 'an-sinh')}")
+    code = await tg.invite("officer", "mao-khe")
+    before = len(tg.emu.sent)
+    tg.emu.user_message(MINH, f"/start {code}")  # Minh now answers for Mạo Khê ...
+    tg.emu.user_message(MINH, "6: 120/150")  # ... and reports for it, in the same batch
+    await tg.emu.wait_until_updates_consumed()
+    await tg.emu.wait_for_sent(before + 2)
+    async with tg.app.unit_of_work() as session:
+        units = list(await session.scalars(select(Unit.code).join(Submission, Submission.unit_id == Unit.id)))
+    assert units == ["mao-khe"]
 
 
 async def test_one_failing_update_leaves_the_rest_of_its_batch_answered(tg: Harness, monkeypatch: pytest.MonkeyPatch,

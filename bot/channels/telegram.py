@@ -54,10 +54,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
 from handlers.context import Ctx
-from handlers.dispatch import handle_event, handle_within
+from handlers.dispatch import Known, handle_event, handle_within
 from handlers.events import Event, Reply
+from handlers.intents import Start
+from handlers.understand import understand
 from locales import translator
-from models import outbox
+from models import outbox, people
 from models.tables import GroupBinding, Identity, OutboxMessage, Person, Role
 
 log = logging.getLogger(__name__)
@@ -293,7 +295,7 @@ class TelegramChannel:
                     held.append(row)
 
         if batch is not None:
-            await handle_within(batch.session, self.app.deps, event, record)
+            await handle_within(batch.session, self.app.deps, event, record, batch.known)
             return
         replies = await handle_event(self.app.deps, event, update_key=str(update_id), record=record)
         if held:
@@ -369,6 +371,11 @@ class TelegramChannel:
             await outbox.mark_all_processed(session, CHANNEL, [str(update.update_id) for update in fresh],
                                             self.app.now())
             batch = _Batch(session)
+            # The senders in one query, unless an update may make someone an officer or admin
+            # (see handle_within).
+            senders = [_sender(update) for update in fresh]
+            if not any(_may_grant_role(update, sender, self.app.deps.admins) for update, sender in zip(fresh, senders)):
+                batch.known = await people.people_by_identities(session, CHANNEL, senders)
             token = _batch.set(batch)
             try:
                 for update in fresh:
@@ -453,6 +460,7 @@ class _Batch:
     session: AsyncSession
     replies: list[OutboxMessage] = field(default_factory=list)
     held: list[OutboxMessage] = field(default_factory=list)
+    known: Known | None = None
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("telegram_batch", default=None)
@@ -463,6 +471,22 @@ def _together_safe(update: Update) -> bool:
     if update.message is not None:
         return update.message.migrate_to_chat_id is None
     return update.callback_query is not None
+
+
+def _sender(update: Update) -> str:
+    if update.message is not None and update.message.from_user is not None:
+        return str(update.message.from_user.id)
+    if update.callback_query is not None:
+        return str(update.callback_query.from_user.id)
+    return ""
+
+
+def _may_grant_role(update: Update, sender: str, admins: frozenset[tuple[str, str]]) -> bool:
+    """An invite code (/start, however typed), or any message from a configured admin (their
+    first one makes them an admin)."""
+    message = update.message
+    text = (message.text or message.caption or "") if message is not None else ""
+    return ("/" in text and isinstance(understand(text), Start)) or (CHANNEL, sender) in admins
 
 
 def _chat_key(update: Update) -> str:
