@@ -200,11 +200,8 @@ class TelegramChannel:
         await self.process(event, event_update.update_id)
 
     async def on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        # Answer first: the button stops spinning whatever the handling takes.
-        try:
-            await self.bot.answer_callback_query(query.id)
-        except (TelegramBadRequest, TelegramNetworkError):
-            pass  # an old query: handling it still matters more
+        if _batch.get() is None:  # a batch answers its presses before its transaction
+            await self._answer(query)
         message = query.message
         if message is None or query.data is None:
             return
@@ -215,6 +212,13 @@ class TelegramChannel:
             message_id=str(message.message_id), chat_title=chat.title,
         )
         await self.process(event, event_update.update_id)
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        # Answered first: the button stops spinning whatever the handling takes.
+        try:
+            await self.bot.answer_callback_query(query.id)
+        except (TelegramBadRequest, TelegramNetworkError):
+            pass  # an old query: handling it still matters more
 
     async def on_my_chat_member(self, change: ChatMemberUpdated, event_update: Update) -> None:
         if change.new_chat_member.status not in ("left", "kicked"):
@@ -352,6 +356,8 @@ class TelegramChannel:
         again one update per transaction, so the failing one gets its apology and the others
         their answers."""
         if all(_together_safe(update) for update in updates):
+            # Pressed buttons stop spinning now, not after the batch (nor inside its transaction).
+            await asyncio.gather(*(self._answer(u.callback_query) for u in updates if u.callback_query))
             try:
                 held = await self._handle_together(updates)
             except Exception as exc:
@@ -359,7 +365,10 @@ class TelegramChannel:
                 log.warning("a batch of %d updates failed as a whole (%s); handling them one by one",
                             len(updates), type(exc).__name__)
             else:
-                await self.sender.deliver_together(held)
+                try:
+                    await self.sender.deliver_together(held)
+                except Exception:  # the database, most likely: the sender's rounds retry them
+                    log.exception("delivering a batch's replies failed")
                 return
         await self._handle_one_by_one(updates)
 
