@@ -8,6 +8,9 @@ officers at once (saturation), then the same figures arriving at a steady rate; 
 gets the same loads. Prints updates handled per second and the time from an update's arrival to
 its reply (p50/p95). The emulator's flood limits and our sender's
 rate limiter are off: this measures processing, not Telegram's limits (bench_fanout.py does).
+With --database-url (a PostgreSQL server), each run of the reporting bot gets a new database there.
+The reporting bot runs with the garbage-collector settings of `python -m bot run`; the echo bot is
+measured bare (the ceiling the issue names) and, for comparison, with those settings too.
 """
 from __future__ import annotations
 
@@ -31,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 import bot.channels.lean_aiogram  # noqa: F401,E402,I001  (first: before aiogram is imported)
 from aiogram import Dispatcher, Router  # noqa: E402
 from aiogram.types import Message  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from bench.generated import plan_yaml, register_officers  # noqa: E402
+from bench.generated import fresh_database, plan_yaml, register_officers  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.channels.sender import Limits  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
@@ -40,6 +44,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.run import settle_long_lived_objects  # noqa: E402
 from models import store  # noqa: E402
 from models.plans import load_plan_file  # noqa: E402
+from models.tables import Submission  # noqa: E402
 from tests.telegram_emulator import TelegramEmulator  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -172,17 +177,21 @@ async def echo_bot(officers: int, figures: int, rate: float | None = None) -> tu
 
 async def our_bot(officers: int, figures: int, database_url: str | None,
                   rate: float | None = None) -> tuple[float, list[float]]:
-    folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
-    url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
+    async with fresh_database(database_url) as url:
+        return await _our_bot(officers, figures, url, rate)
+
+
+async def _our_bot(officers: int, figures: int, url: str, rate: float | None) -> tuple[float, list[float]]:
     now = datetime(2025, 3, 17, 9, 0, tzinfo=ZONE)
     app = build_app(load_settings(DATABASE_URL=url), clock=lambda: now)
     await app.migrate()
-    plan_path = Path(folder.name) / "plan.yaml"
-    plan_path.write_text(plan_yaml(officers, figures), encoding="utf-8")
-    async with app.unit_of_work() as session:
-        await store.import_plan(session, load_plan_file(plan_path), "bench", now)
-        plan = await store.get_plan(session, "BENCH")
-        users = await register_officers(session, plan.id, "telegram", 500_000, now)
+    with tempfile.TemporaryDirectory(prefix="dtbot-bench-") as folder:
+        plan_path = Path(folder) / "plan.yaml"
+        plan_path.write_text(plan_yaml(officers, figures), encoding="utf-8")
+        async with app.unit_of_work() as session:
+            await store.import_plan(session, load_plan_file(plan_path), "bench", now)
+            plan = await store.get_plan(session, "BENCH")
+            users = await register_officers(session, plan.id, "telegram", 500_000, now)
     async with TelegramEmulator(username="dtbot_bench_bot") as emu:
         bot = emu.make_bot()
         channel = TelegramChannel(app, bot, limits=NO_LIMITS)
@@ -203,14 +212,9 @@ async def our_bot(officers: int, figures: int, database_url: str | None,
         bad = [r.text for r in emu.sent if r.text and "Đã ghi" not in r.text]
         assert ok == officers * figures, f"only {ok} figures confirmed: {bad[:3]}"
     async with app.unit_of_work() as session:
-        from sqlalchemy import func, select
-
-        from models.tables import Submission
-
         stored = await session.scalar(select(func.count()).select_from(Submission))
     assert stored == officers * figures, stored
     await app.close()
-    folder.cleanup()
     return result
 
 
@@ -236,7 +240,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--officers", type=int, default=200)
     parser.add_argument("--figures", type=int, default=10)
-    parser.add_argument("--database-url")
+    parser.add_argument("--database-url", help="a PostgreSQL server to run on instead of SQLite")
     parser.add_argument("--rate", type=float, default=40.0, help="updates per second in the steady phase")
     args = parser.parse_args()
     asyncio.run(main(args.officers, args.figures, args.database_url, args.rate))

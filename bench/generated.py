@@ -3,12 +3,38 @@ registered officer per commune inserted in bulk (registering 5,000 people throug
 measure registration, not what each benchmark is about)."""
 from __future__ import annotations
 
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from models.tables import Identity, Person, Role, Unit
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str | None) -> AsyncIterator[str]:
+    """A database for one run: a SQLite file in a temporary folder, or with the URL of a PostgreSQL
+    server, a new database on it, dropped afterwards."""
+    if server_url is None:
+        with tempfile.TemporaryDirectory(prefix="dtbot-bench-") as folder:
+            yield f"sqlite+aiosqlite:///{folder}/bench.db"
+        return
+    admin_url = make_url(server_url).set(drivername="postgresql+asyncpg")
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.dispose()
 
 
 def plan_yaml(communes: int, indicators: int, *, code: str = "BENCH", year: int = 2025, ratio_every: int = 0) -> str:
