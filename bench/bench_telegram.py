@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import bot.channels.lean_aiogram  # noqa: F401,E402,I001  (first: before aiogram is imported)
+from bot.channels import lean_aiogram  # noqa: F401,E402,I001  (first: before aiogram is imported)
 from aiogram import Dispatcher, Router  # noqa: E402
 from aiogram.types import Message  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402

@@ -4,16 +4,15 @@ measure registration, not what each benchmark is about)."""
 from __future__ import annotations
 
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Identity, Person, Role, Unit
+from tests.databases import throwaway_postgres
 
 
 @asynccontextmanager
@@ -24,17 +23,8 @@ async def fresh_database(server_url: str | None) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="dtbot-bench-") as folder:
             yield f"sqlite+aiosqlite:///{folder}/bench.db"
         return
-    admin_url = make_url(server_url).set(drivername="postgresql+asyncpg")
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.dispose()
+    async with throwaway_postgres(server_url, prefix="bench") as url:
+        yield url
 
 
 def plan_yaml(communes: int, indicators: int, *, code: str = "BENCH", year: int = 2025, ratio_every: int = 0) -> str:

@@ -9,7 +9,7 @@ import logging
 import signal
 from urllib.parse import urlparse
 
-import bot.channels.lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
+from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 

@@ -3,19 +3,17 @@ TEST_DATABASE_URL is set), the app built by the same factory as production, a se
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-import bot.channels.lean_aiogram  # noqa: F401,I001  (the suite runs aiogram as the bot does)
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from bot.channels import lean_aiogram  # noqa: F401,I001  (the suite runs aiogram as the bot does)
 
 from bot.app import App, build_app
 from bot.config import load_settings
+from tests.databases import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "data" / "plans"
@@ -57,17 +55,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/test.db"
         return
-    admin_url = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+asyncpg")
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.dispose()
+    async with throwaway_postgres(os.environ["TEST_DATABASE_URL"]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ update delivered again after a crash or a webhook retry changes nothing.
 """
 from __future__ import annotations
 
-import bot.channels.lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
+from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
 
 import asyncio
 import base64
