@@ -6,7 +6,8 @@ group upgrades and removals, and delivery through the outbox within Telegram's r
 
 Exactly once: an update's id is recorded in the same transaction as its effects and its replies
 (queued in the outbox), and the polling offset is confirmed only after a batch is handled, so an
-update delivered again after a crash or a webhook retry changes nothing.
+update delivered again after a crash or a webhook retry changes nothing. A polled batch is handled
+in one transaction (group commit, see handle_batch); a webhook's update in its own.
 """
 from __future__ import annotations
 
