@@ -132,6 +132,18 @@ async def test_reporting_by_text_and_by_buttons_with_a_correction_and_the_gap(tg
     assert await tg.count(Submission) == 3
 
 
+@pytest.mark.parametrize("error_code", [429, 502, 400])
+async def test_a_press_is_handled_even_when_answering_it_fails(tg: Harness, error_code: int) -> None:
+    await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "/baocao")
+    listing = tg.emu.sent[before]
+    tg.emu.fail_next("answerCallbackQuery", error_code)
+    [asked] = await tg.press(LAN, listing.message_id, listing.reply_markup["inline_keyboard"][0][0]["callback_data"])
+    assert "Xin gửi số liệu" in asked
+    assert not tg.polling.done()  # and the bot goes on polling
+
+
 async def test_the_group_is_bound_with_startgroup_and_answers_commands(tg: Harness) -> None:
     [not_yet] = await tg.say(BOSS, "/tonghop", chat=GROUP)
     assert "chưa được thiết lập" in not_yet

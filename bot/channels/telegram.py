@@ -28,6 +28,7 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    AiogramError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -218,8 +219,10 @@ class TelegramChannel:
         # Answered first: the button stops spinning whatever the handling takes.
         try:
             await self.bot.answer_callback_query(query.id)
-        except (TelegramBadRequest, TelegramNetworkError):
-            pass  # an old query: handling it still matters more
+        except (AiogramError, TimeoutError):
+            # Too old, flood-limited, Telegram down: only the spinner stays; handling the press
+            # matters more.
+            pass
 
     async def on_my_chat_member(self, change: ChatMemberUpdated, event_update: Update) -> None:
         if change.new_chat_member.status not in ("left", "kicked"):
