@@ -88,14 +88,6 @@ _PERSON_BY_IDENTITY = select(Person).join(Identity, Identity.person_id == Person
     Identity.channel == bindparam("channel"), Identity.external_id == bindparam("external_id"))
 _ACTIVE_ROLES = select(Role).where(Role.person_id == bindparam("person_id"), Role.ended_at.is_(None)).order_by(
     Role.started_at.desc(), Role.id.desc())
-
-
-_PERSON_AND_ROLES = select(Person, Role).join(Identity, Identity.person_id == Person.id).outerjoin(
-    Role, and_(Role.person_id == Person.id, Role.ended_at.is_(None))).where(
-    Identity.channel == bindparam("channel"), Identity.external_id == bindparam("external_id")).order_by(
-    Role.started_at.desc(), Role.id.desc())
-
-
 _PEOPLE_AND_ROLES = select(Identity.external_id, Person, Role).join(Person, Person.id == Identity.person_id).outerjoin(
     Role, and_(Role.person_id == Person.id, Role.ended_at.is_(None))).where(
     Identity.channel == bindparam("channel"), Identity.external_id.in_(bindparam("external_ids", expanding=True))
@@ -108,10 +100,8 @@ async def person_by_identity(session: AsyncSession, channel: str, external_id: s
 
 async def person_and_roles(session: AsyncSession, channel: str, external_id: str) -> tuple[Person | None, list[Role]]:
     """Who sent a message, and their active roles (as active_roles orders them), in one query."""
-    rows = (await session.execute(_PERSON_AND_ROLES, {"channel": channel, "external_id": external_id})).all()
-    if not rows:
-        return None, []
-    return rows[0][0], [role for _, role in rows if role is not None]
+    person, roles = (await people_by_identities(session, channel, [external_id])).get(external_id, (None, []))
+    return person, roles
 
 
 async def people_by_identities(session: AsyncSession, channel: str,

@@ -59,6 +59,7 @@ async def store_figure(session: AsyncSession, *, plan_id: int, part_id: int, uni
     # Versions are never changed once written, so the row is inserted with a prepared statement
     # rather than through the session's unit of work (a third of the time, on the path every
     # figure takes); the object returned is a copy the session does not track.
+    await session.flush()  # anything pending the row refers to goes first
     inserted = await (await session.connection()).execute(_INSERT, values)
     row = Submission(id=inserted.scalar_one(), **values)
     return Stored("corrected" if previous else "new", row, previous)
