@@ -88,8 +88,7 @@ _CURRENT_FOR_UNIT = _current_rows(
     Submission.unit_id == bindparam("unit_id"), Submission.part_id.in_(bindparam("part_ids", expanding=True)),
 ).order_by(Submission.period)
 _REPORTED = select(Submission.part_id, Submission.period).distinct().where(
-    Submission.unit_id == bindparam("unit_id"), Submission.part_id.in_(bindparam("part_ids", expanding=True)),
-    Submission.period.in_(bindparam("periods", expanding=True)),
+    Submission.unit_id == bindparam("unit_id"), Submission.period.in_(bindparam("periods", expanding=True)),
 )
 
 
@@ -114,7 +113,5 @@ async def reported(session: AsyncSession, unit_id: int, keys: Iterable[tuple[int
         return set()
     # A plain (Core) query: no entities to load, so the ORM's execution layer is skipped.
     rows = await (await session.connection()).execute(_REPORTED, {
-        "unit_id": unit_id, "part_ids": sorted({part for part, _ in wanted}),
-        "periods": sorted({period for _, period in wanted}),
-    })
+        "unit_id": unit_id, "periods": sorted({period for _, period in wanted})})
     return {(part, period) for part, period in rows if (part, period) in wanted}
