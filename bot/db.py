@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.config import prepare_sqlite_folder
-from bot.sqlite_inline import inline_creator
+from bot.sqlite_inline import Patience, inline_creator
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -25,7 +25,7 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         # Several writers (bot, tick, CLI) may share one file: wait up to 30 s for the lock
         # instead of failing.
-        kwargs.setdefault("async_creator", inline_creator(url, timeout=30.0))
+        kwargs.setdefault("async_creator", inline_creator(url, Patience(timeout=30.0)))
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import URL
@@ -26,30 +27,40 @@ FIRST_WAIT = 0.001
 LONGEST_WAIT = 0.1
 
 
-async def _patiently(call: Callable[[], T], timeout: float) -> T:
-    """`call()`, retried while another connection holds the lock (SQLITE_BUSY), up to `timeout`
-    seconds. Other failures, a stale snapshot (SQLITE_BUSY_SNAPSHOT) among them, raise at once."""
-    deadline = None
-    wait = FIRST_WAIT
-    while True:
-        try:
-            return call()
-        except sqlite3.OperationalError as error:
-            if getattr(error, "sqlite_errorname", None) != "SQLITE_BUSY":
-                raise
-            deadline = deadline or time.monotonic() + timeout
-            if time.monotonic() + wait > deadline:
-                raise
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, LONGEST_WAIT)
+@dataclass(frozen=True)
+class Patience:
+    """How long to wait for another connection's lock, and the clock and sleep to do it with
+    (injected in tests)."""
+
+    timeout: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def run(self, call: Callable[[], T]) -> T:
+        """`call()`, retried while another connection holds the lock (SQLITE_BUSY), up to the
+        timeout. Other failures, a stale snapshot (SQLITE_BUSY_SNAPSHOT) among them, raise at once."""
+        deadline: float | None = None
+        wait = FIRST_WAIT
+        while True:
+            try:
+                return call()
+            except sqlite3.OperationalError as error:
+                if getattr(error, "sqlite_errorname", None) != "SQLITE_BUSY":
+                    raise
+                if deadline is None:
+                    deadline = self.clock() + self.timeout
+                if self.clock() + wait > deadline:
+                    raise
+                await self.sleep(wait)
+                wait = min(wait * 2, LONGEST_WAIT)
 
 
 class InlineCursor:
-    __slots__ = ("_cursor", "_timeout")
+    __slots__ = ("_cursor", "_patience")
 
-    def __init__(self, cursor: sqlite3.Cursor, timeout: float) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, patience: Patience) -> None:
         self._cursor = cursor
-        self._timeout = timeout
+        self._patience = patience
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -58,12 +69,12 @@ class InlineCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        await _patiently(lambda: self._cursor.execute(sql, parameters), self._timeout)
+        await self._patience.run(lambda: self._cursor.execute(sql, parameters))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
         rows = list(parameters)
-        await _patiently(lambda: self._cursor.executemany(sql, rows), self._timeout)
+        await self._patience.run(lambda: self._cursor.executemany(sql, rows))
         return self
 
     async def fetchone(self) -> Any:
@@ -113,9 +124,9 @@ class _RunNow:
 class InlineConnection:
     """The part of ``aiosqlite.Connection`` SQLAlchemy's aiosqlite dialect uses."""
 
-    def __init__(self, connection: sqlite3.Connection, timeout: float) -> None:
+    def __init__(self, connection: sqlite3.Connection, patience: Patience) -> None:
         self._connection: sqlite3.Connection | None = connection
-        self._timeout = timeout
+        self._patience = patience
         self._tx = _RunNow()
 
     @property
@@ -125,10 +136,10 @@ class InlineConnection:
         return self._connection
 
     def cursor(self) -> InlineCursor:
-        return InlineCursor(self._conn.cursor(), self._timeout)
+        return InlineCursor(self._conn.cursor(), self._patience)
 
     async def commit(self) -> None:
-        await _patiently(self._conn.commit, self._timeout)
+        await self._patience.run(self._conn.commit)
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -155,7 +166,7 @@ class InlineConnection:
         self._conn.isolation_level = value
 
 
-def inline_creator(url: URL, timeout: float) -> Callable[[], Any]:
+def inline_creator(url: URL, patience: Patience) -> Callable[[], Any]:
     """An ``async_creator`` for ``create_async_engine``: connections to the database `url` names,
     opened as the aiosqlite dialect would open them."""
     dialect = url.get_dialect()()
@@ -166,6 +177,6 @@ def inline_creator(url: URL, timeout: float) -> Callable[[], Any]:
     kwargs.update(timeout=0, check_same_thread=False)
 
     async def connect() -> InlineConnection:
-        return InlineConnection(sqlite3.connect(*args, **kwargs), timeout)
+        return InlineConnection(sqlite3.connect(*args, **kwargs), patience)
 
     return connect

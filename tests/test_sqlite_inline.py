@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db import make_engine
-from bot.sqlite_inline import inline_creator
+from bot.sqlite_inline import Patience, inline_creator
 
 
 def url_in(folder: Path) -> str:
@@ -58,10 +58,19 @@ async def test_a_lock_held_past_the_timeout_fails_as_sqlalchemy_reports_it(tmp_p
     await make_table(url)
     other = sqlite3.connect(tmp_path / "inline.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    engine = create_async_engine(url, async_creator=inline_creator(make_url(url), timeout=0.05))
+    now = [0.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # time passes at once
+        waits.append(seconds)
+        now[0] += seconds
+
+    patience = Patience(timeout=30.0, clock=lambda: now[0], sleep=sleep)
+    engine = create_async_engine(url, async_creator=inline_creator(make_url(url), patience))
     with pytest.raises(OperationalError, match="locked"):
         async with engine.begin() as connection:
             await connection.execute(text("INSERT INTO t (v) VALUES ('mine')"))
+    assert 29.0 < sum(waits) <= 30.0 and waits[0] == 0.001 and max(waits) == 0.1  # backing off to 0.1 s
     other.execute("ROLLBACK")
     await engine.dispose()
     other.close()
