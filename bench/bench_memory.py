@@ -85,6 +85,8 @@ async def main(officers: int, messages: int) -> None:
                 emu.user_message(user, text)
                 counts[user] = counts.get(user, 0) + 1
                 await asyncio.wait_for(replies.until(user, counts[user]), timeout=60)
+                if number + 1 in (1, 3, 30):
+                    print(f"after {number + 1} message(s): {memory(bot.pid)['VmRSS']} MiB")
             watcher.cancel()
             figures = memory(bot.pid)
             print(f"after {messages} messages from random officers: VmRSS {figures['VmRSS']} MiB, "
