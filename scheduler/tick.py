@@ -474,21 +474,21 @@ class Texts:
         return "\n".join(lines)
 
     def reminder(self, t: Translator, facts: Situation, unit_id: int, officer: Recipient) -> str:
-        item = facts.item
-        missing = facts.missing(unit_id)
-        header = t("schedule-reminder-header", salutation=self.salutation(t), name=officer.name,
-                   unit=self.view.units[unit_id].name, period=self.periods(t, item.periods),
-                   deadline=self.deadline(t, item.deadline), count=len(missing))
-        return "\n".join([header, *self._missing_lines(t, facts, unit_id), "", t("schedule-prompt-how")])
+        return self._still_missing(t, "schedule-reminder-header", facts, unit_id, officer, t("schedule-prompt-how"))
 
     def overdue(self, t: Translator, facts: Situation, unit_id: int, officer: Recipient) -> str:
+        footer = t("schedule-overdue-how", salutation=self.salutation(t),
+                   days=max(1, facts.item.escalate_after_days))
+        return self._still_missing(t, "schedule-overdue-header", facts, unit_id, officer, footer)
+
+    def _still_missing(self, t: Translator, header: str, facts: Situation, unit_id: int, officer: Recipient,
+                       footer: str) -> str:
+        """A header to the officer, what the unit still owes, and a footer."""
         item = facts.item
-        missing = facts.missing(unit_id)
-        header = t("schedule-overdue-header", salutation=self.salutation(t), name=officer.name,
-                   unit=self.view.units[unit_id].name, period=self.periods(t, item.periods),
-                   deadline=self.deadline(t, item.deadline), count=len(missing))
-        footer = t("schedule-overdue-how", salutation=self.salutation(t), days=max(1, item.escalate_after_days))
-        return "\n".join([header, *self._missing_lines(t, facts, unit_id), "", footer])
+        heading = t(header, salutation=self.salutation(t), name=officer.name, unit=self.view.units[unit_id].name,
+                    period=self.periods(t, item.periods), deadline=self.deadline(t, item.deadline),
+                    count=len(facts.missing(unit_id)))
+        return "\n".join([heading, *self._missing_lines(t, facts, unit_id), "", footer])
 
     def escalation(self, t: Translator, facts: Situation, late: list[int]) -> str:
         item = facts.item
