@@ -31,8 +31,8 @@ from handlers.summary import Summary, build_summary
 from locales import translator
 from models import store
 from models.periods import Period
-from models.submissions import store_figure
 from models.targets import Figure
+from tests.figures import store_figures
 
 SMALL = Path(__file__).resolve().parent / "data" / "small-plan.yaml"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -51,17 +51,12 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 async def summary_of(app: App, code: str, figures: list[tuple[str, str, Figure]], period: str = "2025-03") -> Summary:
+    at = datetime(2025, 3, 18, 9, tzinfo=ZONE)
+    await store_figures(app, code, [(unit, part, period if part != "10" else "2025-Q1", figure, at)
+                                    for unit, part, figure in figures])
     async with app.unit_of_work() as session:
         plan = await store.get_plan(session, code)
         assert plan is not None
-        view = await load_plan_view(session, plan.id)
-        units = {u.code: u.id for u in view.units.values()}
-        parts = {pv.code: pv.part.id for pv in view.parts.values()}
-        for unit, part, figure in figures:
-            await store_figure(session, plan_id=plan.id, part_id=parts[part], unit_id=units[unit],
-                               period=period if part != "10" else "2025-Q1", figure=figure, person_id=None,
-                               channel="console", now=datetime(2025, 3, 18, 9, tzinfo=ZONE))
-    async with app.unit_of_work() as session:
         view = await load_plan_view(session, plan.id)
         return await build_summary(session, view, Period.parse(period), date(2025, 3, 25), ZONE)
 

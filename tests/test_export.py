@@ -22,8 +22,8 @@ from locales import translator
 from models import store
 from models.plans import PlanSpec, load_plan_file
 from models.periods import Period
-from models.submissions import store_figure
 from models.targets import Figure
+from tests.figures import store_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests" / "data" / "small-plan.yaml"
@@ -31,17 +31,6 @@ DONG_TRIEU = ROOT / "data" / "plans" / "dong-trieu-2025.yaml"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 D = Decimal
 
-
-async def put(app: App, code: str, rows: list[tuple[str, str, str, Figure, datetime]]) -> None:
-    async with app.unit_of_work() as session:
-        plan = await store.get_plan(session, code)
-        assert plan is not None
-        view = await load_plan_view(session, plan.id)
-        units = {u.code: u.id for u in view.units.values()}
-        parts = {pv.code: pv.part.id for pv in view.parts.values()}
-        for unit, part, period, figure, at in rows:
-            await store_figure(session, plan_id=plan.id, part_id=parts[part], unit_id=units[unit], period=period,
-                               figure=figure, person_id=None, channel="console", now=at)
 
 
 async def workbook_of(app: App, code: str, period: str, locale: str = "vi") -> Any:
@@ -73,7 +62,7 @@ SMALL_FIGURES = [
 @pytest.fixture
 async def small(app: App) -> App:
     await import_plan_file(app, SMALL)
-    await put(app, "T2025", SMALL_FIGURES)
+    await store_figures(app, "T2025", SMALL_FIGURES)
     return app
 
 

@@ -36,8 +36,8 @@ from locales import translator
 from models import people, store
 from models.gaps import Status
 from models.periods import Frequency, Period
-from models.submissions import store_figure
 from models.targets import Figure
+from tests.figures import store_figures
 
 SMALL = Path(__file__).resolve().parent / "data" / "small-plan.yaml"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -60,12 +60,7 @@ class Plan:
         return await load_plan_view(session, plan.id)
 
     async def put(self, unit: str, part: str, period: str, figure: Figure, at: datetime) -> None:
-        async with self.app.unit_of_work() as session:
-            view = await self.view(session)
-            unit_id = next(u.id for u in view.units.values() if u.code == unit)
-            part_id = next(pv.part.id for pv in view.parts.values() if pv.code == part)
-            await store_figure(session, plan_id=view.plan.id, part_id=part_id, unit_id=unit_id, period=period,
-                               figure=figure, person_id=None, channel="console", now=at)
+        await store_figures(self.app, self.code, [(unit, part, period, figure, at)])
 
     async def officer(self, unit: str, name: str) -> None:
         async with self.app.unit_of_work() as session:
