@@ -78,20 +78,20 @@ async def handle_within(session: AsyncSession, deps: Deps, event: Event, record:
                         known: Known | None = None) -> list[Reply]:
     """Handle one event in a transaction the caller owns, commits, and rolls back when this
     raises: a channel handling a whole batch of updates in one transaction (group commit).
-    `known` must come from this same session, and no update of the batch may grant a role
-    (an invite code, a configured admin's first message): roles an earlier update ended are
-    seen (the objects are shared), roles it granted would not be."""
-    ctx = Ctx(deps, session, event, event.at or deps.clock())
-    await _route(ctx, known)
+    `known` must come from this same session; it is shared by the batch's events. Roles an
+    earlier event ended are seen through it (the objects are shared); an event that grants a role
+    empties it (handlers/start.py), so the events after it look their senders up."""
+    ctx = Ctx(deps, session, event, event.at or deps.clock(), senders=known)
+    await _route(ctx)
     if record is not None:
         await record(ctx)
     return ctx.replies
 
 
-async def _route(ctx: Ctx, known: Known | None = None) -> None:
+async def _route(ctx: Ctx) -> None:
     e = ctx.event
-    if known is not None and e.sender_id in known:
-        ctx.person, roles = known[e.sender_id]
+    if ctx.senders is not None and e.sender_id in ctx.senders:
+        ctx.person, roles = ctx.senders[e.sender_id]
         ctx.roles = [role for role in roles if role.ended_at is None]
     else:
         await _identify(ctx)

@@ -58,6 +58,8 @@ async def start(ctx: Ctx, code: str | None) -> None:
     )
     invite.used_at, invite.used_by = ctx.now, person.id
     ctx.roles = await people.active_roles(ctx.session, person.id)
+    if ctx.senders is not None:
+        ctx.senders.clear()  # a role granted: the batch's lookups are out of date
     salutation = (plan.salutation if plan else None) or ctx.t("salutation-default")
     if invite.role == "officer":
         assert unit is not None and plan is not None

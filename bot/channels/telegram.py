@@ -58,8 +58,6 @@ from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, S
 from handlers.context import Ctx
 from handlers.dispatch import Known, handle_event, handle_within
 from handlers.events import Event, Reply
-from handlers.intents import Start
-from handlers.understand import understand
 from locales import translator
 from models import outbox, people
 from models.tables import GroupBinding, Identity, OutboxMessage, Person, Role
@@ -378,20 +376,14 @@ class TelegramChannel:
 
     async def _handle_together(self, updates: list[Update]) -> list[OutboxMessage]:
         async with self.app.sessions() as session:
-            keys = [str(update.update_id) for update in updates]
-            seen = await outbox.processed_among(session, CHANNEL, keys)
-            fresh = [update for update in updates if str(update.update_id) not in seen]
-            await outbox.mark_all_processed(session, CHANNEL, [str(update.update_id) for update in fresh],
-                                            self.app.now())
-            batch = _Batch(session)
-            # The senders in one query, unless an update may make someone an officer or admin
-            # (see handle_within).
-            senders = [_sender(update) for update in fresh]
-            if not any(_may_grant_role(update, sender, self.app.deps.admins) for update, sender in zip(fresh, senders)):
-                batch.known = await people.people_by_identities(session, CHANNEL, senders)
+            seen = await outbox.processed_among(session, CHANNEL, [str(update.update_id) for update in updates])
+            fresh = {str(update.update_id): update for update in updates if str(update.update_id) not in seen}
+            await outbox.mark_all_processed(session, CHANNEL, list(fresh), self.app.now())
+            batch = _Batch(session, known=await people.people_by_identities(
+                session, CHANNEL, [_sender(update) for update in fresh.values()]))
             token = _batch.set(batch)
             try:
-                for update in fresh:
+                for update in fresh.values():
                     await self.feed(update)
             finally:
                 _batch.reset(token)
@@ -473,7 +465,7 @@ class _Batch:
     session: AsyncSession
     replies: list[OutboxMessage] = field(default_factory=list)
     held: list[OutboxMessage] = field(default_factory=list)
-    known: Known | None = None
+    known: Known = field(default_factory=dict)
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("telegram_batch", default=None)
@@ -492,14 +484,6 @@ def _sender(update: Update) -> str:
     if update.callback_query is not None:
         return str(update.callback_query.from_user.id)
     return ""
-
-
-def _may_grant_role(update: Update, sender: str, admins: frozenset[tuple[str, str]]) -> bool:
-    """An invite code (/start, however typed), or any message from a configured admin (their
-    first one makes them an admin)."""
-    message = update.message
-    text = (message.text or message.caption or "") if message is not None else ""
-    return ("/" in text and isinstance(understand(text), Start)) or (CHANNEL, sender) in admins
 
 
 def _chat_key(update: Update) -> str:
