@@ -21,14 +21,21 @@ HERE = Path(__file__).parent
 SOURCES = "messages*.yaml"
 
 
+# A fixed comment instead of Babel's template, whose copyright line carries the current year.
+HEADER_COMMENT = "# {language} messages of dtbot, written by `python -m locales.build` from messages*.yaml.\n#"
+# Header fields that say when or with which tool the file was written, not what it holds: left out,
+# so a rebuild without changes, on any day and with any Babel release, writes the same bytes.
+VOLATILE_HEADER_FIELDS = (b'"POT-Creation-Date', b'"PO-Revision-Date', b'"Generated-By')
+
+
 def render(locale: str, messages: dict[str, dict[str, str]]) -> bytes:
-    catalog = Catalog(locale=locale, project="dtbot", charset="utf-8")
+    catalog = Catalog(locale=locale, project="dtbot", charset="utf-8",
+                      header_comment=HEADER_COMMENT.format(language=locale))
     for message_id, texts in messages.items():
         catalog.add(message_id, texts[locale])
     buffer = io.BytesIO()
     write_po(buffer, catalog, omit_header=False, sort_output=False, width=0)
-    # The header carries a creation date; drop it so a rebuild without changes changes nothing.
-    lines = [line for line in buffer.getvalue().split(b"\n") if not line.startswith(b'"POT-Creation-Date')]
+    lines = [line for line in buffer.getvalue().split(b"\n") if not line.startswith(VOLATILE_HEADER_FIELDS)]
     return b"\n".join(lines)
 
 
