@@ -14,7 +14,8 @@ from models.targets import Figure
 
 
 def figure_of(row: Submission) -> Figure:
-    return Figure(value=row.value, numerator=row.numerator, denominator=row.denominator, done=row.done)
+    return Figure(value=row.value, numerator=row.numerator, denominator=row.denominator, done=row.done,
+                  not_applicable=bool(row.not_applicable))
 
 
 def same_figure(row: Submission, figure: Figure) -> bool:
@@ -53,7 +54,8 @@ async def store_figure(session: AsyncSession, *, plan_id: int, part_id: int, uni
     values = dict(
         plan_id=plan_id, part_id=part_id, unit_id=unit_id, period=period,
         version=(previous.version + 1) if previous else 1, value=figure.value,
-        numerator=figure.numerator, denominator=figure.denominator, done=figure.done, note=note,
+        numerator=figure.numerator, denominator=figure.denominator, done=figure.done,
+        not_applicable=figure.not_applicable, note=note,
         person_id=person_id, channel=channel, message_ref=message_ref, submitted_at=now,
     )
     # Versions are never changed once written, so the row is inserted with a prepared statement

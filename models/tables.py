@@ -24,6 +24,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false as sa_false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -332,6 +333,9 @@ class Submission(Base):
     numerator: Mapped[Decimal | None]
     denominator: Mapped[Decimal | None]
     done: Mapped[bool | None] = mapped_column(Boolean)
+    # "Không phát sinh": nothing to report for this period; value, numerator, denominator and done
+    # are all empty. Counted as reported, left out of roll-ups.
+    not_applicable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     note: Mapped[str | None] = mapped_column(Text)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(16))

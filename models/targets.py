@@ -59,17 +59,22 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """One reported figure: a number, a numerator and denominator, or done / not done."""
+    """One reported figure: a number, a numerator and denominator, done / not done, or "không
+    phát sinh" (nothing to report for the period: counted as reported, left out of roll-ups)."""
 
     value: Decimal | None = None  # a percentage (0-100) or a count
     numerator: Decimal | None = None
     denominator: Decimal | None = None
     done: bool | None = None
+    not_applicable: bool = False
 
     @property
     def amount(self) -> Decimal | None:
         """The figure as one number comparable with a target: the percentage for a ratio
-        (None when the denominator is zero), the value otherwise, 100/0 for a milestone."""
+        (None when the denominator is zero), the value otherwise, 100/0 for a milestone, None for
+        "không phát sinh"."""
+        if self.not_applicable:
+            return None
         if self.numerator is not None and self.denominator is not None:
             if self.denominator == 0:
                 return None
