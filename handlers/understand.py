@@ -619,6 +619,7 @@ _RELATIVE_FREQUENCY = {"thang": Frequency.MONTHLY, "month": Frequency.MONTHLY,
 _UNIT_LEAD = re.compile(
     rf"^(?P<unit>(?:ubnd\s+)?(?:xa|phuong|thi tran|phong|trung tam|chi nhanh)\s+[^\d:;,()]+?)"
     rf"\s*[:,-]?\s*(?=(?:{_PREFIX})\s*\.?\s*\d|\d)")
+_DIGIT = re.compile(r"\d")
 # Letter O typed for a zero inside a number: "9O%", "1OO".
 _LETTER_O = re.compile(r"(?<=\d)o|o(?=\d)")
 
@@ -781,7 +782,7 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
         correction = correction or fix or bool(_CORRECTION_NOTE.search(t))
         sticky = front or sticky
         if not t or "?" in t or _QUESTION.search(t):
-            if t and any(ch.isdigit() for ch in t):
+            if _DIGIT.search(t):
                 unreadable.append(typed)
             continue
         unit = None
@@ -812,7 +813,7 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
                 lines.extend(parsed[0])
                 if parsed[1] is not None:
                     named.append(parsed[1])
-            elif any(ch.isdigit() for ch in t[begin:end]):
+            elif _DIGIT.search(t, begin, end):
                 unreadable.append(o[begin:end].strip())
             i += 1
         if not lines and (named_line := _named_then_value(o, t, locale)) is not None:
@@ -823,7 +824,7 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
         line_period = named[0] if named else sticky
         disagree = len(set(named)) > 1
         found.extend(FigureLine(line.ref, line.figure, line_period, unit, disagree) for line in lines)
-        if not lines and inline and not front and not any(ch.isdigit() for ch in t):
+        if not lines and inline and not front and not _DIGIT.search(t):
             sticky = inline[0]
     if not found:
         return None
@@ -837,14 +838,20 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
 
 
 _TAIL_VALUE = re.compile(
-    rf"(?P<v>{NUMBER_PATTERN}\s*(?:%|phan tram)|{NUMBER_PATTERN}\s*/\s*{NUMBER_PATTERN})\s*[.!]*$")
+    rf"(?<![\d.,])(?P<v>{NUMBER_PATTERN}\s*(?:%|phan tram)|{NUMBER_PATTERN}\s*/\s*{NUMBER_PATTERN})\s*[.!]*$")
+
+
+_MAX_TAIL = 40
 
 
 def _named_then_value(o: str, t: str, locale: str) -> FigureLine | None:
     """One prefixed reference anywhere, and a percentage or a ratio ending the line."""
     refs = list(_PREFIXED_REF.finditer(t))
-    value = _TAIL_VALUE.search(t)
-    if len(refs) != 1 or value is None or refs[0].end() > value.start():
+    if len(refs) != 1:
+        return None
+    # Only the line's end is searched: from every position of "1.1.1…" the search is quadratic.
+    value = _TAIL_VALUE.search(t, max(refs[0].end(), len(t) - _MAX_TAIL))
+    if value is None:
         return None
     figure = _parse_value(o[value.start("v"):], t[value.start("v"):], locale, words_after=False)
     return FigureLine(_ref(refs[0]["ref"]), figure) if figure is not None else None
