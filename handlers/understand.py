@@ -598,8 +598,10 @@ _VERB = re.compile(
     r"\s*:?\s*)+")
 _SEPARATORS = re.compile("[\n\r;\uff1b]+")
 _MAX_INVALID_WORDS = 4  # "6: bảy mươi" is a wrong value; a longer text after "6:" is not a figure
-# A list bullet: "- CT7 đạt 100%", "• 6: 80%", "+ 7: xong", "1) 6: 80%" is not one (a ref).
-_BULLET = re.compile(r"^(?:[-*+•·>]+\s+|[-*•·]+(?=[a-z]))")
+# A list bullet: "- CT7 đạt 100%", "• 6: 80%", "+ 7: xong", "2. Chỉ tiêu 2: 95%"; "1) 6: 80%" is
+# not one (without a "chỉ tiêu" after it, the number is the indicator's).
+_BULLET = re.compile(
+    rf"^(?:[-*+•·>]+\s+|[-*•·]+(?=[a-z])|(?:\d{{1,2}}|[a-h])[.)]\s*(?=(?:{_PREFIX})\s*\.?\s*\d))")
 # Words around a figure that say who, why or how politely, anywhere in a line: "xin lỗi chỉ tiêu
 # 2 em nhập nhầm, đúng là 78,5%", "anh ơi em gửi bổ sung chỉ tiêu 1 là 95% nhé". The correction
 # words among them mark the message as a correction.
@@ -620,6 +622,10 @@ _UNIT_LEAD = re.compile(
     rf"^(?P<unit>(?:ubnd\s+)?(?:xa|phuong|thi tran|phong|trung tam|chi nhanh)\s+[^\d:;,()]+?)"
     rf"\s*[:,-]?\s*(?=(?:{_PREFIX})\s*\.?\s*\d|\d)")
 _DIGIT = re.compile(r"\d")
+# "tháng 1, 2: 6: 80%", "T1-T2": several months for one figure. Only when a figure follows: in "tháng 3, 6: 80%" the 6 is the indicator.
+_MONTH_LIST = re.compile(
+    rf"(?:thang|t)\s*{_M}(?:\s*(?:,|va|and|&|-)\s*(?:thang|t)?\s*{_M}(?![\d/.]))+(?!\d)"
+    rf"(?=\s*[:,-]?\s*(?:(?:{_PREFIX})\s*\.?\s*{_REF}|{_REF}\s*[:=]))")
 # Letter O typed for a zero inside a number: "9O%", "1OO".
 _LETTER_O = re.compile(r"(?<=\d)o|o(?=\d)")
 
@@ -675,12 +681,15 @@ def _lift(o: str, t: str) -> tuple[str, str, list[PeriodHint], bool]:
     return o[cut:].rstrip(" ,:"), t[cut:].rstrip(" ,:"), periods, fix
 
 
-def _strip_front(o: str, t: str) -> tuple[str, str, PeriodHint | None, bool]:
-    """Remove "sửa", "báo cáo", "tháng 10:" and the like from the front of a line."""
+def _strip_front(o: str, t: str) -> tuple[str, str, PeriodHint | None, bool, bool]:
+    """Remove "sửa", "báo cáo", "tháng 10:" and the like from the front of a line. The last flag
+    says the front named several months ("tháng 1, 2: …"): one figure cannot be both."""
     period: PeriodHint | None = None
-    correction = False
+    correction = several = False
     for _ in range(4):
-        if m := _CORRECTION.match(t):
+        if m := _MONTH_LIST.match(t):
+            several = True
+        elif m := _CORRECTION.match(t):
             correction = True
         elif (m := _LEAD_WORDS.match(t)) or (m := _POLITE.match(t)):
             pass
@@ -697,7 +706,7 @@ def _strip_front(o: str, t: str) -> tuple[str, str, PeriodHint | None, bool]:
         o, t = o[cut:], t[cut:]
         if not t:
             break
-    return o, t, period, correction
+    return o, t, period, correction, several
 
 
 def _expand(refs: str) -> list[str] | None:
@@ -778,7 +787,7 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
     for o, t in segments:
         typed = o
         o, t = o[len(t) - len(_BULLET.sub("", t)):], _BULLET.sub("", t)
-        o, t, front, fix = _strip_front(o, t)
+        o, t, front, fix, several = _strip_front(o, t)
         correction = correction or fix or bool(_CORRECTION_NOTE.search(t))
         sticky = front or sticky
         if not t or "?" in t or _QUESTION.search(t):
@@ -822,7 +831,7 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
             if unreadable and unreadable[-1] == o.strip():
                 unreadable.pop()
         line_period = named[0] if named else sticky
-        disagree = len(set(named)) > 1
+        disagree = several or len(set(named)) > 1
         found.extend(FigureLine(line.ref, line.figure, line_period, unit, disagree) for line in lines)
         if not lines and inline and not front and not _DIGIT.search(t):
             sticky = inline[0]
@@ -1066,8 +1075,8 @@ _EN_WORDS = frozenset((
     "track", "indicator", "indicators", "reported", "hasn't", "haven't", "what's", "how's", "there"))
 _VI_WORDS = frozenset((
     "chi", "tieu", "bao", "nhieu", "thang", "cua", "con", "thieu", "khong", "duoc", "nhu", "nao", "da",
-    "la", "em", "anh", "toi", "minh", "xa", "phuong", "don", "vi", "cam", "on", "sao", "roi", "chua",
-    "nop", "gui", "so", "lieu", "ket", "qua", "tinh", "hinh", "tong", "hop", "nhe", "oi", "voi",
+    "la", "em", "anh", "toi", "minh", "xa", "phuong", "don", "vi", "cam", "sao", "roi", "chua",
+    "nop", "gui", "lieu", "ket", "qua", "tinh", "hinh", "tong", "hop", "nhe", "oi", "voi",
     "truoc", "quy", "nam", "dat", "xong", "co", "ai", "gi", "ra", "vay", "nhi"))
 _WORD = re.compile(r"[^\W\d_]+(?:'[a-z]+)?")
 

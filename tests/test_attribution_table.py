@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,8 @@ def other_cases() -> list[Case]:
         Case("6: 79%\nxyz 12 abc", [("6", "2025-04", "79")], quoted="xyz 12 abc"),
         Case("Em gửi số liệu tháng 3 ạ:\n1: 80%\n2: 81%\n3: 82%",
              [("1", "2025-03", "80"), ("2", "2025-03", "81"), ("3", "2025-03", "82")]),
+        Case("Kính gửi phòng VHTT, xã An Sinh báo cáo:\n1. Chỉ tiêu 1: 87%\n2. Chỉ tiêu 2: 86%\n3) ct 3: 85,5%",
+             [("1", "2025-04", "87"), ("2", "2025-04", "86"), ("3", "2025-04", "85.5")]),
         Case("CT 11a,11b: 83%", [("11a", "2025-04", "83"), ("11b", "2025-04", "83")]),
         Case("11a-11b: 84%", [("11a", "2025-04", "84"), ("11b", "2025-04", "84")]),
         Case("ct 11a, b: 85%", [("11a", "2025-04", "85"), ("11b", "2025-04", "85")]),
@@ -131,6 +134,8 @@ def other_cases() -> list[Case]:
         Case("Phường Mạo Khê 6: 81%", []),
         Case("Xã An Sinh 6: 82%", [("6", "2025-04", "82")]),
         Case("6: -5%", []),
+        Case("tháng 1,2: 6: 80%", []),  # two months, one figure: asked to send each
+        Case("thang 3, 6: 71%", [("6", "2025-03", "71")]),
         Case("8: không có", [("8", "2025-04", "na")]),
         Case("7: kps", [("7", "2025-04", "na")]),
     ]
@@ -269,3 +274,16 @@ async def test_a_plan_can_forbid_not_applicable_for_a_part(app: App, tmp_path: P
     assert "không cho phép" in refused and "9b" in refused
     assert "không phát sinh" in (await channel.send("Lan", "6: không phát sinh"))[0].text
     assert sorted((await stored_rows(app)).values()) == [("6", "2025-03", "na")]
+
+
+@pytest.mark.parametrize(("value", "printed"), [
+    ("1111111111111111111111111111", "1.111.111.111.111.111.111.111.111.111"),
+    ("99999999999999999999999999.5", "99.999.999.999.999.999.999.999.999,5"),
+    ("1E+40", "10" + ".000" * 13),
+    ("72.5", "72,5"),
+])
+def test_no_number_is_too_large_to_print(value: str, printed: str) -> None:
+    """A figure stored before the ceiling existed must not break every view that prints it."""
+    from locales import translator
+
+    assert translator("vi").number(Decimal(value)) == printed
