@@ -209,7 +209,7 @@ async def _choice(ctx: Ctx, data: str) -> None:
         if current is None or current.state != "late":
             ctx.say("report-choice-stale")
             return
-        await report.choose_period(ctx, parts[2] == "missing", list(current.data.get("pending", [])))
+        await report.choose_period(ctx, parts[2] == "missing", dict(current.data))
     elif kind in ("yes", "no"):
         current = await state.load(ctx)
         if current is None or current.state != "confirm":

@@ -147,7 +147,7 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
             out.append(await _store(ctx, view, unit, item, history))
     if late:
         asked = [item for item in unnamed if item.part.part.id in late]
-        await _ask_period(ctx, asked, late, out, to_confirm)
+        await _ask_period(ctx, unit, asked, late, out, to_confirm)
         return
     if to_confirm:
         await _ask_confirm(ctx, history, to_confirm, out)
@@ -198,7 +198,7 @@ def _late_choices(ctx: Ctx, view: PlanView, history: list[Submission], items: li
     return late
 
 
-async def _ask_period(ctx: Ctx, asked: list[Accepted], late: dict[int, Period], out: list[str],
+async def _ask_period(ctx: Ctx, unit: Unit, asked: list[Accepted], late: dict[int, Period], out: list[str],
                       to_confirm: list[Accepted]) -> None:
     """Which period a figure without one is for, the missing one offered first. Figures of the
     same message waiting for a "far from the previous one" confirmation are held with them and
@@ -220,19 +220,23 @@ async def _ask_period(ctx: Ctx, asked: list[Accepted], late: dict[int, Period], 
         # Either answer keeps a held figure's own period: only the late ones move.
         entry["missing"] = late[item.part.part.id].id if item in asked else item.period.id
         pending.append(entry)
-    await state.save(ctx, "late", state.remember_choices({"pending": pending}, choices))
+    # The unit it was asked for: an answer after the person moved to another unit files nothing.
+    await state.save(ctx, "late", state.remember_choices({"pending": pending, "unit_id": unit.id}, choices))
     ctx.say_text("\n".join(out), choices=choices)
 
 
-async def choose_period(ctx: Ctx, missing: bool, pending: list[dict[str, Any]]) -> None:
+async def choose_period(ctx: Ctx, missing: bool, data: dict[str, Any]) -> None:
     """The answer to _ask_period: file each held figure to its missing period or the current one."""
     found = await officer_unit(ctx)
     if found is None:
         return
     view, unit = found
     await state.clear(ctx)
+    if data.get("unit_id") != unit.id:
+        ctx.say("report-choice-stale")
+        return
     items = []
-    for item in pending:
+    for item in data.get("pending", []):
         pv = view.parts.get(item["part_id"])
         if pv is None or pv.part.id not in view.duties.get(unit.id, []):
             continue

@@ -287,3 +287,13 @@ def test_no_number_is_too_large_to_print(value: str, printed: str) -> None:
     from locales import translator
 
     assert translator("vi").number(Decimal(value)) == printed
+
+
+async def test_a_period_question_belongs_to_the_unit_it_was_asked_for(app: App, officers: Officers) -> None:
+    await officers.register("Chi", "hong-phong", REGISTERED_LATE)
+    officers.app.deps.clock.set(NOW)  # type: ignore[attr-defined]
+    asked = await officers.channel.send("Chi", "6: 70%")
+    assert asked[0].choices and not await stored_rows(app)
+    await officers.register("Chi", "yen-tho", NOW)  # the same person now serves another unit
+    answer = await officers.channel.send("Chi", "1")
+    assert "Lựa chọn này đã cũ" in answer[0].text and not await stored_rows(app)
