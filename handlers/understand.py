@@ -786,7 +786,8 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
     correction = False
     for o, t in segments:
         typed = o
-        o, t = o[len(t) - len(_BULLET.sub("", t)):], _BULLET.sub("", t)
+        if m := _BULLET.match(t):
+            o, t = o[m.end():], t[m.end():]
         o, t, front, fix, several = _strip_front(o, t)
         correction = correction or fix or bool(_CORRECTION_NOTE.search(t))
         sticky = front or sticky
@@ -795,7 +796,7 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
                 unreadable.append(typed)
             continue
         unit = None
-        if m := _UNIT_LEAD.match(t):
+        if t[0].isalpha() and (m := _UNIT_LEAD.match(t)):
             unit = o[: m.end("unit")].strip()
             o, t = o[m.end():], t[m.end():]
         o, t, inline, fix = _lift(o, t)
