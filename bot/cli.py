@@ -25,7 +25,7 @@ from locales import Translator, translator
 from models import store
 from models.plans import PlanFileError, load_plan_file
 from models.tables import Indicator
-from scheduler.cli import add_tick_parser, cmd_tick
+from scheduler.cli import add_tick_parser, cmd_tick, instant_argument
 
 PLAN_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm")
 
@@ -64,6 +64,8 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
     console = commands.add_parser("console", help=t("cli-help-console"))
     console.add_argument("--user", required=True, metavar="NAME", help=t("cli-help-console-user"))
+    console.add_argument("--now", type=instant_argument(t), metavar="ISO-8601", help=t("cli-help-console-now"))
+    console.add_argument("--paragraphs", action="store_true", help=t("cli-help-console-paragraphs"))
 
     add_tick_parser(commands, t)
 
@@ -345,7 +347,10 @@ async def _unit_or_fail(app: App, session: Any, plan: Any, typed: str) -> Any:
 async def cmd_console(app: App, args: argparse.Namespace) -> int:
     from bot.channels.console import run_console
 
-    await run_console(app.deps, args.user)
+    now = args.now
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=app.settings.timezone)
+    await run_console(app.deps, args.user, now=now, paragraphs=args.paragraphs)
     return 0
 
 

@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import misc, questions, report, state, summary
+from handlers import compare, misc, questions, report, state, summary
 from handlers.context import Ctx, Deps
 from handlers.events import Event, Reply
 from handlers.intents import (
     AskCharts,
     AskExport,
+    AskCompare,
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
@@ -31,10 +32,11 @@ from handlers.intents import (
     ShowReport,
     Start,
     SubmitFigures,
+    Thanks,
     Unknown,
 )
 from handlers.start import start
-from handlers.understand import understand
+from handlers.understand import language_of, understand
 from locales import translator
 from models import outbox, people
 from models.tables import Person, Role
@@ -125,6 +127,7 @@ async def _identify(ctx: Ctx) -> None:
 
 
 async def _intent(ctx: Ctx, intent: Intent) -> None:
+    _follow_language(ctx, intent)
     # Only answers to a question asked before (a value, yes/no, a number) depend on the state.
     current = await state.load(ctx) if isinstance(intent, (BareValue, Confirm)) else None
     match intent:
@@ -151,8 +154,12 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
             await misc.set_language(ctx, locale)
         case ShowReport():
             await report.show_report(ctx)
-        case SubmitFigures(lines=lines, period=period, correction=correction):
-            await report.submit(ctx, lines, period, correction)
+        case SubmitFigures(lines=lines, period=period, correction=correction, unreadable=unreadable):
+            await report.submit(ctx, lines, period, correction, unreadable=unreadable)
+        case Thanks():
+            misc.thanks(ctx)
+        case AskCompare(ref=ref):
+            await compare.ask_compare(ctx, ref)
         case AskGap(ref=ref):
             await questions.ask_gap(ctx, ref)
         case AskStatus(unit=unit):
@@ -175,6 +182,17 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
             await misc.not_understood(ctx)
 
 
+def _follow_language(ctx: Ctx, intent: Intent) -> None:
+    """Answer in the language the person writes: an English message from someone set to
+    Vietnamese switches them to English (and back), remembered like /language."""
+    if ctx.person is None or isinstance(intent, (SetLanguage, Start)):
+        return
+    written = language_of(ctx.event.text or "")
+    if written is not None and written != ctx.t.locale:
+        ctx.person.locale = written
+        ctx.relocalize()
+
+
 async def _choice(ctx: Ctx, data: str) -> None:
     """A pressed button (Telegram) or a numbered choice typed back (Zalo, console)."""
     parts = data.split(":")
@@ -186,6 +204,12 @@ async def _choice(ctx: Ctx, data: str) -> None:
         await report.pick(ctx, int(parts[2]), parts[3])
     elif kind == "lang" and len(parts) == 3 and parts[2] in ("vi", "en"):
         await misc.set_language(ctx, parts[2])
+    elif kind == "late" and len(parts) == 3 and parts[2] in ("missing", "current"):
+        current = await state.load(ctx)
+        if current is None or current.state != "late":
+            ctx.say("report-choice-stale")
+            return
+        await report.choose_period(ctx, parts[2] == "missing", dict(current.data))
     elif kind in ("yes", "no"):
         current = await state.load(ctx)
         if current is None or current.state != "confirm":

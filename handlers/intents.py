@@ -16,9 +16,10 @@ from models.periods import Frequency
 class PeriodHint:
     """A period as a person names it: "tháng 10" (no year), "quý I/2025", "2025-Q1", "6 tháng đầu năm"."""
 
-    frequency: Frequency
-    index: int  # month 1-12, quarter 1-4, half 1-2, 1 for a year
+    frequency: Frequency | None  # None only with `back`: "kỳ trước" is the part's own frequency
+    index: int  # month 1-12, quarter 1-4, half 1-2, 1 for a year; 0 with `back`
     year: int | None = None
+    back: int | None = None  # "tháng trước" = 1, "tháng này" = 0: counted from today's calendar period
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class FigureInput:
     done: bool | None = None
     percent_sign: bool = False  # "72,5%": the sender said it is a percentage
     negative: bool = False  # "-5": kept so the reply can say why it is refused
+    not_applicable: bool = False  # "không phát sinh", "0/0", "N/A": nothing to report this period
     raw: str = ""
 
 
@@ -40,6 +42,9 @@ class FigureLine:
 
     ref: str
     figure: FigureInput
+    period: PeriodHint | None = None  # named on this line ("ct 7 tháng 2: 60%"); beats the message's
+    unit: str | None = None  # a unit named on the line ("Phường Mạo Khê 6: 81%"), as typed
+    periods_disagree: bool = False  # two different periods on one line: asked, never guessed
 
 
 class Intent:
@@ -78,6 +83,7 @@ class SubmitFigures(Intent):
     lines: tuple[FigureLine, ...]
     period: PeriodHint | None = None  # "tháng 10: 6: 72,5%"
     correction: bool = False  # "sửa chỉ tiêu 6: 75%"
+    unreadable: tuple[str, ...] = ()  # lines that look like figures but could not be read, as typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +142,18 @@ class AskExport(Intent):
 @dataclass(frozen=True, slots=True)
 class AskSchedule(Intent):
     """/lich, "lịch nhắc": the upcoming schedule (admins)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thanks(Intent):
+    """"cảm ơn", "thanks": answered politely."""
+
+
+@dataclass(frozen=True, slots=True)
+class AskCompare(Intent):
+    """"so với tháng trước thế nào?": the unit's figures now beside the period before."""
+
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,3 +77,8 @@ async def list_unreachable(ctx: Ctx) -> None:
         local = since.astimezone(ctx.deps.timezone).date()
         lines.append(t("unreachable-line", name=name, units=unit or "—", since=t.date(local)))
     ctx.say_text("\n".join(lines))
+
+
+def thanks(ctx: Ctx) -> None:
+    salutation = ctx.t("salutation-default")
+    ctx.say("thanks-reply", salutation=salutation)

@@ -11,6 +11,7 @@ from handlers.events import Choice
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.intents import FigureInput, FigureLine, PeriodHint
 from handlers.refs import resolve
+from locales import Translator
 from models import submissions
 from models.gaps import Accumulation
 from models.periods import Period
@@ -21,6 +22,11 @@ from models.targets import Figure, Measure
 # A rate moving more than this many points from the unit's previous figure is asked about first.
 FAR_POINTS = Decimal(30)
 HUNDRED = Decimal(100)
+# Counts: above this multiple of the target the figure is asked about first; above the ceiling
+# (or a numerator / denominator above it) it is refused: no unit of a plan counts that high, and
+# every view must be able to print and sum what is stored.
+OUTLIER_TIMES = Decimal(10)
+CEILING = Decimal(10) ** 9
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,12 @@ async def pick(ctx: Ctx, part_id: int, period_id: str) -> None:
 
 
 async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | None, correction: bool,
-                 fixed: tuple[int, str] | None = None) -> None:
-    """Figures sent as text ("6: 72,5%; 7: xong") or, with `fixed`, one value for a chosen part."""
+                 fixed: tuple[int, str] | None = None, unreadable: tuple[str, ...] = ()) -> None:
+    """Figures sent as text ("6: 72,5%; 7: xong") or, with `fixed`, one value for a chosen part.
+
+    Every figure ends in exactly one of: stored, unchanged, refused with its reason, or asked
+    about (far from the previous one; no period named while an earlier one is missing); every
+    line that could not be read is quoted back."""
     found = await officer_unit(ctx)
     if found is None:
         return
@@ -112,35 +122,145 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
     t = ctx.t
     out: list[str] = []
     accepted: list[Accepted] = []
+    unnamed: list[Accepted] = []  # no period in the words: may belong to a missing earlier one
     for line in lines:
-        result = _accept(ctx, view, unit, line, hint, fixed)
+        result = _accept(ctx, view, unit, line, line.period or hint, fixed)
         if isinstance(result, Problem):
-            params = {k: t.number(v) if isinstance(v, Decimal) else v for k, v in result.params.items()}
-            out.append(t(result.message, **params))
+            out.append(t(result.message, **result.params))
+        elif fixed is None and line.period is None and hint is None:
+            unnamed.append(result)
         else:
             accepted.append(result)
-    history = await submissions.current_for_unit(ctx.session, unit.id, {a.part.part.id for a in accepted})
+    out.extend(t("report-unreadable-line", line=text) for text in unreadable)
+    history = await submissions.current_for_unit(
+        ctx.session, unit.id, {a.part.part.id for a in accepted + unnamed})
+    late = _late_choices(ctx, view, history, unnamed)
+    if late:
+        accepted.extend(item for item in unnamed if item.part.part.id not in late)
+    else:
+        accepted.extend(unnamed)
     to_confirm: list[Accepted] = []
     for item in accepted:
         if _far_from_previous(history, item):
             to_confirm.append(item)
         else:
             out.append(await _store(ctx, view, unit, item, history))
+    if late:
+        asked = [item for item in unnamed if item.part.part.id in late]
+        await _ask_period(ctx, unit, asked, late, out, to_confirm)
+        return
     if to_confirm:
-        for item in to_confirm:
-            previous = _previous_figure(history, item.part, item.period, include_same=True)
-            out.append(t("report-confirm-far", code=item.part.code, period=period_label(item.period, t),
-                         old=describe_figure(previous, item.part.target, t) if previous else "—",
-                         new=describe_figure(item.figure, item.part.target, t)))
-        choices = (Choice(t("choice-yes"), "v1:yes"), Choice(t("choice-no"), "v1:no"))
-        await state.save(ctx, "confirm", state.remember_choices({"pending": [_pending(a) for a in to_confirm]}, choices))
-        ctx.say_text("\n".join(out), choices=choices)
+        await _ask_confirm(ctx, history, to_confirm, out)
         return
     if fixed is not None and accepted:
         await state.clear(ctx)
     if accepted:
         out.append(await missing_line(ctx, view, unit))
     ctx.say_text("\n".join(out))
+
+
+async def _ask_confirm(ctx: Ctx, history: list[Submission], to_confirm: list[Accepted], out: list[str]) -> None:
+    t = ctx.t
+    for item in to_confirm:
+        previous = _previous_figure(history, item.part, item.period, include_same=True)
+        if previous is None or previous.amount is None:
+            out.append(t("report-confirm-large", code=item.part.code, period=period_label(item.period, t),
+                         new=describe_figure(item.figure, item.part.target, t),
+                         target=describe_target(item.part.target, t)))
+            continue
+        out.append(t("report-confirm-far", code=item.part.code, period=period_label(item.period, t),
+                     old=describe_figure(previous, item.part.target, t),
+                     new=describe_figure(item.figure, item.part.target, t)))
+    choices = (Choice(t("choice-yes"), "v1:yes"), Choice(t("choice-no"), "v1:no"))
+    await state.save(ctx, "confirm", state.remember_choices({"pending": [_pending(a) for a in to_confirm]}, choices))
+    ctx.say_text("\n".join(out), choices=choices)
+
+
+def _late_choices(ctx: Ctx, view: PlanView, history: list[Submission], items: list[Accepted]) -> dict[int, Period]:
+    """Parts whose figure names no period while an earlier period of theirs is still missing for
+    the unit, its deadline passed: part id -> the latest such period. Only periods whose deadline
+    came after the unit's officer was registered count, so nobody is asked about months from
+    before they used the bot."""
+    role = ctx.officer
+    since = role.started_at.astimezone(ctx.deps.timezone).date() if role is not None else None
+    reported = {(r.part_id, r.period) for r in history}
+    late: dict[int, Period] = {}
+    for item in items:
+        period = item.period.previous()
+        while period.year == item.period.year:
+            deadline = view.deadline(period)
+            if since is not None and deadline < since:
+                break
+            if deadline < ctx.today and (item.part.part.id, period.id) not in reported:
+                late[item.part.part.id] = period
+                break
+            period = period.previous()
+    return late
+
+
+async def _ask_period(ctx: Ctx, unit: Unit, asked: list[Accepted], late: dict[int, Period], out: list[str],
+                      to_confirm: list[Accepted]) -> None:
+    """Which period a figure without one is for, the missing one offered first. Figures of the
+    same message waiting for a "far from the previous one" confirmation are held with them and
+    confirmed after the answer (one question at a time)."""
+    t = ctx.t
+    for item in asked:
+        out.append(t("report-ask-period", code=item.part.code, figure=describe_figure(item.figure, item.part.target, t),
+                     missing=period_label(late[item.part.part.id], t), current=period_label(item.period, t)))
+    for item in to_confirm:
+        out.append(t("report-held", code=item.part.code, period=period_label(item.period, t),
+                     figure=describe_figure(item.figure, item.part.target, t)))
+    missing_labels = sorted({period_label(p, t) for p in late.values()})
+    current_labels = sorted({period_label(item.period, t) for item in asked})
+    choices = (Choice(t("choice-period-missing", periods=", ".join(missing_labels)), "v1:late:missing"),
+               Choice(t("choice-period-current", periods=", ".join(current_labels)), "v1:late:current"))
+    pending = []
+    for item in [*asked, *to_confirm]:
+        entry = _pending(item)
+        # Either answer keeps a held figure's own period: only the late ones move.
+        entry["missing"] = late[item.part.part.id].id if item in asked else item.period.id
+        pending.append(entry)
+    # The unit it was asked for: an answer after the person moved to another unit files nothing.
+    await state.save(ctx, "late", state.remember_choices({"pending": pending, "unit_id": unit.id}, choices))
+    ctx.say_text("\n".join(out), choices=choices)
+
+
+async def choose_period(ctx: Ctx, missing: bool, data: dict[str, Any]) -> None:
+    """The answer to _ask_period: file each held figure to its missing period or the current one."""
+    found = await officer_unit(ctx)
+    if found is None:
+        return
+    view, unit = found
+    await state.clear(ctx)
+    if data.get("unit_id") != unit.id:
+        ctx.say("report-choice-stale")
+        return
+    items = []
+    for item in data.get("pending", []):
+        pv = view.parts.get(item["part_id"])
+        if pv is None or pv.part.id not in view.duties.get(unit.id, []):
+            continue
+        period = Period.parse(item["missing"] if missing else item["period"])
+        items.append(Accepted(pv, period, _figure_of_pending(item)))
+    history = await submissions.current_for_unit(ctx.session, unit.id, {a.part.part.id for a in items})
+    out: list[str] = []
+    to_confirm = []
+    for item in items:
+        if _far_from_previous(history, item):
+            to_confirm.append(item)
+        else:
+            out.append(await _store(ctx, view, unit, item, history))
+    if to_confirm:
+        await _ask_confirm(ctx, history, to_confirm, out)
+        return
+    out.append(await missing_line(ctx, view, unit))
+    ctx.say_text("\n".join(out))
+
+
+def _figure_of_pending(item: dict[str, Any]) -> Figure:
+    return Figure(value=_dec(item["value"]), numerator=_dec(item["numerator"]),
+                  denominator=_dec(item["denominator"]), done=item["done"],
+                  not_applicable=bool(item.get("not_applicable")))
 
 
 async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]]) -> None:
@@ -158,10 +278,7 @@ async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]]) -> None:
         pv = view.parts.get(item["part_id"])
         if pv is None:
             continue
-        figure = Figure(
-            value=_dec(item["value"]), numerator=_dec(item["numerator"]),
-            denominator=_dec(item["denominator"]), done=item["done"],
-        )
+        figure = _figure_of_pending(item)
         out.append(await _store(ctx, view, unit, Accepted(pv, Period.parse(item["period"]), figure), history))
     out.append(await missing_line(ctx, view, unit))
     ctx.say_text("\n".join(out))
@@ -173,6 +290,10 @@ def _accept(ctx: Ctx, view: PlanView, unit: Unit, line: FigureLine, hint: Period
         pv = view.parts[fixed[0]]
         period = Period.parse(fixed[1])
     else:
+        if line.unit is not None and unit not in view.find_units(line.unit, limit=1):
+            return Problem("report-error-other-unit", {"named": line.unit, "unit": unit.name})
+        if line.periods_disagree:
+            return Problem("report-error-two-periods", {"code": line.ref})
         resolved = resolve(view, line.ref, unit.id)
         if resolved.not_reported:
             return Problem("report-error-not-assigned", {"code": line.ref, "unit": unit.name})
@@ -188,7 +309,7 @@ def _accept(ctx: Ctx, view: PlanView, unit: Unit, line: FigureLine, hint: Period
         if isinstance(period_or_problem, Problem):
             return period_or_problem
         period = period_or_problem
-    figure = to_figure(pv, line.figure)
+    figure = to_figure(pv, line.figure, ctx.t)
     if isinstance(figure, Problem):
         return figure
     return Accepted(pv, period, figure)
@@ -198,6 +319,14 @@ def _period(hint: PeriodHint | None, pv: PartView, opened: Period, plan_year: in
     if hint is None:
         return opened
     t = ctx.t
+    if hint.back is not None:
+        if hint.frequency is not None and hint.frequency is not pv.frequency:
+            return Problem("report-error-period-frequency",
+                           {"code": pv.code, "frequency": t(f"frequency-{pv.frequency.value}")})
+        period = Period.of_month(ctx.today.year, ctx.today.month, pv.frequency)
+        for _ in range(hint.back):
+            period = period.previous()
+        hint = PeriodHint(pv.frequency, period.index, period.year)
     if hint.frequency is not pv.frequency:
         return Problem("report-error-period-frequency", {"code": pv.code, "frequency": t(f"frequency-{pv.frequency.value}")})
     year = hint.year or (opened.year if hint.index <= opened.index else opened.year - 1)
@@ -212,12 +341,19 @@ def _period(hint: PeriodHint | None, pv: PartView, opened: Period, plan_year: in
     return period
 
 
-def to_figure(pv: PartView, given: FigureInput) -> Figure | Problem:
+def to_figure(pv: PartView, given: FigureInput, t: Translator) -> Figure | Problem:
     """Check a sent figure against what the part measures (domain.md's validation rules)."""
     code, target = pv.code, pv.target
     unit = target.unit or ""
+    if given.not_applicable:
+        if not pv.part.allow_not_applicable:
+            return Problem("report-error-not-applicable-forbidden", {"code": code, "example": example_line(pv)})
+        return Figure(not_applicable=True)
     if given.negative:
         return Problem("report-error-negative", {"code": code})
+    if any(n is not None and n > CEILING for n in (given.value, given.numerator, given.denominator)):
+        # Said with the figure as typed: a 28-digit number must not reach the number formatter.
+        return Problem("report-error-too-large", {"code": code, "raw": given.raw})
     if target.measure is Measure.MILESTONE:
         if given.done is None:
             return Problem("report-error-milestone-number", {"code": code})
@@ -230,8 +366,8 @@ def to_figure(pv: PartView, given: FigureInput) -> Figure | Problem:
         if given.denominator == 0:
             return Problem("report-error-zero-denominator", {"code": code})
         if given.numerator > given.denominator:
-            return Problem("report-error-numerator-above", {"code": code, "numerator": given.numerator,
-                                                            "denominator": given.denominator})
+            return Problem("report-error-numerator-above", {"code": code, "numerator": t.number(given.numerator),
+                                                            "denominator": t.number(given.denominator)})
         return Figure(numerator=given.numerator, denominator=given.denominator)
     if given.value is None:
         return Problem("report-error-not-a-number", {"code": code, "example": example_line(pv)})
@@ -240,11 +376,15 @@ def to_figure(pv: PartView, given: FigureInput) -> Figure | Problem:
             return Problem("report-error-count-percent", {"code": code, "unit": unit})
         return Figure(value=given.value)
     if given.value > HUNDRED:
-        return Problem("report-error-percent-range", {"code": code, "value": given.value})
+        return Problem("report-error-percent-range", {"code": code, "value": t.number(given.value)})
     return Figure(value=given.value)
 
 
 def _far_from_previous(history: list[Submission], item: Accepted) -> bool:
+    target = item.part.target
+    if (target.measure is Measure.COUNT and item.figure.value is not None and target.value
+            and item.figure.value > target.value * OUTLIER_TIMES):
+        return True
     previous = _previous_figure(history, item.part, item.period, include_same=True)
     if previous is None:
         return False
@@ -306,7 +446,8 @@ async def missing_line(ctx: Ctx, view: PlanView, unit: Unit) -> str:
 def _pending(item: Accepted) -> dict[str, Any]:
     f = item.figure
     return {"part_id": item.part.part.id, "period": item.period.id, "value": _text(f.value),
-            "numerator": _text(f.numerator), "denominator": _text(f.denominator), "done": f.done}
+            "numerator": _text(f.numerator), "denominator": _text(f.denominator), "done": f.done,
+            "not_applicable": f.not_applicable}
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -48,6 +48,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from handlers.intents import (
+    AskCompare,
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
@@ -69,6 +70,7 @@ from handlers.intents import (
     ShowReport,
     Start,
     SubmitFigures,
+    Thanks,
     Unknown,
 )
 from models.numbers import NUMBER_PATTERN, NumberError, parse_number
@@ -211,6 +213,13 @@ _REF = (r"(?:pl\s*\d{1,2}(?:\.\d{1,3}[a-z]?)?|(?:iv|i{1,3}|vi{0,3}|ix|x|[a-h])\.
         r"|\d{1,3}(?:\.\d{1,3}){0,2}[a-z]?)")
 _REF_HEAD = re.compile(
     rf"(?:(?P<prefix>{_PREFIX})\s*\.?\s*)?(?P<ref>{_REF})(?P<sep>\s*[:=)]\s*|\s+-\s+|\.\s+|\s+|-(?=\d))")
+# Several references sharing one figure: "11a,11b", "11a-11d", "CT 12a, 12b và 12c", "11a, b".
+_REF_ITEM = rf"(?:(?:{_PREFIX})\s*\.?\s*)?(?:{_REF}|[a-h](?=\s*[:=]|\s*,|\s+(?:va|and)\s))"
+_REF_LIST_HEAD = re.compile(
+    rf"(?:(?P<prefix>{_PREFIX})\s*\.?\s*)?(?P<ref>{_REF}(?:(?<=[a-z])|(?![.,]\d))(?:\s*(?:,|&|\+|-|va|and|den|toi)\s*"
+    rf"{_REF_ITEM}(?![\w%/])(?:(?<=[a-z])|(?![.,]\d)))+)(?P<sep>\s*[:=]\s*|\s+)")
+_LIST_SPLIT = re.compile(r"\s*(?P<sep>,|&|\+|-|va|and|den|toi)\s*")
+_MAX_RANGE = 10  # "1-5: 100%" names five indicators; "6-72" is no range of indicators
 # Where a figure starts inside a line: "6: 120/150 7: xong", "6: 72,5, 7: 80".
 _FIGURE_START = re.compile(
     rf"(?:^|(?<=[\s,]))(?:{_PREFIX}\s*\.?\s*)?{_REF}\s*[:=]"
@@ -315,6 +324,12 @@ _HELP = _any(r"giup", r"giup do", r"huong dan", r"help", r"tro giup", r"lam sao"
              r"lam (?:duoc )?(?:nhung )?gi", r"co the lam gi", r"chuc nang", r"what can you")
 _REPORT = _any(r"bao cao", r"nop so lieu", r"gui so lieu", r"nhap so lieu", r"nop bao cao", r"report",
                r"submit", r"so lieu", r"nop", r"cap nhat so lieu", r"enter figures", r"figures")
+_COMPARE = _any(
+    r"so voi (?:thang|ky|quy|lan) (?:truoc|vua roi|vua qua)", r"so (?:thang|ky|quy) truoc",
+    r"(?:tang|giam) (?:hay|hoac) (?:giam|tang)(?: (?:so voi|hon) (?:thang|ky|quy) truoc)?",
+    r"compared? (?:to|with) (?:the )?(?:last|previous) (?:month|quarter|period)",
+    r"(?:than|vs\.?|versus) (?:the )?(?:last|previous) (?:month|quarter|period)",
+    r"since (?:the )?(?:last|previous) (?:month|quarter|period)")
 _TO_ENGLISH = _any(r"tieng anh", r"english", r"in english", r"eng")
 _TO_VIETNAMESE = _any(r"tieng viet", r"vietnamese")
 _LANGUAGE = _any(r"ngon ngu", r"language", r"doi ngon ngu", r"change language")
@@ -369,6 +384,12 @@ _DONE_WORDS: dict[str, bool] = {
         "chua thuc hien", "chua trien khai", "dang thuc hien", "dang lam", "dang trien khai", "no", "not yet",
         "not done", "incomplete", "in progress", "not completed", "not met", "n"), False),
 }
+# "Không phát sinh": nothing to report for the period (a real answer, not a zero).
+_NOT_APPLICABLE = frozenset((
+    "khong phat sinh", "ko phat sinh", "k phat sinh", "kps", "khong co", "ko co", "k co",
+    "khong co phat sinh", "chua phat sinh", "khong co so lieu", "khong co ho so", "khong ap dung",
+    "khong phat sinh ho so", "0/0", "n/a", "na", "n.a", "n.a.", "not applicable", "none",
+    "nothing to report", "no data", "nil"))
 _RATIO = re.compile(
     rf"(?P<neg>-\s*)?(?P<a>{NUMBER_PATTERN})\s*(?:/|tren\s+tong\s+so|tren\s+tong|tren"
     rf"|trong\s+tong\s+so|trong\s+so|out\s+of|of)\s*(?P<b>{NUMBER_PATTERN})(?P<unit>\s+[^\d\s][^\d]{{0,40}})?")
@@ -414,9 +435,13 @@ def _parse_value(o: str, t: str, locale: str, *, words_after: bool) -> FigureInp
     o, t = _trim(o, t)
     if not t:
         return None
+    if t in _NOT_APPLICABLE or t.replace(" ", "") == "0/0":
+        return FigureInput(not_applicable=True, raw=o)
     done = _DONE_WORDS.get(t)
     if done is not None:
         return FigureInput(done=done, raw=o)
+    if "o" in t and _LETTER_O.search(t):
+        t = _LETTER_O.sub("0", t)  # "9O%": a letter O for a zero, one character for one
     if m := _RATIO.fullmatch(t):
         if m["unit"] and not words_after:
             return None
@@ -460,6 +485,9 @@ def _table() -> dict[str, Intent]:
         no: ("khong", "da khong", "khong phai", "khong dung", "sai", "sai roi", "ko", "k", "hong",
              "khg", "kg", "no", "n", "nope", "wrong", "khong dong y", "nham", "nham roi", "nhap nham",
              "khong chinh xac", "chua dung"),
+        Thanks(): ("cam on", "cam on nhieu", "xin cam on", "em cam on", "toi cam on", "ok cam on",
+                   "cam on nhe", "da cam on", "thanks", "thank you", "thank", "thanks a lot", "tks",
+                   "thx", "ok thanks", "many thanks", "thank you very much", "cam on ban nhieu"),
         AskMissing(): ("chua nop", "chua bao cao", "ai chua nop", "missing"),
         AskOffTrack(): ("off track", "off-track", "cham tien do", "chi tieu cham", "behind"),
         AskSchedule(): ("lich", "lich nhac", "lich bao cao", "schedule", "deadline", "deadlines"),
@@ -570,35 +598,157 @@ _VERB = re.compile(
     r"\s*:?\s*)+")
 _SEPARATORS = re.compile("[\n\r;\uff1b]+")
 _MAX_INVALID_WORDS = 4  # "6: bảy mươi" is a wrong value; a longer text after "6:" is not a figure
+# A list bullet: "- CT7 đạt 100%", "• 6: 80%", "+ 7: xong", "2. Chỉ tiêu 2: 95%"; "1) 6: 80%" is
+# not one (without a "chỉ tiêu" after it, the number is the indicator's).
+_BULLET = re.compile(
+    rf"^(?:[-*+•·>]+\s+|[-*•·]+(?=[a-z])|(?:\d{{1,2}}|[a-h])[.)]\s*(?=(?:{_PREFIX})\s*\.?\s*\d))")
+# Words around a figure that say who, why or how politely, anywhere in a line: "xin lỗi chỉ tiêu
+# 2 em nhập nhầm, đúng là 78,5%", "anh ơi em gửi bổ sung chỉ tiêu 1 là 95% nhé". The correction
+# words among them mark the message as a correction.
+_FIX_WORDS = (r"xin sua|sua lai thanh|sua lai la|sua lai|sua thanh|sua|chinh lai|nhap nham|nhap sai"
+              r"|go nham|bi nham|nham|sai|dung ra la|dung la|phai la|gui lai|nop lai|bao lai|xin loi")
+_FILLER = re.compile(
+    rf"(?<![\w/.])(?:(?P<fix>{_FIX_WORDS})|xin phep|gui bo sung|bo sung|anh oi|chi oi|em oi|bot oi|anh"
+    r"|chi(?!\s*tieu)|em|a|nhe|nha|vang|gui|nop|cap nhat|so lieu|ket qua|kinh gui|chung toi"
+    r"|minh|nhu sau|please|sorry|typo|should be|resend|resent|update)(?![\w/.])[\s,:.!-]*")
+# Periods counted from today: "tháng trước", "quý vừa qua", "kỳ trước", "last month".
+_RELATIVE = re.compile(
+    r"(?<!\w)(?:(?P<f>thang|quy|ky|month|quarter|period)\s+(?:truoc|vua qua|vua roi|roi)"
+    r"|(?:last|previous)\s+(?P<fen>month|quarter|period))(?!\w)")
+_RELATIVE_FREQUENCY = {"thang": Frequency.MONTHLY, "month": Frequency.MONTHLY,
+                       "quy": Frequency.QUARTERLY, "quarter": Frequency.QUARTERLY}
+# "Phường Mạo Khê 6: 81%": a unit named before the figures.
+_UNIT_LEAD = re.compile(
+    rf"^(?P<unit>(?:ubnd\s+)?(?:xa|phuong|thi tran|phong|trung tam|chi nhanh)\s+[^\d:;,()]+?)"
+    rf"\s*[:,-]?\s*(?=(?:{_PREFIX})\s*\.?\s*\d|\d)")
+_DIGIT = re.compile(r"\d")
+# "tháng 1, 2: 6: 80%", "T1-T2": several months for one figure. Only when a figure follows: in "tháng 3, 6: 80%" the 6 is the indicator.
+_MONTH_LIST = re.compile(
+    rf"(?:thang|t)\s*{_M}(?:\s*(?:,|va|and|&|-)\s*(?:thang|t)?\s*{_M}(?![\d/.]))+(?!\d)"
+    rf"(?=\s*[:,-]?\s*(?:(?:{_PREFIX})\s*\.?\s*{_REF}|{_REF}\s*[:=]))")
+# Letter O typed for a zero inside a number: "9O%", "1OO".
+_LETTER_O = re.compile(r"(?<=\d)o|o(?=\d)")
 
 
-def _strip_front(o: str, t: str) -> tuple[str, str, PeriodHint | None, bool]:
-    """Remove "sửa", "báo cáo", "tháng 10:" and the like from the front of a line."""
+def _blank(o: str, t: str, spans: list[tuple[int, int]]) -> tuple[str, str]:
+    """Cut spans out of both texts alike and collapse the spaces left (they stay aligned)."""
+    if not spans:
+        return o, t
+    out_o, out_t, last = [], [], 0
+    for a, b in spans:
+        out_o.append(o[last:a])
+        out_t.append(t[last:a])
+        last = b
+    out_o.append(o[last:])
+    out_t.append(t[last:])
+    t = " ".join(out_t)
+    o = " ".join(out_o)
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", t)]
+    return " ".join(o[a:b] for a, b in words), " ".join(t[a:b] for a, b in words)
+
+
+def _lift(o: str, t: str) -> tuple[str, str, list[PeriodHint], bool]:
+    """Take periods and filler words out of a line, wherever they stand: "6: 65% (tháng 2)",
+    "ct 7 thang 2: 60%", "tháng trước chỉ tiêu 8 đạt 85%". Returns the periods found (in order)
+    and whether a correction word was among the fillers."""
+    periods: list[PeriodHint] = []
+    spans: list[tuple[int, int]] = []
+    for m in _PERIOD.finditer(t):
+        # Numeric forms ("3/2025", "2025-03") only count at the front (_strip_front): inside a
+        # line "12/2025" may be a numerator and a denominator.
+        if (m[0][0].isalpha() or "thang" in m[0]) and (hint := _period_of(m)) is not None:
+            periods.append(hint)
+            spans.append(m.span())
+    for m in _RELATIVE.finditer(t):
+        word = m["f"] or m["fen"]
+        periods.append(PeriodHint(_RELATIVE_FREQUENCY.get(word), 0, back=1))
+        spans.append(m.span())
+    fix = False
+    for m in _FILLER.finditer(t):
+        fix = fix or bool(m["fix"])
+        spans.append(m.span())
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    o, t = _blank(o, t, merged)
+    empty = [m.span() for m in re.finditer(r"\(\s*[,.:]?\s*\)", t)]
+    o, t = _blank(o, t, empty)
+    cut = len(t) - len(t.lstrip(" ,:"))
+    return o[cut:].rstrip(" ,:"), t[cut:].rstrip(" ,:"), periods, fix
+
+
+def _strip_front(o: str, t: str) -> tuple[str, str, PeriodHint | None, bool, bool]:
+    """Remove "sửa", "báo cáo", "tháng 10:" and the like from the front of a line. The last flag
+    says the front named several months ("tháng 1, 2: …"): one figure cannot be both."""
     period: PeriodHint | None = None
-    correction = False
+    correction = several = False
     for _ in range(4):
-        if m := _CORRECTION.match(t):
+        if m := _MONTH_LIST.match(t):
+            several = True
+        elif m := _CORRECTION.match(t):
             correction = True
         elif (m := _LEAD_WORDS.match(t)) or (m := _POLITE.match(t)):
             pass
         elif (m := _PERIOD.match(t)) and (hint := _period_of(m)):
             period = period or hint
+        elif m := _RELATIVE.match(t):
+            period = period or PeriodHint(_RELATIVE_FREQUENCY.get(m["f"] or m["fen"]), 0, back=1)
         else:
             break
         cut = m.end()
-        while cut < len(t) and t[cut] in " :,-.":
+        # "tháng 2: -1: 150/150": a "-" before a digit is a sign, not punctuation to skip.
+        while cut < len(t) and t[cut] in " :,-." and not (t[cut] == "-" and t[cut + 1: cut + 2].isdigit()):
             cut += 1
         o, t = o[cut:], t[cut:]
         if not t:
             break
-    return o, t, period, correction
+    return o, t, period, correction, several
 
 
-def _figure_line(o: str, t: str, locale: str) -> tuple[FigureLine, PeriodHint | None] | None:
-    m = _REF_HEAD.match(t)
-    if m is None or (m["sep"] == "-" and not m["prefix"]):
-        return None  # "ct10-85%" is a figure; "6-72" could be a range or a date
-    ref = _ref(m["ref"])
+def _expand(refs: str) -> list[str] | None:
+    """"11a,11b" -> [11a, 11b]; "11a-11d" -> [11a..11d]; "12a, b và c" -> [12a, 12b, 12c];
+    "1-3" -> [1, 2, 3]. None when a range is not one ("6-72")."""
+    items: list[str] = []
+    pieces = _LIST_SPLIT.split(refs)
+    range_next = False
+    for i in range(0, len(pieces), 2):
+        item = _PREFIXED_REF.sub(lambda m: m["ref"], pieces[i]).strip()
+        item = _ref(item)
+        if len(item) == 1 and item.isalpha() and items:
+            item = items[-1].rstrip("abcdefgh") + item  # "11a, b": the letter of 11
+        if range_next:
+            first = items[-1]
+            if first[-1:].isalpha() and item[-1:].isalpha() and first[:-1] == item[:-1]:
+                letters = range(ord(first[-1]) + 1, ord(item[-1]))
+                items.extend(first[:-1] + chr(c) for c in letters)
+            elif first.isdigit() and item.isdigit() and 0 < int(item) - int(first) <= _MAX_RANGE:
+                items.extend(str(n) for n in range(int(first) + 1, int(item)))
+            else:
+                return None
+        items.append(item)
+        range_next = i + 1 < len(pieces) and pieces[i + 1] in ("-", "den", "toi")
+    return items
+
+
+def _figure_line(o: str, t: str, locale: str) -> tuple[list[FigureLine], PeriodHint | None] | None:
+    refs: list[str] | None = None
+    m = _REF_LIST_HEAD.match(t)
+    if m is not None:
+        refs = _expand(m["ref"])
+        explicit = ":" in m["sep"] or "=" in m["sep"]
+        # "6, 7 80%" could be two figures; a list needs ":" unless its parts are lettered.
+        if refs is None or not (explicit or all(r[-1:].isalpha() for r in refs)):
+            refs, m = None, None
+    if m is None:
+        m = _REF_HEAD.match(t)
+        if m is None or (m["sep"] == "-" and not m["prefix"]):
+            return None  # "ct10-85%" is a figure; "6-72" could be a range or a date
+        refs = [_ref(m["ref"])]
+    assert refs is not None
     explicit = ":" in m["sep"] or "=" in m["sep"]
     pos = m.end()
     period = None
@@ -614,41 +764,119 @@ def _figure_line(o: str, t: str, locale: str) -> tuple[FigureLine, PeriodHint | 
         figure = _parse_value(o[pos:], t[pos:], locale, words_after=True)
     if figure is None:
         value_o, value_t = _trim(o[pos:], t[pos:])
-        if (not explicit or not value_t or value_t.count(" ") >= _MAX_INVALID_WORDS
-                or _CUES.search(value_t)):
+        if (not explicit or value_t.count(" ") >= _MAX_INVALID_WORDS
+                or (value_t and _CUES.search(value_t))):
             return None
-        figure = FigureInput(raw=value_o)
-    return FigureLine(ref, figure), period
+        # "6: ~~", "6: \" OR 1=1 --": not a number, said so; never a figure for anything else.
+        figure = FigureInput(raw=value_o or o[pos:].strip())
+    return [FigureLine(ref, figure) for ref in refs], period
 
 
 def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | None:
-    lines: list[FigureLine] = []
-    period: PeriodHint | None = None
+    """Figures in a message, each with the period its words name.
+
+    A period at the front of a line ("Tháng 3:", "bổ sung tháng 3: 11a 100%") holds for that line
+    and the lines after it until another is named; a period elsewhere in a line ("6: 65% (tháng
+    2)", "ct 7 thang 2: 60%") holds for that line only. A line naming two different periods is
+    marked, to be asked about. A line with a digit that holds no readable figure is returned in
+    `unreadable` (when the message holds figures), so the reply can quote it back."""
+    found: list[FigureLine] = []
+    unreadable: list[str] = []
+    sticky: PeriodHint | None = None
     correction = False
     for o, t in segments:
-        o, t, hint, fix = _strip_front(o, t)
+        typed = o
+        if m := _BULLET.match(t):
+            o, t = o[m.end():], t[m.end():]
+        o, t, front, fix, several = _strip_front(o, t)
         correction = correction or fix or bool(_CORRECTION_NOTE.search(t))
-        period = period or hint
+        sticky = front or sticky
         if not t or "?" in t or _QUESTION.search(t):
+            if _DIGIT.search(t):
+                unreadable.append(typed)
+            continue
+        unit = None
+        if t[0].isalpha() and (m := _UNIT_LEAD.match(t)):
+            unit = o[: m.end("unit")].strip()
+            o, t = o[m.end():], t[m.end():]
+        o, t, inline, fix = _lift(o, t)
+        correction = correction or fix
+        named = [*([front] if front else []), *inline]
+        if not t:
+            if inline and not front:
+                sticky = inline[0]  # "Số liệu tháng 10 như sau" (a heading)
             continue
         starts = [0, *(m.start() for m in _FIGURE_START.finditer(t) if m.start() > 0)]
-        found = False
-        for begin, end in zip(starts, [*starts[1:], len(t)], strict=True):
-            parsed = _figure_line(o[begin:end].strip(), t[begin:end].strip(), locale)
+        chunks = list(zip(starts, [*starts[1:], len(t)], strict=True))
+        lines: list[FigureLine] = []
+        i = 0
+        while i < len(chunks):
+            begin, end = chunks[i]
+            parsed = _figure_line(o[begin:end].strip(" ,"), t[begin:end].strip(" ,"), locale)
+            if parsed is None or _unread(parsed[0]):
+                # A list still going on ("ct 11a, 11b: 100%"), or a value that is not one ("6: \"
+                # OR 1=1 --"): read the rest of the line with it, never as figures of their own.
+                whole = _figure_line(o[begin:].strip(" ,"), t[begin:].strip(" ,"), locale)
+                if whole is not None:
+                    parsed, i = whole, len(chunks)
             if parsed is not None:
-                lines.append(parsed[0])
-                period = period or parsed[1]
-                found = True
-        if not found and period is None:
-            period = _find_period(t)  # a heading: "Số liệu tháng 10 như sau"
-    return SubmitFigures(tuple(lines), period, correction) if lines else None
+                lines.extend(parsed[0])
+                if parsed[1] is not None:
+                    named.append(parsed[1])
+            elif _DIGIT.search(t, begin, end):
+                unreadable.append(o[begin:end].strip())
+            i += 1
+        if not lines and (named_line := _named_then_value(o, t, locale)) is not None:
+            # "Tỷ lệ hồ sơ trực tuyến (chỉ tiêu 8): 45%": the reference inside the words.
+            lines = [named_line]
+            if unreadable and unreadable[-1] == o.strip():
+                unreadable.pop()
+        line_period = named[0] if named else sticky
+        disagree = several or len(set(named)) > 1
+        found.extend(FigureLine(line.ref, line.figure, line_period, unit, disagree) for line in lines)
+        if not lines and inline and not front and not _DIGIT.search(t):
+            sticky = inline[0]
+    if not found:
+        return None
+    periods = {line.period for line in found}
+    if len(periods) == 1 and not any(line.periods_disagree for line in found):
+        # One period for the whole message: said once, on the message.
+        shared = found[0].period
+        return SubmitFigures(tuple(FigureLine(x.ref, x.figure, None, x.unit) for x in found), shared,
+                             correction, tuple(unreadable))
+    return SubmitFigures(tuple(found), None, correction, tuple(unreadable))
+
+
+_TAIL_VALUE = re.compile(
+    rf"(?<![\d.,])(?P<v>{NUMBER_PATTERN}\s*(?:%|phan tram)|{NUMBER_PATTERN}\s*/\s*{NUMBER_PATTERN})\s*[.!]*$")
+
+
+_MAX_TAIL = 40
+
+
+def _named_then_value(o: str, t: str, locale: str) -> FigureLine | None:
+    """One prefixed reference anywhere, and a percentage or a ratio ending the line."""
+    refs = list(_PREFIXED_REF.finditer(t))
+    if len(refs) != 1:
+        return None
+    # Only the line's end is searched: from every position of "1.1.1…" the search is quadratic.
+    value = _TAIL_VALUE.search(t, max(refs[0].end(), len(t) - _MAX_TAIL))
+    if value is None:
+        return None
+    figure = _parse_value(o[value.start("v"):], t[value.start("v"):], locale, words_after=False)
+    return FigureLine(_ref(refs[0]["ref"]), figure) if figure is not None else None
+
+
+def _unread(lines: list[FigureLine]) -> bool:
+    f = lines[0].figure
+    return f.value is None and f.numerator is None and f.done is None and not f.not_applicable
 
 
 def _bare_value(o: str, t: str, locale: str) -> BareValue | None:
     if (v := _VERB.match(t)) and v.end() < len(t) and t not in _DONE_WORDS:
         o, t = o[v.end():], t[v.end():]  # "đạt 100%", "khoảng 70%"
-    if t[0].isalpha() and t not in _DONE_WORDS:
-        return None  # values start with a digit or "-", unless they are a done word
+    if t[0].isalpha() and t not in _DONE_WORDS and t not in _NOT_APPLICABLE:
+        return None  # values start with a digit or "-", unless they are a done or "không phát sinh" word
     figure = _parse_value(o, t, locale, words_after=True)
     if figure is None:
         return None
@@ -698,6 +926,8 @@ def _question(o: str, t: str) -> Intent | None:
     if _MISSING.search(t):
         return AskMissing()
     ref = _prefixed_ref(t)
+    if _COMPARE.search(t):
+        return AskCompare(ref)
     if ref is None and _OWED.search(t):
         return ShowReport()
     if ref is None and _OFF_TRACK.search(t):
@@ -834,3 +1064,37 @@ def understand(text: str, locale: str = "vi") -> Intent:
         return _understand(text, locale)
     except Exception:  # a reading bug must cost one "didn't understand", never the conversation
         return Unknown(text if isinstance(text, str) else "")
+
+
+# ------------------------------------------------------------------------------- language of
+
+_EN_WORDS = frozenset((
+    "the", "is", "are", "what", "how", "which", "who", "my", "our", "please", "show", "me", "missing",
+    "status", "thanks", "thank", "you", "doing", "still", "much", "many", "left", "we", "i", "for",
+    "of", "to", "this", "last", "month", "quarter", "units", "has", "have", "not", "yet", "in", "can",
+    "do", "does", "did", "should", "and", "with", "compared", "far", "when", "due", "progress",
+    "track", "indicator", "indicators", "reported", "hasn't", "haven't", "what's", "how's", "there"))
+_VI_WORDS = frozenset((
+    "chi", "tieu", "bao", "nhieu", "thang", "cua", "con", "thieu", "khong", "duoc", "nhu", "nao", "da",
+    "la", "em", "anh", "toi", "minh", "xa", "phuong", "don", "vi", "cam", "sao", "roi", "chua",
+    "nop", "gui", "lieu", "ket", "qua", "tinh", "hinh", "tong", "hop", "nhe", "oi", "voi",
+    "truoc", "quy", "nam", "dat", "xong", "co", "ai", "gi", "ra", "vay", "nhi"))
+_WORD = re.compile(r"[^\W\d_]+(?:'[a-z]+)?")
+
+
+def language_of(text: str) -> str | None:
+    """"en" or "vi" when a message is plainly written in that language (two words or more of
+    it and none of the other), else None: figures, "ok", names of places decide nothing."""
+    english = vietnamese = 0
+    for word in _WORD.findall(text[:MAX_QUESTION].lower()):
+        if not word.isascii():
+            vietnamese += 1
+        elif word in _EN_WORDS:
+            english += 1
+        elif word in _VI_WORDS:
+            vietnamese += 1
+    if english >= 2 and not vietnamese:
+        return "en"
+    if vietnamese >= 2 and not english:
+        return "vi"
+    return None

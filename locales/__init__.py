@@ -8,7 +8,7 @@ placeholders are Python format fields (`{field}`). Numbers are formatted per lan
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,6 +52,12 @@ class Translator:
         return template.format(**params) if params else template
 
     def number(self, value: Decimal | int | float) -> str:
+        if isinstance(value, Decimal) and value.is_finite():
+            # Rounding to two decimals needs as many digits as the number has: past the default
+            # 28 a huge figure would raise instead of printing.
+            with localcontext() as context:
+                context.prec = max(context.prec, value.adjusted() + 4)
+                return format_decimal(value, format="#,##0.##", locale=self.locale)
         return format_decimal(value, format="#,##0.##", locale=self.locale)
 
     def percent(self, value: Decimal | int | float) -> str:

@@ -84,6 +84,7 @@ class PartSpec:
     denominator_label: str | None = None
     reporters: tuple[str, ...] = ()  # unit codes, derived or overridden
     reporters_overridden: bool = False
+    allow_not_applicable: bool = True  # "không phát sinh" accepted as this part's answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -701,7 +702,8 @@ class _Builder:
         for index, part_node in enumerate(part_nodes):
             plabel = f"{label}.parts[{index + 1}]"
             self.unknown_keys(part_node, {"code", "label", "applies_to", "target", "comparison",
-                                          "measure", "numerator", "denominator", "unit", "reporters"}, plabel)
+                                          "measure", "numerator", "denominator", "unit", "reporters",
+                                          "allow_not_applicable"}, plabel)
             part_code = self.text(part_node, "code", f"{plabel}.code")
             if part_code is None:
                 if len(part_nodes) == 1:
@@ -774,6 +776,8 @@ class _Builder:
                 code=part_code, target=target, label=self.text(part_node, "label", f"{plabel}.label"),
                 applies_to=applies_to, numerator_label=numerator, denominator_label=denominator,
                 reporters=reporters, reporters_overridden=chosen is not None,
+                allow_not_applicable=self.boolean(part_node, "allow_not_applicable",
+                                                  f"{plabel}.allow_not_applicable", True),
             ))
         return parts
 

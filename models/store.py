@@ -136,7 +136,7 @@ def part_values(spec: PartSpec, position: int) -> dict[str, Any]:
         position=position, label=spec.label, target_raw=t.raw, measure=t.measure.value,
         comparison=t.comparison.value, value=t.value, low=t.low, high=t.high, unit_label=t.unit,
         due=t.due, numerator_label=spec.numerator_label, denominator_label=spec.denominator_label,
-        applies_to=list(spec.applies_to), active=True,
+        applies_to=list(spec.applies_to), active=True, allow_not_applicable=spec.allow_not_applicable,
     )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false as sa_false,
+    true as sa_true,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -208,6 +209,8 @@ class IndicatorPart(Base):
     denominator_label: Mapped[str | None] = mapped_column(Text)
     applies_to: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False where the plan file forbids "không phát sinh" for this part.
+    allow_not_applicable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     indicator: Mapped[Indicator] = relationship(back_populates="parts")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from locales import Translator
@@ -25,8 +26,8 @@ def parse_instant(text: str) -> datetime:
     return datetime.fromisoformat(text.strip())
 
 
-def add_tick_parser(commands: Any, t: Translator) -> argparse.ArgumentParser:
-    """Add the `tick` command to the `python -m bot` subcommands."""
+def instant_argument(t: Translator) -> Callable[[str], datetime]:
+    """An argparse type for `--now ISO-8601` (tick, console)."""
 
     def instant(text: str) -> datetime:
         try:
@@ -34,8 +35,13 @@ def add_tick_parser(commands: Any, t: Translator) -> argparse.ArgumentParser:
         except ValueError:
             raise argparse.ArgumentTypeError(t("cli-tick-bad-now", value=text)) from None
 
+    return instant
+
+
+def add_tick_parser(commands: Any, t: Translator) -> argparse.ArgumentParser:
+    """Add the `tick` command to the `python -m bot` subcommands."""
     parser = commands.add_parser("tick", help=t("cli-help-tick"))
-    parser.add_argument("--now", type=instant, metavar="ISO-8601", help=t("cli-help-tick-now"))
+    parser.add_argument("--now", type=instant_argument(t), metavar="ISO-8601", help=t("cli-help-tick-now"))
     return parser
 
 

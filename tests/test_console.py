@@ -15,7 +15,7 @@ def invite(cwd: Path, *args: str) -> str:
     return data["code"]
 
 
-def console(cwd: Path, user: str, script: str) -> str:
+def console(cwd: Path, user: str, script: str, *options: str) -> str:
     import os
     import subprocess
     import sys
@@ -24,7 +24,7 @@ def console(cwd: Path, user: str, script: str) -> str:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_URL"))}
     env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run([sys.executable, "-m", "bot", "console", "--user", user], input=script,
+    result = subprocess.run([sys.executable, "-m", "bot", "console", "--user", user, *options], input=script,
                             capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     return result.stdout
@@ -52,3 +52,15 @@ def test_invites_explain_what_is_missing(tmp_path: Path) -> None:
     assert bad_unit.returncode == 1 and "Sao Hỏa" in bad_unit.stderr
     made = run("invite", "--plan", "T2025", "--role", "leader", cwd=tmp_path)
     assert made.returncode == 0 and "/start " in made.stdout
+
+
+def test_a_conversation_replayed_at_an_instant_with_pasted_paragraphs(tmp_path: Path) -> None:
+    """`--now` puts every message at that instant; `--paragraphs` makes a pasted multi-line report
+    one message (a blank line ends it)."""
+    assert run("import-plan", str(SMALL), cwd=tmp_path).returncode == 0
+    lan = invite(tmp_path, "--role", "officer", "--unit", "an-sinh")
+    script = f"/start {lan}\n\nBáo cáo:\n6: 100/150\n9: 96%\n\ncảm ơn\n"
+    out = console(tmp_path, "An", script, "--now", "2025-06-17T09:00", "--paragraphs")
+    assert "[An] Báo cáo:\n6: 100/150\n9: 96%" in out
+    assert "Đã ghi chỉ tiêu 6 (tháng 6/2025)" in out and "Đã ghi chỉ tiêu 9b (tháng 6/2025)" in out
+    assert "Cảm ơn anh/chị" in out

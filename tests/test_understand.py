@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.intents import (
+    AskCompare,
     AskGap,
     AskIndicatorAcrossUnits,
     AskStatus,
@@ -43,6 +44,8 @@ _LETTER = {M: "M", Q: "Q", H: "H", Y: "Y"}
 def describe_figure(figure: FigureInput) -> str:
     """"72.5%", "72.5", "120/150", "-5", "done", "not done" or "invalid"."""
     sign = "-" if figure.negative else ""
+    if figure.not_applicable:
+        return "n/a"
     if figure.done is not None:
         return "done" if figure.done else "not done"
     if figure.numerator is not None:
@@ -56,6 +59,8 @@ def describe_period(hint: PeriodHint | None) -> str | None:
     """"M10", "Q1/2025", "H1", "Y2025", "Y"."""
     if hint is None:
         return None
+    if hint.back is not None:
+        return f"{_LETTER.get(hint.frequency, '') if hint.frequency else ''}-{hint.back}"
     if hint.frequency is Y:
         return f"Y{hint.year or ''}"
     year = f"/{hint.year}" if hint.year else ""
@@ -67,7 +72,11 @@ def describe(intent: Intent) -> dict[str, Any]:
     out: dict[str, Any] = {"intent": type(intent).__name__}
     match intent:
         case SubmitFigures():
-            out["lines"] = [[line.ref, describe_figure(line.figure)] for line in intent.lines]
+            out["lines"] = [[line.ref, describe_figure(line.figure)]
+                            + ([describe_period(line.period)] if line.period else [])
+                            + (["unit: " + line.unit] if line.unit else [])
+                            + (["two periods"] if line.periods_disagree else []) for line in intent.lines]
+            out["unreadable"] = list(intent.unreadable)
             out["period"] = describe_period(intent.period)
             out["correction"] = intent.correction
         case BareValue():
@@ -85,7 +94,9 @@ def describe(intent: Intent) -> dict[str, Any]:
             out["code"] = intent.code
         case Confirm():
             out["yes"] = intent.yes
-    return {key: value for key, value in out.items() if value not in (None, False)}
+        case AskCompare():
+            out["ref"] = intent.ref
+    return {key: value for key, value in out.items() if value not in (None, False, [])}
 
 
 def expected(entry: dict[str, Any]) -> dict[str, Any]:
@@ -294,3 +305,37 @@ def test_a_figure_value_round_trips(value: Decimal, ref: str) -> None:
     assert intent.lines[0].ref == ref
     assert intent.lines[0].figure.value == value
     assert intent.lines[0].figure.percent_sign
+
+
+# ------------------------------------------------------- issue 10: a period never becomes a reference
+
+_PERIOD_WORDS = ("tháng {m}", "thang {m}", "T{m}", "Tháng {m}")
+
+
+@PROPERTY
+@given(ref=st.sampled_from(["1", "6", "7", "11a", "12b", "pl2.5", "ii.6"]),
+       month=st.integers(1, 12), word=st.sampled_from(_PERIOD_WORDS),
+       prefix=st.sampled_from(["", "ct ", "chỉ tiêu ", "chi tieu "]),
+       value=st.integers(0, 100), layout=st.integers(0, 4))
+def test_a_period_anywhere_sets_the_period_and_never_the_indicator(
+        ref: str, month: int, word: str, prefix: str, value: int, layout: int) -> None:
+    period = word.format(m=month)
+    text = [f"{period}: {prefix}{ref}: {value}%", f"{prefix}{ref} {period}: {value}%",
+            f"{prefix}{ref}: {value}% ({period})", f"bổ sung {period}: {prefix}{ref} {value}%",
+            f"{prefix}{ref}: {value}% {period}"][layout]
+    intent = _understand(text)
+    assert isinstance(intent, SubmitFigures), text
+    assert [line.ref for line in intent.lines] == [ref], text
+    assert intent.lines[0].figure.value == value
+    assert intent.period == PeriodHint(M, month), text
+
+
+@PROPERTY
+@given(parts=st.lists(st.sampled_from("abcdefgh"), min_size=2, max_size=4, unique=True),
+       number=st.integers(1, 30), value=st.integers(0, 100), joiner=st.sampled_from([",", ", ", " và ", " & "]))
+def test_each_code_of_a_list_gets_the_figure(parts: list[str], number: int, value: int, joiner: str) -> None:
+    codes = [f"{number}{letter}" for letter in parts]
+    intent = _understand(f"CT {joiner.join(codes)}: {value}%")
+    assert isinstance(intent, SubmitFigures)
+    assert [line.ref for line in intent.lines] == codes
+    assert all(line.figure.value == value for line in intent.lines)

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import TextIO
 
 from bot.channels.sender import OutboxSender, SendResult
@@ -37,9 +38,10 @@ def render_payload(payload: dict) -> str:  # type: ignore[type-arg]
 class ConsoleChannel:
     """Several people may talk through one console (the demo does); each line is one event."""
 
-    def __init__(self, deps: Deps, write: Callable[[str], None] = print) -> None:
+    def __init__(self, deps: Deps, write: Callable[[str], None] = print, now: datetime | None = None) -> None:
         self.deps = deps
         self.write = write
+        self.now = now  # replay at this instant (console --now) instead of the clock's
         self._message_ids = itertools.count(1)
 
     async def send(self, user: str, text: str, *, chat: str | None = None, group: bool = False,
@@ -48,7 +50,7 @@ class ConsoleChannel:
         event = Event(
             channel=CHANNEL, chat_id=chat or user, chat_kind="group" if group else "private",
             sender_id=user, sender_name=user, text=text, message_id=str(next(self._message_ids)),
-            chat_title=chat if group else None, mentioned=mentioned,
+            chat_title=chat if group else None, mentioned=mentioned, at=self.now,
         )
         replies = await handle_event(self.deps, event)
         for reply in replies:
@@ -65,19 +67,30 @@ class ConsoleChannel:
         return OutboxSender(self.deps.sessions, CHANNEL, self.deliver, worker="console", wall_clock=self.deps.clock)
 
 
-async def run_console(deps: Deps, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+async def run_console(deps: Deps, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, *,
+                      now: datetime | None = None, paragraphs: bool = False) -> None:
     """Read lines until end of input; print the bot's replies. Scriptable:
-    printf '/start CODE\\n6: 72,5%%\\n' | python -m bot console --user An"""
-    channel = ConsoleChannel(deps, write=lambda text: print(text, file=stdout, flush=True))
+    printf '/start CODE\\n6: 72,5%%\\n' | python -m bot console --user An
+
+    With `now`, every message is handled at that instant (replaying a conversation at any moment
+    of a plan's year); with `paragraphs`, a blank line ends a message, so a pasted multi-line
+    report is one message as in a chat."""
+    channel = ConsoleChannel(deps, write=lambda text: print(text, file=stdout, flush=True), now=now)
     loop = asyncio.get_running_loop()
+    pending: list[str] = []
     while True:
         line = await loop.run_in_executor(None, stdin.readline)
+        text = line.strip()
+        if paragraphs and text:
+            pending.append(text)
+            if line:
+                continue
+        if paragraphs:
+            text, pending = "\n".join(pending), []
+        if text:
+            if not stdin.isatty():
+                # Echo scripted input so the transcript reads as a conversation.
+                print(f"[{user}] {text}", file=stdout, flush=True)
+            await channel.send(user, text)
         if not line:
             break
-        text = line.strip()
-        if not text:
-            continue
-        if not stdin.isatty():
-            # Echo scripted input so the transcript reads as a conversation.
-            print(f"[{user}] {text}", file=stdout, flush=True)
-        await channel.send(user, text)
