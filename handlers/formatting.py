@@ -30,7 +30,9 @@ def describe_target(target: Target, t: Translator) -> str:
 
 
 def describe_figure(figure: Figure, target: Target, t: Translator) -> str:
-    """"72,5%", "80% (120/150)", "1.000 điểm", "đã xong"."""
+    """"72,5%", "80% (120/150)", "1.000 điểm", "đã xong", "không phát sinh"."""
+    if figure.not_applicable:
+        return t("rollup-figure-not-applicable")
     if figure.done is not None and figure.value is None and figure.numerator is None:
         return t("figure-done") if figure.done else t("figure-not-done")
     if figure.numerator is not None and figure.denominator is not None:

@@ -385,7 +385,7 @@ async def test_a_partly_reported_unit_sees_what_is_already_in(app: App, clock: C
     await dt.report("an-sinh", "2025-01", skip={"1"})
     clock.set(local(2025, 1, 15, 8))
     lan = next(m for m in (await tick(app, clock())).queued if m.recipient == "Lan")
-    assert lan.text.count("✅") == 14 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
+    assert lan.text.count("☑️") == 14 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
 
 
 async def test_without_senders_messages_stay_queued(app: App, clock: Clock, dt: Office) -> None:
