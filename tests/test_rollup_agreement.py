@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.cli import import_plan_file
-from handlers.charts import _value_text
+from handlers.charts import _value_text, grid_matrix
 from handlers.context import load_plan_view
 from handlers.summary import Standing, build_summary, collecting_period
 from locales import translator
@@ -112,6 +112,12 @@ async def test_every_answer_gives_the_same_figure_and_coverage(plan: Leader, app
     assert " 7," not in hong_phong and "(7" not in hong_phong
 
     assert _value_text(seven, translator("vi")) == f"{figure} / ≥ 100% · 3/{counted}"
+    hong_phong_row = next(unit for unit in summary.units if unit.code == "hong-phong")
+    assert grid_matrix(summary, [hong_phong_row], [seven]) == [[4]]  # its own "nothing to report" colour
+
+    unit_status, _ = await plan.ask("Chủ tịch", "tình hình phường Hồng Phong")
+    assert "➖ 7 · TTHC đủ điều kiện cung cấp DVCTT toàn trình: không phát sinh (tháng 3/2025)" in unit_status
+    assert "1 không phát sinh" in unit_status
 
     _, documents = await plan.ask("Admin", "/xuat tháng 3")
     sheet = load_workbook(io.BytesIO(documents[0].content), read_only=True).worksheets[0]
