@@ -688,7 +688,7 @@ def _status(o: str, t: str) -> AskStatus | None:
     return AskStatus(None) if _STATUS.search(t) else None
 
 
-_WHY = re.compile(r"(?:vi sao|tai sao|sao vay|why)(?: (?:vay|the|a|ạ|so))?\s*\??")
+_WHY = re.compile(r"(?:vi sao|tai sao|sao vay|why)(?: (?:vay|the|a|so))?\s*\??")  # on folded text
 
 
 def _question(o: str, t: str) -> Intent | None:

@@ -23,6 +23,7 @@ from handlers.summary import Standing, build_summary, collecting_period
 from locales import translator
 from models import people, store
 from models.periods import Period
+from models.plans import PlanFileError, load_plan_file
 from models.targets import Figure
 from tests.figures import store_figures
 
@@ -170,3 +171,16 @@ async def test_why_explains_the_marks_with_the_plans_threshold(plan: Leader) -> 
     await plan.ask("Chủ tịch", "/language en")
     english, _ = await plan.ask("Chủ tịch", "why?")
     assert "How plan-wide indicators are judged" in english and "fewer than 80% of the units" in english
+
+
+def test_the_coverage_threshold_comes_from_the_plan_file(tmp_path: Path) -> None:
+    small = Path(__file__).resolve().parent / "data" / "small-plan.yaml"
+    assert load_plan_file(small).coverage_threshold == 50
+    assert load_plan_file(DT2025).coverage_threshold is None  # the default, 80%
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(small.read_text(encoding="utf-8").replace("coverage_threshold: 50", "coverage_threshold: 0"),
+                      encoding="utf-8")
+    with pytest.raises(PlanFileError) as caught:
+        load_plan_file(broken)
+    assert [(issue.field, issue.message) for issue in caught.value.issues] == [
+        ("plan.coverage_threshold", "plan-error-integer")]
