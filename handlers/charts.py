@@ -44,6 +44,7 @@ COLORS = {
     Standing.MET: "#2e7d32",
     Standing.ON_TRACK: "#f9a825",
     Standing.OFF_TRACK: "#c62828",
+    Standing.THIN: "#bdbdbd",
     Standing.NO_DATA: "#9e9e9e",
 }
 _BAND = "#eeeeee"
@@ -66,8 +67,8 @@ GRID_CELL = 0.3
 GRID_MIN_WIDTH = 6.6
 
 # Grid cell states, the colour map's indices.
-_NOT_REPORTING, _MET, _NOT_MET, _MISSING = 0, 1, 2, 3
-_GRID_COLORS = ["#f5f5f5", "#2e7d32", "#f9a825", "#c62828"]
+_NOT_REPORTING, _MET, _NOT_MET, _MISSING, _NOT_APPLICABLE = 0, 1, 2, 3, 4
+_GRID_COLORS = ["#f5f5f5", "#2e7d32", "#f9a825", "#c62828", "#90caf9"]
 
 _RC = {"font.family": [FONT], "font.size": 10, "axes.unicode_minus": False}
 # rc_context sets matplotlib's global settings for the duration: one chart at a time.
@@ -141,13 +142,15 @@ def _target_marks(row: IndicatorRow) -> tuple[list[Decimal], tuple[Decimal, Deci
 
 
 def _value_text(row: IndicatorRow, t: Translator) -> str:
+    """The figure, the target and the coverage ("3/32"), as the summary's text gives them."""
     target = describe_target(row.target, t)
+    coverage = f"{t.number(row.rollup.units_reporting)}/{t.number(row.rollup.units_counted)}"
     if row.amount is None:
-        return f"— / {target}"
+        return f"— / {target} · {coverage}"
     if row.target.measure is Measure.MILESTONE or row.target.comparison is Comparison.DONE:
-        done = f"{t.number(row.rollup.units_done or 0)}/{t.number(row.rollup.units_expected)}"
+        done = f"{t.number(row.rollup.units_done or 0)}/{t.number(row.rollup.units_counted)}"
         return f"{done} / {target}"
-    return f"{describe_amount(row.amount, row.target, t)} / {target}"
+    return f"{describe_amount(row.amount, row.target, t)} / {target} · {coverage}"
 
 
 def bullet_chart(summary: Summary, t: Translator) -> bytes:
@@ -235,7 +238,8 @@ def _grid_rows(summary: Summary) -> list[IndicatorRow]:
 
 
 def grid_matrix(summary: Summary, units: Sequence[UnitRow], rows: Sequence[IndicatorRow]) -> list[list[int]]:
-    """Cell states (0 not reported by that unit, 1 met, 2 reported not met, 3 missing)."""
+    """Cell states (0 not reported by that unit, 1 met, 2 reported not met, 3 missing, 4 nothing
+    to report)."""
     matrix = []
     for unit in units:
         line = []
@@ -245,6 +249,8 @@ def grid_matrix(summary: Summary, units: Sequence[UnitRow], rows: Sequence[Indic
                 line.append(_NOT_REPORTING)
             elif not cell.received:
                 line.append(_MISSING)
+            elif cell.figure is not None and cell.figure.not_applicable:
+                line.append(_NOT_APPLICABLE)
             elif cell.gap.status is Status.MET:
                 line.append(_MET)
             else:
@@ -265,7 +271,7 @@ def grid_chart(summary: Summary, t: Translator) -> bytes:
         plot_width = GRID_CELL * max(len(rows), 1)
         axes = figure.add_axes((GRID_LEFT / width, GRID_BOTTOM / height, plot_width / width,
                                 GRID_CELL * max(len(units), 1) / height))
-        axes.imshow(matrix, cmap=ListedColormap(_GRID_COLORS), vmin=0, vmax=3, aspect="auto",
+        axes.imshow(matrix, cmap=ListedColormap(_GRID_COLORS), vmin=0, vmax=4, aspect="auto",
                     interpolation="nearest")
         axes.set_xticks(range(len(rows)))
         axes.set_xticklabels([row.code for row in rows], rotation=90, fontsize=8)
@@ -282,7 +288,8 @@ def grid_chart(summary: Summary, t: Translator) -> bytes:
         if len(units) < len(summary.units):
             title += "\n" + t("chart-grid-subset", shown=len(units), total=t.number(len(summary.units)))
         figure.suptitle(title, x=0.02, y=1 - 0.12 / height, ha="left", va="top", fontsize=12, fontweight="bold")
-        labels = ("chart-grid-not-reporting", "chart-grid-met", "chart-grid-not-met", "chart-grid-missing")
+        labels = ("chart-grid-not-reporting", "chart-grid-met", "chart-grid-not-met", "chart-grid-missing",
+                  "rollup-chart-grid-not-applicable")
         handles = [Patch(color=color, label=t(label)) for color, label in zip(_GRID_COLORS, labels)]
         handles[0].set_edgecolor("#bdbdbd")
         figure.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=8,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.events import Choice, Event, Reply
 from locales import Translator, translator
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, period_containing
+from models.rollups import DEFAULT_COVERAGE_THRESHOLD
 from models.store import target_of
 from models.tables import Assignment, Indicator, IndicatorPart, Person, Plan, Role, ScheduleRule, Unit
 from models.targets import Target
@@ -78,6 +80,12 @@ class PlanView:
     reporters: dict[int, list[int]]  # part id -> unit ids
     duties: dict[int, list[int]]  # unit id -> part ids
 
+    @property
+    def coverage_threshold(self) -> Decimal:
+        """Percent of the units expected that must have a figure before a plan-wide verdict."""
+        own = self.plan.coverage_threshold
+        return DEFAULT_COVERAGE_THRESHOLD if own is None else Decimal(own)
+
     def parts_of_unit(self, unit_id: int) -> list[PartView]:
         return [self.parts[part_id] for part_id in self.duties.get(unit_id, [])]
 
@@ -86,6 +94,13 @@ class PlanView:
         that is March for a monthly indicator and Q1 for a quarterly one; on 2/3 it is February,
         reported late). Kept within the plan's year."""
         return _reporting_period(self.plan.year, frequency, today)
+
+    def collecting(self, frequency: Frequency, today: date) -> Period | None:
+        """The period of this frequency being collected now (its data cut-off has passed; its
+        deadline is next, or passed and it is overdue); None before the first cut-off of the
+        plan's year, when reporting_period would name a period not yet reportable."""
+        period = self.reporting_period(frequency, today)
+        return period if period.cutoff_window()[1] < today else None
 
     def deadline(self, period: Period) -> date:
         return self.rules[period.frequency].deadline(period)

@@ -18,6 +18,7 @@ from handlers.intents import (
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
+    AskWhy,
     AskOffTrack,
     AskSchedule,
     AskStatus,
@@ -168,8 +169,8 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
             await questions.ask_across_units(ctx, ref)
         case AskOffTrack():
             await questions.ask_off_track(ctx)
-        case AskMissing():
-            await questions.ask_missing(ctx)
+        case AskMissing(period=period):
+            await questions.ask_missing(ctx, period)
         case AskSummary(period=period):
             await summary.ask_summary(ctx, period)
         case AskCharts(period=period):
@@ -178,6 +179,8 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
             await summary.export_for_admin(ctx, period)
         case AskSchedule():
             await show_schedule(ctx)
+        case AskWhy():
+            await questions.explain_standing(ctx)
         case Unknown() | _:
             await misc.not_understood(ctx)
 
@@ -242,7 +245,9 @@ async def _group(ctx: Ctx) -> None:
             await summary.ask_charts(ctx, period)
         case AskStatus(unit=None):
             await questions.ask_status(ctx, None)
-        case AskMissing():
-            await questions.ask_missing(ctx)
+        case AskMissing(period=period):
+            await questions.ask_missing(ctx, period)
+        case AskWhy():
+            await questions.explain_standing(ctx)
         case _:
             ctx.say("help-group")

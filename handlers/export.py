@@ -44,7 +44,7 @@ from openpyxl.utils import get_column_letter
 
 from handlers.context import PartView, PlanView, load_plan_view
 from handlers.formatting import describe_target, period_label
-from handlers.summary import IndicatorRow, Standing, Summary, build_summary
+from handlers.summary import IndicatorRow, Standing, Summary, build_summary, coverage_text
 from locales import Translator
 from models.gaps import Status
 from models.periods import Period, PeriodError
@@ -69,6 +69,7 @@ FILLS = {
     Standing.MET: PatternFill("solid", fgColor="C6EFCE"),
     Standing.ON_TRACK: PatternFill("solid", fgColor="FFEB9C"),
     Standing.OFF_TRACK: PatternFill("solid", fgColor="FFC7CE"),
+    Standing.THIN: PatternFill("solid", fgColor="F2F2F2"),
     Standing.NO_DATA: PatternFill("solid", fgColor="EDEDED"),
 }
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
@@ -238,6 +239,7 @@ def _appendix_columns(view: PlanView, t: Translator, label: str) -> list[tuple[s
     columns += [
         ("part", _Column(t("export-col-part"), 24, wrap=True)),
         ("figure", _Column(t("export-col-figure", period=label), 13)),
+        ("coverage", _Column(t("rollup-export-col-coverage"), 14, wrap=True)),
         ("numerator", _Column(t("export-col-numerator"), 12)),
         ("denominator", _Column(t("export-col-denominator"), 12)),
         ("gap", _Column(t("export-col-gap"), 12)),
@@ -268,6 +270,7 @@ def _result_cells(sheet: _Sheet, row: IndicatorRow | None, t: Translator) -> dic
             cells["figure"] = sheet.cell(_fraction(row.amount), number_format=PERCENT, alignment=TOP)
         else:
             cells["figure"] = sheet.cell(_number(row.amount), number_format=NUMBER, alignment=TOP)
+    cells["coverage"] = sheet.cell(coverage_text(row.rollup, t), alignment=WRAP)
     if row.rollup.numerator is not None and row.rollup.denominator is not None:
         cells["numerator"] = sheet.cell(_number(row.rollup.numerator), number_format=NUMBER, alignment=TOP)
         cells["denominator"] = sheet.cell(_number(row.rollup.denominator), number_format=NUMBER, alignment=TOP)
@@ -454,6 +457,9 @@ def _write_unit_sheets(workbook: Workbook, summary: Summary, t: Translator, take
             if figure is None:
                 cells += [None, None, None, None]
                 status, fill = t("export-cell-missing"), FILLS[Standing.OFF_TRACK]
+            elif figure.not_applicable:
+                cells += [sheet.cell(t("figure-not-applicable"), alignment=TOP), None, None, None]
+                status, fill = t("rollup-export-cell-not-applicable"), FILLS[Standing.NO_DATA]
             else:
                 if _is_milestone(row):
                     done = cell.gap.status is Status.MET

@@ -117,7 +117,12 @@ class AskOffTrack(Intent):
 
 @dataclass(frozen=True, slots=True)
 class AskMissing(Intent):
-    pass
+    period: PeriodHint | None = None  # "đơn vị nào chưa báo cáo tháng 3?"
+
+
+@dataclass(frozen=True, slots=True)
+class AskWhy(Intent):
+    """"vì sao?" after a summary or status: how ✅ 🟡 🔴 ⚪ are decided."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,18 +6,27 @@ from decimal import Decimal
 
 from handlers.context import Ctx, PartView, PlanView, load_plan_view
 from handlers.formatting import describe_amount, describe_figure, describe_target, period_label, points
+from handlers.intents import PeriodHint
 from handlers.refs import resolve
 from handlers.report import example_line
+from handlers.summary import (
+    IndicatorRow,
+    Summary,
+    collecting_period,
+    coverage_text,
+    summary_of,
+    verdict_note,
+)
 from models import submissions
 from models.gaps import Accumulation, Status, change, evaluate, needed_per_period
 from models.periods import Period
-from models.rollups import roll_up
-from models.people import officer_names
+from models.rollups import DEFAULT_COVERAGE_THRESHOLD
 from models.submissions import figure_of
 from models.tables import Submission, Unit
 from models.targets import Figure, Measure
 
 MARKS = {Status.MET: "✅", Status.NOT_MET: "⚠️", Status.NO_DATA: "⏳"}
+NOT_APPLICABLE_MARK = "➖"  # "không phát sinh": reported, nothing to hold against the target
 
 
 async def _view(ctx: Ctx) -> PlanView | None:
@@ -114,14 +123,23 @@ async def unit_status(ctx: Ctx, view: PlanView, unit: Unit) -> None:
     rows = await submissions.current_for_unit(ctx.session, unit.id, [p.part.id for p in parts])
     lines = [t("status-unit-header", unit=unit.name)]
     counts = {Status.MET: 0, Status.NOT_MET: 0, Status.NO_DATA: 0}
+    nothing = 0
     for pv in parts:
         series = _series(rows, pv.part.id)
         figure = series[-1][1] if series else None
+        if figure is not None and figure.not_applicable:
+            # Reported, with nothing to hold against the target: neither met nor without data.
+            nothing += 1
+            shown = f"{describe_figure(figure, pv.target, t)} ({period_label(series[-1][0], t)})"
+            lines.append(f"{NOT_APPLICABLE_MARK} {pv.code} · {pv.indicator.title}: {shown}")
+            continue
         gap = evaluate(pv.target, figure)
         counts[gap.status] += 1
         detail = _gap_brief(ctx, pv, gap, figure, series[-1][0] if series else None)
         lines.append(f"{MARKS[gap.status]} {pv.code} · {pv.indicator.title}: {detail}")
     lines.append(t("status-counts", met=counts[Status.MET], not_met=counts[Status.NOT_MET], no_data=counts[Status.NO_DATA]))
+    if nothing:
+        lines[-1] += " " + t("rollup-coverage-not-applicable", count=nothing)
     ctx.say_text("\n".join(lines))
 
 
@@ -162,61 +180,49 @@ async def ask_status(ctx: Ctx, unit_name: str | None) -> None:
 
 
 # --- plan-wide (leaders, the group) -----------------------------------------------------------------
+# Every plan-wide answer is read off the summary of the same period (handlers.summary, through
+# models.rollups.plan_figure), so /tinhhinh, /chuanop and the questions never disagree with /tonghop.
 
 
-async def _plan_rows(ctx: Ctx, view: PlanView) -> tuple[dict[tuple[int, str], dict[int, Figure]], dict[int, Period]]:
-    chosen = {pv.part.id: view.reporting_period(pv.frequency, ctx.today) for pv in view.parts.values()}
-    rows = await submissions.current_for_plan(ctx.session, view.plan.id, sorted({p.id for p in chosen.values()}))
-    figures: dict[tuple[int, str], dict[int, Figure]] = {}
-    for row in rows:
-        figures.setdefault((row.part_id, row.period), {})[row.unit_id] = figure_of(row)
-    return figures, chosen
+async def _summary(ctx: Ctx, view: PlanView, period_hint: PeriodHint | None = None) -> Summary | None:
+    """The summary of the named period, else of the period being collected now."""
+    return await summary_of(ctx, view, period_hint, default=collecting_period(view, ctx.today))
 
 
 async def plan_status(ctx: Ctx, view: PlanView, off_track_only: bool) -> None:
     t = ctx.t
-    figures, chosen = await _plan_rows(ctx, view)
+    summary = await _summary(ctx, view)
+    if summary is None:
+        return
     lines = [t("status-plan-header" if not off_track_only else "status-off-track-header", plan=view.plan.title)]
     shown = 0
-    for pv in view.parts.values():
-        period = chosen[pv.part.id]
-        units = [u for u in view.reporters.get(pv.part.id, []) if view.active_unit(view.units[u], period)]
-        given = figures.get((pv.part.id, period.id), {})
-        result = roll_up(pv.target, [given.get(u) for u in units])
-        figure = Figure(value=result.amount) if result.amount is not None else None
-        gap = evaluate(pv.target, figure) if pv.target.measure is not Measure.MILESTONE else None
-        status = _rollup_status(pv, result, gap)
-        if off_track_only and status is not Status.NOT_MET:
+    for row in summary.rows:
+        # "Chưa đạt": every part not met, each with its mark (🟡 🔴, or ⚪ on too few units).
+        if off_track_only and row.status is not Status.NOT_MET:
             continue
         shown += 1
-        amount = _rollup_amount(ctx, pv, result)
         extra = ""
-        if gap is not None and gap.on_the_line:
+        if row.on_the_line:
             extra = " · " + t("status-on-the-line")
-        elif gap is not None and gap.status is Status.NOT_MET and gap.gap is not None:
-            extra = " · " + t("status-gap", gap=points(gap.gap, pv.target, t))
-        lines.append(t("status-plan-line", mark=MARKS[status], code=pv.code, title=pv.indicator.title,
-                       amount=amount, target=describe_target(pv.target, t), reported=result.units_reporting,
-                       expected=len(units), period=period_label(period, t)) + extra)
+        elif row.status is Status.NOT_MET and row.gap is not None and not row.is_milestone:
+            extra = " · " + t("status-gap", gap=points(row.gap, row.target, t))
+        note = verdict_note(row, t)
+        if note:
+            extra += " · " + note
+        lines.append(t("status-plan-line", mark=row.mark, code=row.code, title=row.title,
+                       amount=_rollup_amount(ctx, row), target=describe_target(row.target, t),
+                       coverage=coverage_text(row.rollup, t), period=period_label(row.period, t)) + extra)
     if off_track_only and not shown:
         lines.append(t("status-off-track-none"))
     ctx.say_text("\n".join(lines))
 
 
-def _rollup_amount(ctx: Ctx, pv: PartView, result) -> str:  # type: ignore[no-untyped-def]
-    if result.amount is None:
+def _rollup_amount(ctx: Ctx, row: IndicatorRow) -> str:
+    if row.amount is None:
         return "—"
-    if pv.target.measure is Measure.MILESTONE:
-        return ctx.t("status-units-done", done=result.units_done or 0, expected=result.units_expected)
-    return describe_amount(result.amount, pv.target, ctx.t)
-
-
-def _rollup_status(pv: PartView, result, gap) -> Status:  # type: ignore[no-untyped-def]
-    if result.amount is None:
-        return Status.NO_DATA
-    if pv.target.measure is Measure.MILESTONE:
-        return Status.MET if result.units_done == result.units_expected and result.units_expected else Status.NOT_MET
-    return gap.status
+    if row.is_milestone:
+        return ctx.t("status-units-done", done=row.rollup.units_done or 0, expected=row.rollup.units_counted)
+    return describe_amount(row.amount, row.target, ctx.t)
 
 
 async def ask_off_track(ctx: Ctx) -> None:
@@ -245,51 +251,81 @@ async def ask_across_units(ctx: Ctx, ref: str) -> None:
 
 async def _across_units(ctx: Ctx, view: PlanView, parts: list[PartView]) -> None:
     t = ctx.t
-    figures, chosen = await _plan_rows(ctx, view)
+    summary = await _summary(ctx, view)
+    if summary is None:
+        return
+    rows = {row.part_id: row for row in summary.rows}
     lines: list[str] = []
     for pv in parts:
-        period = chosen[pv.part.id]
-        given = figures.get((pv.part.id, period.id), {})
-        units = [view.units[u] for u in view.reporters.get(pv.part.id, []) if view.active_unit(view.units[u], period)]
-        result = roll_up(pv.target, [given.get(u.id) for u in units])
-        amount = _rollup_amount(ctx, pv, result)
-        lines.append(t("across-header", code=pv.code, title=pv.indicator.title, period=period_label(period, t),
-                       amount=amount, target=describe_target(pv.target, t),
-                       reported=result.units_reporting, expected=len(units)))
+        row = rows.get(pv.part.id)
+        if row is None:
+            # Not collected in this cycle (a half-yearly part in March): say so, with its period.
+            lines.append(t("across-not-in-cycle", code=pv.code, title=pv.indicator.title,
+                           period=period_label(summary.period, t)))
+            continue
+        given = summary.figures.get(row.part_id, {})
+        units = [view.units[u] for u in summary.expected.get(row.part_id, [])]
+        header = t("across-header", mark=row.mark, code=pv.code, title=pv.indicator.title,
+                   period=period_label(row.period, t), amount=_rollup_amount(ctx, row),
+                   target=describe_target(pv.target, t), coverage=coverage_text(row.rollup, t))
+        note = verdict_note(row, t)
+        lines.append(header + (f" · {note}" if note else ""))
         for unit in sorted(units, key=lambda u: (given.get(u.id) is None, u.name)):
             figure = given.get(unit.id)
+            if figure is not None and figure.not_applicable:
+                lines.append(f"{NOT_APPLICABLE_MARK} {unit.name}: {describe_figure(figure, pv.target, t)}")
+                continue
             gap = evaluate(pv.target, figure)
             shown = describe_figure(figure, pv.target, t) if figure else t("across-missing")
             lines.append(f"{MARKS[gap.status]} {unit.name}: {shown}")
     ctx.say_text("\n".join(lines))
 
 
-async def ask_missing(ctx: Ctx) -> None:
+async def ask_missing(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
+    """Who has not reported, for the period being collected now or the one named: the units the
+    summary of that period would chase, grouped by period with each deadline."""
     if not (ctx.is_leader or ctx.event.chat_kind == "group"):
         ctx.say("question-leaders-only")
         return
     view = await _view(ctx)
     if view is None:
         return
+    summary = await _summary(ctx, view, period_hint)
+    if summary is None:
+        return
     t = ctx.t
-    figures, chosen = await _plan_rows(ctx, view)
-    missing: dict[int, list[str]] = {}
-    for pv in view.parts.values():
-        period = chosen[pv.part.id]
-        done = figures.get((pv.part.id, period.id), {})
-        for unit_id in view.reporters.get(pv.part.id, []):
-            if unit_id not in done and view.active_unit(view.units[unit_id], period):
-                missing.setdefault(unit_id, []).append(pv.code)
-    deadlines = sorted((view.deadline(period), period) for period in chosen.values())
-    if not missing:
+    if not summary.to_chase:
         ctx.say("missing-none")
         return
-    upcoming = [item for item in deadlines if item[0] >= ctx.today]
-    deadline, period = upcoming[0] if upcoming else deadlines[-1]
-    officers = await officer_names(ctx.session, view.plan.id)
-    lines = [t("missing-header", count=len(missing), period=period_label(period, t), deadline=t.date(deadline))]
-    for unit_id, codes in sorted(missing.items(), key=lambda item: view.units[item[0]].name):
-        who = officers.get(unit_id) or t("missing-no-officer")
-        lines.append(t("missing-line", unit=view.units[unit_id].name, officer=who, count=len(codes),
-                       codes=", ".join(codes[:8]) + (" …" if len(codes) > 8 else "")))
+    officers = {unit.unit_id: unit.officer for unit in summary.units}
+    deadline = dict(summary.periods)[summary.period]
+    lines = [t("missing-header", count=len(summary.to_chase), period=period_label(summary.period, t),
+               deadline=t.date(deadline))]
+    for period, due in summary.periods:
+        owed: dict[int, list[str]] = {}
+        for row in summary.rows:
+            if row.period != period:
+                continue
+            given = summary.figures.get(row.part_id, {})
+            for unit_id in summary.expected.get(row.part_id, []):
+                if unit_id not in given:
+                    owed.setdefault(unit_id, []).append(row.code)
+        if not owed:
+            continue
+        if len(summary.periods) > 1:
+            lines.append(t("missing-period", period=period_label(period, t), deadline=t.date(due),
+                           count=len(owed)))
+        for unit_id, codes in sorted(owed.items(), key=lambda item: view.units[item[0]].name):
+            who = officers.get(unit_id) or t("missing-no-officer")
+            lines.append(t("missing-line", unit=view.units[unit_id].name, officer=who, count=len(codes),
+                           codes=", ".join(codes[:8]) + (" …" if len(codes) > 8 else "")))
     ctx.say_text("\n".join(lines))
+
+
+async def explain_standing(ctx: Ctx) -> None:
+    """"vì sao?": how the plan-wide marks are decided (models.rollups.plan_figure), with this
+    plan's coverage threshold."""
+    plan_id = await ctx.plan_id()
+    view = await load_plan_view(ctx.session, plan_id, ctx.deps.plan_views) if plan_id is not None else None
+    threshold = view.coverage_threshold if view is not None else DEFAULT_COVERAGE_THRESHOLD
+    ctx.say("rollup-why", threshold=ctx.t.percent(threshold))

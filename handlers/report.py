@@ -71,7 +71,7 @@ async def show_report(ctx: Ctx) -> None:
         period = view.reporting_period(pv.frequency, ctx.today)
         now_row = next((r for r in history if r.part_id == pv.part.id and r.period == period.id), None)
         last = _previous_figure(history, pv, period)
-        mark = "✅" if now_row else ("⏰" if view.deadline(period) < ctx.today else "⬜")
+        mark = "☑️" if now_row else ("⏰" if view.deadline(period) < ctx.today else "⬜")
         figure = describe_figure(figure_of(now_row), pv.target, t) if now_row else "—"
         last_text = describe_figure(last, pv.target, t) if last else "—"
         lines.append(t("report-line", mark=mark, code=pv.code, title=pv.indicator.title,
@@ -433,14 +433,22 @@ async def _store(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: 
 
 
 async def missing_line(ctx: Ctx, view: PlanView, unit: Unit) -> str:
-    """What the unit still owes in each part's open period."""
-    due = [(pv, view.reporting_period(pv.frequency, ctx.today)) for pv in view.parts_of_unit(unit.id)]
+    """What the unit still owes in the periods being collected now (those the prompts listed),
+    grouped by period with each deadline."""
+    due = [(pv, period) for pv in view.parts_of_unit(unit.id)
+           if (period := view.collecting(pv.frequency, ctx.today)) is not None]
     done = await submissions.reported(ctx.session, unit.id, [(pv.part.id, period.id) for pv, period in due])
-    missing = [pv.code for pv, period in due if (pv.part.id, period.id) not in done]
-    if not missing:
+    owed: dict[Period, list[str]] = {}
+    for pv, period in due:
+        if (pv.part.id, period.id) not in done:
+            owed.setdefault(period, []).append(pv.code)
+    if not owed:
         salutation = view.plan.salutation or ctx.t("salutation-default")
         return ctx.t("report-all-done", salutation=salutation)
-    return ctx.t("report-still-missing", codes=", ".join(missing), count=len(missing))
+    t = ctx.t
+    groups = [t("report-owed-period", period=period_label(period, t), deadline=t.date(view.deadline(period)),
+                codes=", ".join(codes)) for period, codes in sorted(owed.items(), key=lambda i: view.deadline(i[0]))]
+    return t("report-still-missing", codes="; ".join(groups), count=sum(len(codes) for codes in owed.values()))
 
 
 def _pending(item: Accepted) -> dict[str, Any]:

@@ -22,22 +22,16 @@ Definitions (domain.md, Roll-ups; the issue's wording where domain.md is silent)
   current figure exists; on time = the figure's FIRST version was submitted before the end of the
   deadline day in BOT_TIMEZONE (up to 23:59:59.999… local time); late = received after that;
   missing = expected - received. Overall and per unit; rates via models.rollups.reporting_rate.
-- **Plan-wide figure**: models.rollups.roll_up over the expected units (ratios Σnumerator /
-  Σdenominator, counts summed, milestones as the share of units done, percentages as the mean).
-  For a per-period indicator (accumulation per_period) the standing held against the year's
-  target is the sum of the plan-wide amounts of the year's periods so far.
-- **Met / on track / off track / no data** (✅ 🟡 🔴 ⏳). Met: the plan-wide figure meets the target
-  (a milestone: every expected unit done). No data: no usable figure. Otherwise on track when the
-  figure is at or past a straight line drawn from the start of the year to the target at the end
-  of the year (for a milestone with a due date, at that date), read at the end of the period
-  (March: 3/12 of the way). The line starts at the indicator's baseline (last year's result) when
-  the plan gives one for a single-part indicator, else at 0; a milestone's line runs from 0 to
-  100% of units done. An at-most target ("below 10%") or a range approached from above needs a
-  baseline above it to draw the line from: without one it is off track until met. In the last
-  period of the year there is no "on track": not met is off track.
+- **Plan-wide figure and verdict**: models.rollups.plan_figure over the expected units (ratios
+  Σnumerator / Σdenominator with percentage-only units at the mean denominator, counts summed,
+  milestones as the share of units done, percentages as the mean; "không phát sinh" counted as
+  received but left out of the figure and its coverage), with ✅ met, 🟡 on track, 🔴 off track,
+  ⚪ not enough data (coverage below the plan's threshold, 80% by default) or ⏳ no data. The
+  same function is behind /tinhhinh and the questions, so they never disagree with this.
 - **Gap**: the plan-wide figure's gap (models.gaps.evaluate); for a milestone, the units not done.
-  The five largest gaps rank the rows not met by gap relative to the target (gap / target value;
-  units not done / units expected), since points and enterprises do not compare.
+  The five largest gaps rank the rows with a verdict (🟡 or 🔴) by gap relative to the target
+  (gap / target value; units not done / units counted), since points and enterprises do not
+  compare.
 - **Change since the previous period**: plan-wide amount now minus the previous period's (the
   same units, rolled up the same way); for per-period indicators, this period's own amount.
 
@@ -51,7 +45,6 @@ query, min(submitted_at), only when asked for (build_summary(..., details=True))
 from __future__ import annotations
 
 import asyncio
-import enum
 import gc
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -68,12 +61,12 @@ from handlers.events import Attachment, Reply
 from handlers.formatting import describe_amount, describe_target, period_label, points
 from handlers.intents import PeriodHint
 from locales import Translator
-from models.gaps import Accumulation, Gap, Status, evaluate, needed_per_period
+from models.gaps import Accumulation, Gap, Status, evaluate
 from models.people import officer_names
 from models.periods import Frequency, Period, PeriodError, periods_of_year
-from models.rollups import Rollup, reporting_rate, roll_up
+from models.rollups import PlanFigure, Rollup, Standing, is_milestone, plan_figure, reporting_rate, roll_up
 from models.tables import Submission
-from models.targets import Comparison, Figure, Measure, Target
+from models.targets import Figure, Target
 
 __all__ = [
     "MARKS",
@@ -88,12 +81,16 @@ __all__ = [
     "ask_summary",
     "build_summary",
     "choose_period",
+    "collecting_period",
+    "coverage_text",
     "covered_periods",
     "export_for_admin",
     "render_summary",
     "resolve_hint",
     "split_messages",
+    "summary_of",
     "summary_replies",
+    "verdict_note",
 ]
 
 MAX_MESSAGE = 4096  # Telegram's limit, counted in UTF-16 code units
@@ -101,17 +98,10 @@ TOP_GAPS = 5
 MAX_CHASE_SHOWN = 30  # units listed in the chat; the spreadsheet lists them all
 MAX_CODES_SHOWN = 6
 _ZERO = Decimal(0)
-_HUNDRED = Decimal(100)
 
 
-class Standing(enum.StrEnum):
-    MET = "met"
-    ON_TRACK = "on_track"
-    OFF_TRACK = "off_track"
-    NO_DATA = "no_data"
-
-
-MARKS = {Standing.MET: "✅", Standing.ON_TRACK: "🟡", Standing.OFF_TRACK: "🔴", Standing.NO_DATA: "⏳"}
+MARKS = {Standing.MET: "✅", Standing.ON_TRACK: "🟡", Standing.OFF_TRACK: "🔴", Standing.THIN: "⚪",
+         Standing.NO_DATA: "⏳"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +132,8 @@ class ReportCounts:
 
 @dataclass(frozen=True, slots=True)
 class IndicatorRow:
-    """One indicator part across the plan, for its period in the summary's cycle."""
+    """One indicator part across the plan, for its period in the summary's cycle: what
+    models.rollups.plan_figure says about it, with the part's names."""
 
     part_id: int
     code: str  # the part's code ("6", "9a"), as people type it
@@ -154,19 +145,56 @@ class IndicatorRow:
     frequency: Frequency
     period: Period
     deadline: date
-    rollup: Rollup
-    amount: Decimal | None  # the standing held against the target (rollup.amount, or the year's sum)
-    status: Status  # of `amount` against the target
-    standing: Standing
-    gap: Decimal | None  # points or items short; units not done for a milestone; None when met / no data
-    relative_gap: Decimal | None  # gap / target value (0-1+), used to rank the largest gaps
-    on_the_line: bool
-    line: Decimal | None  # where the straight line to the target stands at the period's end
-    previous: Decimal | None  # the previous period's standing
-    change: Decimal | None
-    needed_per_period: Decimal | None  # what the plan-wide figure still needs per remaining period
-    remaining_periods: int
+    result: PlanFigure
     reports: ReportCounts
+
+    @property
+    def rollup(self) -> Rollup:
+        return self.result.rollup
+
+    @property
+    def amount(self) -> Decimal | None:
+        return self.result.amount
+
+    @property
+    def status(self) -> Status:
+        return self.result.status
+
+    @property
+    def standing(self) -> Standing:
+        return self.result.standing
+
+    @property
+    def gap(self) -> Decimal | None:
+        return self.result.gap
+
+    @property
+    def relative_gap(self) -> Decimal | None:
+        return self.result.relative_gap
+
+    @property
+    def on_the_line(self) -> bool:
+        return self.result.on_the_line
+
+    @property
+    def line(self) -> Decimal | None:
+        return self.result.line
+
+    @property
+    def previous(self) -> Decimal | None:
+        return self.result.previous
+
+    @property
+    def change(self) -> Decimal | None:
+        return self.result.change
+
+    @property
+    def needed_per_period(self) -> Decimal | None:
+        return self.result.needed_per_period
+
+    @property
+    def remaining_periods(self) -> int:
+        return self.result.remaining_periods
 
     @property
     def mark(self) -> str:
@@ -174,7 +202,7 @@ class IndicatorRow:
 
     @property
     def is_milestone(self) -> bool:
-        return self.target.measure is Measure.MILESTONE or self.target.comparison is Comparison.DONE
+        return is_milestone(self.target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +331,22 @@ def choose_period(view: PlanView, today: date) -> Period:
     return best[2]
 
 
+def collecting_period(view: PlanView, today: date) -> Period:
+    """The period being collected now: of each frequency's latest period whose data cut-off has
+    passed (its deadline is next, or passed and it is overdue), the one ending last; on a tie the
+    one due last, then the longer frequency. Before any cut-off of the plan's year, the first
+    period of the shortest frequency. What "who is missing" and the plan's standing answer for
+    when no period is named; its summary adds the other frequencies' periods ending in the same
+    month once they are due (covered_periods)."""
+    frequencies = sorted({pv.frequency for pv in view.parts.values()}, key=lambda f: f.months)
+    if not frequencies:
+        return Period(view.plan.year, Frequency.MONTHLY, 1)
+    candidates = [p for p in (view.collecting(f, today) for f in frequencies) if p is not None]
+    if not candidates:
+        return Period(view.plan.year, frequencies[0], 1)
+    return max(candidates, key=lambda p: (p.cutoff_window()[1], view.deadline(p), p.frequency.months))
+
+
 def resolve_hint(hint: PeriodHint, plan_year: int) -> Period:
     """The period a person named; the plan's year when they named none. Raises PeriodError."""
     return Period(hint.year if hint.year is not None else plan_year, hint.frequency, hint.index)
@@ -320,8 +364,9 @@ async def _load_figures(
     session: AsyncSession, plan_id: int, periods: Iterable[str], cutoffs: dict[str, datetime],
 ) -> list[Any]:
     """Every version of the plan's figures in these periods, in one query: (part id, unit id,
-    period, version, value, numerator, denominator, done, early), where early is 1 when that
-    version was submitted before its period's cutoff (periods in `cutoffs`; 0 elsewhere).
+    period, version, value, numerator, denominator, done, not applicable, early), where early is
+    1 when that version was submitted before its period's cutoff (periods in `cutoffs`; 0
+    elsewhere).
 
     The current figure is the highest version (picked in Python: no grouped join to run), and the
     first version was on time exactly when some version was (min(submitted_at) < cutoff ⇔ some
@@ -341,7 +386,8 @@ async def _load_figures(
     query = select(
         Submission.part_id, Submission.unit_id, Submission.period, Submission.version,
         type_coerce(Submission.value, String), type_coerce(Submission.numerator, String),
-        type_coerce(Submission.denominator, String), type_coerce(Submission.done, Integer), early,
+        type_coerce(Submission.denominator, String), type_coerce(Submission.done, Integer),
+        type_coerce(Submission.not_applicable, Integer), early,
     ).where(Submission.plan_id == plan_id, Submission.period.in_(wanted))
     connection = await session.connection()
     return (await connection.execute(query)).all()
@@ -413,14 +459,14 @@ def compute_summary(
     timezone: tzinfo,
 ) -> Summary:
     """The arithmetic of build_summary, on rows (part id, unit id, period, version, value,
-    numerator, denominator, done, early) as _load_figures gives them (numbers as text or
-    Decimal, done as a bool or 0/1). Pure: no I/O."""
+    numerator, denominator, done, not applicable, early) as _load_figures gives them (numbers as
+    text or Decimal, done and not applicable as a bool or 0/1). Pure: no I/O."""
     by_key: dict[tuple[int, str], dict[int, Figure]] = {}
     versions: dict[tuple[int, int, str], int] = {}  # only versions above 1
     early: dict[int, set[int]] = {}  # part id -> units with a version before the cutoff
     # Figures are immutable: equal raw figures (100%, done, 3 enterprises) share one object.
-    made: dict[tuple[Any, Any, Any, Any], Figure] = {}
-    for part_id, unit_id, period_id, version, value, numerator, denominator, done, in_time in rows:
+    made: dict[tuple[Any, Any, Any, Any, Any], Figure] = {}
+    for part_id, unit_id, period_id, version, value, numerator, denominator, done, nothing, in_time in rows:
         if in_time:
             found = early.get(part_id)
             if found is None:
@@ -436,7 +482,7 @@ def compute_summary(
             versions[key] = version
         elif version > 1:
             versions[(part_id, unit_id, period_id)] = version
-        raw = (value, numerator, denominator, done)
+        raw = (value, numerator, denominator, done, nothing)
         figure = made.get(raw)
         if figure is None:
             figure = made[raw] = Figure(
@@ -444,6 +490,7 @@ def compute_summary(
                 None if numerator is None else Decimal(numerator),
                 None if denominator is None else Decimal(denominator),
                 None if done is None else bool(done),
+                bool(nothing),
             )
         bucket[unit_id] = figure
 
@@ -503,7 +550,9 @@ def compute_summary(
                              tuple(unit_missing.get(uid, ())), tuple(unit_late.get(uid, ()))))
     to_chase = sorted((u for u in units if u.reports.missing),
                       key=lambda u: (-u.reports.missing, u.name))
-    ranked = [r for r in result_rows if r.relative_gap is not None and r.status is Status.NOT_MET]
+    # Only gaps with a verdict: a figure from too few units is not yet a gap of the plan.
+    ranked = [r for r in result_rows if r.relative_gap is not None and r.status is Status.NOT_MET
+              and r.standing in (Standing.ON_TRACK, Standing.OFF_TRACK)]
     order = {row.part_id: index for index, row in enumerate(result_rows)}
     top = sorted(ranked, key=lambda r: (-(r.relative_gap or _ZERO), order[r.part_id]))[:TOP_GAPS]
     periods = sorted(((p, d) for p, d in deadlines.items()),
@@ -528,7 +577,6 @@ def _indicator_row(
     target = pv.target
     part_id = pv.part.id
     given = by_key.get((part_id, period.id), {})
-    rollup = roll_up(target, [given.get(uid) for uid in expected])
     accumulation = Accumulation(pv.indicator.accumulation)
 
     def standing_at(p: Period) -> Decimal | None:
@@ -538,111 +586,20 @@ def _indicator_row(
         units = [uid for uid in view.reporters.get(part_id, ()) if uid in live]
         return roll_up(target, [figures.get(uid) for uid in units]).amount
 
-    amount = rollup.amount
     previous = standing_at(period.previous()) if period.index > 1 else None
-    if accumulation is Accumulation.PER_PERIOD and not _is_milestone(target):
+    earlier: list[Decimal | None] = []
+    if accumulation is Accumulation.PER_PERIOD and not is_milestone(target):
         earlier = [standing_at(p) for p in periods_of_year(period.year, period.frequency) if p < period]
-        so_far = sum((a for a in earlier if a is not None), _ZERO)
-        previous = so_far if any(a is not None for a in earlier) else None
-        amount = so_far + rollup.amount if rollup.amount is not None else previous
-    change = amount - previous if amount is not None and previous is not None else None
-    if rollup.amount is None:
-        change = None
-    if _is_milestone(target):
-        change = None  # done / not done: the share's movement says little; the units say it all
-
-    remaining = period.remaining_in_year()
-    fraction = Decimal(period.last_month) / 12
-    baseline = pv.indicator.baseline if len(pv.indicator.parts) == 1 else None
-    gap_value: Decimal | None = None
-    relative: Decimal | None = None
-    on_the_line = False
-    line: Decimal | None = None
-    needed: Decimal | None = None
-    if amount is None:
-        status = Status.NO_DATA
-        standing = Standing.NO_DATA
-    elif _is_milestone(target):
-        expected_n = rollup.units_expected
-        done = rollup.units_done or 0
-        status = Status.MET if expected_n and done == expected_n else Status.NOT_MET
-        if status is Status.MET:
-            standing = Standing.MET
-        else:
-            gap_value = Decimal(expected_n - done)
-            relative = gap_value / expected_n if expected_n else None
-            if target.due is not None and target.due.year == period.year:
-                fraction = min(Decimal(1), Decimal(period.last_month) / target.due.month)
-            elif target.due is not None and target.due.year < period.year:
-                fraction = Decimal(1)
-            line = _HUNDRED * fraction
-            standing = Standing.ON_TRACK if fraction < 1 and amount >= line else Standing.OFF_TRACK
-    else:
-        gap = evaluate(target, Figure(value=amount))
-        status = gap.status
-        on_the_line = gap.on_the_line
-        if status is Status.MET:
-            standing = Standing.MET
-        else:
-            gap_value = gap.gap
-            reference = _reference(target, amount)
-            relative = gap_value / reference if gap_value is not None and reference else gap_value
-            line = _line(target, amount, baseline, fraction)
-            standing = Standing.OFF_TRACK
-            if line is not None and fraction < 1 and _reached(target, amount, line):
-                standing = Standing.ON_TRACK
-            needed = needed_per_period(target, Accumulation.YEAR_TO_DATE, [Figure(value=amount)], remaining)
+    result = plan_figure(
+        target, period, [given.get(uid) for uid in expected], previous=previous, earlier=earlier,
+        accumulation=accumulation, threshold=view.coverage_threshold,
+        baseline=pv.indicator.baseline if len(pv.indicator.parts) == 1 else None,
+    )
     return IndicatorRow(
         part_id=part_id, code=pv.code, indicator_code=pv.indicator.code, number=pv.indicator.number,
         title=pv.indicator.title, label=pv.part.label, target=target, frequency=pv.frequency,
-        period=period, deadline=deadline, rollup=rollup, amount=amount, status=status,
-        standing=standing, gap=gap_value, relative_gap=relative, on_the_line=on_the_line, line=line,
-        previous=previous, change=change, needed_per_period=needed, remaining_periods=remaining,
-        reports=reports,
+        period=period, deadline=deadline, result=result, reports=reports,
     )
-
-
-def _is_milestone(target: Target) -> bool:
-    return target.measure is Measure.MILESTONE or target.comparison is Comparison.DONE
-
-
-def _reference(target: Target, amount: Decimal) -> Decimal | None:
-    """The target value a gap is measured against (the nearer bound of a range)."""
-    if target.comparison is Comparison.BETWEEN:
-        return target.low if target.low is not None and amount < target.low else target.high
-    return target.value
-
-
-def _line(target: Target, amount: Decimal, baseline: Decimal | None, fraction: Decimal) -> Decimal | None:
-    """Where the straight line from the start (baseline, else 0) to the target stands at
-    `fraction` of the year; None when no line can be drawn (see the module's docstring)."""
-    if target.comparison in (Comparison.AT_LEAST, Comparison.ABOVE):
-        goal = target.value
-        start = baseline if baseline is not None else _ZERO
-    elif target.comparison in (Comparison.AT_MOST, Comparison.BELOW):
-        goal = target.value
-        if baseline is None or goal is None or baseline <= goal:
-            return None
-        start = baseline
-    else:  # BETWEEN: toward the nearer bound
-        if target.low is not None and amount < target.low:
-            goal, start = target.low, baseline if baseline is not None else _ZERO
-        else:
-            goal = target.high
-            if baseline is None or goal is None or baseline <= goal:
-                return None
-            start = baseline
-    if goal is None:
-        return None
-    return start + (goal - start) * fraction
-
-
-def _reached(target: Target, amount: Decimal, line: Decimal) -> bool:
-    if target.comparison in (Comparison.AT_MOST, Comparison.BELOW):
-        return amount <= line
-    if target.comparison is Comparison.BETWEEN and target.high is not None and amount > target.high:
-        return amount <= line
-    return amount >= line
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -721,8 +678,30 @@ def _amount_text(row: IndicatorRow, t: Translator) -> str:
         return t("summary-no-figures")
     if row.is_milestone:
         return t("summary-units-done", done=t.number(row.rollup.units_done or 0),
-                 expected=t.number(row.rollup.units_expected))
+                 expected=t.number(row.rollup.units_counted))
     return describe_amount(row.amount, row.target, t)
+
+
+def coverage_text(rollup: Rollup, t: Translator) -> str:
+    """"3/32 đơn vị có số", with the units that had nothing to report and, for a ratio, those
+    that sent only a percentage: shown beside every plan-wide figure."""
+    shown = t("summary-units-reported", reported=t.number(rollup.units_reporting),
+              expected=t.number(rollup.units_counted))
+    if rollup.units_not_applicable:
+        shown += ", " + t("rollup-coverage-not-applicable", count=t.number(rollup.units_not_applicable))
+    if rollup.units_percent_only and rollup.numerator is not None:
+        shown += ", " + t("rollup-coverage-percent-only", count=t.number(rollup.units_percent_only))
+    return shown
+
+
+def verdict_note(row: IndicatorRow, t: Translator) -> str | None:
+    """What goes beside the mark when it needs words: too few units for a verdict, or on track
+    although the figure got worse since the previous period."""
+    if row.standing is Standing.THIN:
+        return t("rollup-thin", threshold=t.percent(row.result.threshold))
+    if row.result.worse and row.standing is not Standing.MET:
+        return t("rollup-worse")
+    return None
 
 
 def _gap_text(row: IndicatorRow, t: Translator) -> str | None:
@@ -748,8 +727,10 @@ def indicator_lines(row: IndicatorRow, t: Translator) -> list[str]:
     third = []
     if row.change is not None:
         third.append(t("summary-change", change=_signed(row.change, row.target, t)))
-    third.append(t("summary-units-reported", reported=t.number(row.reports.received),
-                   expected=t.number(row.reports.expected)))
+    third.append(coverage_text(row.rollup, t))
+    note = verdict_note(row, t)
+    if note:
+        third.append(note)
     lines.append("   " + " · ".join(third))
     return lines
 
@@ -785,7 +766,8 @@ def render_summary(summary: Summary, t: Translator, *, max_units: int | None = M
 
     counts = summary.counts()
     indicators = [t("summary-indicators-header", met=counts[Standing.MET], on_track=counts[Standing.ON_TRACK],
-                    off_track=counts[Standing.OFF_TRACK], no_data=counts[Standing.NO_DATA])]
+                    off_track=counts[Standing.OFF_TRACK], thin=counts[Standing.THIN],
+                    no_data=counts[Standing.NO_DATA])]
     for row in summary.rows:
         indicators.extend(indicator_lines(row, t))
     sections.append(indicators)
@@ -841,7 +823,16 @@ async def _summary_for(ctx: Ctx, period_hint: PeriodHint | None, *, details: boo
     view = await _plan_view(ctx)
     if view is None:
         return None
-    period: Period | None = None
+    return await summary_of(ctx, view, period_hint, details=details)
+
+
+async def summary_of(
+    ctx: Ctx, view: PlanView, period_hint: PeriodHint | None, *, default: Period | None = None,
+    details: bool = False,
+) -> Summary | None:
+    """The summary of the period named, else of `default` (None: the cycle just closed); None
+    after telling the person why not (a period outside the plan's year)."""
+    period = default
     if period_hint is not None:
         try:
             period = resolve_hint(period_hint, view.plan.year)

@@ -52,6 +52,7 @@ from handlers.intents import (
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
+    AskWhy,
     AskOffTrack,
     AskCharts,
     AskExport,
@@ -553,7 +554,7 @@ _COMMANDS: dict[str, _Command] = {
     **dict.fromkeys(("baocao", "report", "nopsolieu", "submit"), _command_report),
     **dict.fromkeys(("chitieu", "gap", "ct"), _command_gap),
     **dict.fromkeys(("tinhhinh", "status", "tiendo", "progress"), _command_status),
-    **dict.fromkeys(("chuanop", "missing"), lambda *_: AskMissing()),
+    **dict.fromkeys(("chuanop", "missing"), lambda o, t, locale: AskMissing(_find_period(t) if t else None)),
     **dict.fromkeys(("tonghop", "summary", "tongket"), _command_summary),
     **dict.fromkeys(("lich", "schedule", "lichnhac"), lambda *_: AskSchedule()),
     **dict.fromkeys(("bieudo", "chart", "charts"), lambda o, t, locale: AskCharts(_find_period(t) if t else None)),
@@ -915,8 +916,13 @@ def _status(o: str, t: str) -> AskStatus | None:
     return AskStatus(None) if _STATUS.search(t) else None
 
 
+_WHY = re.compile(r"(?:vi sao|tai sao|sao vay|why)(?: (?:vay|the|a|so))?\s*\??")  # on folded text
+
+
 def _question(o: str, t: str) -> Intent | None:
     o, t = o[:MAX_QUESTION], t[:MAX_QUESTION]
+    if _WHY.fullmatch(t):
+        return AskWhy()
     if _TO_ENGLISH.search(t):
         return SetLanguage("en")
     if _TO_VIETNAMESE.search(t):
@@ -924,7 +930,7 @@ def _question(o: str, t: str) -> Intent | None:
     if _LANGUAGE.search(t):
         return SetLanguage(None)
     if _MISSING.search(t):
-        return AskMissing()
+        return AskMissing(_find_period(t))
     ref = _prefixed_ref(t)
     if _COMPARE.search(t):
         return AskCompare(ref)

@@ -140,6 +140,7 @@ class PlanSpec:
     issued_on: date | None = None
     source: str | None = None
     salutation: str | None = None
+    coverage_threshold: int | None = None  # percent of units with a figure before a verdict
     tracking_unit: str | None = None
     notes: str | None = None
 
@@ -432,7 +433,7 @@ class _Builder:
             self.error(raw, "plan", "plan", "plan-error-required")
             head = Located()
         self.unknown_keys(head, {"code", "title", "year", "issuer", "document", "issued_on", "source",
-                                 "salutation", "tracking_unit", "notes"}, "plan")
+                                 "salutation", "coverage_threshold", "tracking_unit", "notes"}, "plan")
         code = self.text(head, "code", "plan.code", required=True)
         if code and not _PLAN_CODE.match(code):
             self.error(head, "code", "plan.code", "plan-error-code", value=code)
@@ -460,6 +461,7 @@ class _Builder:
             issued_on=self.day(head, "issued_on", "plan.issued_on"),
             source=self.text(head, "source", "plan.source"),
             salutation=self.text(head, "salutation", "plan.salutation"),
+            coverage_threshold=self.integer(head, "coverage_threshold", "plan.coverage_threshold", 1, 100),
             tracking_unit=tracking_unit, notes=self.text(head, "notes", "plan.notes"),
         )
 

@@ -54,6 +54,7 @@ async def import_plan(session: AsyncSession, spec: PlanSpec, digest: str, now: d
     plan_values = dict(
         title=spec.title, year=spec.year, issuer=spec.issuer, document=spec.document,
         issued_on=spec.issued_on, source=spec.source, salutation=spec.salutation,
+        coverage_threshold=spec.coverage_threshold,
         tracking_unit_code=spec.tracking_unit, notes=spec.notes,
         tables=[{"code": t.code, "title": t.title} for t in spec.tables],
         groups=[{"code": g.code, "title": g.title, "table": g.table} for g in spec.groups],

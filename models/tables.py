@@ -101,6 +101,8 @@ class Plan(Base):
     issued_on: Mapped[date | None]
     source: Mapped[str | None] = mapped_column(Text)
     salutation: Mapped[str | None] = mapped_column(String(40))
+    # Percent of the units expected that must have a figure before a plan-wide verdict (None: 80).
+    coverage_threshold: Mapped[int | None]
     tracking_unit_code: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
     tables: Mapped[list[Any]] = mapped_column(default=list)  # [{code, title}]

@@ -44,7 +44,7 @@ def test_a_broken_file_is_explained_in_one_place_per_problem(tmp_path: Path) -> 
     result = run("import-plan", str(broken), cwd=tmp_path, env={"BOT_LOCALE": "en"})
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "broken.yaml" in result.stderr and "line 29" in result.stderr and "indicators.6.target" in result.stderr and "rất cao" in result.stderr
+    assert "broken.yaml" in result.stderr and "line 31" in result.stderr and "indicators.6.target" in result.stderr and "rất cao" in result.stderr
 
 
 def test_an_unknown_plan_code_lists_the_known_ones(tmp_path: Path) -> None:

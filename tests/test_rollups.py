@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.rollups import Rollup, reporting_rate, roll_up
+from models.gaps import Status
+from models.periods import Period
+from models.rollups import Rollup, Standing, plan_figure, reporting_rate, roll_up
 from models.targets import Comparison, Figure, Measure, Target
 
 D = Decimal
@@ -48,15 +50,36 @@ def test_units_that_have_not_reported_count_as_expected_but_not_reporting() -> N
     assert (rollup.units_reporting, rollup.units_expected) == (2, 3)
 
 
-def test_a_ratio_given_only_as_a_percentage_is_left_out_when_others_gave_both_numbers() -> None:
+def test_a_ratio_given_only_as_a_percentage_counts_at_the_mean_denominator_of_the_others() -> None:
+    # 10% of an average unit's 60 dossiers is 6: (45 + 6) / (60 + 60).
     rollup = roll_up(RATIO, [ratio(45, 60), pct("10")])
-    assert rollup.amount == 75
-    assert rollup.units_reporting == 1
+    assert rollup.amount == D("42.5")
+    assert (rollup.numerator, rollup.denominator) == (D(45), D(60))  # what units actually sent
+    assert (rollup.units_reporting, rollup.units_percent_only) == (2, 1)
+
+
+def test_the_issue_example_an_sinh_120_of_150_viet_dan_100_mao_khe_95() -> None:
+    rollup = roll_up(RATIO, [ratio(120, 150), pct("100"), pct("95")] + [None] * 29)
+    assert rollup.amount is not None
+    assert rollup.amount.quantize(D("0.01")) == D("91.67")  # (120 + 150 + 142.5) / 450
+    assert (rollup.units_reporting, rollup.units_counted, rollup.units_percent_only) == (3, 32, 2)
 
 
 def test_ratios_given_only_as_percentages_fall_back_to_their_mean_and_say_so() -> None:
     rollup = roll_up(RATIO, [pct("90"), pct("70"), None])
-    assert rollup == Rollup(D(80), None, None, 2, 3, None)
+    assert rollup == Rollup(D(80), None, None, 2, 3, None, 0, 2)
+
+
+def test_nothing_to_report_is_left_out_of_the_figure_and_of_its_coverage() -> None:
+    nothing = Figure(not_applicable=True)
+    rollup = roll_up(RATIO, [ratio(45, 60), nothing, None, None])
+    assert rollup.amount == 75
+    assert (rollup.units_reporting, rollup.units_expected, rollup.units_not_applicable) == (1, 4, 1)
+    assert rollup.units_counted == 3 and rollup.coverage == D(100) / 3
+    milestones = roll_up(MILESTONE, [Figure(done=True), nothing])
+    assert (milestones.amount, milestones.units_done, milestones.units_counted) == (D(100), 1, 1)
+    assert roll_up(COUNT, [nothing, nothing]).amount is None
+    assert roll_up(PERCENT, [nothing, pct("40")]).amount == 40
 
 
 def test_a_unit_with_a_zero_denominator_adds_nothing_to_a_ratio_roll_up() -> None:
@@ -188,6 +211,7 @@ ANY_FIGURE = st.one_of(
     PERCENTS.map(lambda value: Figure(value=value)),
     ratios(),
     st.booleans().map(lambda done: Figure(done=done)),
+    st.just(Figure(not_applicable=True)),
 )
 
 
@@ -201,6 +225,22 @@ def test_a_ratio_roll_up_lies_between_the_lowest_and_highest_unit_percentages(fi
     assert rollup.amount is not None
     assert min(percentages) <= rollup.amount <= max(percentages)
     assert rollup.units_reporting == len(percentages)
+
+
+@given(st.lists(ratios(), max_size=10), st.lists(PERCENTS, max_size=10))
+def test_a_ratio_roll_up_with_percentage_only_units_lies_between_the_units(
+    pairs: list[Figure], shares: list[Decimal]
+) -> None:
+    figures = pairs + [Figure(value=share) for share in shares]
+    rollup = roll_up(RATIO, figures)
+    percentages = [figure.amount for figure in figures if figure.amount is not None]
+    if not percentages:
+        assert rollup.amount is None
+        return
+    assert rollup.amount is not None
+    assert min(percentages) <= rollup.amount <= max(percentages)
+    assert rollup.units_reporting == len(percentages)
+    assert rollup.units_percent_only == (len(shares) if rollup.units_reporting else 0)
 
 
 @given(st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=10**6)), max_size=20))
@@ -231,7 +271,9 @@ def test_a_mean_of_percentages_lies_between_the_lowest_and_highest(
 def test_a_roll_up_never_raises_and_counts_units_consistently(target: Target, figures: list[Figure | None]) -> None:
     rollup = roll_up(target, figures)
     assert rollup.units_expected == len(figures)
-    assert 0 <= rollup.units_reporting <= rollup.units_expected
+    assert rollup.units_not_applicable == sum(1 for f in figures if f is not None and f.not_applicable)
+    assert 0 <= rollup.units_reporting <= rollup.units_counted
+    assert rollup.coverage is None or 0 <= rollup.coverage <= 100
     assert (rollup.amount is None) == (rollup.units_reporting == 0)
     if target is MILESTONE:
         assert rollup.units_done is not None and rollup.units_done <= rollup.units_reporting
@@ -248,3 +290,37 @@ def test_a_reporting_rate_is_a_percentage(expected: int, data: st.DataObject) ->
     assert (rate is None) == (expected == 0)
     if rate is not None:
         assert 0 <= rate <= 100
+
+
+# --- the plan-wide verdict --------------------------------------------------------------------
+
+MARCH = Period.parse("2025-03")
+
+
+def test_no_verdict_below_the_coverage_threshold() -> None:
+    # 3 of 32 units, all above the target: the figure is shown, "met" is not declared.
+    figures = [ratio(95, 100)] * 3 + [None] * 29
+    thin = plan_figure(RATIO, MARCH, figures, previous=None)
+    assert thin.status is Status.MET and thin.standing is Standing.THIN
+    assert plan_figure(RATIO, MARCH, figures, previous=None, threshold=D(9)).standing is Standing.MET
+    # Units with nothing to report are not awaited: 3 of 3 counted.
+    nothing = [ratio(95, 100)] * 3 + [Figure(not_applicable=True)] * 29
+    assert plan_figure(RATIO, MARCH, nothing, previous=None).standing is Standing.MET
+    assert plan_figure(RATIO, MARCH, [None] * 4, previous=None).standing is Standing.NO_DATA
+
+
+def test_a_figure_that_got_worse_is_never_on_track_without_saying_so() -> None:
+    # 50% in March is past the line from 0 to 80% (20%), but down from 60% in February.
+    fell = plan_figure(RATIO, MARCH, [ratio(50, 100)], previous=D(60))
+    assert fell.standing is Standing.ON_TRACK and fell.worse and fell.change == -10
+    rose = plan_figure(RATIO, MARCH, [ratio(50, 100)], previous=D(40))
+    assert rose.standing is Standing.ON_TRACK and not rose.worse
+    below = Target(Measure.PERCENT, Comparison.BELOW, value=D(10))
+    assert plan_figure(below, MARCH, [pct("30")], previous=D(25), baseline=D(40)).worse
+
+
+def test_the_line_starts_at_the_baseline() -> None:
+    # From 70% last year to 80%: at the end of March the line stands at 72.5%.
+    assert plan_figure(RATIO, MARCH, [pct("72")], previous=None, baseline=D(70)).standing is Standing.OFF_TRACK
+    assert plan_figure(RATIO, MARCH, [pct("73")], previous=None, baseline=D(70)).standing is Standing.ON_TRACK
+    assert plan_figure(RATIO, MARCH, [pct("21")], previous=None).standing is Standing.ON_TRACK

@@ -385,7 +385,21 @@ async def test_a_partly_reported_unit_sees_what_is_already_in(app: App, clock: C
     await dt.report("an-sinh", "2025-01", skip={"1"})
     clock.set(local(2025, 1, 15, 8))
     lan = next(m for m in (await tick(app, clock())).queued if m.recipient == "Lan")
-    assert lan.text.count("✅") == 14 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
+    assert lan.text.count("☑️") == 14 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
+
+
+async def test_nothing_to_report_is_a_report_and_is_never_chased(app: App, clock: Clock, dt: Office) -> None:
+    await dt.report("an-sinh", "2025-01", skip={"1"})
+    async with app.unit_of_work() as session:
+        plan = await store.get_plan(session, "DT2025")
+        view = await load_plan_view(session, plan.id)
+        unit = next(u for u in view.units.values() if u.code == "an-sinh")
+        one = next(pv for pv in view.parts_of_unit(unit.id) if pv.code == "1")
+        await store_figure(session, plan_id=plan.id, part_id=one.part.id, unit_id=unit.id, period="2025-01",
+                           figure=Figure(not_applicable=True), person_id=None, channel="console", now=app.now())
+    clock.set(local(2025, 1, 20, 8))
+    reminded = {m.recipient for m in (await tick(app, clock())).queued if m.kind is Kind.REMINDER}
+    assert "Minh" in reminded and "Lan" not in reminded
 
 
 async def test_without_senders_messages_stay_queued(app: App, clock: Clock, dt: Office) -> None:

@@ -147,7 +147,8 @@ async def test_ratio_roll_up_reporting_rates_and_on_time_counts(small: Plan) -> 
 
     # Largest gaps relative to the target: 2 of 3 enterprises, 2 of 10 points, 8 of 90, 5 of 100.
     assert [row.code for row in summary.top_gaps] == ["15", "22", "6", "9a"]
-    assert summary.counts() == {Standing.MET: 2, Standing.ON_TRACK: 3, Standing.OFF_TRACK: 1, Standing.NO_DATA: 0}
+    assert summary.counts() == {Standing.MET: 2, Standing.ON_TRACK: 3, Standing.OFF_TRACK: 1, Standing.THIN: 0,
+                                Standing.NO_DATA: 0}
 
 
 async def test_on_time_is_the_end_of_the_deadline_day_in_the_bot_timezone(small: Plan) -> None:
@@ -219,7 +220,7 @@ async def test_rendered_summary_in_both_languages(small: Plan) -> None:
     assert "📊 Tổng hợp chuyển đổi số — tháng 3/2025" in vi
     assert "🗓 Kỳ tháng 3/2025, hạn 20/03/2025" in vi and "🗓 Kỳ quý I/2025, hạn 15/03/2025" in vi
     assert "Đã nhận 9/11 (81,8%)" in vi
-    assert "✅ Đúng hạn 6 · 🕒 Trễ 3 · ❌ Thiếu 2" in vi
+    assert "☑️ Đúng hạn 6 · 🕒 Trễ 3 · ❌ Thiếu 2" in vi
     assert "🟡 6 · Hồ sơ xử lý trực tuyến toàn trình" in vi
     assert "   82% (mục tiêu ≥ 90%) · còn cách 8 điểm %" in vi
     assert "   +12 điểm % so với kỳ trước · 3/4 đơn vị có số" in vi
@@ -227,7 +228,7 @@ async def test_rendered_summary_in_both_languages(small: Plan) -> None:
     assert "1. 15 · Doanh nghiệp khởi nghiệp số\n   còn cách 2 doanh nghiệp · cần 0,22 doanh nghiệp/tháng" in vi
     assert "• Phường Mạo Khê: thiếu 2/2 (6, 9b) — Trần Thị Hoa" in vi
     en = "\n".join(render_summary(summary, translator("en")))
-    assert "Received 9/11 (81.8%)" in en and "✅ On time 6 · 🕒 Late 3 · ❌ Missing 2" in en
+    assert "Received 9/11 (81.8%)" in en and "☑️ On time 6 · 🕒 Late 3 · ❌ Missing 2" in en
     assert "   82% (target ≥ 90%) · 8 percentage points to go" in en
     for line in vi.splitlines() + en.splitlines():
         assert len(line) <= 120, line  # short lines for a phone
