@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import Choice, Event, Reply
 from locales import Translator, translator
-from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, period_containing
+from models.periods import (
+    DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, collects, period_containing,
+)
 from models.store import target_of
 from models.tables import Assignment, Indicator, IndicatorPart, Person, Plan, Role, ScheduleRule, Unit
 from models.targets import Target
@@ -77,6 +79,7 @@ class PlanView:
     rules: dict[Frequency, DeadlineRule]
     reporters: dict[int, list[int]]  # part id -> unit ids
     duties: dict[int, list[int]]  # unit id -> part ids
+    collect_from: Period | None = None  # the plan's first collected month
 
     def parts_of_unit(self, unit_id: int) -> list[PartView]:
         return [self.parts[part_id] for part_id in self.duties.get(unit_id, [])]
@@ -90,8 +93,17 @@ class PlanView:
     def deadline(self, period: Period) -> date:
         return self.rules[period.frequency].deadline(period)
 
+    def collects(self, period: Period) -> bool:
+        """Whether the bot collects this period: none that ended before the plan's `collect_from`."""
+        return collects(self.collect_from, period)
+
     def active_unit(self, unit: Unit, period: Period) -> bool:
-        """A deactivated (merged, dissolved) unit counts in no period that starts after it ended."""
+        """Whether the unit owes figures for the period: no one does for a period the plan does
+        not collect, and a deactivated (merged, dissolved) unit counts in no period that starts
+        after it ended. Every "who owes what" (prompts, reminders, escalations, missing lists,
+        summaries) asks this."""
+        if not self.collects(period):
+            return False
         if unit.active or unit.deactivated_on is None:
             return unit.active
         return period.cutoff_window()[0] < unit.deactivated_on
@@ -177,7 +189,8 @@ async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
             duties.setdefault(unit_id, []).append(part_id)
     for part_ids in duties.values():
         part_ids.sort(key=order.__getitem__)
-    return PlanView(plan, indicators, parts, units, rules, reporters, duties)
+    collect_from = Period.parse(plan.collect_from) if plan.collect_from else None
+    return PlanView(plan, indicators, parts, units, rules, reporters, duties, collect_from)
 
 
 @dataclass
