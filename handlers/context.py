@@ -87,8 +87,12 @@ class PlanView:
     def reporting_period(self, frequency: Frequency, today: date) -> Period:
         """The period units report now: the latest one whose data cut-off has passed (on 17/3
         that is March for a monthly indicator and Q1 for a quarterly one; on 2/3 it is February,
-        reported late). Kept within the plan's year."""
-        return _reporting_period(self.plan.year, frequency, today)
+        reported late). Kept within the plan's year, and never one the plan does not collect
+        (with collect_from 2025-04, on 2/4 it is April, not March)."""
+        period = _reporting_period(self.plan.year, frequency, today)
+        while not self.collects(period) and period.index < frequency.periods_per_year:
+            period = period.next()
+        return period
 
     def deadline(self, period: Period) -> date:
         return self.rules[period.frequency].deadline(period)

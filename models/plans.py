@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from models.numbers import NUMBER_PATTERN, parse_number
-from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, PeriodError, collects
+from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, PeriodError
 from models.targets import (
     Comparison,
     Measure,
@@ -158,10 +158,7 @@ class PlanSpec:
     salutation: str | None = None
     tracking_unit: str | None = None
     notes: str | None = None
-    collect_from: Period | None = None  # the first month the bot collects (see `collects`)
-
-    def collects(self, period: Period) -> bool:
-        return collects(self.collect_from, period)
+    collect_from: Period | None = None  # the first month the bot collects (periods.collects)
 
     @property
     def parts(self) -> list[PartSpec]:
@@ -873,8 +870,6 @@ class _Builder:
 
 
 # --- derivations ------------------------------------------------------------------------------
-
-
 
 _LOCAL_PATTERN = re.compile(
     r"\bxa\s*[,/-]?\s*(?:phuong|thi tran)|\bphuong\s*[,/-]?\s*(?:xa|thi tran)\b"

@@ -9,8 +9,8 @@ For every reporting period P of the plan's year, with deadline D (the plan's rul
               is still missing;
 - overdue     on the first working day after D, at overdue_time: to the officer, what is missing;
 - escalation  on the `escalate_after_days`-th working day after D (at least the first), at
-              overdue_time: to the plan's leaders and the tracking office, naming units, officers
-              and what is missing;
+              overdue_time: to the plan's leaders and admins and the offices tracking what is
+              missing, naming units, officers and what is missing;
 - summary     on the first working day after D, at summary_time: the steering group's trigger.
 
 Times are local (BOT_TIMEZONE). An instant inside quiet hours moves to the end of quiet hours.

@@ -292,7 +292,7 @@ async def _overseers(session: AsyncSession, view: PlanView, facts: Situation) ->
     people: dict[int, Recipient] = {}
     oversight = or_(
         (Role.role.in_(("leader", "admin")) & or_(Role.plan_id == view.plan.id, Role.plan_id.is_(None))),
-        Role.unit_id.in_(tracking_unit_ids(view, facts)),
+        Role.unit_id.in_(sorted(tracking_unit_ids(view, facts))),
     )
     rows = await session.execute(
         select(Person.id, Person.display_name, Person.locale, Person.unreachable_at, Identity.channel,

@@ -2,6 +2,7 @@
 targets, targets a document states twice, and who hears of escalations."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_from_april_march_and_q1_are_not_collected_but_q2_h1_and_the_year_are() 
 def test_collect_from_is_read_as_a_month(tmp_path: Path) -> None:
     plan = load_plan_file(small_with(tmp_path, '  collect_from: "2025-04"\n'))
     assert plan.collect_from == Period.parse("2025-04")
-    assert not plan.collects(Period.parse("2025-Q1")) and plan.collects(Period.parse("2025-Q2"))
+    assert not collects(plan.collect_from, Period.parse("2025-Q1")) and collects(plan.collect_from, Period.parse("2025-Q2"))
     assert load_plan_file(small_with(tmp_path, "  collect_from: 2025-04-01\n")).collect_from == Period.parse("2025-04")
     with pytest.raises(PlanFileError) as caught:
         load_plan_file(small_with(tmp_path, '  collect_from: "2025-Q2"\n'))
@@ -125,16 +126,9 @@ async def test_an_escalation_reaches_admins_leaders_and_everyone_in_the_tracking
     await office.register("Hoa", "officer", "vhtt")  # the plan's tracking office
     await office.register("ChuTich", "leader")
     await office.register("QuanTri", "admin")
-    async with app.unit_of_work() as session:
-        plan = await store.get_plan(session, "DT2025")
-        view = await load_plan_view(session, plan.id)
-    # An office that tracks an indicator Lan's commune owes, other than the plan's tracking office.
-    owed = {pv.indicator.tracking for pv in view.parts_of_unit(next(u.id for u in view.units.values() if u.code == "an-sinh"))}
-    other = next(u for u in view.units.values()
-                 if u.code != "vhtt" and u.kind in ("department", "agency") and any(
-                     t and u.name.lower() in t.lower() for t in owed))
-    await office.register("Tuan", "officer", other.code)
-    await office.report(other.code, "2025-01")
+    # The public-service centre tracks indicators 2, 3, 6 and 8, which the commune still owes.
+    await office.register("Tuan", "officer", "hcc")
+    await office.report("hcc", "2025-01")
     clock.set(local(2025, 1, 22, 8))
     escalations = [m for m in (await tick(app, clock())).queued if m.kind is Kind.ESCALATION]
     assert {m.recipient for m in escalations} == {"ChuTich", "QuanTri", "Hoa", "Tuan"}
@@ -240,3 +234,38 @@ async def test_reimporting_with_a_conflict_and_a_new_part_keeps_ids_and_figures(
         from models.submissions import current_for_plan
 
         assert [(r.part_id, r.value) for r in await current_for_plan(session, plan.id, ["2025-02"])] == [(part_id, Decimal(12))]
+
+
+async def test_an_xlsx_parts_sheet_can_set_a_parts_reporters_and_condition(app: App, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from handlers.export import export_command
+    from models.plan_xlsx import PARTS_SHEET
+
+    await import_plan_file(app, SMALL)
+    path = tmp_path / "small.xlsx"
+    await export_command(app, "T2025", "2025-03", path)
+    workbook = load_workbook(path)
+    sheet = workbook[PARTS_SHEET]
+    width = sheet.max_column
+    sheet.cell(1, width + 1, "Đơn vị báo cáo")
+    sheet.cell(1, width + 2, "Điều kiện")
+    rows = {sheet.cell(row, 2).value: row for row in range(2, sheet.max_row + 1)}
+    sheet.cell(rows["12a"], width + 1, "vhtt; vnpt")
+    sheet.cell(rows["12b"], width + 2, "sau khi có số liệu của Chi cục Thống kê")
+    workbook.save(path)
+    parts = {part.code: part for part in load_plan_file(path).parts}
+    assert (parts["12a"].reporters, parts["12a"].reporters_overridden) == (("vhtt", "vnpt"), True)
+    assert parts["12b"].target.condition == "sau khi có số liệu của Chi cục Thống kê"
+    assert not parts["9a"].reporters_overridden
+
+
+async def test_the_period_reported_now_is_never_one_before_collect_from(app: App, clock: Clock, tmp_path: Path) -> None:
+    await dt_collecting_from_april(app, clock, tmp_path)
+    async with app.unit_of_work() as session:
+        plan = await store.get_plan(session, "DT2025")
+        view = await load_plan_view(session, plan.id)
+    assert view.reporting_period(Frequency.MONTHLY, date(2025, 4, 2)).id == "2025-04"  # not March
+    assert view.reporting_period(Frequency.QUARTERLY, date(2025, 4, 2)).id == "2025-Q2"  # not Q1
+    assert view.reporting_period(Frequency.MONTHLY, date(2025, 5, 17)).id == "2025-05"
+    assert view.reporting_period(Frequency.YEARLY, date(2025, 4, 2)).id == "2025"
