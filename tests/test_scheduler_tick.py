@@ -256,8 +256,8 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
     assert first.key == "prompt:DT2025:2025-01:an-sinh@console"
     assert "Kính gửi đồng chí Lan" in first.text and "Xã An Sinh" in first.text and "tháng 1/2025" in first.text
     assert "Hạn gửi: thứ Hai 20/01/2025" in first.text
-    assert "⬜ 1 · Phê duyệt cấp độ và phương án an toàn HTTT — mục tiêu ≥ 100%" in first.text
-    assert first.text.count("⬜") == 6  # the commune's 6 monthly indicators, no quarterly one
+    assert "⬜ 1 · Phê duyệt cấp độ và phương án an toàn HTTT — Hệ thống thông tin được phê duyệt cấp độ an toàn — mục tiêu ≥ 100%" in first.text
+    assert first.text.count("⬜") == 7  # the commune's 7 monthly indicator parts, no quarterly one
     feb_prompt = next(d for d in recorder.to("Lan") if d.key.startswith("prompt:DT2025:2025-02"))
     assert "kỳ trước: 100% (tháng 1/2025)" in feb_prompt.text  # last figures
 
@@ -271,7 +271,7 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
     assert q1_reminder.text.count("\n• ") == 2
 
     nam = recorder.to("Nam")
-    assert nam[0].text.startswith("📋 Dear Nam: Chi cục Thuế thành phố's report for January 2025 is open (3 indicators)")
+    assert nam[0].text.startswith("📋 Dear Nam: Chi cục Thuế thành phố's report for January 2025 is open (4 indicators)")
     assert "weekend" in next(d for d in nam if d.kind == "reminder").text
 
     overdue = next(d for d in recorder.to("Minh") if d.key.startswith("overdue:DT2025:2025-01"))
@@ -279,7 +279,7 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
 
     escalation = next(d for d in recorder.to("ChuTich") if d.period == "2025-02")
     assert "Quá hạn 2 ngày làm việc" in escalation.text
-    assert "• Phường Mạo Khê — cán bộ đầu mối: Minh — thiếu 6:" in escalation.text
+    assert "• Phường Mạo Khê — cán bộ đầu mối: Minh — thiếu 7:" in escalation.text
     assert "Xã An Sinh" not in escalation.text  # complete by then
     assert "chưa có cán bộ đầu mối" in escalation.text  # units nobody registered for still count
     assert "29/32 đơn vị" in escalation.text
@@ -385,7 +385,7 @@ async def test_a_partly_reported_unit_sees_what_is_already_in(app: App, clock: C
     await dt.report("an-sinh", "2025-01", skip={"1"})
     clock.set(local(2025, 1, 15, 8))
     lan = next(m for m in (await tick(app, clock())).queued if m.recipient == "Lan")
-    assert lan.text.count("✅") == 5 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
+    assert lan.text.count("✅") == 6 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
 
 
 async def test_without_senders_messages_stay_queued(app: App, clock: Clock, dt: Office) -> None:
@@ -488,7 +488,7 @@ async def test_admins_see_the_upcoming_schedule(app: App, clock: Clock, dt: Offi
     lan = officer.replies[0].text
     assert lan.startswith("🗓 Các hạn báo cáo sắp tới của Xã An Sinh:")
     assert "• quý I/2025: hạn thứ Bảy 15/03/2025" in lan and "(2 chỉ tiêu)" in lan
-    assert "• tháng 3/2025: hạn thứ Năm 20/03/2025 (6 chỉ tiêu)" in lan
+    assert "• tháng 3/2025: hạn thứ Năm 20/03/2025 (7 chỉ tiêu)" in lan
     assert stranger.replies[0].text == "Chức năng này dành cho quản trị viên."
 
 
@@ -595,7 +595,7 @@ async def test_a_month_end_to_end_through_telegram(app: App, clock: Clock) -> No
 
             reminders = await at(local(2025, 1, 20, 8))
             assert [m.chat_id for m in reminders.queued] == ["1002"]
-            assert "còn thiếu 6 chỉ tiêu" in emu.messages_to(1002)[-1]
+            assert "còn thiếu 7 chỉ tiêu" in emu.messages_to(1002)[-1]
             overdue = await at(local(2025, 1, 21, 8))
             assert [(m.kind, m.chat_id) for m in overdue.queued] == [(Kind.OVERDUE, "1002")]
             summary = await at(local(2025, 1, 21, 9))
@@ -604,7 +604,7 @@ async def test_a_month_end_to_end_through_telegram(app: App, clock: Clock) -> No
             assert [r.filename for r in emu.sent_to(-1001234) if r.method == "sendPhoto"]  # with its charts
             escalation = await at(local(2025, 1, 22, 8))
             assert [(m.kind, m.chat_id) for m in escalation.queued] == [(Kind.ESCALATION, "1009")]
-            assert "Phường Mạo Khê — cán bộ đầu mối: Minh — thiếu 6" in emu.messages_to(1009)[-1]
+            assert "Phường Mạo Khê — cán bộ đầu mối: Minh — thiếu 7" in emu.messages_to(1009)[-1]
             assert (await at(local(2025, 1, 22, 8))).queued == []
         finally:
             await bot.session.close()
