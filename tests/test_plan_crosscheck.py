@@ -156,3 +156,19 @@ def test_the_command_line_lists_every_target_and_warns_of_each_conflict(tmp_path
     assert next(row for row in bac_giang if row["code"] == "20")["conflicts"] == [{
         "part": "20", "source": "Thân kế hoạch, mục II. Mục tiêu", "target": "trên 50%",
         "chosen_source": "Phụ lục (Danh mục nhiệm vụ tỉnh giao), TT 10", "chosen_target": "trên 15%", "rule": None}]
+
+
+@pytest.mark.parametrize(("plan_file", "city_wide"), [
+    ("dong-trieu-2025.yaml", {"12a", "12b", "12c", "12d", "13", "14", "15", "22a", "22b", "22c", "PL2.1"}),
+    ("dong-trieu-2024.yaml", {"III.1", "IV.1", "IV.2", "IV.7", "IV.7b", "IV.7c", "IV.7d"}),
+    ("bac-giang-2024.yaml", {"20", "23", "24", "25", "26"}),
+    ("viet-yen-2024.yaml", {"II.1", "II.2", "II.3", "III.1", "III.2"}),
+])
+def test_a_city_wide_measure_is_reported_by_one_office_not_by_communes_or_operators(
+        plan_file: str, city_wide: set[str]) -> None:
+    plan = load_plan_file(PLANS / plan_file)
+    kinds = {unit.code: unit.kind for unit in plan.units}
+    reporters = {part.code: part.reporters for part in plan.parts if part.code in city_wide}
+    assert set(reporters) == city_wide
+    assert {code: len(units) for code, units in reporters.items()} == {code: 1 for code in city_wide}
+    assert {kinds[unit] for units in reporters.values() for unit in units} <= {"department", "agency", "organization"}
