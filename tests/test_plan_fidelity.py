@@ -269,3 +269,11 @@ async def test_the_period_reported_now_is_never_one_before_collect_from(app: App
     assert view.reporting_period(Frequency.QUARTERLY, date(2025, 4, 2)).id == "2025-Q2"  # not Q1
     assert view.reporting_period(Frequency.MONTHLY, date(2025, 5, 17)).id == "2025-05"
     assert view.reporting_period(Frequency.YEARLY, date(2025, 4, 2)).id == "2025"
+
+
+async def test_a_figure_sent_early_in_the_first_collected_month_is_filed_for_that_month(
+        app: App, clock: Clock, tmp_path: Path) -> None:
+    office = await dt_collecting_from_april(app, clock, tmp_path)
+    clock.set(local(2025, 4, 2, 9))  # March's cut-off has passed, but March is not collected
+    reply = await office.say("Lan", "6: 80%")
+    assert "tháng 4/2025" in reply and "tháng 3/2025" not in reply
