@@ -172,6 +172,11 @@ async def cmd_import_plan(app: App, args: argparse.Namespace) -> int:
         else:
             message = "cli-import-unchanged"
         print(t(message, code=summary.code, path=str(path), indicators=summary.indicators, units=summary.units))
+        for conflict in result.conflicts:  # one line each, every time: until the file settles it
+            print(t("cli-import-conflict", plan=summary.code, part=conflict["part"], source=conflict["source"],
+                    other=conflict["target"], chosen_source=conflict["chosen_source"],
+                    chosen=conflict["chosen_target"], rule=conflict["rule"] or t("conflict-rule-default")),
+                  file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -237,13 +242,15 @@ def indicator_rows(indicators: list[Indicator], reporters: dict[int, int]) -> li
                 "high": _json_number(target.high), "unit": target.unit,
                 "due": target.due.isoformat() if target.due else None,
                 "numerator": part.numerator_label, "denominator": part.denominator_label,
-                "applies_to": part.applies_to, "reporters": reporters.get(part.id, 0),
+                "applies_to": part.applies_to, "condition": part.condition,
+                "reporters": reporters.get(part.id, 0),
             })
         rows.append({
             "code": indicator.code, "number": indicator.number, "table": indicator.table_code,
             "group": indicator.group_code, "title": indicator.title, "frequency": indicator.frequency,
             "accumulation": indicator.accumulation, "level": indicator.level,
-            "target_raw": indicator.target_raw, "targets": targets,
+            "target_raw": indicator.target_raw, "target_source": indicator.target_source, "targets": targets,
+            "conflicts": indicator.conflicts, "reporters_reason": indicator.reporters_reason,
         })
     return rows
 
@@ -270,6 +277,10 @@ def print_indicators(t: Translator, indicators: list[Indicator], reporters: dict
             label = f" ({part.label})" if part.label else ""
             print(t("cli-indicator-part", part=part.code, target=described, raw=part.target_raw,
                     label=label, units=reporters.get(part.id, 0)))
+        for conflict in indicator.conflicts:
+            print(t("cli-indicator-conflict", part=conflict["part"], source=conflict["source"],
+                    other=conflict["target"], chosen=conflict["chosen_target"],
+                    chosen_source=conflict["chosen_source"]))
 
 
 async def cmd_demo(app: App, args: argparse.Namespace) -> int:

@@ -232,10 +232,10 @@ async def _script(d: Demo) -> None:
     await d.say(LAN, "1")
     await d.say(LAN, "100%")
     d.narrate("Anh Minh gửi nhiều số liệu trong một tin nhắn")
-    await d.say(MINH, "6: 85%\n9: 96%\n7: 100%\n8: 92%")
+    await d.say(MINH, "6: 85%\n9: 96%\n3: 100%\n8: 92%")
     d.narrate("Một số liệu sai bị từ chối, kèm cách gửi đúng")
-    await d.say(MINH, "16: 120%")
-    await d.say(MINH, "16: 82%")
+    await d.say(MINH, "2: 120%")
+    await d.say(MINH, "2: 82%")
     d.narrate("Chị Hà gõ không dấu, dùng viết tắt")
     await d.say(HA, "ct6 dat 91,5%; ct7 = 100%; ct 8: 95")
     await d.say(HA, "chi tieu 6 con thieu bao nhieu")
@@ -257,7 +257,7 @@ async def _script(d: Demo) -> None:
     await d.say(LAN, "chỉ tiêu 6 còn thiếu bao nhiêu?")
     d.narrate("Chị Lan thử xem số liệu của phường khác")
     await d.say(LAN, "tình hình phường Mạo Khê")
-    rest = [p for p in await _owed(d.app, MINH) if p not in ("6", "7", "8", "9b", "16")]
+    rest = [p for p in await _owed(d.app, MINH) if p not in ("6", "3", "8", "9b", "2")]
     await d.say(MINH, _figures_for("mao-khe", rng, rest), quiet=True)
     rest = [p for p in await _owed(d.app, HA) if p not in ("6", "7", "8")]
     await d.say(HA, _figures_for("hcc", rng, rest), quiet=True)
@@ -267,7 +267,7 @@ async def _script(d: Demo) -> None:
 
     d.clock.at(18, 16)
     d.narrate("Anh Tuấn (xã Việt Dân) gửi được một phần")
-    await d.say(TUAN, "6: 70%\n7: 95%\n9: 90%")
+    await d.say(TUAN, "6: 70%\n3: 95%\n9: 90%")
 
     d.clock.at(21, 8)
     await d.tick("ngày làm việc đầu tiên sau hạn: thông báo quá hạn")

@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import Choice, Event, Reply
 from locales import Translator, translator
-from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, period_containing
+from models.periods import (
+    DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, collects, period_containing,
+)
 from models.rollups import DEFAULT_COVERAGE_THRESHOLD
 from models.store import target_of
 from models.tables import Assignment, Indicator, IndicatorPart, Person, Plan, Role, ScheduleRule, Unit
@@ -79,6 +81,7 @@ class PlanView:
     rules: dict[Frequency, DeadlineRule]
     reporters: dict[int, list[int]]  # part id -> unit ids
     duties: dict[int, list[int]]  # unit id -> part ids
+    collect_from: Period | None = None  # the plan's first collected month
 
     @property
     def coverage_threshold(self) -> Decimal:
@@ -92,8 +95,12 @@ class PlanView:
     def reporting_period(self, frequency: Frequency, today: date) -> Period:
         """The period units report now: the latest one whose data cut-off has passed (on 17/3
         that is March for a monthly indicator and Q1 for a quarterly one; on 2/3 it is February,
-        reported late). Kept within the plan's year."""
-        return _reporting_period(self.plan.year, frequency, today)
+        reported late). Kept within the plan's year, and never one the plan does not collect
+        (with collect_from 2025-04, on 2/4 it is April, not March)."""
+        period = _reporting_period(self.plan.year, frequency, today)
+        while not self.collects(period) and period.index < frequency.periods_per_year:
+            period = period.next()
+        return period
 
     def collecting(self, frequency: Frequency, today: date) -> Period | None:
         """The period of this frequency being collected now (its data cut-off has passed; its
@@ -105,8 +112,17 @@ class PlanView:
     def deadline(self, period: Period) -> date:
         return self.rules[period.frequency].deadline(period)
 
+    def collects(self, period: Period) -> bool:
+        """Whether the bot collects this period: none that ended before the plan's `collect_from`."""
+        return collects(self.collect_from, period)
+
     def active_unit(self, unit: Unit, period: Period) -> bool:
-        """A deactivated (merged, dissolved) unit counts in no period that starts after it ended."""
+        """Whether the unit owes figures for the period: no one does for a period the plan does
+        not collect, and a deactivated (merged, dissolved) unit counts in no period that starts
+        after it ended. Every "who owes what" (prompts, reminders, escalations, missing lists,
+        summaries) asks this."""
+        if not self.collects(period):
+            return False
         if unit.active or unit.deactivated_on is None:
             return unit.active
         return period.cutoff_window()[0] < unit.deactivated_on
@@ -192,7 +208,8 @@ async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
             duties.setdefault(unit_id, []).append(part_id)
     for part_ids in duties.values():
         part_ids.sort(key=order.__getitem__)
-    return PlanView(plan, indicators, parts, units, rules, reporters, duties)
+    collect_from = Period.parse(plan.collect_from) if plan.collect_from else None
+    return PlanView(plan, indicators, parts, units, rules, reporters, duties, collect_from)
 
 
 @dataclass

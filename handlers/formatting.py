@@ -16,7 +16,15 @@ _SIGNS = {
 
 
 def describe_target(target: Target, t: Translator) -> str:
-    """"≥ 90%", "> 80%", "< 10%", "47–50%", "≥ 1.000 điểm", "Hoàn thành (hạn 30/09/2024)"."""
+    """"≥ 90%", "> 80%", "< 10%", "47–50%", "≥ 1.000 điểm", "Hoàn thành (hạn 30/09/2024)", and
+    what a conditional target waits for: "≥ 20% (sau khi Bộ TT&TT cấp phép thương mại)"."""
+    described = _describe_target(target, t)
+    if target.condition:
+        return t("target-conditional", target=described, condition=target.condition)
+    return described
+
+
+def _describe_target(target: Target, t: Translator) -> str:
     if target.measure is Measure.MILESTONE:
         if target.due:
             return t("target-done-by", date=t.date(target.due))

@@ -33,6 +33,7 @@ __all__ = [
     "Period",
     "PeriodError",
     "WorkCalendar",
+    "collects",
     "open_period",
     "period_containing",
     "periods_of_year",
@@ -417,3 +418,12 @@ class WorkCalendar:
         if day in self._extra_holidays:
             return self._extra_holidays[day] or self._DAY_OFF[language]
         return _official_year(day.year, language).holidays.get(day)
+
+
+def collects(collect_from: Period | None, period: Period) -> bool:
+    """Whether a plan that collects from month `collect_from` collects `period`: a period is
+    collected when it ends in that month or later (from 2025-04: April, Q2, H1 and the year are;
+    March and Q1 are not), so nobody is asked for what closed before the bot was there."""
+    if collect_from is None:
+        return True
+    return (period.year, period.last_month) >= (collect_from.year, collect_from.last_month)

@@ -33,6 +33,8 @@ def header_field(header: str, taken: set[str]) -> str | None:
         return "number"
     if h in ("ma", "ma chi tieu", "ma so"):
         return "code"
+    if h.startswith("ly do"):  # "Lý do giao": why these units report it
+        return "reporters_reason"
     if "so lieu" in h or "danh gia" in h or "khoang cach" in h or "ty le bao cao" in h:
         return None  # result columns written by export
     if "theo doi" in h or ("chu tri" in h and ("tong hop" in h or "bao cao" in h)):
@@ -237,13 +239,18 @@ def _attach_parts(workbook: Any, indicators: list[Located]) -> None:
     wanted = {
         "ma chi tieu": "indicator", "ma phan": "code", "nhan": "label", "ap dung cho": "applies_to",
         "muc tieu": "target", "so sanh": "comparison", "do luong": "measure", "tu so": "numerator",
-        "mau so": "denominator", "don vi tinh": "unit",
+        "mau so": "denominator", "don vi tinh": "unit", "dieu kien": "condition",
+        "don vi bao cao": "reporters",  # unit codes separated by ";": the part's own reporters
     }
     by_code = {node["code"]: node for node in indicators}
     for number, values in _table_of(sheet, wanted):
         owner = by_code.get(values.pop("indicator") or "")
         if owner is None:
             continue
+        if values.get("reporters"):
+            reporters = _located(sheet.title, number, units=values["reporters"])
+            reporters.key_numbers = {"units": number}
+            values["reporters"] = reporters
         node = _located(sheet.title, number, **values)
         node.key_numbers = {key: number for key in node}
         owner.setdefault("parts", []).append(node)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from models.numbers import NUMBER_PATTERN, parse_number
-from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency
+from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, PeriodError
 from models.targets import (
     Comparison,
     Measure,
@@ -38,6 +38,9 @@ OFFICE_KINDS = ("department", "agency")
 ACCUMULATIONS = ("year_to_date", "cumulative", "per_period")
 DEACTIVATION_REASONS = ("merged", "dissolved")
 TITLE_MAX = 60
+# The target column of the appendix is what the tracking office reports against, so where the
+# document states a target twice the appendix's is chosen unless the file says otherwise.
+DEFAULT_TARGET_SOURCE = "Phụ lục"
 _PLAN_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _UNIT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _INDICATOR_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,23}$")
@@ -88,6 +91,16 @@ class PartSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ConflictSpec:
+    """Another statement of a part's target elsewhere in the document (the plan's body, the
+    province's column). The part keeps the chosen target; this one is shown beside it."""
+
+    part: str  # the part's code
+    source: str  # where the other statement is: "Thân kế hoạch, mục I.2"
+    target: Target  # as it reads there
+
+
+@dataclass(frozen=True, slots=True)
 class IndicatorSpec:
     code: str
     number: str
@@ -109,6 +122,10 @@ class IndicatorSpec:
     accumulation: str = "year_to_date"
     formula: str | None = None
     basis: str | None = None
+    reporters_reason: str | None = None  # why these units report it (plan-format.md, Assignments)
+    target_source: str = DEFAULT_TARGET_SOURCE  # where the chosen target is stated
+    conflicts: tuple[ConflictSpec, ...] = ()
+    conflict_rule: str | None = None  # why the chosen target wins, when not the default rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +160,7 @@ class PlanSpec:
     coverage_threshold: int | None = None  # percent of units with a figure before a verdict
     tracking_unit: str | None = None
     notes: str | None = None
+    collect_from: Period | None = None  # the first month the bot collects (periods.collects)
 
     @property
     def parts(self) -> list[PartSpec]:
@@ -363,6 +381,22 @@ class _Builder:
         self.error(node, key, label, "plan-error-date", value=value)
         return None
 
+    def month(self, node: Located, key: str, label: str) -> Period | None:
+        """A calendar month: 2025-04 (or a date, whose month is taken)."""
+        value = node.get(key)
+        if value is None:
+            return None
+        if isinstance(value, date):
+            return Period(value.year, Frequency.MONTHLY, value.month)
+        try:
+            period = Period.parse(str(value))
+        except PeriodError:
+            period = None
+        if period is None or period.frequency is not Frequency.MONTHLY:
+            self.error(node, key, label, "plan-error-month", value=value)
+            return None
+        return period
+
     def clock(self, node: Located, key: str, label: str, default: time) -> time:
         value = node.get(key)
         if value is None:
@@ -433,7 +467,8 @@ class _Builder:
             self.error(raw, "plan", "plan", "plan-error-required")
             head = Located()
         self.unknown_keys(head, {"code", "title", "year", "issuer", "document", "issued_on", "source",
-                                 "salutation", "coverage_threshold", "tracking_unit", "notes"}, "plan")
+                                 "salutation", "coverage_threshold", "tracking_unit", "notes",
+                                 "collect_from"}, "plan")
         code = self.text(head, "code", "plan.code", required=True)
         if code and not _PLAN_CODE.match(code):
             self.error(head, "code", "plan.code", "plan-error-code", value=code)
@@ -463,6 +498,7 @@ class _Builder:
             salutation=self.text(head, "salutation", "plan.salutation"),
             coverage_threshold=self.integer(head, "coverage_threshold", "plan.coverage_threshold", 1, 100),
             tracking_unit=tracking_unit, notes=self.text(head, "notes", "plan.notes"),
+            collect_from=self.month(head, "collect_from", "plan.collect_from"),
         )
 
     def schedule(self, node: Located) -> ScheduleSpec:
@@ -613,7 +649,8 @@ class _Builder:
             self.unknown_keys(node, {"code", "number", "table", "group", "title", "text", "lead",
                                      "coordinating", "tracking", "province_target", "target",
                                      "baseline", "level", "frequency", "accumulation", "formula",
-                                     "basis", "parts", "reporters"}, label)
+                                     "basis", "parts", "reporters", "reporters_reason",
+                                     "target_source", "conflicts", "conflict_rule"}, label)
             code = self.text(node, "code", f"{label}.code", required=True)
             if code:
                 label = f"indicators.{code}"
@@ -670,6 +707,11 @@ class _Builder:
                 level_raw=level_raw, level=_level(level_raw), frequency=frequency,
                 accumulation=accumulation, formula=formula,
                 basis=self.text(node, "basis", f"{label}.basis"),
+                reporters_reason=self.text(node, "reporters_reason", f"{label}.reporters_reason"),
+                target_source=self.text(node, "target_source", f"{label}.target_source")
+                or DEFAULT_TARGET_SOURCE,
+                conflicts=tuple(self.conflicts(node, label, parts)),
+                conflict_rule=self.text(node, "conflict_rule", f"{label}.conflict_rule"),
             ))
         return indicators
 
@@ -705,7 +747,7 @@ class _Builder:
             plabel = f"{label}.parts[{index + 1}]"
             self.unknown_keys(part_node, {"code", "label", "applies_to", "target", "comparison",
                                           "measure", "numerator", "denominator", "unit", "reporters",
-                                          "allow_not_applicable"}, plabel)
+                                          "allow_not_applicable", "condition"}, plabel)
             part_code = self.text(part_node, "code", f"{plabel}.code")
             if part_code is None:
                 if len(part_nodes) == 1:
@@ -760,6 +802,9 @@ class _Builder:
             unit_label = self.text(part_node, "unit", f"{plabel}.unit")
             if unit_label:
                 target = _replace(target, unit=unit_label)
+            condition = self.text(part_node, "condition", f"{plabel}.condition")
+            if condition:
+                target = _replace(target, condition=condition)
             applies_to = self.strings(part_node, "applies_to", f"{plabel}.applies_to")
             for kind in applies_to:
                 if kind not in UNIT_KINDS:
@@ -782,6 +827,30 @@ class _Builder:
                                                   f"{plabel}.allow_not_applicable", True),
             ))
         return parts
+
+    def conflicts(self, node: Located, label: str, parts: list[PartSpec]) -> list[ConflictSpec]:
+        found = []
+        for index, item in enumerate(self.items(node, "conflicts", f"{label}.conflicts"), start=1):
+            clabel = f"{label}.conflicts[{index}]"
+            self.unknown_keys(item, {"part", "source", "target"}, clabel)
+            source = self.text(item, "source", f"{clabel}.source", required=True)
+            raw = self.text(item, "target", f"{clabel}.target", required=True)
+            part = self.text(item, "part", f"{clabel}.part")
+            if part is None and len(parts) == 1:
+                part = parts[0].code
+            if part is None or part not in {p.code for p in parts}:
+                self.error(item, "part", f"{clabel}.part", "plan-error-conflict-part",
+                           value=part or "-", allowed=", ".join(p.code for p in parts))
+                continue
+            if not (source and raw):
+                continue
+            try:
+                target = parse_target_detail(raw)[0]
+            except TargetParseError:
+                self.error(item, "target", f"{clabel}.target", "plan-error-target", raw=raw)
+                continue
+            found.append(ConflictSpec(part=part, source=source, target=target))
+        return found
 
     def reporters(self, node: Located, label: str, units: list[UnitSpec],
                   applies_to: tuple[str, ...]) -> tuple[str, ...]:
@@ -827,17 +896,7 @@ def derive_reporters(text: str, units: list[UnitSpec] | tuple[UnitSpec, ...],
     Names are matched longest first and consumed, so "Văn phòng HĐND và UBND thành phố" is the
     office, not also the city's People's Committee.
     """
-    folded = f" {fold(text)} "
-    chosen: set[str] = set()
-    names = sorted(
-        ((fold(name), unit) for unit in units for name in (unit.name, *unit.aliases) if name.strip()),
-        key=lambda pair: len(pair[0]), reverse=True,
-    )
-    for name, unit in names:
-        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])")
-        if pattern.search(folded):
-            chosen.add(unit.code)
-            folded = pattern.sub(" ", folded)
+    chosen, folded = _named(text, units)
     kinds: set[str] = set()
     if _LOCAL_PATTERN.search(folded):
         kinds.update(LOCAL_KINDS)
@@ -850,6 +909,30 @@ def derive_reporters(text: str, units: list[UnitSpec] | tuple[UnitSpec, ...],
     if applies_to:
         ordered = [code for code in ordered if next(u for u in units if u.code == code).kind in applies_to]
     return tuple(ordered)
+
+
+def named_units(text: str, units: Any) -> set[str]:
+    """Codes of the units a text names (by name or alias, without diacritics); no classes of
+    units. `units`: objects with code, name and aliases (UnitSpec or the stored Unit)."""
+    return _named(text, units)[0]
+
+
+def _named(text: str, units: Any) -> tuple[set[str], str]:
+    """The codes of units named in `text`, and the folded text left once their names are taken
+    out. Longest names first, so "Văn phòng HĐND và UBND thành phố" is the office, not also the
+    city's People's Committee."""
+    folded = f" {fold(text)} "
+    chosen: set[str] = set()
+    names = sorted(
+        ((fold(name), unit) for unit in units for name in (unit.name, *(unit.aliases or ())) if name.strip()),
+        key=lambda pair: len(pair[0]), reverse=True,
+    )
+    for name, unit in names:
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])")
+        if pattern.search(folded):
+            chosen.add(unit.code)
+            folded = pattern.sub(" ", folded)
+    return chosen, folded
 
 
 def _formula_labels(formula: str | None) -> tuple[str | None, str | None]:
@@ -904,6 +987,6 @@ def _with_comparison(target: Target, comparison: Comparison) -> Target:
 
 
 __all__ = [
-    "IndicatorSpec", "PartSpec", "PlanFileError", "PlanIssue", "PlanSpec", "ScheduleSpec",
-    "UnitSpec", "build_plan", "derive_reporters", "load_plan_file", "Located",
+    "ConflictSpec", "IndicatorSpec", "PartSpec", "PlanFileError", "PlanIssue", "PlanSpec", "ScheduleSpec",
+    "UnitSpec", "build_plan", "derive_reporters", "named_units", "load_plan_file", "Located",
 ]

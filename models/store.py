@@ -27,6 +27,7 @@ class ImportResult:
     plan_code: str
     created: bool
     changes: Counter[str] = field(default_factory=Counter)  # "units-added", "parts-updated", ...
+    conflicts: list[dict[str, Any]] = field(default_factory=list)  # conflict_rows of every indicator
 
     @property
     def changed(self) -> bool:
@@ -56,6 +57,7 @@ async def import_plan(session: AsyncSession, spec: PlanSpec, digest: str, now: d
         issued_on=spec.issued_on, source=spec.source, salutation=spec.salutation,
         coverage_threshold=spec.coverage_threshold,
         tracking_unit_code=spec.tracking_unit, notes=spec.notes,
+        collect_from=spec.collect_from.id if spec.collect_from else None,
         tables=[{"code": t.code, "title": t.title} for t in spec.tables],
         groups=[{"code": g.code, "title": g.title, "table": g.table} for g in spec.groups],
     )
@@ -137,7 +139,8 @@ def part_values(spec: PartSpec, position: int) -> dict[str, Any]:
         position=position, label=spec.label, target_raw=t.raw, measure=t.measure.value,
         comparison=t.comparison.value, value=t.value, low=t.low, high=t.high, unit_label=t.unit,
         due=t.due, numerator_label=spec.numerator_label, denominator_label=spec.denominator_label,
-        applies_to=list(spec.applies_to), active=True, allow_not_applicable=spec.allow_not_applicable,
+        applies_to=list(spec.applies_to), condition=t.condition, active=True,
+        allow_not_applicable=spec.allow_not_applicable,
     )
 
 
@@ -146,7 +149,19 @@ def target_of(part: IndicatorPart) -> Target:
     return Target(
         measure=Measure(part.measure), comparison=Comparison(part.comparison), value=part.value,
         low=part.low, high=part.high, unit=part.unit_label, due=part.due, raw=part.target_raw,
+        condition=part.condition,
     )
+
+
+def conflict_rows(spec: IndicatorSpec) -> list[dict[str, Any]]:
+    """The indicator's conflicting targets as stored: each beside the target chosen for its part."""
+    chosen = {part.code: part.target.raw for part in spec.parts}
+    return [
+        {"part": c.part, "source": c.source, "target": c.target.raw,
+         "chosen_source": spec.target_source, "chosen_target": chosen[c.part],
+         "rule": spec.conflict_rule}
+        for c in spec.conflicts
+    ]
 
 
 async def _import_indicators(session: AsyncSession, plan: Plan, specs: tuple[IndicatorSpec, ...],
@@ -170,7 +185,8 @@ async def _import_indicators(session: AsyncSession, plan: Plan, specs: tuple[Ind
             tracking=spec.tracking, province_target=spec.province_target, target_raw=spec.target_raw,
             baseline_raw=spec.baseline_raw, baseline=spec.baseline, level_raw=spec.level_raw,
             level=spec.level, frequency=spec.frequency.value, accumulation=spec.accumulation,
-            formula=spec.formula, basis=spec.basis, active=True,
+            formula=spec.formula, basis=spec.basis, reporters_reason=spec.reporters_reason,
+            target_source=spec.target_source, conflicts=conflict_rows(spec), active=True,
         )
         row = indicators.get(spec.code)
         if row is None:
@@ -181,6 +197,7 @@ async def _import_indicators(session: AsyncSession, plan: Plan, specs: tuple[Ind
             await session.flush()
         else:
             _assign(row, values, result, "indicators")
+        result.conflicts.extend(values["conflicts"])
         seen_indicators.add(spec.code)
         for part_position, part_spec in enumerate(spec.parts):
             pvalues = part_values(part_spec, part_position)

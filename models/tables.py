@@ -105,6 +105,8 @@ class Plan(Base):
     coverage_threshold: Mapped[int | None]
     tracking_unit_code: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
+    # The first month the bot collects ("2025-04"); no one owes a period that ended before it.
+    collect_from: Mapped[str | None] = mapped_column(String(8))
     tables: Mapped[list[Any]] = mapped_column(default=list)  # [{code, title}]
     groups: Mapped[list[Any]] = mapped_column(default=list)  # [{code, title, table}]
     file_digest: Mapped[str | None] = mapped_column(String(64))  # of the last imported file
@@ -180,6 +182,11 @@ class Indicator(Base):
     accumulation: Mapped[str] = mapped_column(String(16))
     formula: Mapped[str | None] = mapped_column(Text)
     basis: Mapped[str | None] = mapped_column(Text)
+    reporters_reason: Mapped[str | None] = mapped_column(Text)
+    target_source: Mapped[str | None] = mapped_column(Text)  # where the chosen target is stated
+    # Other statements of a part's target in the document, for the tracking office to settle:
+    # [{part, source, target (raw), chosen_source, chosen_target (raw), rule}]
+    conflicts: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     parts: Mapped[list[IndicatorPart]] = relationship(
@@ -210,6 +217,7 @@ class IndicatorPart(Base):
     numerator_label: Mapped[str | None] = mapped_column(Text)
     denominator_label: Mapped[str | None] = mapped_column(Text)
     applies_to: Mapped[list[Any]] = mapped_column(default=list)
+    condition: Mapped[str | None] = mapped_column(Text)  # "sau khi …": what the target waits for
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # False where the plan file forbids "không phát sinh" for this part.
     allow_not_applicable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -44,6 +44,9 @@ class Target:
     unit: str | None = None  # unit of measure of a count ("điểm", "doanh nghiệp")
     due: date | None = None  # a milestone's date, when the plan gives one
     raw: str = ""  # the text it was parsed from
+    # What the target waits for, in the plan's words ("sau khi Bộ TT&TT … cấp phép thương mại"):
+    # shown beside the target so nobody is judged against it unawares.
+    condition: str | None = None
 
     @property
     def kind(self) -> str:
@@ -123,7 +126,11 @@ _MILESTONE_WORDS = (
     "hoan thanh", "ket noi", "trien khai", "xay dung", "ban hanh", "dua vao", "van hanh",
     "phe duyet", "cap nhat", "duy tri", "thuc hien", "xong", "co ", "dat chuan", "so hoa",
     "tich hop", "phu song", "phat song", "ap dung", "nang cap", "thanh lap", "to chuc", "lap ",
+    "tat song",
 )
+# "… sau khi Bộ Thông tin và Truyền thông hoàn thành quy hoạch": the rest is a condition, not part
+# of the target (its words would otherwise read as a milestone or a count).
+_CONDITION = re.compile(r"\bsau khi\b")
 _DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
@@ -148,6 +155,16 @@ def parse_target_detail(raw: str, measure: Measure | None = None) -> tuple[Targe
 
 def _parse(raw: str, measure: Measure | None) -> tuple[Target, bool]:
     text = _prepare(raw)
+    condition = None
+    found = _CONDITION.search(fold(text))
+    if found:
+        condition = text[found.start():].strip(" ,;.)(") or None
+        text = text[: found.start()].strip(" ,;")
+    target, explicit = _parse_prepared(raw, text, measure)
+    return (replace(target, condition=condition) if condition else target), explicit
+
+
+def _parse_prepared(raw: str, text: str, measure: Measure | None) -> tuple[Target, bool]:
     if not text or text in {"-", "--", "x", "0"} or set(text) <= {"-", ".", " "}:
         raise TargetParseError(raw)
     folded = fold(text)
@@ -169,8 +186,11 @@ def _parse(raw: str, measure: Measure | None) -> tuple[Target, bool]:
         value = parse_number(pct.group("num"))
         cue = pct.group("cue")
         comparison = _CUE_OF[cue] if cue else Comparison.AT_LEAST
-        if cue is None and re.search(r"\bduoi\b|giam\b.*\bxuong\b", folded[: pct.start()]):
+        if cue is None and re.search(r"\bduoi\b", folded[: pct.start()]):
             comparison = Comparison.BELOW
+        elif cue is None and re.search(r"\bgiam\b.*\bxuong\s*$", folded[: pct.start()]):
+            # "giảm … xuống 10%": brought down to 10% is met at 10%; "xuống dưới 10%" is strict.
+            comparison = Comparison.AT_MOST
         kind = measure if measure in (Measure.PERCENT, Measure.RATIO) else Measure.PERCENT
         return Target(kind, comparison, value=value, raw=raw), cue is not None
 

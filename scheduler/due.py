@@ -9,8 +9,8 @@ For every reporting period P of the plan's year, with deadline D (the plan's rul
               is still missing;
 - overdue     on the first working day after D, at overdue_time: to the officer, what is missing;
 - escalation  on the `escalate_after_days`-th working day after D (at least the first), at
-              overdue_time: to the plan's leaders and the tracking office, naming units, officers
-              and what is missing;
+              overdue_time: to the plan's leaders and admins and the offices tracking what is
+              missing, naming units, officers and what is missing;
 - summary     on the first working day after D, at summary_time: the steering group's trigger.
 
 Times are local (BOT_TIMEZONE). An instant inside quiet hours moves to the end of quiet hours.
@@ -36,7 +36,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Any
 
-from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, periods_of_year
+from models.periods import (
+    DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, collects, periods_of_year,
+)
 
 __all__ = [
     "DEFAULT_TIMINGS",
@@ -202,15 +204,19 @@ def _period_items(plan: str, period: Period, timing: Timing, calendar: WorkCalen
 
 
 def plan_items(plan: str, year: int, timings: Mapping[Frequency, Timing], calendar: WorkCalendar,
-               zone: tzinfo, frequencies: Iterable[Frequency] | None = None) -> list[Item]:
+               zone: tzinfo, frequencies: Iterable[Frequency] | None = None,
+               collect_from: Period | None = None) -> list[Item]:
     """Every item of one plan's year, in firing order. `frequencies`: those the plan's indicators
-    use (default: every frequency with a timing)."""
+    use (default: every frequency with a timing); `collect_from`: the plan's first collected month
+    (periods that ended before it have no prompt, reminder, escalation or summary)."""
     chosen = sorted({Frequency(f) for f in (timings if frequencies is None else frequencies)},
                     key=lambda f: f.months)
     single: list[Item] = []
     for frequency in chosen:
         timing = timings.get(frequency) or DEFAULT_TIMINGS[frequency]
         for period in periods_of_year(year, frequency):
+            if not collects(collect_from, period):
+                continue
             single.extend(_period_items(plan, period, timing, calendar, zone))
     # One item per kind, deadline and instant: periods due together are told together.
     merged: dict[tuple[Kind, date, datetime], Item] = {}

@@ -38,6 +38,7 @@ from handlers.summary import build_summary, chart_attachments, render_summary
 from locales import Translator, translator
 from models import outbox
 from models.periods import Period, WorkCalendar, periods_of_year
+from models.plans import named_units
 from models.submissions import current_for_plan, figure_of
 from models.tables import GroupBinding, Identity, OutboxMessage, Person, Plan, Role, ScheduleRule, Submission
 from models.targets import Figure
@@ -136,7 +137,8 @@ async def _plan_tick(app: App, plan_id: int, code: str, year: int, now: datetime
     frequencies = {pv.frequency for pv in view.parts.values()}
     if not frequencies:
         return
-    items = plan_items(code, year, timings, app.deps.calendar, app.settings.timezone, frequencies)
+    items = plan_items(code, year, timings, app.deps.calendar, app.settings.timezone, frequencies,
+                       view.collect_from)
     for item in due_items(items, now):
         report.due.append(item)
         async with app.sessions() as session:
@@ -273,26 +275,38 @@ async def _officers(session: AsyncSession, unit_ids: list[int]) -> dict[int, Rec
     return officers
 
 
+def tracking_unit_ids(view: PlanView, facts: Situation) -> set[int]:
+    """The offices that track what is missing: the plan's tracking unit and the units named in
+    the `tracking` cell ("Cơ quan theo dõi") of every indicator some unit still owes."""
+    codes = {view.plan.tracking_unit_code} if view.plan.tracking_unit_code else set()
+    texts = {pv.indicator.tracking for unit_id in facts.owed for _, pv in facts.missing(unit_id)}
+    units = [u for u in view.units.values() if u.in_file]
+    for text in filter(None, texts):
+        codes |= named_units(text, units)
+    return {u.id for u in units if u.code in codes}
+
+
 async def _overseers(session: AsyncSession, view: PlanView, facts: Situation) -> list[Recipient]:
-    """Who hears of escalations: the plan's leaders and the tracking office's focal officer."""
+    """Who hears of escalations: the plan's leaders and admins, and everyone with a role in an
+    office that tracks what is missing (tracking_unit_ids), not only a unit's focal officer."""
     people: dict[int, Recipient] = {}
+    oversight = or_(
+        (Role.role.in_(("leader", "admin")) & or_(Role.plan_id == view.plan.id, Role.plan_id.is_(None))),
+        Role.unit_id.in_(sorted(tracking_unit_ids(view, facts))),
+    )
     rows = await session.execute(
-        select(Person.id, Person.display_name, Person.locale, Identity.channel, Identity.chat_id, Identity.external_id)
+        select(Person.id, Person.display_name, Person.locale, Person.unreachable_at, Identity.channel,
+               Identity.chat_id, Identity.external_id)
         .join(Role, Role.person_id == Person.id)
         .join(Identity, Identity.person_id == Person.id)
-        .where(Role.role == "leader", Role.ended_at.is_(None),
-               or_(Role.plan_id == view.plan.id, Role.plan_id.is_(None)))
+        .where(Role.ended_at.is_(None), oversight)
         .order_by(Person.id, Identity.id))
-    for person_id, name, locale, channel, chat_id, external_id in rows:
-        person = people.setdefault(person_id, Recipient(person_id, name, locale))
+    for person_id, name, locale, unreachable_at, channel, chat_id, external_id in rows:
+        person = people.setdefault(person_id, Recipient(person_id, name, locale,
+                                                        unreachable=unreachable_at is not None))
         address = (channel, chat_id or external_id)
         if address not in person.addresses:
             person.addresses.append(address)
-    tracking = next((u for u in view.units.values() if u.code == view.plan.tracking_unit_code), None)
-    if tracking is not None:
-        officer = facts.officers.get(tracking.id) or (await _officers(session, [tracking.id])).get(tracking.id)
-        if officer is not None and officer.person_id not in people:
-            people[officer.person_id] = officer
     return list(people.values())
 
 

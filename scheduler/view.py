@@ -28,7 +28,8 @@ async def plan_schedule(session: AsyncSession, deps: Deps, plan_id: int) -> tupl
     view = await load_plan_view(session, plan_id, deps.plan_views)
     timings = timings_from_rows(await session.scalars(select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)))
     frequencies = {pv.frequency for pv in view.parts.values()}
-    items = plan_items(view.plan.code, view.plan.year, timings, deps.calendar, deps.timezone, frequencies)
+    items = plan_items(view.plan.code, view.plan.year, timings, deps.calendar, deps.timezone, frequencies,
+                       view.collect_from)
     return view, timings, items
 
 

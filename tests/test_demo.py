@@ -13,7 +13,7 @@ def test_the_demo_plays_a_month_and_writes_its_chart_and_spreadsheet(tmp_path: P
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for moment in ("Kính gửi đồng chí", "⏰ Nhắc", "đã quá hạn", "📊 Tổng hợp chuyển đổi số — tháng 4/2025",
-                   "🚨 Quá hạn", "❌ Chỉ tiêu 16: tỷ lệ phải từ 0 đến 100%", "✏️ Đã sửa chỉ tiêu 6",
+                   "🚨 Quá hạn", "❌ Chỉ tiêu 2: tỷ lệ phải từ 0 đến 100%", "✏️ Đã sửa chỉ tiêu 6",
                    "Còn thiếu", "chỉ xem được số liệu của đơn vị mình"):
         assert moment in out, moment
     png = (tmp_path / "demo-output" / "summary.png").read_bytes()

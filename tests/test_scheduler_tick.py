@@ -153,7 +153,7 @@ async def dt(app: App, clock: Clock) -> Office:
     assert "Xã An Sinh" in await office.register("Lan", "officer", "an-sinh")
     await office.register("Minh", "officer", "mao-khe")
     await office.register("Hoa", "officer", "vhtt")  # the tracking office
-    await office.register("Nam", "officer", "vnpt")
+    await office.register("Nam", "officer", "thue")
     await office.say("Nam", "/language en")
     await office.register("ChuTich", "leader")
     assert "Ban Chỉ đạo" in await office.bind_group("BCĐ")
@@ -208,7 +208,7 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
         (local(2025, 1, 16, 9), lambda: dt.say("Lan", "1: 100%")),  # through the conversation
         (local(2025, 1, 16, 9, 5), lambda: dt.report("an-sinh", "2025-01", skip={"1"})),
         (local(2025, 1, 17, 10), lambda: dt.report("vhtt", "2025-01")),
-        (local(2025, 1, 17, 11), lambda: dt.report("vnpt", "2025-01")),
+        (local(2025, 1, 17, 11), lambda: dt.report("thue", "2025-01")),
         (local(2025, 1, 20, 8), each("reminder", "2025-01", {"Minh"})),  # only the unit still missing
         (local(2025, 1, 21, 8), each("overdue", "2025-01", {"Minh"})),
         (local(2025, 1, 21, 9), each("summary", "2025-01", {"BCĐ"})),
@@ -217,9 +217,9 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
         (local(2025, 1, 29, 8), nothing),  # Tết
         # --- February: due Thursday 20/2 ----------------------------------------------------------
         (local(2025, 2, 17, 8), each("prompt", "2025-02", OFFICERS)),
-        (local(2025, 2, 18, 10), lambda: dt.report("an-sinh", "2025-02", skip={"6", "PL2.5"})),
+        (local(2025, 2, 18, 10), lambda: dt.report("an-sinh", "2025-02", skip={"6", "8"})),
         (local(2025, 2, 18, 11), lambda: dt.report("vhtt", "2025-02")),
-        (local(2025, 2, 18, 12), lambda: dt.report("vnpt", "2025-02")),
+        (local(2025, 2, 18, 12), lambda: dt.report("thue", "2025-02")),
         (local(2025, 2, 20, 8), each("reminder", "2025-02", {"Lan", "Minh"})),
         (local(2025, 2, 21, 8), each("overdue", "2025-02", {"Lan", "Minh"})),
         (local(2025, 2, 21, 9), each("summary", "2025-02", {"BCĐ"})),
@@ -237,7 +237,7 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
         (local(2025, 3, 18, 8), each("escalation", "2025-Q1", OVERSEERS)),
         (local(2025, 3, 18, 15), lambda: dt.report("an-sinh", "2025-03")),
         (local(2025, 3, 19, 9), lambda: dt.report("vhtt", "2025-03")),
-        (local(2025, 3, 19, 10), lambda: dt.report("vnpt", "2025-03")),
+        (local(2025, 3, 19, 10), lambda: dt.report("thue", "2025-03")),
         (local(2025, 3, 20, 8), each("reminder", "2025-03", {"Minh"})),
         (local(2025, 3, 21, 8), each("overdue", "2025-03", {"Minh"})),
         (local(2025, 3, 21, 9), each("summary", "2025-03", {"BCĐ"})),
@@ -256,22 +256,22 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
     assert first.key == "prompt:DT2025:2025-01:an-sinh@console"
     assert "Kính gửi đồng chí Lan" in first.text and "Xã An Sinh" in first.text and "tháng 1/2025" in first.text
     assert "Hạn gửi: thứ Hai 20/01/2025" in first.text
-    assert "⬜ 1 · Phê duyệt cấp độ và phương án an toàn HTTT — mục tiêu ≥ 100%" in first.text
-    assert first.text.count("⬜") == 15  # the ward's 15 monthly indicators, no quarterly one
+    assert "⬜ 1 · Phê duyệt cấp độ và phương án an toàn HTTT — Hệ thống thông tin được phê duyệt cấp độ an toàn — mục tiêu ≥ 100%" in first.text
+    assert first.text.count("⬜") == 7  # the commune's 7 monthly indicator parts, no quarterly one
     feb_prompt = next(d for d in recorder.to("Lan") if d.key.startswith("prompt:DT2025:2025-02"))
     assert "kỳ trước: 100% (tháng 1/2025)" in feb_prompt.text  # last figures
 
     lan_reminder = next(d for d in recorder.to("Lan") if d.kind == "reminder")
     assert "còn thiếu 2 chỉ tiêu kỳ tháng 2/2025" in lan_reminder.text
     lines = [line for line in lan_reminder.text.splitlines() if line.startswith("• ")]
-    assert [line.split(" · ")[0] for line in lines] == ["• 6", "• PL2.5"]  # only what is missing
+    assert [line.split(" · ")[0] for line in lines] == ["• 6", "• 8"]  # only what is missing
 
     q1_reminder = next(d for d in recorder.to("Minh") if d.key.startswith("reminder:DT2025:2025-Q1"))
     assert "thứ Bảy 15/03/2025 — ngày nghỉ (cuối tuần), xin gửi trước, chậm nhất thứ Sáu 14/03/2025" in q1_reminder.text
-    assert q1_reminder.text.count("\n• ") == 17
+    assert q1_reminder.text.count("\n• ") == 2
 
     nam = recorder.to("Nam")
-    assert nam[0].text.startswith("📋 Dear Nam: VNPT's report for January 2025 is open (1 indicators)")
+    assert nam[0].text.startswith("📋 Dear Nam: Chi cục Thuế thành phố's report for January 2025 is open (4 indicators)")
     assert "weekend" in next(d for d in nam if d.kind == "reminder").text
 
     overdue = next(d for d in recorder.to("Minh") if d.key.startswith("overdue:DT2025:2025-01"))
@@ -279,17 +279,17 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
 
     escalation = next(d for d in recorder.to("ChuTich") if d.period == "2025-02")
     assert "Quá hạn 2 ngày làm việc" in escalation.text
-    assert "• Phường Mạo Khê — cán bộ đầu mối: Minh — thiếu 15:" in escalation.text
+    assert "• Phường Mạo Khê — cán bộ đầu mối: Minh — thiếu 7:" in escalation.text
     assert "Xã An Sinh" not in escalation.text  # complete by then
     assert "chưa có cán bộ đầu mối" in escalation.text  # units nobody registered for still count
-    assert "32/35 đơn vị" in escalation.text
+    assert "29/32 đơn vị" in escalation.text
     assert escalation.key.startswith("escalation:DT2025:2025-02:p") and escalation.key.endswith("@console")
     q1_escalation = next(d for d in recorder.to("Hoa") if d.kind == "escalation" and d.period == "2025-Q1")
-    assert "VNPT — cán bộ đầu mối: Nam — thiếu 5" in q1_escalation.text
+    assert "Chi cục Thuế thành phố — cán bộ đầu mối: Nam — thiếu 1" in q1_escalation.text
 
     summary = next(d for d in recorder.to("BCĐ") if d.period == "2025-01")
     assert summary.key == "summary:DT2025:2025-01:group@console:BCĐ#1"  # the first part of the summary
-    assert "Đơn vị đã nộp đủ: 3/35" in summary.text
+    assert "Đơn vị đã nộp đủ: 3/32" in summary.text
 
 
 async def test_a_deadline_in_tet_is_reminded_before_the_holiday(app: App, clock: Clock, tmp_path: Path) -> None:
@@ -369,7 +369,7 @@ async def test_deactivated_units_and_units_without_officers_get_nothing(app: App
     assert sorted(m.recipient for m in report.queued) == ["Hoa", "Lan", "Nam"]
     clock.set(local(2025, 1, 22, 8))
     escalation = next(m for m in (await tick(app, clock())).queued if m.kind is Kind.ESCALATION)
-    assert "Mạo Khê" not in escalation.text and "/34 đơn vị" in escalation.text
+    assert "Mạo Khê" not in escalation.text and "/31 đơn vị" in escalation.text
 
 
 async def test_a_unit_that_reported_everything_before_the_prompt_is_not_prompted(app: App, clock: Clock, dt: Office) -> None:
@@ -385,7 +385,7 @@ async def test_a_partly_reported_unit_sees_what_is_already_in(app: App, clock: C
     await dt.report("an-sinh", "2025-01", skip={"1"})
     clock.set(local(2025, 1, 15, 8))
     lan = next(m for m in (await tick(app, clock())).queued if m.recipient == "Lan")
-    assert lan.text.count("☑️") == 14 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
+    assert lan.text.count("☑️") == 6 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
 
 
 async def test_nothing_to_report_is_a_report_and_is_never_chased(app: App, clock: Clock, dt: Office) -> None:
@@ -501,8 +501,8 @@ async def test_admins_see_the_upcoming_schedule(app: App, clock: Clock, dt: Offi
     assert [(i.kind, i.period_ids) for i in items] == [(Kind.REMINDER, "2025-Q1"), (Kind.PROMPT, "2025-03")]
     lan = officer.replies[0].text
     assert lan.startswith("🗓 Các hạn báo cáo sắp tới của Xã An Sinh:")
-    assert "• quý I/2025: hạn thứ Bảy 15/03/2025" in lan and "(17 chỉ tiêu)" in lan
-    assert "• tháng 3/2025: hạn thứ Năm 20/03/2025 (15 chỉ tiêu)" in lan
+    assert "• quý I/2025: hạn thứ Bảy 15/03/2025" in lan and "(2 chỉ tiêu)" in lan
+    assert "• tháng 3/2025: hạn thứ Năm 20/03/2025 (7 chỉ tiêu)" in lan
     assert stranger.replies[0].text == "Chức năng này dành cho quản trị viên."
 
 
@@ -609,16 +609,16 @@ async def test_a_month_end_to_end_through_telegram(app: App, clock: Clock) -> No
 
             reminders = await at(local(2025, 1, 20, 8))
             assert [m.chat_id for m in reminders.queued] == ["1002"]
-            assert "còn thiếu 15 chỉ tiêu" in emu.messages_to(1002)[-1]
+            assert "còn thiếu 7 chỉ tiêu" in emu.messages_to(1002)[-1]
             overdue = await at(local(2025, 1, 21, 8))
             assert [(m.kind, m.chat_id) for m in overdue.queued] == [(Kind.OVERDUE, "1002")]
             summary = await at(local(2025, 1, 21, 9))
             assert {(m.kind, m.chat_id) for m in summary.queued} == {(Kind.SUMMARY, "-1001234")}
-            assert "Đơn vị đã nộp đủ: 1/35" in "\n".join(emu.messages_to(-1001234))
+            assert "Đơn vị đã nộp đủ: 1/32" in "\n".join(emu.messages_to(-1001234))
             assert [r.filename for r in emu.sent_to(-1001234) if r.method == "sendPhoto"]  # with its charts
             escalation = await at(local(2025, 1, 22, 8))
             assert [(m.kind, m.chat_id) for m in escalation.queued] == [(Kind.ESCALATION, "1009")]
-            assert "Phường Mạo Khê — cán bộ đầu mối: Minh — thiếu 15" in emu.messages_to(1009)[-1]
+            assert "Phường Mạo Khê — cán bộ đầu mối: Minh — thiếu 7" in emu.messages_to(1009)[-1]
             assert (await at(local(2025, 1, 22, 8))).queued == []
         finally:
             await bot.session.close()
