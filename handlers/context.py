@@ -5,14 +5,15 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, make_dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import Choice, Event, Reply
@@ -41,10 +42,31 @@ class Deps:
     plan_views: dict[int, Any] = field(default_factory=dict)  # plan id -> (stamp, PlanView, checked at)
 
 
-@dataclass
+def _plain_class(model: type, *extra: str) -> type:
+    """A frozen, session-free copy of a table's row, with the same attribute names. The plan view
+    is cached across events and processes' sessions: ORM instances in it would belong to the session
+    that loaded them, and a rollback there would expire them for everyone (issue 12, item 1).
+    Identity equality, as ORM instances have, so a copy can be hashed and kept in a set."""
+    columns = [attr.key for attr in sa_inspect(model).column_attrs]
+    return make_dataclass(f"{model.__name__}Data", [*columns, *extra], frozen=True, eq=False, slots=True)
+
+
+PlanData = _plain_class(Plan)
+UnitData = _plain_class(Unit)
+PartData = _plain_class(IndicatorPart)
+IndicatorData = _plain_class(Indicator, "parts")  # parts: every part, as Indicator.parts
+
+
+def _plain(cls: type, row: object, **extra: object) -> Any:
+    # JSON columns are lists and dicts: copied, so no handler can change the shared view's.
+    values = {name: copy.deepcopy(getattr(row, name)) for name in cls.__dataclass_fields__ if name not in extra}
+    return cls(**values, **extra)
+
+
+@dataclass(frozen=True, eq=False)
 class PartView:
-    part: IndicatorPart
-    indicator: Indicator
+    part: Any  # PartData
+    indicator: Any  # IndicatorData
     target: Target
 
     @property
@@ -68,12 +90,12 @@ def _reporting_period(year: int, frequency: Frequency, today: date) -> Period:
 
 @dataclass
 class PlanView:
-    """One plan as handlers read it: loaded once per event."""
+    """One plan as handlers read it, as plain data (no ORM instances): cached between events."""
 
-    plan: Plan
-    indicators: list[Indicator]
+    plan: Any  # PlanData
+    indicators: list[Any]  # IndicatorData
     parts: dict[int, PartView]
-    units: dict[int, Unit]
+    units: dict[int, Any]  # UnitData
     rules: dict[Frequency, DeadlineRule]
     reporters: dict[int, list[int]]  # part id -> unit ids
     duties: dict[int, list[int]]  # unit id -> part ids
@@ -90,13 +112,13 @@ class PlanView:
     def deadline(self, period: Period) -> date:
         return self.rules[period.frequency].deadline(period)
 
-    def active_unit(self, unit: Unit, period: Period) -> bool:
+    def active_unit(self, unit: Any, period: Period) -> bool:
         """A deactivated (merged, dissolved) unit counts in no period that starts after it ended."""
         if unit.active or unit.deactivated_on is None:
             return unit.active
         return period.cutoff_window()[0] < unit.deactivated_on
 
-    def find_units(self, typed: str, limit: int = 3) -> list[Unit]:
+    def find_units(self, typed: str, limit: int = 3) -> list[Any]:
         """Units whose name matches what was typed, best first; without diacritics, with typos.
 
         "mao khe" finds "Phường Mạo Khê": names are also compared without their kind word, but
@@ -148,17 +170,21 @@ async def load_plan_view(session: AsyncSession, plan_id: int, cache: dict[int, A
 
 
 async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
-    plan = await session.get(Plan, plan_id)
-    assert plan is not None
-    indicators = list(await session.scalars(
-        select(Indicator).where(Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)
-    ))
+    row = await session.get(Plan, plan_id)
+    assert row is not None
+    plan = _plain(PlanData, row)
+    indicators = []
     parts: dict[int, PartView] = {}
-    for indicator in indicators:
-        for part in indicator.parts:
+    for indicator_row in await session.scalars(
+        select(Indicator).where(Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)
+    ):
+        all_parts = tuple(_plain(PartData, part) for part in indicator_row.parts)
+        indicator = _plain(IndicatorData, indicator_row, parts=all_parts)
+        indicators.append(indicator)
+        for part in all_parts:
             if part.active:
                 parts[part.id] = PartView(part, indicator, target_of(part))
-    units = {u.id: u for u in await session.scalars(select(Unit).where(Unit.plan_id == plan_id))}
+    units = {u.id: _plain(UnitData, u) for u in await session.scalars(select(Unit).where(Unit.plan_id == plan_id))}
     rules = dict(DEFAULT_DEADLINES)
     for rule in await session.scalars(select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)):
         month: str | int = int(rule.deadline_month) if rule.deadline_month.isdigit() else rule.deadline_month

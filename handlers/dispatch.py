@@ -64,6 +64,8 @@ async def handle_event(deps: Deps, event: Event, *, update_key: str | None = Non
             await session.commit()
         except Exception:
             await session.rollback()
+            # Whatever this event read is suspect now: plan views are built again from the database.
+            deps.plan_views.clear()
             # The update itself is not logged: it may hold personal data.
             log.exception("failed to handle a %s event (chat kind %s)", event.channel, event.chat_kind)
             return [Reply(translator(deps.default_locale)("error-internal"))]
