@@ -109,6 +109,12 @@ class PlanView:
         reported late). Kept within the plan's year."""
         return _reporting_period(self.plan.year, frequency, today)
 
+    def period_open(self, pv: PartView, period: Period, today: date) -> bool:
+        """Whether a figure for this part may be given for `period` now: one of the part's own
+        frequency, in the plan's year, not after the period being reported (as text reports)."""
+        return (period.frequency is pv.frequency and period.year == self.plan.year
+                and period <= self.reporting_period(pv.frequency, today))
+
     def deadline(self, period: Period) -> date:
         return self.rules[period.frequency].deadline(period)
 

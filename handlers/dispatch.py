@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import misc, questions, report, state, summary
+from handlers import buttons, misc, questions, report, state, summary
 from handlers.context import Ctx, Deps
 from handlers.events import Event, Reply
 from handlers.intents import (
@@ -37,7 +37,7 @@ from handlers.start import start
 from handlers.understand import understand
 from locales import translator
 from models import outbox, people
-from models.tables import Person, Role
+from models.tables import ConversationState, Person, Role
 from scheduler.view import show_schedule
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,9 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
     match intent:
         case Cancel():
             await misc.cancel(ctx)
+        case BareValue() if current is not None and current.state == "await_figure" and not state.belongs(ctx, current.data):
+            await state.clear(ctx)
+            ctx.say("confirm-other-role")
         case BareValue() if current is not None and current.state == "await_figure":
             fixed = (int(current.data["part_id"]), str(current.data["period"]))
             await report.submit(ctx, (FigureLine("", intent.figure),), None, False, fixed=fixed)
@@ -142,7 +145,7 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
         case BareValue():
             ctx.say("report-which-indicator")
         case Confirm(yes=yes) if current is not None and current.state == "confirm":
-            await report.confirm(ctx, yes, list(current.data.get("pending", [])))
+            await _confirm(ctx, yes, current)
         case Confirm():
             ctx.say("confirm-nothing")
         case Start(code=code):
@@ -179,23 +182,31 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
 
 async def _choice(ctx: Ctx, data: str) -> None:
     """A pressed button (Telegram) or a numbered choice typed back (Zalo, console)."""
-    parts = data.split(":")
-    if ctx.person is None or len(parts) < 2 or parts[0] != "v1":
+    button = buttons.decode(data)
+    if ctx.person is None or button is None:
         ctx.say("report-choice-stale")
         return
-    kind = parts[1]
-    if kind == "pick" and len(parts) == 4 and parts[2].isdigit():
-        await report.pick(ctx, int(parts[2]), parts[3])
-    elif kind == "lang" and len(parts) == 3 and parts[2] in ("vi", "en"):
-        await misc.set_language(ctx, parts[2])
-    elif kind in ("yes", "no"):
-        current = await state.load(ctx)
-        if current is None or current.state != "confirm":
-            ctx.say("confirm-nothing")
-            return
-        await report.confirm(ctx, kind == "yes", list(current.data.get("pending", [])))
-    else:
-        ctx.say("report-choice-stale")
+    match button:
+        case buttons.Pick(part_id=part_id, period=period):
+            await report.pick(ctx, part_id, period)
+        case buttons.Language(locale=locale):
+            await misc.set_language(ctx, locale)
+        case buttons.Answer(yes=yes):
+            current = await state.load(ctx)
+            if current is None or current.state != "confirm":
+                ctx.say("confirm-nothing")
+                return
+            await _confirm(ctx, yes, current)
+
+
+async def _confirm(ctx: Ctx, yes: bool, current: ConversationState) -> None:
+    """A yes or no to a figure far from the previous one: only for the role and unit it was asked
+    for (the sender may have registered for another unit since)."""
+    if not state.belongs(ctx, current.data):
+        await state.clear(ctx)
+        ctx.say("confirm-other-role")
+        return
+    await report.confirm(ctx, yes, list(current.data.get("pending", [])))
 
 
 async def _group(ctx: Ctx) -> None:

@@ -1,7 +1,7 @@
 """Help, language, cancel, and the answer to what was not understood."""
 from __future__ import annotations
 
-from handlers import state
+from handlers import buttons, state
 from handlers.context import Ctx
 from handlers.events import Choice
 
@@ -29,7 +29,8 @@ async def set_language(ctx: Ctx, locale: str | None) -> None:
         ctx.say("start-welcome-unregistered")
         return
     if locale is None:
-        choices = (Choice("Tiếng Việt", "v1:lang:vi"), Choice("English", "v1:lang:en"))
+        choices = (Choice("Tiếng Việt", buttons.encode(buttons.Language("vi"))),
+                   Choice("English", buttons.encode(buttons.Language("en"))))
         ctx.say("language-choose", choices=choices)
         await state.save(ctx, "choose", state.remember_choices({}, choices))
         return

@@ -3,13 +3,17 @@ Telegram emulator, and shown closed."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, strategies as st
 from sqlalchemy import select
 
 from bot.app import App
-from handlers import report
+from handlers import buttons, report
 from handlers.context import load_plan_view
+from handlers.dispatch import handle_event
+from handlers.events import Event
 from models import store
-from models.tables import Base, Submission
+from models.periods import Frequency, Period
+from models.tables import Base, IndicatorPart, Submission, Unit
 from tests.test_dialog import Chat, chat  # noqa: F401  (the console conversation fixture)
 from tests.test_telegram import LAN, MINH, Harness, tg  # noqa: F401  (the emulator fixture)
 
@@ -75,3 +79,103 @@ async def test_a_failed_event_does_not_break_the_next_ones_through_telegram(tg: 
     assert "Đã ghi chỉ tiêu 6" in stored
     [stored] = await tg.say(LAN, "6: 70%")
     assert "Đã ghi chỉ tiêu 6" in stored
+
+
+# --- 4. forged button data ---------------------------------------------------------------------------
+
+
+async def _part_id(app: App, code: str) -> int:
+    async with app.unit_of_work() as session:
+        plan = await store.get_plan(session, "T2025")
+        return await session.scalar(select(IndicatorPart.id).where(IndicatorPart.plan_id == plan.id,
+                                                                    IndicatorPart.code == code))
+
+
+async def _press(app: App, user: str, data: str) -> str:
+    """A button press on the console path: the event a channel makes of it."""
+    event = Event(channel="console", chat_id=user, chat_kind="private", sender_id=user, sender_name=user, choice=data)
+    return "\n".join(reply.text for reply in await handle_event(app.deps, event))
+
+
+def _forged(part: int, other: int) -> list[str]:
+    return [f"v1:pick:{part}:{period}" for period in ("2199-12", "1900-01", "2025-04", "2024-12", "2026-01",
+                                                      "2025-Q1", "2025", "garbage", "2025-13", "2025-00")] + [
+        "v1:pick:" + "1" * 4301, f"v1:pick:{other}:2025-03", f"v1:pick:0{part}:2025-03", f"v2:pick:{part}:2025-03",
+        "v1:pick", "v1:lang:fr", "v1:maybe", ":", "v1:pick:-1:2025-03", f"v1:pick:{part}:2025-03:x",
+        f"v1:pick:{part}:２０２５-03",
+    ]
+
+
+async def test_forged_button_data_is_refused_politely_on_the_console(chat: Chat, app: App) -> None:  # noqa: F811
+    await chat.register("Lan", "officer", "an-sinh")
+    part, other = await _part_id(app, "6"), await _part_id(app, "22")  # 22 is VNPT's, not An Sinh's
+    for data in _forged(part, other):
+        assert "đã cũ" in await _press(app, "Lan", data), data
+        assert "Đã ghi" not in await chat.say("Lan", "55"), data  # no question is open
+    assert await _stored(app) == []
+    assert "Xin gửi số liệu" in await _press(app, "Lan", f"v1:pick:{part}:2025-02")  # late, but open
+    assert "tháng 2/2025" in await chat.say("Lan", "55")
+    assert [(period, value) for _, period, value in await _stored(app)] == [("2025-02", "55")]
+
+
+async def test_forged_button_data_is_refused_politely_through_telegram(tg: Harness) -> None:  # noqa: F811
+    await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "/baocao")
+    listing = tg.emu.sent[before]
+    part, other = await _part_id(tg.app, "6"), await _part_id(tg.app, "22")
+    for data in [d for d in _forged(part, other) if len(d.encode()) <= 64]:
+        before = len(tg.emu.sent)
+        tg.emu.press_button(LAN, listing.message_id, data, check=False)
+        await tg.emu.wait_until_updates_consumed()
+        assert ["đã cũ" in (r.text or "") for r in tg.emu.sent[before:]] == [True], data
+    assert "Đã ghi" not in (await tg.say(LAN, "55"))[0]
+    assert await _stored(tg.app) == []
+
+
+@given(st.text(max_size=80) | st.from_regex(r"v1:(pick|lang|yes|no)(:[-0-9A-Za-z]{0,12}){0,3}", fullmatch=True))
+def test_decoding_any_button_data_never_raises(data: str) -> None:
+    button = buttons.decode(data)
+    assert button is None or buttons.decode(buttons.encode(button)) == button
+
+
+@given(st.integers(1, 10**12 - 1), st.integers(2000, 2100), st.sampled_from(list(Frequency)), st.integers(1, 12))
+def test_every_button_this_release_makes_decodes_to_itself(part: int, year: int, frequency: Frequency, index: int) -> None:
+    period = Period(year, frequency, min(index, frequency.periods_per_year))
+    for button in (buttons.Pick(part, period), buttons.Answer(True), buttons.Answer(False), buttons.Language("en")):
+        data = buttons.encode(button)
+        assert len(data.encode()) <= buttons.MAX_BYTES and buttons.decode(data) == button
+
+
+# --- 5. a pending confirmation follows its sender to another unit -------------------------------------
+
+
+async def test_a_pending_confirmation_stays_with_its_unit_on_the_console(chat: Chat, app: App) -> None:  # noqa: F811
+    await chat.register("Lan", "officer", "an-sinh")
+    await chat.say("Lan", "9: 10%")
+    assert "Có đúng không" in await chat.say("Lan", "9: 95%")
+    await chat.register("Lan", "officer", "mao-khe")
+    assert "đơn vị hoặc vai trò cũ" in await chat.say("Lan", "có")
+    assert "không có gì cần xác nhận" in await chat.say("Lan", "có")  # the question is gone
+    assert [value for _, _, value in await _stored(app)] == ["10"]
+
+
+async def test_a_guided_question_stays_with_its_unit_on_the_console(chat: Chat, app: App) -> None:  # noqa: F811
+    await chat.register("Lan", "officer", "an-sinh")
+    await chat.say("Lan", "/baocao")
+    assert "Xin gửi số liệu" in await chat.say("Lan", "1")
+    await chat.register("Lan", "officer", "mao-khe")
+    assert "đơn vị hoặc vai trò cũ" in await chat.say("Lan", "85")
+    assert await _stored(app) == []
+
+
+async def test_a_pending_confirmation_stays_with_its_unit_through_telegram(tg: Harness) -> None:  # noqa: F811
+    await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    await tg.say(LAN, "9: 10%")
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "9: 95%")
+    question = tg.emu.sent[before]
+    await tg.say(LAN, f"/start {await tg.invite('officer', 'mao-khe')}")
+    [answer] = await tg.press(LAN, question.message_id, "v1:yes")
+    assert "đơn vị hoặc vai trò cũ" in answer
+    assert [value for _, _, value in await _stored(tg.app)] == ["10"]
