@@ -17,6 +17,7 @@ VERSION = "v1"
 MAX_BYTES = 64  # Telegram's limit for callback_data
 
 _PICK = re.compile(r"v1:pick:([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)")
+_PLAN = re.compile(r"v1:plan:([1-9][0-9]{0,11})")
 _LANGUAGES = ("vi", "en")
 
 
@@ -40,7 +41,14 @@ class Language:
     locale: str
 
 
-Button = Pick | Answer | Language
+@dataclass(frozen=True, slots=True)
+class PlanChoice:
+    """Work on this plan from now on (a person with roles in several)."""
+
+    plan_id: int
+
+
+Button = Pick | Answer | Language | PlanChoice
 
 
 def encode(button: Button) -> str:
@@ -51,6 +59,8 @@ def encode(button: Button) -> str:
             data = f"{VERSION}:{'yes' if yes else 'no'}"
         case Language(locale=locale):
             data = f"{VERSION}:lang:{locale}"
+        case PlanChoice(plan_id=plan_id):
+            data = f"{VERSION}:plan:{plan_id}"
     assert len(data.encode()) <= MAX_BYTES
     return data
 
@@ -63,6 +73,8 @@ def decode(data: str) -> Button | None:
         return Answer(data == "v1:yes")
     if data.startswith("v1:lang:") and data[len("v1:lang:"):] in _LANGUAGES:
         return Language(data[len("v1:lang:"):])
+    if (match := _PLAN.fullmatch(data)) is not None:
+        return PlanChoice(int(match[1]))
     match = _PICK.fullmatch(data)
     if match is None:
         return None

@@ -221,7 +221,10 @@ class Ctx:
     event: Event
     now: datetime
     person: Person | None = None
-    roles: list[Role] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)  # active, in the event's plan (settle_plan)
+    all_roles: list[Role] = field(default_factory=list)  # active, in every plan
+    current_plan_id: int | None = None
+    settled: bool = False  # settle_plan ran (dispatch does it for every event)
     replies: list[Reply] = field(default_factory=list)
     group_plan_id: int | None = None  # in a bound steering-committee group
     # Senders a channel looked up for the whole batch this event is in (external id -> person and
@@ -271,13 +274,35 @@ class Ctx:
         """Leaders and admins see the whole plan."""
         return self.role("leader") is not None or self.is_admin
 
+    async def plan_choices(self, roles: list[Role] | None = None) -> list[int]:
+        """The plans this person may work on, the default first: those of their roles (newest
+        role first), then, for an admin of every plan, every plan (newest year first)."""
+        roles = self.all_roles if roles is None else roles
+        ids = list(dict.fromkeys(role.plan_id for role in roles if role.plan_id is not None))
+        if any(role.role == "admin" and role.plan_id is None for role in roles):
+            for plan_id in await self.session.scalars(select(Plan.id).order_by(Plan.year.desc(), Plan.id.desc())):
+                if plan_id not in ids:
+                    ids.append(plan_id)
+        return ids
+
+    async def settle_plan(self, roles: list[Role], plan_id: int | None = None) -> None:
+        """Decide which plan this event is about and keep only the roles that count there. A
+        person may hold roles in several plans (a leader of one, the officer of a unit in
+        another): rights never carry over from one plan to the next. The plan is the one given
+        (a bound group's), else the one the person chose or last registered for, else the
+        default of plan_choices."""
+        self.all_roles, self.settled = roles, True
+        if plan_id is None:
+            choices = await self.plan_choices(roles)
+            remembered = self.person.current_plan_id if self.person is not None else None
+            plan_id = remembered if remembered in choices else (choices[0] if choices else None)
+        self.current_plan_id = plan_id
+        self.roles = [role for role in roles if role.plan_id is None or role.plan_id == plan_id]
+
     async def plan_id(self) -> int | None:
-        """The plan this person works on: their newest role's, else (admins) the newest plan."""
+        """The plan this event is about (settle_plan)."""
         if self.group_plan_id is not None:
             return self.group_plan_id
-        for role in self.roles:
-            if role.plan_id is not None:
-                return role.plan_id
-        if self.is_admin:
-            return await self.session.scalar(select(Plan.id).order_by(Plan.year.desc(), Plan.id.desc()).limit(1))
-        return None
+        if not self.settled:  # a Ctx made outside dispatch, roles set by hand
+            await self.settle_plan(self.roles)
+        return self.current_plan_id

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import buttons, misc, questions, report, state, summary
+from handlers import buttons, misc, plan_choice, questions, report, state, summary
 from handlers.context import Ctx, Deps
 from handlers.events import Event, Reply
 from handlers.intents import (
@@ -42,6 +42,7 @@ from scheduler.view import show_schedule
 
 log = logging.getLogger(__name__)
 UNREACHABLE_COMMANDS = ("/khonglienlac", "/unreachable")
+PLAN_COMMANDS = ("/kehoach", "/plan")
 
 
 Recorder = Callable[[Ctx], Awaitable[None]]
@@ -97,14 +98,21 @@ async def _route(ctx: Ctx) -> None:
         ctx.roles = [role for role in roles if role.ended_at is None]
     else:
         await _identify(ctx)
+    if ctx.person is not None:
+        await ctx.settle_plan(ctx.roles)
     if not e.private:
         await _group(ctx)
         return
     if e.choice:
         await _choice(ctx, e.choice)
         return
-    if ctx.person is not None and (e.text or "").strip().lower().split("@")[0] in UNREACHABLE_COMMANDS:
+    command, _, argument = (e.text or "").strip().partition(" ")
+    command = command.lower().split("@")[0]
+    if ctx.person is not None and command in UNREACHABLE_COMMANDS:
         await misc.list_unreachable(ctx)
+        return
+    if ctx.person is not None and command in PLAN_COMMANDS:
+        await plan_choice.show_or_choose(ctx, argument.strip())
         return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:
@@ -191,6 +199,8 @@ async def _choice(ctx: Ctx, data: str) -> None:
             await report.pick(ctx, part_id, period)
         case buttons.Language(locale=locale):
             await misc.set_language(ctx, locale)
+        case buttons.PlanChoice(plan_id=plan_id):
+            await plan_choice.choose(ctx, plan_id)
         case buttons.Answer(yes=yes):
             current = await state.load(ctx)
             if current is None or current.state != "confirm":
@@ -224,6 +234,7 @@ async def _group(ctx: Ctx) -> None:
         ctx.say("group-not-set-up")
         return
     ctx.group_plan_id = binding.plan_id
+    await ctx.settle_plan(ctx.all_roles, binding.plan_id)  # a member's rights here: in this plan only
     match intent:
         case AskSummary(period=period):
             await summary.ask_summary(ctx, period)

@@ -20,6 +20,8 @@ async def send_help(ctx: Ctx) -> None:
         sections.append("help-leader")
     if ctx.is_admin:
         sections.append("help-admin")
+    if len(await ctx.plan_choices()) > 1:
+        sections.append("help-plans")
     sections.append("help-common")
     ctx.say_text("\n\n".join(ctx.t(s) for s in sections))
 

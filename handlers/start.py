@@ -57,7 +57,9 @@ async def start(ctx: Ctx, code: str | None) -> None:
         unit_id=unit.id if unit else None, now=ctx.now, invite_id=invite.id,
     )
     invite.used_at, invite.used_by = ctx.now, person.id
-    ctx.roles = await people.active_roles(ctx.session, person.id)
+    if plan is not None:
+        person.current_plan_id = plan.id  # the plan just joined is the one worked on from now
+    await ctx.settle_plan(await people.active_roles(ctx.session, person.id))
     if ctx.senders is not None:
         ctx.senders.clear()  # a role granted: the batch's lookups are out of date
     salutation = (plan.salutation if plan else None) or ctx.t("salutation-default")
@@ -70,6 +72,8 @@ async def start(ctx: Ctx, code: str | None) -> None:
         ctx.say("start-leader-registered", name=person.display_name, plan=plan.title if plan else "-")
     else:
         ctx.say("start-admin-registered", name=person.display_name)
+    if len(await ctx.plan_choices()) > 1:
+        ctx.say("plan-others")
 
 
 async def _tell_replaced(ctx: Ctx, previous_person_id: int, unit: Unit, successor: Person) -> None:

@@ -7,15 +7,16 @@ from hypothesis import given, strategies as st
 from sqlalchemy import select
 
 from bot.app import App
+from bot.cli import import_plan_file
 from handlers import buttons, report
 from handlers.context import load_plan_view
 from handlers.dispatch import handle_event
 from handlers.events import Event
-from models import store
+from models import people, store
 from models.periods import Frequency, Period
 from models.tables import Base, IndicatorPart, Submission, Unit
-from tests.test_dialog import Chat, chat  # noqa: F401  (the console conversation fixture)
-from tests.test_telegram import LAN, MINH, Harness, tg  # noqa: F401  (the emulator fixture)
+from tests.test_dialog import SMALL as SMALL_PLAN, Chat, chat  # noqa: F401  (the console conversation fixture)
+from tests.test_telegram import BOSS, LAN, MINH, Harness, tg  # noqa: F401  (the emulator fixture)
 
 
 async def _stored(app: App) -> list[tuple[int, str, str]]:
@@ -179,3 +180,85 @@ async def test_a_pending_confirmation_stays_with_its_unit_through_telegram(tg: H
     [answer] = await tg.press(LAN, question.message_id, "v1:yes")
     assert "đơn vị hoặc vai trò cũ" in answer
     assert [value for _, _, value in await _stored(tg.app)] == ["10"]
+
+
+# --- 2. roles resolved per plan --------------------------------------------------------------------
+
+
+@pytest.fixture
+async def two_plans(chat: Chat, app: App, tmp_path) -> Chat:  # type: ignore[no-untyped-def]  # noqa: F811
+    """T2025 (imported by `chat`) and U2025, the same plan under another code."""
+    other = tmp_path / "other-plan.yaml"
+    other.write_text(SMALL_PLAN.read_text(encoding="utf-8").replace("code: T2025", "code: U2025")
+                     .replace('title: "Kế hoạch thử"', 'title: "Kế hoạch khác"'), encoding="utf-8")
+    await import_plan_file(app, other)
+    return chat
+
+
+async def _invite(app: App, plan_code: str, role: str, unit: str | None = None) -> str:
+    async with app.unit_of_work() as session:
+        plan = await store.get_plan(session, plan_code)
+        found = next(u for u in await store.plan_units(session, plan) if u.code == unit) if unit else None
+        return (await people.create_invite(session, role=role, plan=plan, unit=found, now=app.now())).code
+
+
+async def _plan_id(app: App, code: str) -> int:
+    async with app.unit_of_work() as session:
+        return (await store.get_plan(session, code)).id
+
+
+async def test_a_leader_of_one_plan_is_an_officer_only_in_another_on_the_console(two_plans: Chat, app: App) -> None:
+    chat = two_plans
+    await chat.say("Minh", f"/start {await _invite(app, 'T2025', 'officer', 'mao-khe')}")
+    await chat.say("Minh", "6: 81%")
+    await chat.say("Boss", f"/start {await _invite(app, 'U2025', 'leader')}")
+    joined = await chat.say("Boss", f"/start {await _invite(app, 'T2025', 'officer', 'an-sinh')}")
+    assert "nhiều kế hoạch" in joined and "/kehoach" in joined
+    # In T2025 Boss is An Sinh's officer and nothing more.
+    assert "chỉ xem được số liệu của đơn vị mình" in await chat.say("Boss", "tình hình phường Mạo Khê")
+    assert "81%" not in await chat.say("Boss", "chỉ tiêu 6 các đơn vị")
+    assert "Đã ghi chỉ tiêu 6" in await chat.say("Boss", "6: 70%")
+    # Switching to U2025 makes Boss its leader there, and no officer.
+    await chat.say("Boss", "/kehoach")
+    listing = chat.log[-1]  # as the console shows it, with the numbered choices
+    assert "Kế hoạch thử (T2025)" in listing and "U2025 · Kế hoạch khác" in listing
+    assert "Kế hoạch khác (U2025)" in await chat.say("Boss", "2")
+    assert "Tình hình Phường Mạo Khê" in await chat.say("Boss", "tình hình phường Mạo Khê")
+    assert "Đã ghi" not in await chat.say("Boss", "6: 75%")
+    assert "Kế hoạch thử (T2025)" in await chat.say("Boss", "/kehoach t2025")
+    assert "70% → 72%" in await chat.say("Boss", "sửa chỉ tiêu 6: 72%")
+    assert "không có vai trò trong kế hoạch «X9»" in await chat.say("Boss", "/kehoach X9")
+    async with app.unit_of_work() as session:
+        plans = list(await session.scalars(select(Submission.plan_id).distinct()))
+    assert plans == [await _plan_id(app, "T2025")]
+
+
+async def test_an_admin_of_every_plan_chooses_which_on_the_console(two_plans: Chat, app: App) -> None:
+    chat = two_plans
+    app.deps.admins = frozenset({("console", "Admin")})
+    assert "Kế hoạch khác" in await chat.say("Admin", "/tonghop")  # the newest plan by default
+    await chat.say("Admin", "/kehoach")
+    listing = chat.log[-1]
+    assert "U2025 · Kế hoạch khác" in listing and "T2025 · Kế hoạch thử" in listing
+    assert "Kế hoạch thử (T2025)" in await _press(app, "Admin", f"v1:plan:{await _plan_id(app, 'T2025')}")
+    assert "Kế hoạch thử" in await chat.say("Admin", "/tonghop")
+    assert "đã cũ" in await _press(app, "Admin", "v1:plan:999")
+
+
+async def test_a_leader_of_one_plan_is_an_officer_only_in_another_through_telegram(tg: Harness, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811,E501
+    other = tmp_path / "other-plan.yaml"
+    other.write_text(SMALL_PLAN.read_text(encoding="utf-8").replace("code: T2025", "code: U2025"), encoding="utf-8")
+    await import_plan_file(tg.app, other)
+    await tg.say(MINH, f"/start {await _invite(tg.app, 'T2025', 'officer', 'mao-khe')}")
+    await tg.say(MINH, "6: 81%")
+    await tg.say(BOSS, f"/start {await _invite(tg.app, 'U2025', 'leader')}")
+    await tg.say(BOSS, f"/start {await _invite(tg.app, 'T2025', 'officer', 'an-sinh')}")
+    [refused] = await tg.say(BOSS, "tình hình phường Mạo Khê")
+    assert "chỉ xem được số liệu của đơn vị mình" in refused
+    before = len(tg.emu.sent)
+    await tg.say(BOSS, "/kehoach")
+    listing = tg.emu.sent[before]
+    [switched] = await tg.press(BOSS, listing.message_id, f"v1:plan:{await _plan_id(tg.app, 'U2025')}")
+    assert "(U2025)" in switched
+    [status] = await tg.say(BOSS, "tình hình phường Mạo Khê")
+    assert "Tình hình Phường Mạo Khê" in status
