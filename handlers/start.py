@@ -18,11 +18,12 @@ async def start(ctx: Ctx, code: str | None) -> None:
         return
     e = ctx.event
     until = await people.throttled_until(ctx.session, e.channel, e.sender_id, ctx.now)
-    if until is not None:
-        minutes = max(1, int((until - ctx.now).total_seconds() // 60) + 1)
-        ctx.say("start-throttled", minutes=minutes)
+    everyone_until = None if until else await people.globally_throttled_until(ctx.session, ctx.now)
+    if until is not None or everyone_until is not None:
+        minutes = max(1, int(((until or everyone_until) - ctx.now).total_seconds() // 60) + 1)
+        ctx.say("start-throttled" if until else "start-throttled-everyone", minutes=minutes)
         return
-    invite = await people.find_invite(ctx.session, code)
+    invite = await people.find_invite(ctx.session, code, ctx.now)
     problem = None
     if invite is None:
         problem = "start-code-wrong"

@@ -2,19 +2,24 @@
 Telegram emulator, and shown closed."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+from datetime import timedelta
+
 import pytest
 from hypothesis import given, strategies as st
 from sqlalchemy import select
 
 from bot.app import App
 from bot.cli import import_plan_file
+from bot.config import ConfigError, load_settings
 from handlers import buttons, report
 from handlers.context import load_plan_view
 from handlers.dispatch import handle_event
 from handlers.events import Event
 from models import people, store
 from models.periods import Frequency, Period
-from models.tables import Base, IndicatorPart, Submission, Unit
+from models.tables import Base, IndicatorPart, Invite, ServerSecret, Submission
 from tests.test_dialog import SMALL as SMALL_PLAN, Chat, chat  # noqa: F401  (the console conversation fixture)
 from tests.test_telegram import BOSS, LAN, MINH, Harness, tg  # noqa: F401  (the emulator fixture)
 
@@ -262,3 +267,65 @@ async def test_a_leader_of_one_plan_is_an_officer_only_in_another_through_telegr
     assert "(U2025)" in switched
     [status] = await tg.say(BOSS, "tình hình phường Mạo Khê")
     assert "Tình hình Phường Mạo Khê" in status
+
+
+# --- 10. secrets: the webhook secret, invite codes, guessing ----------------------------------------
+
+
+@pytest.mark.parametrize("secret", ["a", "has space!", "fifteen-chars15", "x" * 257, "mật-khẩu-dài-hơn-16", "tab\tsecret-123456789"])
+def test_a_weak_or_malformed_webhook_secret_is_refused(secret: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(WEBHOOK_URL="https://bot.example.gov.vn/telegram", WEBHOOK_SECRET=secret)
+    assert "WEBHOOK_SECRET" in str(refused.value) and "\n" not in str(refused.value)
+    assert len(secret) < 5 or secret not in str(refused.value)  # the value itself is never shown
+
+
+@pytest.mark.parametrize("secret", ["sixteen-chars_16", "A" * 256, "0123456789abcdef0123456789abcdef"])
+def test_a_strong_webhook_secret_is_accepted(secret: str) -> None:
+    settings = load_settings(WEBHOOK_URL="https://bot.example.gov.vn/telegram", WEBHOOK_SECRET=secret)
+    assert settings.webhook_secret is not None and settings.webhook_secret.get_secret_value() == secret
+
+
+async def test_invite_codes_are_stored_as_a_keyed_hash(chat: Chat, app: App) -> None:  # noqa: F811
+    code = await chat.invite("leader")
+    async with app.unit_of_work() as session:
+        invite = await session.scalar(select(Invite))
+        key = (await session.get(ServerSecret, people.INVITE_KEY)).value
+    assert invite.keyed and len(bytes.fromhex(key)) == 32
+    assert invite.code_hash != hashlib.sha256(code.encode()).hexdigest()  # not reversible without the key
+    assert invite.code_hash == hmac.new(bytes.fromhex(key), code.encode(), hashlib.sha256).hexdigest()
+    assert "lãnh đạo" in await chat.say("Chủ tịch", f"/start {code.lower()}")
+
+
+async def test_an_invite_issued_before_keyed_hashes_still_works(chat: Chat, app: App) -> None:  # noqa: F811
+    async with app.unit_of_work() as session:
+        plan = await store.get_plan(session, "T2025")
+        session.add(Invite(code_hash=hashlib.sha256(b"ABCD2345").hexdigest(), keyed=False, plan_id=plan.id,
+                           role="leader", created_at=app.now(), expires_at=app.now() + timedelta(days=14)))
+    assert "lãnh đạo" in await chat.say("Chủ tịch", "/start ABCD2345")
+    assert "đã được dùng" in await chat.say("Khác", "/start ABCD2345")
+
+
+async def _guesses_from_everyone(app: App, count: int) -> None:
+    async with app.unit_of_work() as session:
+        for sender in range(count):
+            await people.record_failed_attempt(session, "console", f"guesser-{sender}", app.now())
+
+
+async def test_wrong_codes_from_many_senders_pause_registration_on_the_console(chat: Chat, app: App, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811,E501
+    good = await chat.invite("officer", "an-sinh")
+    await _guesses_from_everyone(app, people.GLOBAL_THROTTLE_LIMIT - 1)
+    assert "không đúng" in await chat.say("one-more-guesser", "/start WRONGXY9")  # the limit's last one
+    answer = await chat.say("Lan", f"/start {good}")
+    assert "tạm dừng" in answer and "phút" in answer
+    clock.set(clock() + people.THROTTLE_WINDOW)
+    assert "cán bộ đầu mối" in await chat.say("Lan", f"/start {good}")
+
+
+async def test_wrong_codes_from_many_senders_pause_registration_through_telegram(tg: Harness) -> None:  # noqa: F811
+    good = await tg.invite("officer", "an-sinh")
+    async with tg.app.unit_of_work() as session:
+        for sender in range(people.GLOBAL_THROTTLE_LIMIT):
+            await people.record_failed_attempt(session, "telegram", str(9000 + sender), tg.app.now())
+    [answer] = await tg.say(LAN, f"/start {good}")
+    assert "tạm dừng" in answer
