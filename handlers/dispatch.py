@@ -34,7 +34,7 @@ from handlers.intents import (
     Unknown,
 )
 from handlers.start import start
-from handlers.understand import understand
+from handlers.understand import MAX_MESSAGE, understand
 from locales import translator
 from models import outbox, people
 from models.tables import ConversationState, Person, Role
@@ -106,6 +106,8 @@ async def _route(ctx: Ctx) -> None:
     if e.choice:
         await _choice(ctx, e.choice)
         return
+    if _too_long(ctx):
+        return
     command, _, argument = (e.text or "").strip().partition(" ")
     command = command.lower().split("@")[0]
     if ctx.person is not None and command in UNREACHABLE_COMMANDS:
@@ -122,6 +124,16 @@ async def _route(ctx: Ctx) -> None:
             ctx.say("start-welcome-unregistered")
         return
     await _intent(ctx, intent)
+
+
+def _too_long(ctx: Ctx) -> bool:
+    """A message longer than the bot reads is answered as such, never read in part: a cut line
+    would be misread, and the figures after it silently lost."""
+    length = len(ctx.event.text or "")
+    if length <= MAX_MESSAGE:
+        return False
+    ctx.say("message-too-long", length=ctx.t.number(length), limit=ctx.t.number(MAX_MESSAGE))
+    return True
 
 
 async def _identify(ctx: Ctx) -> None:
@@ -223,7 +235,7 @@ async def _group(ctx: Ctx) -> None:
     """In groups the bot answers only commands and mentions, and only where it was set up."""
     e = ctx.event
     text = (e.text or "").strip()
-    if not (text.startswith("/") or e.mentioned):
+    if not (text.startswith("/") or e.mentioned) or _too_long(ctx):
         return
     intent = understand(text, ctx.deps.default_locale)
     if isinstance(intent, Start) and intent.code:

@@ -329,3 +329,31 @@ async def test_wrong_codes_from_many_senders_pause_registration_through_telegram
             await people.record_failed_attempt(session, "telegram", str(9000 + sender), tg.app.now())
     [answer] = await tg.say(LAN, f"/start {good}")
     assert "tạm dừng" in answer
+
+
+# --- 11. long messages ---------------------------------------------------------------------------------
+
+
+def _long_report(length: int) -> str:
+    head = "6: 70%\n"
+    tail = "\n9: 96%"
+    return head + "ghi chú " * ((length - len(head) - len(tail)) // 8) + "x" * ((length - len(head) - len(tail)) % 8) + tail
+
+
+async def test_a_message_over_the_limit_is_answered_as_such_on_the_console(chat: Chat, app: App) -> None:  # noqa: F811
+    await chat.register("Lan", "officer", "an-sinh")
+    answer = await chat.say("Lan", _long_report(5000))
+    assert "5.000 ký tự" in answer and "4.096" in answer and "chưa ghi gì" in answer
+    assert await _stored(app) == []
+    assert len(_long_report(4096)) == 4096
+    within = await chat.say("Lan", _long_report(4096))
+    assert "vượt giới hạn" not in within and "Đã ghi chỉ tiêu 6" in within
+    assert "vượt giới hạn" in await chat.say("Lan", "/tonghop " + "x" * 4100, chat="BCĐ", group=True)
+    assert await chat.say("Lan", "x" * 5000, chat="BCĐ", group=True) == ""  # group chatter stays unanswered
+
+
+async def test_a_message_over_the_limit_is_answered_as_such_through_telegram(tg: Harness) -> None:  # noqa: F811
+    await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    [answer] = await tg.say(LAN, _long_report(4097))
+    assert "4.097 ký tự" in answer and "chưa ghi gì" in answer
+    assert await _stored(tg.app) == []
