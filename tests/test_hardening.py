@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import subprocess
+import sys
+import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.app import App
@@ -17,10 +23,13 @@ from handlers import buttons, report
 from handlers.context import load_plan_view
 from handlers.dispatch import handle_event
 from handlers.events import Event
-from models import people, store
+from locales import translator
+from models import people, plan_xlsx, store
+from models.plans import MAX_YAML_BYTES, PlanFileError, load_plan_file
 from models.periods import Frequency, Period
 from models.tables import Base, IndicatorPart, Invite, ServerSecret, Submission
 from tests.test_dialog import SMALL as SMALL_PLAN, Chat, chat  # noqa: F401  (the console conversation fixture)
+from tests.test_plan_xlsx import appendix
 from tests.test_telegram import BOSS, LAN, MINH, Harness, tg  # noqa: F401  (the emulator fixture)
 
 
@@ -357,3 +366,71 @@ async def test_a_message_over_the_limit_is_answered_as_such_through_telegram(tg:
     [answer] = await tg.say(LAN, _long_report(4097))
     assert "4.097 ký tự" in answer and "chưa ghi gì" in answer
     assert await _stored(tg.app) == []
+
+
+# --- 8. plan files: size, shape and nesting checked before loading -------------------------------------
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_URL", "WEBHOOK_", "TELEGRAM_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+def _problem(path: Path) -> str:
+    with pytest.raises(PlanFileError) as refused:
+        load_plan_file(path)
+    [issue] = refused.value.issues
+    return refused.value.render(translator("en")).splitlines()[-1] + " " + issue.message
+
+
+@pytest.mark.parametrize(("cell", "sheet"), [("XFD1048576", "Đơn vị"), ("A20001", "Phụ lục 1"), ("BM3", "Phụ lục 1")])
+def test_a_sheet_with_cells_beyond_the_range_is_refused(tmp_path: Path, cell: str, sheet: str) -> None:
+    path = appendix(tmp_path / "plan.xlsx")
+    book = load_workbook(path)
+    book[sheet][cell] = "x"
+    book.save(path)
+    problem = _problem(path)
+    assert "plan-error-xlsx-shape" in problem and sheet in problem and "20000 rows × 64 columns" in problem
+
+
+def test_an_appendix_at_the_edge_of_the_range_imports(tmp_path: Path) -> None:
+    path = appendix(tmp_path / "plan.xlsx")
+    book = load_workbook(path)
+    book["Phụ lục 1"]["BL20000"] = "ghi chú"
+    book.save(path)
+    assert load_plan_file(path).code == "X2025"
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plan_xlsx, "MAX_UNPACKED_BYTES", 2**20)  # the same check, at a size a test can afford
+    path = appendix(tmp_path / "plan.xlsx")
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as package:
+        with package.open("xl/media/padding.bin", "w") as padding:
+            for _ in range(3):
+                padding.write(bytes(2**20))
+    assert path.stat().st_size < 2**20 // 10
+    assert "plan-error-xlsx-unpacked" in _problem(path) and "unpacks to 4 MB, over the 1 MB limit" in _problem(path)
+
+
+def test_an_oversized_file_is_refused_by_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"# " + b"x" * MAX_YAML_BYTES)
+    assert "plan-error-too-large" in _problem(path)
+
+
+def test_deep_nesting_and_many_aliases_are_refused(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("plan: " + "[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert "plan-error-too-deep" in _problem(deep)
+    laughs = tmp_path / "laughs.yaml"
+    laughs.write_text("a: &a [x, x, x]\nb: [" + ", ".join(["*a"] * 101) + "]\n", encoding="utf-8")
+    assert "plan-error-aliases" in _problem(laughs)
+
+
+def test_the_command_line_refuses_a_deep_file_in_one_line(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("plan:\n  x: " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    result = _cli("import-plan", str(deep), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "lồng nhau quá 32 cấp" in result.stderr and len(result.stderr.strip().splitlines()) == 2  # header, problem
