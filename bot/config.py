@@ -153,6 +153,9 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and .env (overrides win); ConfigError on a bad value."""
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        t = translator(normalize_locale(os.environ.get("BOT_LOCALE")))
+        raise ConfigError(t("config-error", variable=".env", reason=t("config-error-env-encoding"))) from None
     except ValidationError as exc:
         error = exc.errors()[0]
         variable = str(error["loc"][0]) if error["loc"] else "?"

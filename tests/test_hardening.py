@@ -2,23 +2,32 @@
 Telegram emulator, and shown closed."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import io
+import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
 import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
+from aiohttp import web
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.app import App
 from bot.cli import import_plan_file
 from bot.config import ConfigError, load_settings
+from bot.redact import SecretFilter
 from handlers import buttons, report
 from handlers.context import load_plan_view
 from handlers.dispatch import handle_event
@@ -29,6 +38,7 @@ from models.plans import MAX_YAML_BYTES, PlanFileError, load_plan_file
 from models.periods import Frequency, Period
 from models.tables import Base, IndicatorPart, Invite, ServerSecret, Submission
 from tests.test_dialog import SMALL as SMALL_PLAN, Chat, chat  # noqa: F401  (the console conversation fixture)
+from tests.telegram_emulator import TelegramEmulator
 from tests.test_plan_xlsx import appendix
 from tests.test_telegram import BOSS, LAN, MINH, Harness, tg  # noqa: F401  (the emulator fixture)
 
@@ -434,3 +444,135 @@ def test_the_command_line_refuses_a_deep_file_in_one_line(tmp_path: Path) -> Non
     result = _cli("import-plan", str(deep), cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "lồng nhau quá 32 cấp" in result.stderr and len(result.stderr.strip().splitlines()) == 2  # header, problem
+
+
+# --- 9. every error of the command line and of `run` in one clear line, no token in any ------------
+
+
+RUN_TOKEN = "123456:RUN-secret-token"
+
+
+def test_a_dotenv_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"BOT_LOCALE=vi\n# Qu\xe1n tr\xf2 (saved as Windows-1258)\n")
+    result = _cli("plans", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ".env" in result.stderr and "UTF-8" in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+class _Api:
+    def __init__(self) -> None:
+        self.url = ""
+        self.asked = asyncio.Event()
+
+
+@asynccontextmanager
+async def _bad_api(kind: str) -> AsyncIterator[_Api]:
+    """A Bot API address that is closed, answers an error page echoing the request path (token
+    included), or never answers."""
+    api = _Api()
+    if kind == "closed":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            api.url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        yield api
+        return
+    never = asyncio.Event()
+
+    async def answer(request: web.Request) -> web.Response:
+        api.asked.set()
+        if kind == "hang":
+            await never.wait()
+        return web.Response(status=502, content_type="text/html",
+                            text=f"<html><h1>502 Bad Gateway</h1><p>upstream failed for {request.path}</p></html>")
+
+    server = web.Application()
+    server.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(server, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    api.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    try:
+        yield api
+    finally:
+        never.set()
+        await runner.cleanup()
+
+
+async def _run_bot(tmp_path: Path, api: str, token: str = RUN_TOKEN) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_URL", "WEBHOOK_", "TELEGRAM_"))}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parent.parent), BOT_TOKEN=token, TELEGRAM_API_URL=api)
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+
+
+async def _stop(bot: asyncio.subprocess.Process, seen: list[str]) -> str:
+    bot.send_signal(signal.SIGTERM)
+    _, rest = await asyncio.wait_for(bot.communicate(), timeout=60)
+    return "".join(seen) + rest.decode()
+
+
+@pytest.mark.parametrize("kind", ["closed", "echoing"])
+async def test_run_keeps_retrying_an_api_it_cannot_reach_one_line_each(tmp_path: Path, kind: str) -> None:
+    async with _bad_api(kind) as api:
+        bot = await _run_bot(tmp_path, api.url)
+        seen: list[str] = []
+        try:
+            while sum("retrying" in line for line in seen) < 2:
+                line = await asyncio.wait_for(bot.stderr.readline(), timeout=60)  # type: ignore[union-attr]
+                assert line, "".join(seen)
+                seen.append(line.decode())
+            stderr = await _stop(bot, seen)
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+                await bot.wait()
+    assert bot.returncode == 0, stderr
+    assert "Traceback" not in stderr and RUN_TOKEN not in stderr and "RUN-secret" not in stderr
+    attempts = [line for line in stderr.splitlines() if "cannot be reached" in line]
+    assert attempts[:2] == [
+        f"WARNING bot.run: telegram: the Bot API cannot be reached (attempt {n}: {kind_name}); retrying in {wait} s"
+        for n, wait, kind_name in ((1, 1, _error_name(kind)), (2, 2, _error_name(kind)))]
+
+
+def _error_name(kind: str) -> str:
+    return {"closed": "TelegramNetworkError", "echoing": "ClientDecodeError"}[kind]  # an HTML page, not JSON
+
+
+async def test_run_stops_cleanly_on_sigterm_during_a_call_that_hangs(tmp_path: Path) -> None:
+    async with _bad_api("hang") as api:
+        bot = await _run_bot(tmp_path, api.url)
+        try:
+            await asyncio.wait_for(api.asked.wait(), timeout=60)  # getMe sent, never answered
+            stderr = await _stop(bot, [])
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+                await bot.wait()
+    assert bot.returncode == 0 and "Traceback" not in stderr, stderr
+
+
+async def test_a_rejected_token_is_one_line(tmp_path: Path) -> None:
+    async with TelegramEmulator(token="999:other-token", username="dtbot_run_bot") as emu:
+        bot = await _run_bot(tmp_path, emu.base_url)
+        _, err = await asyncio.wait_for(bot.communicate(), timeout=60)
+    stderr = err.decode()
+    assert bot.returncode == 1 and "Traceback" not in stderr and RUN_TOKEN not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("Telegram từ chối BOT_TOKEN")
+
+
+def test_secrets_are_blanked_from_every_log_record(caplog: pytest.LogCaptureFixture) -> None:
+    handler = logging.StreamHandler(io.StringIO())
+    handler.addFilter(SecretFilter([RUN_TOKEN]))
+    logger = logging.getLogger("aiogram.test")
+    logger.addHandler(handler)
+    try:
+        logger.warning("failed: %s", f"<p>/bot{RUN_TOKEN}/getMe</p>")
+        try:
+            raise RuntimeError(f"GET /bot{RUN_TOKEN}/getUpdates")
+        except RuntimeError:
+            logger.exception("polling")
+    finally:
+        logger.removeHandler(handler)
+    written = handler.stream.getvalue()
+    assert RUN_TOKEN not in written and written.count("/bot***/") == 2 and "Traceback" in written
