@@ -1,11 +1,11 @@
 """What a handler works with: its dependencies, the person asking, and the plan they work on."""
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-import copy
 from dataclasses import dataclass, field, make_dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import Choice, Event, Reply
 from locales import Translator, translator
+from models import people
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, period_containing
 from models.store import target_of
 from models.tables import Assignment, Indicator, IndicatorPart, Person, Plan, Role, ScheduleRule, Unit
@@ -280,7 +281,7 @@ class Ctx:
         roles = self.all_roles if roles is None else roles
         ids = list(dict.fromkeys(role.plan_id for role in roles if role.plan_id is not None))
         if any(role.role == "admin" and role.plan_id is None for role in roles):
-            for plan_id in await self.session.scalars(select(Plan.id).order_by(Plan.year.desc(), Plan.id.desc())):
+            for plan_id in await people.plan_ids(self.session):
                 if plan_id not in ids:
                     ids.append(plan_id)
         return ids

@@ -2,11 +2,10 @@
 works on. The choice is kept with the person; their rights are those of that plan only."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers import buttons, state
 from handlers.context import Ctx
 from handlers.events import Choice
+from models import people
 from models.tables import Plan
 
 
@@ -17,7 +16,7 @@ async def show_or_choose(ctx: Ctx, typed: str) -> None:
     if not choices:
         ctx.say("plan-none")
         return
-    plans = {plan.id: plan for plan in await ctx.session.scalars(select(Plan).where(Plan.id.in_(choices)))}
+    plans = await people.plans_by_id(ctx.session, choices)
     if typed:
         wanted = next((plan_id for plan_id in choices if plans[plan_id].code.lower() == typed.lower()), None)
         if wanted is None:
@@ -29,8 +28,8 @@ async def show_or_choose(ctx: Ctx, typed: str) -> None:
     if len(choices) == 1:
         ctx.say("plan-current-only", plan=current.title, code=current.code)
         return
-    options = tuple(Choice(f"{plans[plan_id].code} · {plans[plan_id].title}"[:60], buttons.encode(buttons.PlanChoice(plan_id)))
-                    for plan_id in choices)
+    options = tuple(Choice(f"{plans[plan_id].code} · {plans[plan_id].title}"[:60],
+                           buttons.encode(buttons.PlanChoice(plan_id))) for plan_id in choices)
     ctx.say("plan-current", plan=current.title, code=current.code, choices=options)
     await state.save(ctx, "choose", state.remember_choices({}, options))
 

@@ -86,8 +86,6 @@ async def create_invite(session: AsyncSession, *, role: str, plan: Plan | None, 
 
 async def find_invite(session: AsyncSession, typed: str, now: datetime) -> Invite | None:
     code = clean_code(typed)
-    if not code.isascii() or len(code) > 64:
-        return None
     key = await invite_key(session, now)
     return await session.scalar(select(Invite).where(or_(
         and_(Invite.keyed.is_(True), Invite.code_hash == hash_code(key, code)),
@@ -120,10 +118,10 @@ async def globally_throttled_until(session: AsyncSession, now: datetime) -> date
     count = await session.scalar(select(func.count()).where(InviteAttempt.attempted_at > since))
     if (count or 0) < GLOBAL_THROTTLE_LIMIT:
         return None
-    # The moment the window holds fewer than the limit again.
-    oldest = await session.scalar(select(InviteAttempt.attempted_at).where(InviteAttempt.attempted_at > since)
-                                  .order_by(InviteAttempt.attempted_at.desc()).offset(GLOBAL_THROTTLE_LIMIT - 1).limit(1))
-    return (oldest or now) + THROTTLE_WINDOW
+    # When the limit-th newest attempt leaves the window, it holds fewer than the limit again.
+    limiting = await session.scalar(select(InviteAttempt.attempted_at).where(InviteAttempt.attempted_at > since)
+                                    .order_by(InviteAttempt.attempted_at.desc()).offset(GLOBAL_THROTTLE_LIMIT - 1).limit(1))
+    return (limiting or now) + THROTTLE_WINDOW
 
 
 # Run for every message: built once (see models/submissions.py).
@@ -210,6 +208,15 @@ async def grant_role(session: AsyncSession, *, person: Person, role: str, plan_i
     session.add(new)
     await session.flush()
     return new, replaced
+
+
+async def plan_ids(session: AsyncSession) -> list[int]:
+    """Every plan, newest year first (what an admin of every plan may work on)."""
+    return list(await session.scalars(select(Plan.id).order_by(Plan.year.desc(), Plan.id.desc())))
+
+
+async def plans_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Plan]:
+    return {plan.id: plan for plan in await session.scalars(select(Plan).where(Plan.id.in_(list(ids))))}
 
 
 async def bind_group(session: AsyncSession, *, plan_id: int, channel: str, chat_id: str, title: str | None,
