@@ -19,8 +19,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
 from aiohttp import web
+from hypothesis import given, strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -34,11 +34,11 @@ from handlers.dispatch import handle_event
 from handlers.events import Event
 from locales import translator
 from models import people, plan_xlsx, store
-from models.plans import MAX_YAML_BYTES, PlanFileError, load_plan_file
 from models.periods import Frequency, Period
+from models.plans import MAX_YAML_BYTES, PlanFileError, load_plan_file
 from models.tables import Base, IndicatorPart, Invite, ServerSecret, Submission
-from tests.test_dialog import SMALL as SMALL_PLAN, Chat, chat  # noqa: F401  (the console conversation fixture)
 from tests.telegram_emulator import TelegramEmulator
+from tests.test_dialog import SMALL as SMALL_PLAN, Chat, chat  # noqa: F401  (the console conversation fixture)
 from tests.test_plan_xlsx import appendix
 from tests.test_telegram import BOSS, LAN, MINH, Harness, tg  # noqa: F401  (the emulator fixture)
 
