@@ -101,6 +101,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or a failure not foreseen: still one line, and no secret in it
+        print(t("cli-error-unexpected", problem=_redacted(settings, f"{type(exc).__name__}: {_first_line(exc)}")),
+              file=sys.stderr)
+        return 1
+
+
+def _redacted(settings: Settings, text: str) -> str:
+    from bot.redact import redact
+
+    return redact(text, (secret.get_secret_value() for secret in
+                         (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret) if secret is not None))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -366,13 +377,15 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
 
 
 async def cmd_run(app: App, args: argparse.Namespace) -> int:
-    from bot.run import NoChannel, run
+    from bot.run import NoChannel, TokenRejected, run
 
     logging.getLogger().setLevel(logging.INFO)
     try:
         await run(app)
     except NoChannel:
         raise CommandError(app.t("cli-run-no-channel")) from None
+    except TokenRejected:
+        raise CommandError(app.t("cli-run-token-rejected")) from None
     return 0
 
 

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
             raise ValueError("config-error-token")
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token (1-256 of these), and at least 16 so it cannot be guessed.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()):
+            raise ValueError("config-error-webhook-secret-format")
+        return value
+
     @field_validator("telegram_api_url", "zalo_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
@@ -145,6 +153,9 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and .env (overrides win); ConfigError on a bad value."""
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        t = translator(normalize_locale(os.environ.get("BOT_LOCALE")))
+        raise ConfigError(t("config-error", variable=".env", reason=t("config-error-env-encoding"))) from None
     except ValidationError as exc:
         error = exc.errors()[0]
         variable = str(error["loc"][0]) if error["loc"] else "?"

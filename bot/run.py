@@ -10,9 +10,11 @@ import signal
 from urllib.parse import urlparse
 
 from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
+from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot import redact
 from bot.app import App
 from bot.channels.sender import OutboxSender
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make_bot
@@ -20,10 +22,49 @@ from scheduler.jobs import start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
 DRAIN_ON_STOP = 10.0  # seconds queued messages get after a stop signal
+START_BACKOFF = (1.0, 60.0)  # first and longest wait between attempts to reach an API at start
 
 
 class NoChannel(Exception):
     """Nothing to run: no channel is configured."""
+
+
+class TokenRejected(Exception):
+    """The API refused the token (401): retrying cannot help."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(channel)
+        self.channel = channel
+
+
+async def start_until_reachable(channel: TelegramChannel, stop: asyncio.Event) -> bool:
+    """channel.start(), retried with backoff while the API cannot be reached or fails, one log
+    line per attempt (the exception's kind only: its text may hold an error page echoing the
+    token). False when stopped first, also during a call that hangs."""
+    wait, attempt = START_BACKOFF[0], 0
+    while not stop.is_set():
+        attempt += 1
+        starting = asyncio.ensure_future(channel.start())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starting
+            return False
+        try:
+            starting.result()
+            return True
+        except TelegramUnauthorizedError:
+            raise TokenRejected("telegram") from None
+        except Exception as exc:  # unreachable, timing out, answering 5xx or garbage: keep trying
+            log.warning("telegram: the Bot API cannot be reached (attempt %d: %s); retrying in %.0f s",
+                        attempt, type(exc).__name__, wait)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=wait)
+        wait = min(wait * 2, START_BACKOFF[1])
+    return False
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -59,7 +100,8 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
     channel = TelegramChannel(app, bot)
     senders["telegram"] = channel.sender
     try:
-        await channel.start()
+        if not await start_until_reachable(channel, stop):
+            return
         log.info("telegram: @%s, %s", channel.username, "webhook" if settings.webhook_url else "long polling")
         sender = asyncio.create_task(channel.sender.run(stop))
         if settings.webhook_url:
@@ -90,6 +132,9 @@ def settle_long_lived_objects() -> None:
 async def run(app: App, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
+    settings = app.settings
+    redact.install(secret.get_secret_value() for secret in
+                   (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret) if secret is not None)
     await app.migrate()
     settle_long_lived_objects()
     senders: dict[str, OutboxSender] = {}

@@ -1,11 +1,12 @@
 """What a handler works with: its dependencies, the person asking, and the plan they work on."""
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -13,11 +14,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import Choice, Event, Reply
 from locales import Translator, translator
+from models import people
 from models.periods import (
     DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, collects, period_containing,
 )
@@ -45,10 +47,31 @@ class Deps:
     plan_views: dict[int, Any] = field(default_factory=dict)  # plan id -> (stamp, PlanView, checked at)
 
 
-@dataclass
+def _plain_class(model: type, *extra: str) -> type:
+    """A frozen, session-free copy of a table's row, with the same attribute names. The plan view
+    is cached across events and processes' sessions: ORM instances in it would belong to the session
+    that loaded them, and a rollback there would expire them for everyone (issue 12, item 1).
+    Identity equality, as ORM instances have, so a copy can be hashed and kept in a set."""
+    columns = [attr.key for attr in sa_inspect(model).column_attrs]
+    return make_dataclass(f"{model.__name__}Data", [*columns, *extra], frozen=True, eq=False, slots=True)
+
+
+PlanData = _plain_class(Plan)
+UnitData = _plain_class(Unit)
+PartData = _plain_class(IndicatorPart)
+IndicatorData = _plain_class(Indicator, "parts")  # parts: every part, as Indicator.parts
+
+
+def _plain(cls: type, row: object, **extra: object) -> Any:
+    # JSON columns are lists and dicts: copied, so no handler can change the shared view's.
+    values = {name: copy.deepcopy(getattr(row, name)) for name in cls.__dataclass_fields__ if name not in extra}
+    return cls(**values, **extra)
+
+
+@dataclass(frozen=True, eq=False)
 class PartView:
-    part: IndicatorPart
-    indicator: Indicator
+    part: Any  # PartData
+    indicator: Any  # IndicatorData
     target: Target
 
     @property
@@ -72,12 +95,12 @@ def _reporting_period(year: int, frequency: Frequency, today: date) -> Period:
 
 @dataclass
 class PlanView:
-    """One plan as handlers read it: loaded once per event."""
+    """One plan as handlers read it, as plain data (no ORM instances): cached between events."""
 
-    plan: Plan
-    indicators: list[Indicator]
+    plan: Any  # PlanData
+    indicators: list[Any]  # IndicatorData
     parts: dict[int, PartView]
-    units: dict[int, Unit]
+    units: dict[int, Any]  # UnitData
     rules: dict[Frequency, DeadlineRule]
     reporters: dict[int, list[int]]  # part id -> unit ids
     duties: dict[int, list[int]]  # unit id -> part ids
@@ -109,6 +132,12 @@ class PlanView:
         period = self.reporting_period(frequency, today)
         return period if period.cutoff_window()[1] < today else None
 
+    def period_open(self, pv: PartView, period: Period, today: date) -> bool:
+        """Whether a figure for this part may be given for `period` now: one of the part's own
+        frequency, in the plan's year, not after the period being reported (as text reports)."""
+        return (period.frequency is pv.frequency and period.year == self.plan.year
+                and period <= self.reporting_period(pv.frequency, today))
+
     def deadline(self, period: Period) -> date:
         return self.rules[period.frequency].deadline(period)
 
@@ -116,7 +145,7 @@ class PlanView:
         """Whether the bot collects this period: none that ended before the plan's `collect_from`."""
         return collects(self.collect_from, period)
 
-    def active_unit(self, unit: Unit, period: Period) -> bool:
+    def active_unit(self, unit: Any, period: Period) -> bool:
         """Whether the unit owes figures for the period: no one does for a period the plan does
         not collect, and a deactivated (merged, dissolved) unit counts in no period that starts
         after it ended. Every "who owes what" (prompts, reminders, escalations, missing lists,
@@ -127,7 +156,7 @@ class PlanView:
             return unit.active
         return period.cutoff_window()[0] < unit.deactivated_on
 
-    def find_units(self, typed: str, limit: int = 3) -> list[Unit]:
+    def find_units(self, typed: str, limit: int = 3) -> list[Any]:
         """Units whose name matches what was typed, best first; without diacritics, with typos.
 
         "mao khe" finds "Phường Mạo Khê": names are also compared without their kind word, but
@@ -179,17 +208,21 @@ async def load_plan_view(session: AsyncSession, plan_id: int, cache: dict[int, A
 
 
 async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
-    plan = await session.get(Plan, plan_id)
-    assert plan is not None
-    indicators = list(await session.scalars(
-        select(Indicator).where(Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)
-    ))
+    row = await session.get(Plan, plan_id)
+    assert row is not None
+    plan = _plain(PlanData, row)
+    indicators = []
     parts: dict[int, PartView] = {}
-    for indicator in indicators:
-        for part in indicator.parts:
+    for indicator_row in await session.scalars(
+        select(Indicator).where(Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)
+    ):
+        all_parts = tuple(_plain(PartData, part) for part in indicator_row.parts)
+        indicator = _plain(IndicatorData, indicator_row, parts=all_parts)
+        indicators.append(indicator)
+        for part in all_parts:
             if part.active:
                 parts[part.id] = PartView(part, indicator, target_of(part))
-    units = {u.id: u for u in await session.scalars(select(Unit).where(Unit.plan_id == plan_id))}
+    units = {u.id: _plain(UnitData, u) for u in await session.scalars(select(Unit).where(Unit.plan_id == plan_id))}
     rules = dict(DEFAULT_DEADLINES)
     for rule in await session.scalars(select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)):
         month: str | int = int(rule.deadline_month) if rule.deadline_month.isdigit() else rule.deadline_month
@@ -221,7 +254,10 @@ class Ctx:
     event: Event
     now: datetime
     person: Person | None = None
-    roles: list[Role] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)  # active, in the event's plan (settle_plan)
+    all_roles: list[Role] = field(default_factory=list)  # active, in every plan
+    current_plan_id: int | None = None
+    settled: bool = False  # settle_plan ran (dispatch does it for every event)
     replies: list[Reply] = field(default_factory=list)
     group_plan_id: int | None = None  # in a bound steering-committee group
     # Senders a channel looked up for the whole batch this event is in (external id -> person and
@@ -271,13 +307,35 @@ class Ctx:
         """Leaders and admins see the whole plan."""
         return self.role("leader") is not None or self.is_admin
 
+    async def plan_choices(self, roles: list[Role] | None = None) -> list[int]:
+        """The plans this person may work on, the default first: those of their roles (newest
+        role first), then, for an admin of every plan, every plan (newest year first)."""
+        roles = self.all_roles if roles is None else roles
+        ids = list(dict.fromkeys(role.plan_id for role in roles if role.plan_id is not None))
+        if any(role.role == "admin" and role.plan_id is None for role in roles):
+            for plan_id in await people.plan_ids(self.session):
+                if plan_id not in ids:
+                    ids.append(plan_id)
+        return ids
+
+    async def settle_plan(self, roles: list[Role], plan_id: int | None = None) -> None:
+        """Decide which plan this event is about and keep only the roles that count there. A
+        person may hold roles in several plans (a leader of one, the officer of a unit in
+        another): rights never carry over from one plan to the next. The plan is the one given
+        (a bound group's), else the one the person chose or last registered for, else the
+        default of plan_choices."""
+        self.all_roles, self.settled = roles, True
+        if plan_id is None:
+            choices = await self.plan_choices(roles)
+            remembered = self.person.current_plan_id if self.person is not None else None
+            plan_id = remembered if remembered in choices else (choices[0] if choices else None)
+        self.current_plan_id = plan_id
+        self.roles = [role for role in roles if role.plan_id is None or role.plan_id == plan_id]
+
     async def plan_id(self) -> int | None:
-        """The plan this person works on: their newest role's, else (admins) the newest plan."""
+        """The plan this event is about (settle_plan)."""
         if self.group_plan_id is not None:
             return self.group_plan_id
-        for role in self.roles:
-            if role.plan_id is not None:
-                return role.plan_id
-        if self.is_admin:
-            return await self.session.scalar(select(Plan.id).order_by(Plan.year.desc(), Plan.id.desc()).limit(1))
-        return None
+        if not self.settled:  # a Ctx made outside dispatch, roles set by hand
+            await self.settle_plan(self.roles)
+        return self.current_plan_id

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import compare, misc, questions, report, state, summary
+from handlers import buttons, compare, misc, plan_choice, questions, report, state, summary
 from handlers.context import Ctx, Deps
 from handlers.events import Event, Reply
 from handlers.intents import (
@@ -37,14 +37,15 @@ from handlers.intents import (
     Unknown,
 )
 from handlers.start import start
-from handlers.understand import language_of, understand
+from handlers.understand import MAX_MESSAGE, language_of, understand
 from locales import translator
 from models import outbox, people
-from models.tables import Person, Role
+from models.tables import ConversationState, Person, Role
 from scheduler.view import show_schedule
 
 log = logging.getLogger(__name__)
 UNREACHABLE_COMMANDS = ("/khonglienlac", "/unreachable")
+PLAN_COMMANDS = ("/kehoach", "/plan")
 
 
 Recorder = Callable[[Ctx], Awaitable[None]]
@@ -67,6 +68,8 @@ async def handle_event(deps: Deps, event: Event, *, update_key: str | None = Non
             await session.commit()
         except Exception:
             await session.rollback()
+            # Whatever this event read is suspect now: plan views are built again from the database.
+            deps.plan_views.clear()
             # The update itself is not logged: it may hold personal data.
             log.exception("failed to handle a %s event (chat kind %s)", event.channel, event.chat_kind)
             return [Reply(translator(deps.default_locale)("error-internal"))]
@@ -98,14 +101,23 @@ async def _route(ctx: Ctx) -> None:
         ctx.roles = [role for role in roles if role.ended_at is None]
     else:
         await _identify(ctx)
+    if ctx.person is not None:
+        await ctx.settle_plan(ctx.roles)
     if not e.private:
         await _group(ctx)
         return
     if e.choice:
         await _choice(ctx, e.choice)
         return
-    if ctx.person is not None and (e.text or "").strip().lower().split("@")[0] in UNREACHABLE_COMMANDS:
+    if _too_long(ctx):
+        return
+    command, _, argument = (e.text or "").strip().partition(" ")
+    command = command.lower().split("@")[0]
+    if ctx.person is not None and command in UNREACHABLE_COMMANDS:
         await misc.list_unreachable(ctx)
+        return
+    if ctx.person is not None and command in PLAN_COMMANDS:
+        await plan_choice.show_or_choose(ctx, argument.strip())
         return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:
@@ -115,6 +127,16 @@ async def _route(ctx: Ctx) -> None:
             ctx.say("start-welcome-unregistered")
         return
     await _intent(ctx, intent)
+
+
+def _too_long(ctx: Ctx) -> bool:
+    """A message longer than the bot reads is answered as such, never read in part: a cut line
+    would be misread, and the figures after it silently lost."""
+    length = len(ctx.event.text or "")
+    if length <= MAX_MESSAGE:
+        return False
+    ctx.say("message-too-long", length=ctx.t.number(length), limit=ctx.t.number(MAX_MESSAGE))
+    return True
 
 
 async def _identify(ctx: Ctx) -> None:
@@ -134,6 +156,9 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
     match intent:
         case Cancel():
             await misc.cancel(ctx)
+        case BareValue() if current is not None and current.state == "await_figure" and not state.belongs(ctx, current.data):
+            await state.clear(ctx)
+            ctx.say("confirm-other-role")
         case BareValue() if current is not None and current.state == "await_figure":
             fixed = (int(current.data["part_id"]), str(current.data["period"]))
             await report.submit(ctx, (FigureLine("", intent.figure),), None, False, fixed=fixed)
@@ -144,7 +169,7 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
         case BareValue():
             ctx.say("report-which-indicator")
         case Confirm(yes=yes) if current is not None and current.state == "confirm":
-            await report.confirm(ctx, yes, list(current.data.get("pending", [])))
+            await _confirm(ctx, yes, current)
         case Confirm():
             ctx.say("confirm-nothing")
         case Start(code=code):
@@ -198,36 +223,46 @@ def _follow_language(ctx: Ctx, intent: Intent) -> None:
 
 async def _choice(ctx: Ctx, data: str) -> None:
     """A pressed button (Telegram) or a numbered choice typed back (Zalo, console)."""
-    parts = data.split(":")
-    if ctx.person is None or len(parts) < 2 or parts[0] != "v1":
+    button = buttons.decode(data)
+    if ctx.person is None or button is None:
         ctx.say("report-choice-stale")
         return
-    kind = parts[1]
-    if kind == "pick" and len(parts) == 4 and parts[2].isdigit():
-        await report.pick(ctx, int(parts[2]), parts[3])
-    elif kind == "lang" and len(parts) == 3 and parts[2] in ("vi", "en"):
-        await misc.set_language(ctx, parts[2])
-    elif kind == "late" and len(parts) == 3 and parts[2] in ("missing", "current"):
-        current = await state.load(ctx)
-        if current is None or current.state != "late":
-            ctx.say("report-choice-stale")
-            return
-        await report.choose_period(ctx, parts[2] == "missing", dict(current.data))
-    elif kind in ("yes", "no"):
-        current = await state.load(ctx)
-        if current is None or current.state != "confirm":
-            ctx.say("confirm-nothing")
-            return
-        await report.confirm(ctx, kind == "yes", list(current.data.get("pending", [])))
-    else:
-        ctx.say("report-choice-stale")
+    match button:
+        case buttons.Pick(part_id=part_id, period=period):
+            await report.pick(ctx, part_id, period)
+        case buttons.Language(locale=locale):
+            await misc.set_language(ctx, locale)
+        case buttons.Late(missing=missing):
+            current = await state.load(ctx)
+            if current is None or current.state != "late":
+                ctx.say("report-choice-stale")
+                return
+            await report.choose_period(ctx, missing, dict(current.data))
+        case buttons.PlanChoice(plan_id=plan_id):
+            await plan_choice.choose(ctx, plan_id)
+        case buttons.Answer(yes=yes):
+            current = await state.load(ctx)
+            if current is None or current.state != "confirm":
+                ctx.say("confirm-nothing")
+                return
+            await _confirm(ctx, yes, current)
+
+
+async def _confirm(ctx: Ctx, yes: bool, current: ConversationState) -> None:
+    """A yes or no to a figure far from the previous one: only for the role and unit it was asked
+    for (the sender may have registered for another unit since)."""
+    if not state.belongs(ctx, current.data):
+        await state.clear(ctx)
+        ctx.say("confirm-other-role")
+        return
+    await report.confirm(ctx, yes, list(current.data.get("pending", [])))
 
 
 async def _group(ctx: Ctx) -> None:
     """In groups the bot answers only commands and mentions, and only where it was set up."""
     e = ctx.event
     text = (e.text or "").strip()
-    if not (text.startswith("/") or e.mentioned):
+    if not (text.startswith("/") or e.mentioned) or _too_long(ctx):
         return
     intent = understand(text, ctx.deps.default_locale)
     if isinstance(intent, Start) and intent.code:
@@ -238,6 +273,7 @@ async def _group(ctx: Ctx) -> None:
         ctx.say("group-not-set-up")
         return
     ctx.group_plan_id = binding.plan_id
+    await ctx.settle_plan(ctx.all_roles, binding.plan_id)  # a member's rights here: in this plan only
     match intent:
         case AskSummary(period=period):
             await summary.ask_summary(ctx, period)

@@ -1,7 +1,7 @@
 """Help, language, cancel, and the answer to what was not understood."""
 from __future__ import annotations
 
-from handlers import state
+from handlers import buttons, state
 from handlers.context import Ctx
 from handlers.events import Choice
 
@@ -20,6 +20,8 @@ async def send_help(ctx: Ctx) -> None:
         sections.append("help-leader")
     if ctx.is_admin:
         sections.append("help-admin")
+    if len(await ctx.plan_choices()) > 1:
+        sections.append("help-plans")
     sections.append("help-common")
     ctx.say_text("\n\n".join(ctx.t(s) for s in sections))
 
@@ -29,7 +31,8 @@ async def set_language(ctx: Ctx, locale: str | None) -> None:
         ctx.say("start-welcome-unregistered")
         return
     if locale is None:
-        choices = (Choice("Tiếng Việt", "v1:lang:vi"), Choice("English", "v1:lang:en"))
+        choices = (Choice("Tiếng Việt", buttons.encode(buttons.Language("vi"))),
+                   Choice("English", buttons.encode(buttons.Language("en"))))
         ctx.say("language-choose", choices=choices)
         await state.save(ctx, "choose", state.remember_choices({}, choices))
         return

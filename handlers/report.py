@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from handlers import state
+from handlers import buttons, state
 from handlers.context import Ctx, PartView, PlanView, load_plan_view
 from handlers.events import Choice
 from handlers.formatting import describe_figure, describe_target, period_label
@@ -77,7 +77,7 @@ async def show_report(ctx: Ctx) -> None:
         lines.append(t("report-line", mark=mark, code=pv.code, title=pv.indicator.title,
                        target=describe_target(pv.target, t), period=period_label(period, t),
                        figure=figure, last=last_text))
-        choice = Choice(f"{mark} {pv.code} · {_short(pv.indicator.title)}", f"v1:pick:{pv.part.id}:{period.id}")
+        choice = Choice(f"{mark} {pv.code} · {_short(pv.indicator.title)}", buttons.encode(buttons.Pick(pv.part.id, period)))
         (done_choices if now_row else missing_choices).append(choice)
     deadlines = sorted(view.deadline(view.reporting_period(p.frequency, ctx.today)) for p in parts)
     upcoming = [d for d in deadlines if d >= ctx.today]
@@ -88,18 +88,18 @@ async def show_report(ctx: Ctx) -> None:
     await state.save(ctx, "choose", state.remember_choices({}, choices))
 
 
-async def pick(ctx: Ctx, part_id: int, period_id: str) -> None:
-    """An indicator chosen from the list: ask for its figure (the guided way)."""
+async def pick(ctx: Ctx, part_id: int, period: Period) -> None:
+    """An indicator chosen from the list: ask for its figure (the guided way). The button's part
+    and period are checked as a typed report's would be: anyone can send any button data."""
     found = await officer_unit(ctx)
     if found is None:
         return
     view, unit = found
     pv = view.parts.get(part_id)
-    if pv is None or part_id not in view.duties.get(unit.id, []):
+    if pv is None or part_id not in view.duties.get(unit.id, []) or not view.period_open(pv, period, ctx.today):
         ctx.say("report-choice-stale")
         return
-    period = Period.parse(period_id)
-    await state.save(ctx, "await_figure", {"part_id": part_id, "period": period.id})
+    await state.save(ctx, "await_figure", {"part_id": part_id, "period": period.id, **state.owner(ctx)})
     t = ctx.t
     ctx.say("report-ask-figure", edit=bool(ctx.event.choice), code=pv.code, title=pv.indicator.title,
             period=period_label(period, t), target=describe_target(pv.target, t), example=_example(pv, t))
@@ -171,8 +171,10 @@ async def _ask_confirm(ctx: Ctx, history: list[Submission], to_confirm: list[Acc
         out.append(t("report-confirm-far", code=item.part.code, period=period_label(item.period, t),
                      old=describe_figure(previous, item.part.target, t),
                      new=describe_figure(item.figure, item.part.target, t)))
-    choices = (Choice(t("choice-yes"), "v1:yes"), Choice(t("choice-no"), "v1:no"))
-    await state.save(ctx, "confirm", state.remember_choices({"pending": [_pending(a) for a in to_confirm]}, choices))
+    choices = (Choice(t("choice-yes"), buttons.encode(buttons.Answer(True))),
+               Choice(t("choice-no"), buttons.encode(buttons.Answer(False))))
+    pending = {"pending": [_pending(a) for a in to_confirm], **state.owner(ctx)}
+    await state.save(ctx, "confirm", state.remember_choices(pending, choices))
     ctx.say_text("\n".join(out), choices=choices)
 
 
@@ -212,8 +214,8 @@ async def _ask_period(ctx: Ctx, unit: Unit, asked: list[Accepted], late: dict[in
                      figure=describe_figure(item.figure, item.part.target, t)))
     missing_labels = sorted({period_label(p, t) for p in late.values()})
     current_labels = sorted({period_label(item.period, t) for item in asked})
-    choices = (Choice(t("choice-period-missing", periods=", ".join(missing_labels)), "v1:late:missing"),
-               Choice(t("choice-period-current", periods=", ".join(current_labels)), "v1:late:current"))
+    choices = (Choice(t("choice-period-missing", periods=", ".join(missing_labels)), buttons.encode(buttons.Late(True))),
+               Choice(t("choice-period-current", periods=", ".join(current_labels)), buttons.encode(buttons.Late(False))))
     pending = []
     for item in [*asked, *to_confirm]:
         entry = _pending(item)
@@ -221,7 +223,7 @@ async def _ask_period(ctx: Ctx, unit: Unit, asked: list[Accepted], late: dict[in
         entry["missing"] = late[item.part.part.id].id if item in asked else item.period.id
         pending.append(entry)
     # The unit it was asked for: an answer after the person moved to another unit files nothing.
-    await state.save(ctx, "late", state.remember_choices({"pending": pending, "unit_id": unit.id}, choices))
+    await state.save(ctx, "late", state.remember_choices({"pending": pending, **state.owner(ctx), "unit_id": unit.id}, choices))
     ctx.say_text("\n".join(out), choices=choices)
 
 

@@ -18,11 +18,12 @@ async def start(ctx: Ctx, code: str | None) -> None:
         return
     e = ctx.event
     until = await people.throttled_until(ctx.session, e.channel, e.sender_id, ctx.now)
-    if until is not None:
-        minutes = max(1, int((until - ctx.now).total_seconds() // 60) + 1)
-        ctx.say("start-throttled", minutes=minutes)
+    everyone_until = None if until else await people.globally_throttled_until(ctx.session, ctx.now)
+    if until is not None or everyone_until is not None:
+        minutes = max(1, int(((until or everyone_until) - ctx.now).total_seconds() // 60) + 1)
+        ctx.say("start-throttled" if until else "start-throttled-everyone", minutes=minutes)
         return
-    invite = await people.find_invite(ctx.session, code)
+    invite = await people.find_invite(ctx.session, code, ctx.now)
     problem = None
     if invite is None:
         problem = "start-code-wrong"
@@ -57,7 +58,9 @@ async def start(ctx: Ctx, code: str | None) -> None:
         unit_id=unit.id if unit else None, now=ctx.now, invite_id=invite.id,
     )
     invite.used_at, invite.used_by = ctx.now, person.id
-    ctx.roles = await people.active_roles(ctx.session, person.id)
+    if plan is not None:
+        person.current_plan_id = plan.id  # the plan just joined is the one worked on from now
+    await ctx.settle_plan(await people.active_roles(ctx.session, person.id))
     if ctx.senders is not None:
         ctx.senders.clear()  # a role granted: the batch's lookups are out of date
     salutation = (plan.salutation if plan else None) or ctx.t("salutation-default")
@@ -70,6 +73,8 @@ async def start(ctx: Ctx, code: str | None) -> None:
         ctx.say("start-leader-registered", name=person.display_name, plan=plan.title if plan else "-")
     else:
         ctx.say("start-admin-registered", name=person.display_name)
+    if len(await ctx.plan_choices()) > 1:
+        ctx.say("plan-others")
 
 
 async def _tell_replaced(ctx: Ctx, previous_person_id: int, unit: Unit, successor: Person) -> None:

@@ -63,6 +63,18 @@ async def clear(ctx: Ctx) -> None:
     ))
 
 
+def owner(ctx: Ctx) -> dict[str, Any]:
+    """Who a question is asked of: the officer role and its unit, kept with the state so that the
+    answer counts only for them (not for a unit the sender registered for in between)."""
+    role = ctx.officer
+    return {"role_id": role.id if role else None, "unit_id": role.unit_id if role else None}
+
+
+def belongs(ctx: Ctx, data: dict[str, Any]) -> bool:
+    mine = owner(ctx)
+    return mine["role_id"] is not None and all(data.get(key) == value for key, value in mine.items())
+
+
 def remember_choices(data: dict[str, Any], choices: tuple[Choice, ...]) -> dict[str, Any]:
     """Keep the choices shown, so "2" typed on Zalo or the console means the second one."""
     return {**data, "choices": [choice.data for choice in choices]}

@@ -3,15 +3,17 @@ commit."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import GroupBinding, Identity, Invite, InviteAttempt, Person, Plan, Role, Unit
+from models.tables import GroupBinding, Identity, Invite, InviteAttempt, Person, Plan, Role, ServerSecret, Unit
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -20,6 +22,10 @@ INVITE_DAYS = 14
 ROLES = ("admin", "leader", "officer", "group")
 THROTTLE_WINDOW = timedelta(minutes=15)
 THROTTLE_LIMIT = 5
+# Wrong codes from everyone together: many senders with a few guesses each are throttled too.
+# At 100 per 15 minutes, finding one of a thousand open 8-symbol codes takes centuries.
+GLOBAL_THROTTLE_LIMIT = 100
+INVITE_KEY = "invite-key"
 
 
 def new_invite_code() -> str:
@@ -31,10 +37,30 @@ def clean_code(typed: str) -> str:
     return "".join(ch for ch in typed.upper() if ch.isascii() and ch.isalnum())
 
 
-def hash_code(code: str) -> str:
-    # Codes are random (31^8 ≈ 8.5e11) and single-use; a plain digest keeps a leaked table useless
-    # for registering while letting the bot find an invite by what was typed.
+def hash_code(key: bytes, code: str) -> str:
+    """The stored form of a code: an HMAC with the deployment's own key, so a leaked invites
+    table cannot be reversed offline without the key (a plain digest of 8 symbols from 31 can)."""
+    return hmac.new(key, code.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def legacy_hash_code(code: str) -> str:
+    """How codes issued before keyed hashes were stored; such invites work until they expire."""
     return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+async def invite_key(session: AsyncSession, now: datetime) -> bytes:
+    """The deployment's invite key: generated at first use and kept in the database, so every
+    process shares it and a restart keeps issued codes valid."""
+    row = await session.get(ServerSecret, INVITE_KEY)
+    if row is None:
+        try:
+            async with session.begin_nested():
+                row = ServerSecret(name=INVITE_KEY, value=secrets.token_hex(32), created_at=now)
+                session.add(row)
+        except IntegrityError:  # another process generated it at the same moment
+            row = await session.get(ServerSecret, INVITE_KEY, populate_existing=True)
+            assert row is not None
+    return bytes.fromhex(row.value)
 
 
 @dataclass(frozen=True)
@@ -49,7 +75,7 @@ async def create_invite(session: AsyncSession, *, role: str, plan: Plan | None, 
         raise ValueError(role)
     code = new_invite_code()
     invite = Invite(
-        code_hash=hash_code(code), plan_id=plan.id if plan else None, role=role,
+        code_hash=hash_code(await invite_key(session, now), code), keyed=True, plan_id=plan.id if plan else None, role=role,
         unit_id=unit.id if unit else None, created_by=created_by, created_at=now,
         expires_at=now + timedelta(days=days),
     )
@@ -58,10 +84,13 @@ async def create_invite(session: AsyncSession, *, role: str, plan: Plan | None, 
     return IssuedInvite(code, invite)
 
 
-async def find_invite(session: AsyncSession, typed: str) -> Invite | None:
-    return await session.scalar(
-        select(Invite).where(Invite.code_hash == hash_code(clean_code(typed))).with_for_update()
-    )
+async def find_invite(session: AsyncSession, typed: str, now: datetime) -> Invite | None:
+    code = clean_code(typed)
+    key = await invite_key(session, now)
+    return await session.scalar(select(Invite).where(or_(
+        and_(Invite.keyed.is_(True), Invite.code_hash == hash_code(key, code)),
+        and_(Invite.keyed.is_(False), Invite.code_hash == legacy_hash_code(code)),
+    )).with_for_update())
 
 
 async def record_failed_attempt(session: AsyncSession, channel: str, external_id: str, now: datetime) -> None:
@@ -81,6 +110,18 @@ async def throttled_until(session: AsyncSession, channel: str, external_id: str,
     if len(attempts) < THROTTLE_LIMIT:
         return None
     return attempts[-THROTTLE_LIMIT] + THROTTLE_WINDOW
+
+
+async def globally_throttled_until(session: AsyncSession, now: datetime) -> datetime | None:
+    """When anyone may try a code again, if too many wrong ones came lately from all senders."""
+    since = now - THROTTLE_WINDOW
+    count = await session.scalar(select(func.count()).where(InviteAttempt.attempted_at > since))
+    if (count or 0) < GLOBAL_THROTTLE_LIMIT:
+        return None
+    # When the limit-th newest attempt leaves the window, it holds fewer than the limit again.
+    limiting = await session.scalar(select(InviteAttempt.attempted_at).where(InviteAttempt.attempted_at > since)
+                                    .order_by(InviteAttempt.attempted_at.desc()).offset(GLOBAL_THROTTLE_LIMIT - 1).limit(1))
+    return (limiting or now) + THROTTLE_WINDOW
 
 
 # Run for every message: built once (see models/submissions.py).
@@ -167,6 +208,15 @@ async def grant_role(session: AsyncSession, *, person: Person, role: str, plan_i
     session.add(new)
     await session.flush()
     return new, replaced
+
+
+async def plan_ids(session: AsyncSession) -> list[int]:
+    """Every plan, newest year first (what an admin of every plan may work on)."""
+    return list(await session.scalars(select(Plan.id).order_by(Plan.year.desc(), Plan.id.desc())))
+
+
+async def plans_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Plan]:
+    return {plan.id: plan for plan in await session.scalars(select(Plan).where(Plan.id.in_(list(ids))))}
 
 
 async def bind_group(session: AsyncSession, *, plan_id: int, channel: str, chat_id: str, title: str | None,

@@ -15,7 +15,7 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from models.plans import Located, PlanFileError, PlanIssue
+from models.plans import Located, PlanFileError, PlanIssue, megabytes
 from models.text import fold, slug
 
 META_SHEET = "Kế hoạch"
@@ -23,6 +23,21 @@ UNITS_SHEET = "Đơn vị"
 PARTS_SHEET = "Phần"
 _ROMAN = re.compile(r"^(?=[IVXL]+$)L?X{0,3}(?:IX|IV|V?I{0,3})$")
 _HEADER_SCAN_ROWS = 40
+
+# Limits checked before and while a workbook is read (an appendix table has tens of rows; a units
+# sheet of a whole province a few thousand). Beyond them the file is refused: a sheet claiming a
+# cell at XFD1048576, or a zip bomb, would otherwise be expanded in memory.
+MAX_FILE_BYTES = 20 * 2**20
+MAX_UNPACKED_BYTES = 100 * 2**20  # the parts' sizes as the package states them; zipfile reads no further
+MAX_PACKAGE_ENTRIES = 1000
+MAX_ROWS = 20_000
+MAX_COLUMNS = 64
+
+
+class _SheetTooBig(Exception):
+    def __init__(self, sheet: str) -> None:
+        super().__init__(sheet)
+        self.sheet = sheet
 
 
 def header_field(header: str, taken: set[str]) -> str | None:
@@ -85,19 +100,43 @@ def cell_text(value: Any, number_format: str | None = None) -> str | None:
 def read_xlsx_plan(path: Path) -> Located:
     shown = str(path)
     try:
+        _check_package(path)
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise PlanFileError(shown, [PlanIssue("row", None, "-", "plan-error-xlsx", (("problem", str(exc) or type(exc).__name__),))]) from None
     try:
         return _read(workbook, path)
+    except _SheetTooBig as exc:
+        raise PlanFileError(shown, [PlanIssue("row", None, "-", "plan-error-xlsx-shape", (
+            ("sheet", exc.sheet), ("rows", str(MAX_ROWS)), ("columns", str(MAX_COLUMNS))))]) from None
     finally:
         workbook.close()
 
 
+def _check_package(path: Path) -> None:
+    """The file's size and what its parts unpack to, before anything is unpacked."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise PlanFileError(str(path), [PlanIssue("row", None, "-", "plan-error-too-large", (
+            ("size", megabytes(size)), ("limit", megabytes(MAX_FILE_BYTES))))])
+    with zipfile.ZipFile(path) as package:
+        entries = package.infolist()
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > MAX_UNPACKED_BYTES or len(entries) > MAX_PACKAGE_ENTRIES:
+        raise PlanFileError(str(path), [PlanIssue("row", None, "-", "plan-error-xlsx-unpacked", (
+            ("size", megabytes(unpacked)), ("limit", megabytes(MAX_UNPACKED_BYTES))))])
+
+
 def _rows(sheet: Any) -> list[tuple[int, list[str | None]]]:
+    """A sheet's cells as text, row by row. Read within bounds one past the limits: a row or a
+    cell found there means the sheet is too big (its declared dimension is not trusted, and
+    read-only openpyxl would otherwise fill every missing row up to the last one)."""
     rows = []
-    for index, row in enumerate(sheet.iter_rows(), start=1):
-        rows.append((index, [cell_text(c.value, getattr(c, "number_format", None)) for c in row]))
+    for index, row in enumerate(sheet.iter_rows(max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS + 1), start=1):
+        cells = [cell_text(c.value, getattr(c, "number_format", None)) for c in row]
+        if index > MAX_ROWS or any(cells[MAX_COLUMNS:]):
+            raise _SheetTooBig(sheet.title)
+        rows.append((index, cells[:MAX_COLUMNS]))
     return rows
 
 

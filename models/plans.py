@@ -274,12 +274,24 @@ def load_plan_file(path: str | Path) -> PlanSpec:
     return build_plan(raw, shown)
 
 
+# Limits checked before a YAML plan is loaded. The real plans are 20-40 KB, at most 6 levels deep,
+# without aliases; a province with thousands of units stays far below these.
+MAX_YAML_BYTES = 5 * 2**20
+MAX_YAML_DEPTH = 32
+MAX_YAML_ALIASES = 100  # each may stand for a whole subtree: many would multiply the work
+
+
 def _read_yaml(path: Path) -> Located:
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise PlanFileError(str(path), [PlanIssue("line", None, "-", "plan-error-too-large", (
+            ("size", megabytes(size)), ("limit", megabytes(MAX_YAML_BYTES))))])
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise PlanFileError(str(path), [PlanIssue("line", None, "-", "plan-error-encoding")])
     try:
+        _check_yaml_shape(path, text)
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -295,6 +307,31 @@ def _read_yaml(path: Path) -> Located:
     if not isinstance(data, Located):
         raise PlanFileError(str(path), [PlanIssue("line", 1, "-", "plan-error-not-mapping")])
     return data
+
+
+def _check_yaml_shape(path: Path, text: str) -> None:
+    """Nesting depth and aliases, from the parser's events: its state machine keeps an explicit
+    stack, so a document nested 100,000 deep is refused here instead of overflowing the
+    recursive loader."""
+    depth = aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise PlanFileError(str(path), [PlanIssue("line", event.start_mark.line + 1, "-", "plan-error-too-deep",
+                                                          (("limit", str(MAX_YAML_DEPTH)),))])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise PlanFileError(str(path), [PlanIssue("line", event.start_mark.line + 1, "-", "plan-error-aliases",
+                                                          (("limit", str(MAX_YAML_ALIASES)),))])
+
+
+def megabytes(size: int) -> str:
+    """A size as whole megabytes, rounded up (shown in errors: "51")."""
+    return str(-(-size // 2**20))
 
 
 def build_plan(raw: Located, shown_path: str) -> PlanSpec:

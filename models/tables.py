@@ -250,6 +250,8 @@ class Person(Base):
     created_at: Mapped[datetime]
     unreachable_at: Mapped[datetime | None]
     unreachable_reason: Mapped[str | None] = mapped_column(Text)
+    # The plan chosen (/kehoach) or last registered for, when the person has roles in several.
+    current_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
 
 
 class Identity(Base):
@@ -305,6 +307,9 @@ class Invite(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # True: code_hash is an HMAC with the server's invite key; False: a plain SHA-256 (issued
+    # before keyed hashes, accepted until it expires).
+    keyed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class GroupBinding(Base):
@@ -385,7 +390,18 @@ class InviteAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
-    attempted_at: Mapped[datetime]
+    attempted_at: Mapped[datetime] = mapped_column(index=True)  # counted across all senders too
+
+
+class ServerSecret(Base):
+    """A secret this deployment generated for itself (the invite key), kept in the database so
+    every process of the deployment shares it."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
 
 
 # --- delivery ------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""Button data: what a pressed button, or a numbered choice typed back, asks for.
+
+Telegram returns a button's data exactly as the bot set it, but anyone can send any data (a
+modified client, a forged update), so decoding is strict and never raises: anything malformed,
+too long or of an unknown version is None, and the handler then says the button is stale. What
+the data names (a part, a period) is checked again against the person by the handler that acts.
+The "v1:" prefix lets a later release tell an older release's buttons still in chats apart.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from models.periods import Period, PeriodError
+
+VERSION = "v1"
+MAX_BYTES = 64  # Telegram's limit for callback_data
+
+_PICK = re.compile(r"v1:pick:([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)")
+_PLAN = re.compile(r"v1:plan:([1-9][0-9]{0,11})")
+_LANGUAGES = ("vi", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """Report this part for this period (the guided way)."""
+
+    part_id: int
+    period: Period
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Yes or no to the question asked before."""
+
+    yes: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Late:
+    """File the held figures to the missing earlier period (True) or the current one (False)."""
+
+    missing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChoice:
+    """Work on this plan from now on (a person with roles in several)."""
+
+    plan_id: int
+
+
+Button = Pick | Answer | Late | Language | PlanChoice
+
+
+def encode(button: Button) -> str:
+    match button:
+        case Pick(part_id=part_id, period=period):
+            data = f"{VERSION}:pick:{part_id}:{period.id}"
+        case Answer(yes=yes):
+            data = f"{VERSION}:{'yes' if yes else 'no'}"
+        case Late(missing=missing):
+            data = f"{VERSION}:late:{'missing' if missing else 'current'}"
+        case Language(locale=locale):
+            data = f"{VERSION}:lang:{locale}"
+        case PlanChoice(plan_id=plan_id):
+            data = f"{VERSION}:plan:{plan_id}"
+    assert len(data.encode()) <= MAX_BYTES
+    return data
+
+
+def decode(data: str) -> Button | None:
+    """The button this data stands for, or None when it is not one this release made."""
+    if not isinstance(data, str) or len(data.encode("utf-8", "replace")) > MAX_BYTES:
+        return None
+    if data in ("v1:yes", "v1:no"):
+        return Answer(data == "v1:yes")
+    if data in ("v1:late:missing", "v1:late:current"):
+        return Late(data == "v1:late:missing")
+    if data.startswith("v1:lang:") and data[len("v1:lang:"):] in _LANGUAGES:
+        return Language(data[len("v1:lang:"):])
+    if (match := _PLAN.fullmatch(data)) is not None:
+        return PlanChoice(int(match[1]))
+    match = _PICK.fullmatch(data)
+    if match is None:
+        return None
+    try:
+        return Pick(int(match[1]), Period.parse(match[2]))
+    except PeriodError:
+        return None
