@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.app import App, build_app
 from bot.config import ConfigError, Settings, load_settings
+from bot.logging_setup import configure_logging
 from handlers.formatting import describe_target
 from locales import Translator, translator
 from models import store
@@ -79,13 +80,12 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    configure_logging(settings)
     t = translator(settings.bot_locale)
     args = build_parser(t).parse_args(argv)
     handler = COMMANDS[args.command]

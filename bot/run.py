@@ -15,7 +15,8 @@ from aiohttp import web
 
 from bot.app import App
 from bot.channels.sender import OutboxSender
-from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make_bot
+from bot.channels.telegram import ALLOWED_UPDATES, CHANNEL, TelegramChannel, make_bot
+from bot.health import Health
 from scheduler.jobs import start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,16 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
 
 async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str, secret: str,
-                        host: str, port: int, register: bool = True) -> None:
+                        host: str, port: int, register: bool = True, health: Health | None = None) -> None:
     """Receive updates over HTTPS (behind a proxy): every request must carry the secret token,
-    and is answered after it is handled, so Telegram retries what failed."""
-    web_app = web.Application()
+    and is answered after it is handled, so Telegram retries what failed. The same server
+    answers /healthz and /metrics."""
+    path = urlparse(url).path or "/"
+    web_app = web.Application(middlewares=[health.webhook_calls(path, CHANNEL)] if health else [])
     SimpleRequestHandler(dispatcher=channel.dispatcher, bot=channel.bot, secret_token=secret,
-                         handle_in_background=False).register(web_app, path=urlparse(url).path or "/")
+                         handle_in_background=False).register(web_app, path=path)
+    if health is not None:
+        health.add_routes(web_app)
     runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -52,12 +57,31 @@ async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str,
         await runner.cleanup()  # waits for requests in hand
 
 
-async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxSender]) -> None:
+async def serve_monitoring(health: Health, stop: asyncio.Event, host: str, port: int) -> None:
+    """/healthz and /metrics alone, for polling mode (METRICS=1)."""
+    web_app = web.Application()
+    health.add_routes(web_app)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxSender],
+                       health: Health | None = None) -> None:
     settings = app.settings
     assert settings.bot_token is not None
     bot = make_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
     channel = TelegramChannel(app, bot)
     senders["telegram"] = channel.sender
+    if health is not None:
+        health.channel(CHANNEL, "webhook" if settings.webhook_url else "polling")
+        health.metrics.watch_bot(bot, CHANNEL, on_poll=lambda: health.called(CHANNEL))
+        health.metrics.watch_dispatcher(channel.dispatcher, CHANNEL)
+        health.metrics.watch_sender(channel.sender)
     try:
         await channel.start()
         log.info("telegram: @%s, %s", channel.username, "webhook" if settings.webhook_url else "long polling")
@@ -65,12 +89,17 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
         if settings.webhook_url:
             host, port = settings.webhook_host_port
             assert settings.webhook_secret is not None
-            await serve_webhook(channel, stop, settings.webhook_url, settings.webhook_secret.get_secret_value(), host, port)
+            await serve_webhook(channel, stop, settings.webhook_url, settings.webhook_secret.get_secret_value(),
+                                host, port, health=health)
         else:
             await channel.poll(stop)
         await sender
-        with contextlib.suppress(asyncio.TimeoutError):
+        try:
             await asyncio.wait_for(channel.sender.drain(), timeout=DRAIN_ON_STOP)
+        except asyncio.TimeoutError:
+            pass
+        except Exception:  # the database, most likely; what is left goes out after the next start
+            log.exception("the last outbox drain before stopping failed")
     finally:
         await bot.session.close()
 
@@ -92,15 +121,24 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
     install_stop_signals(stop)
     await app.migrate()
     settle_long_lived_objects()
-    senders: dict[str, OutboxSender] = {}
-    tasks = []
-    if app.settings.bot_token is not None:
-        tasks.append(asyncio.create_task(run_telegram(app, stop, senders)))
-    if not tasks:
+    if app.settings.bot_token is None:
         raise NoChannel()
+    settings = app.settings
+    # The webhook's server serves /healthz and /metrics too; in polling mode, METRICS=1 starts one.
+    health = Health(app) if settings.webhook_url or settings.metrics else None
+    senders: dict[str, OutboxSender] = {}
+    tasks = [asyncio.create_task(run_telegram(app, stop, senders, health))]
+    if health is not None and not settings.webhook_url:
+        tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port)))
     # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
-    scheduler = start_scheduler(app, senders)
+    scheduler = start_scheduler(app, senders, on_report=health.ticked if health else None)
     try:
         await asyncio.gather(*tasks)
+    except BaseException:
+        stop.set()  # one task failed: the others stop too
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         await stop_scheduler(scheduler)
+        if health is not None:
+            await health.close()
