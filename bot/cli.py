@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.app import App, build_app
+from bot.backup import add_backup_parsers
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
 from handlers.formatting import describe_target
@@ -67,6 +68,7 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     console.add_argument("--user", required=True, metavar="NAME", help=t("cli-help-console-user"))
 
     add_tick_parser(commands, t)
+    add_backup_parsers(commands, t)
 
     export = commands.add_parser("export", help=t("cli-help-export"))
     export.add_argument("--plan", required=True, metavar="CODE")
@@ -110,7 +112,7 @@ async def _run(handler: Callable[[App, argparse.Namespace], Awaitable[int]], set
                args: argparse.Namespace) -> int:
     app = build_app(settings)
     try:
-        if handler is not cmd_demo:
+        if handler not in (cmd_demo, cmd_copy_database):  # those open databases of their own
             await app.migrate()
         return await handler(app, args)
     finally:
@@ -370,6 +372,36 @@ async def cmd_export(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_backup(app: App, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup_command
+
+    try:
+        print(await backup_command(app.settings.database_url, args, app.t))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+async def cmd_restore(app: App, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore_command
+
+    try:
+        print(await restore_command(app.settings.database_url, args, app.t))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+async def cmd_copy_database(app: App, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, copy_command
+
+    try:
+        print(await copy_command(args, app.t))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "export": cmd_export,
     "run": cmd_run,
@@ -382,6 +414,9 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "units": cmd_units,
     "indicators": cmd_indicators,
     "db": cmd_db,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "copy-database": cmd_copy_database,
 }
 
 
