@@ -353,12 +353,15 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_run(app: App, args: argparse.Namespace) -> int:
     from bot.run import NoChannel, run
+    from bot.singleton import AlreadyPolling
 
     logging.getLogger().setLevel(logging.INFO)
     try:
         await run(app)
     except NoChannel:
         raise CommandError(app.t("cli-run-no-channel")) from None
+    except AlreadyPolling:
+        raise CommandError(app.t("cli-run-already-polling")) from None
     return 0
 
 

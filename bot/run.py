@@ -17,10 +17,17 @@ from bot.app import App
 from bot.channels.sender import OutboxSender
 from bot.channels.telegram import ALLOWED_UPDATES, CHANNEL, TelegramChannel, make_bot
 from bot.health import Health
+from bot.singleton import sole_poller
 from scheduler.jobs import start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
-DRAIN_ON_STOP = 10.0  # seconds queued messages get after a stop signal
+# A stop signal ends the process within STOP_BUDGET seconds (systemd's TimeoutStopSec is longer):
+# the update in hand is finished, queued messages get DRAIN_ON_STOP, a tick in progress
+# TICK_ON_STOP. Whatever is cut short is not lost: an unsent message's claim expires and the
+# next start sends it; a tick is redone.
+STOP_BUDGET = 9.0
+DRAIN_ON_STOP = 4.0
+TICK_ON_STOP = 1.0
 
 
 class NoChannel(Exception):
@@ -124,21 +131,39 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
     if app.settings.bot_token is None:
         raise NoChannel()
     settings = app.settings
-    # The webhook's server serves /healthz and /metrics too; in polling mode, METRICS=1 starts one.
-    health = Health(app) if settings.webhook_url or settings.metrics else None
-    senders: dict[str, OutboxSender] = {}
-    tasks = [asyncio.create_task(run_telegram(app, stop, senders, health))]
-    if health is not None and not settings.webhook_url:
-        tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port)))
-    # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
-    scheduler = start_scheduler(app, senders, on_report=health.ticked if health else None)
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        stop.set()  # one task failed: the others stop too
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    finally:
-        await stop_scheduler(scheduler)
-        if health is not None:
-            await health.close()
+    async with contextlib.AsyncExitStack() as guards:
+        if not settings.webhook_url:
+            bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
+            await guards.enter_async_context(sole_poller(settings.database_url, CHANNEL, bot_id))
+        # The webhook's server serves /healthz and /metrics too; in polling mode, METRICS=1 starts one.
+        health = Health(app) if settings.webhook_url or settings.metrics else None
+        senders: dict[str, OutboxSender] = {}
+        tasks = [asyncio.create_task(run_telegram(app, stop, senders, health))]
+        if health is not None and not settings.webhook_url:
+            tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port)))
+        # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
+        scheduler = start_scheduler(app, senders, on_report=health.ticked if health else None)
+        try:
+            await supervise(tasks, stop)
+        finally:
+            await stop_scheduler(scheduler, timeout=TICK_ON_STOP)
+            if health is not None:
+                await health.close()
+
+
+async def supervise(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    """Run the tasks until a stop signal or until one of them ends (a failure): then all stop,
+    within STOP_BUDGET; the first failure is raised."""
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    stopped.cancel()
+    _, late = await asyncio.wait(tasks, timeout=STOP_BUDGET - TICK_ON_STOP)
+    if late:
+        log.warning("stopping took too long; %d task(s) cancelled (their work is redone at the next start)", len(late))
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
