@@ -55,10 +55,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure_logging(settings: Settings | None, level: int = logging.WARNING) -> None:
-    """The root logger's one handler, for the settings' LOG_FORMAT (human when settings are None:
-    they could not be read)."""
-    handler = logging.StreamHandler()
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Ours, to tell it from handlers others put on the root logger (a test runner's)."""
+
+
+def configure_logging(settings: Settings | None, level: int = logging.WARNING) -> logging.Handler:
+    """Log to stderr in the settings' LOG_FORMAT (human when settings are None: they could not be
+    read), replacing the handler an earlier call installed; returns the handler."""
+    handler = _Handler()
     if settings is not None and settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -68,8 +72,9 @@ def configure_logging(settings: Settings | None, level: int = logging.WARNING) -
                    if s is not None]
         handler.addFilter(Redactor(secrets))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    return handler

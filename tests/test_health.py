@@ -9,6 +9,7 @@ import logging
 import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +88,15 @@ class Unreachable:
             await self._postgres(allow=True)
 
 
-@pytest.fixture
-async def running(database_url: str, clock: Clock, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+@asynccontextmanager
+async def running_bot(database_url: str, clock: Clock, tmp_path: Path, **env: str) -> AsyncIterator[dict[str, Any]]:
+    """`run` on its own task against the emulator, its HTTP server on a free port."""
     if database_url.startswith("sqlite"):
         database_url = f"sqlite+aiosqlite:///{tmp_path}/state/bot.db"
     port = free_port()
     async with TelegramEmulator(token=TOKEN, username="dtbot_health_bot") as emu:
         settings = load_settings(DATABASE_URL=database_url, BOT_TOKEN=TOKEN, TELEGRAM_API_URL=emu.base_url,
-                                 METRICS="1", WEBHOOK_LISTEN=f"127.0.0.1:{port}")
+                                 WEBHOOK_LISTEN=f"127.0.0.1:{port}", **{k.upper(): v for k, v in env.items()})
         app = build_app(settings, clock=clock)
         await app.migrate()
         await import_plan_file(app, SMALL)
@@ -106,11 +108,25 @@ async def running(database_url: str, clock: Clock, tmp_path: Path) -> AsyncItera
         task = asyncio.create_task(run(app, stop))
         try:
             async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
-                yield {"emu": emu, "http": http, "code": invite.code, "url": database_url, "task": task}
+                yield {"emu": emu, "http": http, "code": invite.code, "url": database_url, "port": port}
         finally:
             stop.set()
             await task
             await app.close()
+
+
+@pytest.fixture
+async def running(database_url: str, clock: Clock, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    async with running_bot(database_url, clock, tmp_path, metrics="1") as bot:
+        yield bot
+
+
+async def listening(http: aiohttp.ClientSession) -> bool:
+    try:
+        await get(http, "/healthz")
+    except aiohttp.ClientConnectionError:
+        return False
+    return True
 
 
 async def get(http: aiohttp.ClientSession, path: str) -> tuple[int, Any]:
@@ -170,9 +186,25 @@ async def test_healthz_and_metrics_of_a_running_bot(running: dict[str, Any], tmp
     assert status == 200 and health["status"] == "ok"
 
 
+async def test_the_webhook_server_serves_health_and_metrics_too(clock: Clock, tmp_path: Path) -> None:
+    secret = "webhook-secret-0123456789"
+    async with running_bot(f"sqlite+aiosqlite:///{tmp_path}/bot.db", clock, tmp_path, webhook_secret=secret,
+                           webhook_url="https://bot.example.gov.vn/telegram") as bot:
+        emu, http = bot["emu"], bot["http"]
+        await until(lambda: listening(http))
+        _, health = await get(http, "/healthz")
+        assert health["channels"]["telegram"] == {"mode": "webhook", "last_ok": None, "age_seconds": 0.0, "ok": True}
+        update = emu.user_message(LAN, f"/start {bot['code']}")
+        assert await emu.deliver_webhook(update, f"http://127.0.0.1:{bot['port']}/telegram", secret) == 200
+        status, health = await get(http, "/healthz")
+        assert status == 200 and health["channels"]["telegram"]["last_ok"] is not None
+        _, text = await get(http, "/metrics")
+        assert metric(text, "dtbot_updates_total", channel="telegram", outcome="ok") == 1
+
+
 def test_json_log_lines_name_the_update_and_hide_secrets(capsys: pytest.CaptureFixture[str]) -> None:
     settings = load_settings(BOT_TOKEN=TOKEN, LOG_FORMAT="json")
-    configure_logging(settings)
+    handler = configure_logging(settings)
     try:
         log = logging.getLogger("dtbot.test")
         with update_context("telegram", "4242", "100001"):
@@ -182,7 +214,7 @@ def test_json_log_lines_name_the_update_and_hide_secrets(capsys: pytest.CaptureF
         except RuntimeError:
             log.exception("failed")
     finally:
-        configure_logging(None)
+        logging.getLogger().removeHandler(handler)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert lines[0]["level"] == "WARNING" and lines[0]["logger"] == "dtbot.test"
     assert (lines[0]["channel"], lines[0]["chat"], lines[0]["update"]) == ("telegram", "4242", "100001")
