@@ -7,6 +7,7 @@ SQLite: an exclusive lock on a file beside the database (the processes share a m
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from bot.db import make_engine
@@ -48,8 +50,11 @@ async def sole_poller(database_url: str, channel: str, bot_id: str) -> AsyncIter
                 try:
                     yield
                 finally:
-                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name)})
-                    await connection.commit()
+                    # The lock ends with its session anyway: a connection the server dropped meanwhile
+                    # has released it already.
+                    with contextlib.suppress(SQLAlchemyError, OSError):
+                        await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name)})
+                        await connection.commit()
         finally:
             await engine.dispose()
         return
