@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.app import App, build_app
+from bot.backup import add_backup_parsers
 from bot.config import ConfigError, Settings, load_settings
+from bot.logging_setup import configure_logging
 from handlers.formatting import describe_target
 from locales import Translator, translator
 from models import store
@@ -68,6 +70,7 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     console.add_argument("--paragraphs", action="store_true", help=t("cli-help-console-paragraphs"))
 
     add_tick_parser(commands, t)
+    add_backup_parsers(commands, t)
 
     export = commands.add_parser("export", help=t("cli-help-export"))
     export.add_argument("--plan", required=True, metavar="CODE")
@@ -81,13 +84,12 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    configure_logging(settings)
     t = translator(settings.bot_locale)
     args = build_parser(t).parse_args(argv)
     handler = COMMANDS[args.command]
@@ -123,7 +125,7 @@ async def _run(handler: Callable[[App, argparse.Namespace], Awaitable[int]], set
                args: argparse.Namespace) -> int:
     app = build_app(settings)
     try:
-        if handler is not cmd_demo:
+        if handler not in (cmd_demo, cmd_copy_database):  # those open databases of their own
             await app.migrate()
         return await handler(app, args)
     finally:
@@ -378,6 +380,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_run(app: App, args: argparse.Namespace) -> int:
     from bot.run import NoChannel, TokenRejected, run
+    from bot.singleton import AlreadyPolling
 
     logging.getLogger().setLevel(logging.INFO)
     try:
@@ -386,6 +389,8 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         raise CommandError(app.t("cli-run-no-channel")) from None
     except TokenRejected:
         raise CommandError(app.t("cli-run-token-rejected")) from None
+    except AlreadyPolling:
+        raise CommandError(app.t("cli-run-already-polling")) from None
     return 0
 
 
@@ -395,6 +400,36 @@ async def cmd_export(app: App, args: argparse.Namespace) -> int:
     try:
         print(await export_command(app, args.plan, args.period, args.out))
     except ExportError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+async def cmd_backup(app: App, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup_command
+
+    try:
+        print(await backup_command(app.settings.database_url, args, app.t))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+async def cmd_restore(app: App, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore_command
+
+    try:
+        print(await restore_command(app.settings.database_url, args, app.t))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+async def cmd_copy_database(app: App, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, copy_command
+
+    try:
+        print(await copy_command(args, app.t))
+    except BackupError as exc:
         raise CommandError(str(exc)) from None
     return 0
 
@@ -411,6 +446,9 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "units": cmd_units,
     "indicators": cmd_indicators,
     "db": cmd_db,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "copy-database": cmd_copy_database,
 }
 
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(None, alias="WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, alias="WEBHOOK_SECRET")
     webhook_listen: str = Field("0.0.0.0:8080", alias="WEBHOOK_LISTEN")
+    # Operations (docs/operations.md): /healthz and /metrics in polling mode too, and log format.
+    metrics: bool = Field(False, alias="METRICS")
+    log_format: str = Field("text", alias="LOG_FORMAT")
 
     @field_validator("database_url")
     @classmethod
@@ -128,6 +131,13 @@ class Settings(BaseSettings):
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("config-error-listen")
         return value.strip()
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.strip().lower() not in ("text", "json"):
+            raise ValueError("config-error-log-format")
+        return value.strip().lower()
 
     @cached_property
     def timezone(self) -> ZoneInfo:

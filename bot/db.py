@@ -73,9 +73,16 @@ def alembic_config() -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x347146E4751F2AAF  # pg_advisory_xact_lock's key: any fixed number, the same everywhere
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` on the engine's database."""
+    """Apply migrations up to `revision` on the engine's database. On PostgreSQL, processes
+    starting together (webhook workers) migrate one after another: the others wait on an advisory
+    lock, then find nothing left to do."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         await connection.run_sync(_upgrade, revision)
 
 

@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 from bot.app import App, build_app
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings, load_settings
+from bot.seeds import seed_plans
 from models import people, store
 from models.plans import load_plan_file
 from scheduler.tick import tick
 
-PLAN_FILE = Path(__file__).resolve().parent.parent / "data" / "plans" / "dong-trieu-2025.yaml"
+PLAN_FILE = seed_plans() / "dong-trieu-2025.yaml"
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 GROUP = "BCĐ Chuyển đổi số Đông Triều"
 LEADER = "Đ/c Chủ tịch"

@@ -17,11 +17,19 @@ from aiohttp import web
 from bot import redact
 from bot.app import App
 from bot.channels.sender import OutboxSender
-from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, make_bot
+from bot.channels.telegram import ALLOWED_UPDATES, CHANNEL, TelegramChannel, make_bot
+from bot.health import Health
+from bot.singleton import sole_poller
 from scheduler.jobs import start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
-DRAIN_ON_STOP = 10.0  # seconds queued messages get after a stop signal
+# A stop signal ends the process within STOP_BUDGET seconds (systemd's TimeoutStopSec is longer):
+# the update in hand is finished, queued messages get DRAIN_ON_STOP, a tick in progress
+# TICK_ON_STOP. Whatever is cut short is not lost: an unsent message's claim expires and the
+# next start sends it; a tick is redone.
+STOP_BUDGET = 9.0
+DRAIN_ON_STOP = 4.0
+TICK_ON_STOP = 1.0
 START_BACKOFF = (1.0, 60.0)  # first and longest wait between attempts to reach an API at start
 
 
@@ -75,12 +83,16 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
 
 async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str, secret: str,
-                        host: str, port: int, register: bool = True) -> None:
+                        host: str, port: int, register: bool = True, health: Health | None = None) -> None:
     """Receive updates over HTTPS (behind a proxy): every request must carry the secret token,
-    and is answered after it is handled, so Telegram retries what failed."""
-    web_app = web.Application()
+    and is answered after it is handled, so Telegram retries what failed. The same server
+    answers /healthz and /metrics."""
+    path = urlparse(url).path or "/"
+    web_app = web.Application(middlewares=[health.webhook_calls(path, CHANNEL)] if health else [])
     SimpleRequestHandler(dispatcher=channel.dispatcher, bot=channel.bot, secret_token=secret,
-                         handle_in_background=False).register(web_app, path=urlparse(url).path or "/")
+                         handle_in_background=False).register(web_app, path=path)
+    if health is not None:
+        health.add_routes(web_app)
     runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -93,12 +105,31 @@ async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str,
         await runner.cleanup()  # waits for requests in hand
 
 
-async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxSender]) -> None:
+async def serve_monitoring(health: Health, stop: asyncio.Event, host: str, port: int) -> None:
+    """/healthz and /metrics alone, for polling mode (METRICS=1)."""
+    web_app = web.Application()
+    health.add_routes(web_app)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxSender],
+                       health: Health | None = None) -> None:
     settings = app.settings
     assert settings.bot_token is not None
     bot = make_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
     channel = TelegramChannel(app, bot)
     senders["telegram"] = channel.sender
+    if health is not None:
+        health.channel(CHANNEL, "webhook" if settings.webhook_url else "polling")
+        health.metrics.watch_bot(bot, CHANNEL, on_poll=lambda: health.called(CHANNEL))
+        health.metrics.watch_dispatcher(channel.dispatcher, CHANNEL)
+        health.metrics.watch_sender(channel.sender)
     try:
         if not await start_until_reachable(channel, stop):
             return
@@ -107,12 +138,17 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
         if settings.webhook_url:
             host, port = settings.webhook_host_port
             assert settings.webhook_secret is not None
-            await serve_webhook(channel, stop, settings.webhook_url, settings.webhook_secret.get_secret_value(), host, port)
+            await serve_webhook(channel, stop, settings.webhook_url, settings.webhook_secret.get_secret_value(),
+                                host, port, health=health)
         else:
             await channel.poll(stop)
         await sender
-        with contextlib.suppress(asyncio.TimeoutError):
+        try:
             await asyncio.wait_for(channel.sender.drain(), timeout=DRAIN_ON_STOP)
+        except asyncio.TimeoutError:
+            pass
+        except Exception:  # the database, most likely; what is left goes out after the next start
+            log.exception("the last outbox drain before stopping failed")
     finally:
         await bot.session.close()
 
@@ -137,15 +173,41 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
                    (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret) if secret is not None)
     await app.migrate()
     settle_long_lived_objects()
-    senders: dict[str, OutboxSender] = {}
-    tasks = []
-    if app.settings.bot_token is not None:
-        tasks.append(asyncio.create_task(run_telegram(app, stop, senders)))
-    if not tasks:
+    if settings.bot_token is None:
         raise NoChannel()
-    # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
-    scheduler = start_scheduler(app, senders)
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        await stop_scheduler(scheduler)
+    async with contextlib.AsyncExitStack() as guards:
+        if not settings.webhook_url:
+            bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
+            await guards.enter_async_context(sole_poller(settings.database_url, CHANNEL, bot_id))
+        # The webhook's server serves /healthz and /metrics too; in polling mode, METRICS=1 starts one.
+        health = Health(app) if settings.webhook_url or settings.metrics else None
+        senders: dict[str, OutboxSender] = {}
+        tasks = [asyncio.create_task(run_telegram(app, stop, senders, health))]
+        if health is not None and not settings.webhook_url:
+            tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port)))
+        # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
+        scheduler = start_scheduler(app, senders, on_report=health.ticked if health else None)
+        try:
+            await supervise(tasks, stop)
+        finally:
+            await stop_scheduler(scheduler, timeout=TICK_ON_STOP)
+            if health is not None:
+                await health.close()
+
+
+async def supervise(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    """Run the tasks until a stop signal or until one of them ends (a failure): then all stop,
+    within STOP_BUDGET; the first failure is raised."""
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    stopped.cancel()
+    _, late = await asyncio.wait(tasks, timeout=STOP_BUDGET - TICK_ON_STOP)
+    if late:
+        log.warning("stopping took too long; %d task(s) cancelled (their work is redone at the next start)", len(late))
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

@@ -3,12 +3,13 @@ sent and marked. Functions take the session first and never commit."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models.tables import OutboxMessage, Person, ProcessedUpdate
 
@@ -126,3 +127,30 @@ def reply_payload(text: str, choices: Sequence[tuple[str, str]] = (), attachment
                   edit_message_id: str | None = None) -> dict[str, Any]:
     return {"text": text, "choices": [list(c) for c in choices], "attachments": list(attachments),
             "edit_message_id": edit_message_id}
+
+
+# --- monitoring (/healthz, /metrics) -------------------------------------------------------
+
+
+@dataclass
+class Backlog:
+    by_channel: dict[str, int]
+    oldest_due: datetime | None  # not_before of the longest-waiting message due now
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_channel.values())
+
+
+async def outbox_backlog(connection: AsyncConnection, now: datetime) -> Backlog:
+    """Messages due (not before now) and neither sent nor failed for good, by channel."""
+    due = (OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None), OutboxMessage.not_before <= now)
+    rows = await connection.execute(
+        select(OutboxMessage.channel, func.count(), func.min(OutboxMessage.not_before))
+        .where(*due).group_by(OutboxMessage.channel))
+    by_channel: dict[str, int] = {}
+    oldest: datetime | None = None
+    for channel, count, first in rows:
+        by_channel[channel] = count
+        oldest = first if oldest is None or (first is not None and first < oldest) else oldest
+    return Backlog(by_channel, oldest)

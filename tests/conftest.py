@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "data" / "plans"
 ENV_VARIABLES = (
     "DATABASE_URL", "BOT_TOKEN", "TELEGRAM_API_URL", "ZALO_BOT_TOKEN", "ZALO_API_URL", "BOT_TIMEZONE",
-    "BOT_LOCALE", "BOT_ADMINS", "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN",
+    "BOT_LOCALE", "BOT_ADMINS", "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "METRICS", "LOG_FORMAT",
 )
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
