@@ -39,7 +39,7 @@ class Case:
     quoted: str | None = None  # a line the reply must quote back as unreadable
 
 
-MONTHLY = ("6", "7", "2", "3", "1", "8")
+MONTHLY = ("6", "9b", "2", "3", "1", "8")
 
 
 def band(i: int) -> str:
@@ -100,34 +100,34 @@ def single_line_cases() -> list[Case]:
 
 def other_cases() -> list[Case]:
     return [
-        Case("Báo cáo tháng 3:\n- CT1: 81%\n- CT2 đạt 82%\n- CT7 dat 83 %\n- ct 8: 84 phần trăm",
-             [("1", "2025-03", "81"), ("2", "2025-03", "82"), ("7", "2025-03", "83"), ("8", "2025-03", "84")]),
-        Case("Tháng 2\n6: 71%\n7: 72%\nT3: 8: 73%",
-             [("6", "2025-02", "71"), ("7", "2025-02", "72"), ("8", "2025-03", "73")]),
-        Case("6: 74%\n7: 75% (tháng 2)\n8: 76%",
-             [("6", "2025-04", "74"), ("7", "2025-02", "75"), ("8", "2025-04", "76")]),
-        Case("6: 77%; 7: 78%", [("6", "2025-04", "77"), ("7", "2025-04", "78")]),
+        Case("Báo cáo tháng 3:\n- CT1: 81%\n- CT2 đạt 82%\n- CT9b dat 83 %\n- ct 8: 84 phần trăm",
+             [("1", "2025-03", "81"), ("2", "2025-03", "82"), ("9b", "2025-03", "83"), ("8", "2025-03", "84")]),
+        Case("Tháng 2\n6: 71%\n9b: 72%\nT3: 8: 73%",
+             [("6", "2025-02", "71"), ("9b", "2025-02", "72"), ("8", "2025-03", "73")]),
+        Case("6: 74%\n9b: 75% (tháng 2)\n8: 76%",
+             [("6", "2025-04", "74"), ("9b", "2025-02", "75"), ("8", "2025-04", "76")]),
+        Case("6: 77%; 9b: 78%", [("6", "2025-04", "77"), ("9b", "2025-04", "78")]),
         Case("6: 79%\nxyz 12 abc", [("6", "2025-04", "79")], quoted="xyz 12 abc"),
         Case("Em gửi số liệu tháng 3 ạ:\n1: 80%\n2: 81%\n3: 82%",
              [("1", "2025-03", "80"), ("2", "2025-03", "81"), ("3", "2025-03", "82")]),
         Case("Kính gửi phòng VHTT, xã An Sinh báo cáo:\n1. Chỉ tiêu 1: 87%\n2. Chỉ tiêu 2: 86%\n3) ct 3: 85,5%",
              [("1", "2025-04", "87"), ("2", "2025-04", "86"), ("3", "2025-04", "85.5")]),
-        Case("CT 11a,11b: 83%", [("11a", "2025-04", "83"), ("11b", "2025-04", "83")]),
-        Case("11a-11b: 84%", [("11a", "2025-04", "84"), ("11b", "2025-04", "84")]),
-        Case("ct 11a, b: 85%", [("11a", "2025-04", "85"), ("11b", "2025-04", "85")]),
-        Case("bo sung thang 3: 11a 86%", [("11a", "2025-03", "86")]),
-        Case("CT 12a, 12b và 12c: 10%", [("12a", "2025", "10"), ("12b", "2025", "10"), ("12c", "2025", "10")]),
+        Case("CT 11a,11b: 83%", [("11a", "2025-04", "83"), ("11b", "2025-04", "83")], user="Tuan"),
+        Case("11a-11b: 84%", [("11a", "2025-04", "84"), ("11b", "2025-04", "84")], user="Tuan"),
+        Case("ct 11a, b: 85%", [("11a", "2025-04", "85"), ("11b", "2025-04", "85")], user="Tuan"),
+        Case("bo sung thang 3: 11a 86%", [("11a", "2025-03", "86")], user="Tuan"),
+        Case("CT 12a, 12b và 12c: 10%", [("12a", "2025", "10"), ("12b", "2025", "10"), ("12c", "2025", "10")], user="Mai"),
         Case("quý I: 4: 87%", [("4", "2025-Q1", "87")]),
         Case("4: 88%", [("4", "2025-Q1", "88")]),
         Case("quy 1 ct 5 dat 89%", [("5", "2025-Q1", "89")]),
         Case("9: 150/200", [("9b", "2025-04", "150/200")]),
         Case("chỉ tiêu 9 tháng 3: 160/200", [("9b", "2025-03", "160/200")]),
-        Case("7: 170/160", []),  # numerator above its denominator
-        Case("10: xong", [("10", "2025-Q1", "done")]),
-        Case("PL2.5: 1200", [("PL2.5", "2025-04", "1200")]),
-        Case("PL2.5: 20000", ASKS),  # twenty times the target: asked first
-        Case("PL2.5: 99999999999999999999999999", []),
-        Case("PL2.5: 1.000.000.000.000", []),
+        Case("9: 170/160", []),  # numerator above its denominator
+        Case("10: xong", [("10", "2025-Q1", "done")], user="Tuan"),
+        Case("PL2.5: 1200", [("PL2.5", "2025-04", "1200")], user="Hoa"),
+        Case("PL2.5: 20000", ASKS, user="Hoa"),  # twenty times the target: asked first
+        Case("PL2.5: 99999999999999999999999999", [], user="Hoa"),
+        Case("PL2.5: 1.000.000.000.000", [], user="Hoa"),
         Case('6: " OR 1=1 --', []),
         Case("tháng 2: -1: 150/150", []),
         Case("6: ~~", []),
@@ -137,7 +137,7 @@ def other_cases() -> list[Case]:
         Case("tháng 1,2: 6: 80%", []),  # two months, one figure: asked to send each
         Case("thang 3, 6: 71%", [("6", "2025-03", "71")]),
         Case("8: không có", [("8", "2025-04", "na")]),
-        Case("7: kps", [("7", "2025-04", "na")]),
+        Case("9: kps", [("9b", "2025-04", "na")]),
     ]
 
 
@@ -147,9 +147,9 @@ def late_cases() -> list[Case]:
         Case("6: 70%", ASKS, user="Binh"),
         Case("1", [("6", "2025-03", "70")], user="Binh"),
         Case("6: 72%", [("6", "2025-04", "72")], user="Binh"),
-        Case("tháng 4 7: 73%", [("7", "2025-04", "73")], user="Binh"),
-        Case("7: 74%", ASKS, user="Binh"),
-        Case("2", [("7", "2025-04", "74")], user="Binh"),
+        Case("tháng 4 9: 73%", [("9b", "2025-04", "73")], user="Binh"),
+        Case("9: 74%", ASKS, user="Binh"),
+        Case("2", [("9b", "2025-04", "74")], user="Binh"),
         Case("8: 75%\n2: 76%", ASKS, user="Binh"),
         Case("1", [("8", "2025-03", "75"), ("2", "2025-03", "76")], user="Binh"),
         Case("tháng 3: 3: 77%", [("3", "2025-03", "77")], user="Binh"),
@@ -214,11 +214,16 @@ async def officers(app: App) -> Officers:
     found = Officers(app)
     await found.register("Binh", "mao-khe", REGISTERED_LATE)
     await found.register("Lan", "an-sinh", NOW)
+    await found.register("Hoa", "vhtt", NOW)  # the culture office: the plan's counts (PL2.5)
+    await found.register("Tuan", "vp-hdnd-ubnd", NOW)  # the city office: 10, 11a, 11b
+    await found.register("Mai", "tc-kh", NOW)  # finance and planning: 12a-12d
     return found
 
 
 async def test_every_message_stores_exactly_what_its_words_say(app: App, officers: Officers) -> None:
-    reports = {"Lan": await duties(app, "an-sinh"), "Binh": await duties(app, "mao-khe")}
+    reports = {"Lan": await duties(app, "an-sinh"), "Binh": await duties(app, "mao-khe"),
+               "Hoa": await duties(app, "vhtt"), "Tuan": await duties(app, "vp-hdnd-ubnd"),
+               "Mai": await duties(app, "tc-kh")}
     failures: list[str] = []
     seen = set(await stored_rows(app))
     for case in CASES:
@@ -233,6 +238,8 @@ async def test_every_message_stores_exactly_what_its_words_say(app: App, officer
             continue
         assert isinstance(case.expect, list)
         expected = sorted((code, period, value) for code, period, value in case.expect if code in reports[case.user])
+        if len(expected) != len(case.expect):  # the plan moved a part away: the case would check nothing
+            failures.append(f"{case.text!r}: {case.user}'s unit does not report every part expected; change the case")
         if new != expected:
             failures.append(f"{case.text!r}: expected {expected}, stored {new}: {text}")
         if not text.strip():
@@ -253,7 +260,7 @@ async def test_thanks_english_and_the_comparison_with_last_month(app: App, offic
     # Written in English: answered in English, and the language stays.
     english = (await send("Lan", "how does my unit compare with last month?"))[0].text
     assert "compared with the previous period" in english and "6: 70% (March 2025)" in english
-    assert (await send("Lan", "7: 80%"))[0].text.startswith("✅ Stored indicator 7")
+    assert "Stored indicator 8" in (await send("Lan", "8: 80%"))[0].text
 
 
 async def test_a_plan_can_forbid_not_applicable_for_a_part(app: App, tmp_path: Path) -> None:
