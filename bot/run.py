@@ -10,7 +10,6 @@ import signal
 from urllib.parse import urlparse
 
 from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.app import App
@@ -36,10 +35,9 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str, secret: str,
                         host: str, port: int, register: bool = True) -> None:
     """Receive updates over HTTPS (behind a proxy): every request must carry the secret token,
-    and is answered after it is handled, so Telegram retries what failed."""
+    and is answered after it is handled, so Telegram retries what failed (TelegramChannel.webhook_handler)."""
     web_app = web.Application()
-    SimpleRequestHandler(dispatcher=channel.dispatcher, bot=channel.bot, secret_token=secret,
-                         handle_in_background=False).register(web_app, path=urlparse(url).path or "/")
+    web_app.router.add_post(urlparse(url).path or "/", channel.webhook_handler(secret))
     runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
