@@ -144,8 +144,9 @@ class OutboxSender:
     # A claim with less than this left is renewed (checking it is still ours) before a send: more
     # than a send takes, with room for clocks that differ between machines.
     RENEW_BELOW = timedelta(seconds=30)
-    # A send whose answer was lost is tried once more, this much later (Telegram may show it by then).
-    UNKNOWN_RETRY = timedelta(seconds=60)
+    # A send whose answer was lost (a timeout, a dropped connection) is tried once more, a little
+    # later: a second copy is better than none, a third more likely to annoy than to inform.
+    UNKNOWN_RETRY = timedelta(seconds=5)
     MAX_BACKOFF = 300.0
 
     def __init__(self, sessions, channel: str, transport: Transport, *, worker: str,  # type: ignore[no-untyped-def]
