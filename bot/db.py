@@ -58,11 +58,15 @@ def database_unavailable(exc: BaseException) -> bool:
 
 
 def _asyncpg_unavailable(exc: BaseException | None) -> bool:
-    """asyncpg's own errors for a server going away or not accepting connections yet, which
-    may reach us bare (connecting) or wrapped (on a connection in use)."""
+    """PostgreSQL's answers for a server going away or not taking connections (yet): connection
+    exceptions (08), operator intervention (57P: shut down, starting up), too many connections
+    (53300), a database closed to connections (55000, ALLOW_CONNECTIONS false). They reach us bare
+    (connecting) or wrapped (on a connection in use)."""
     while exc is not None:
-        if type(exc).__name__ in ("ConnectionDoesNotExistError", "AdminShutdownError", "CannotConnectNowError",
-                                  "CrashShutdownError", "TooManyConnectionsError", "ConnectionFailureError"):
+        state = getattr(exc, "sqlstate", None) or ""
+        if state.startswith(("08", "57P")) or state == "53300" or type(exc).__name__ == "ConnectionDoesNotExistError":
+            return True
+        if state == "55000" and "accepting connections" in str(exc):
             return True
         exc = exc.__cause__
     return False

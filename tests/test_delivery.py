@@ -7,9 +7,11 @@ clock all read one `Seconds`, which moves only when something sleeps or a test s
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -17,15 +19,19 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App, build_app
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult
 from bot.channels.telegram import TelegramChannel
 from bot.cli import import_plan_file
 from bot.config import load_settings
+from bot.db import make_engine, make_sessionmaker
 from bot.run import serve_webhook
+from bot.sqlite_inline import Patience, inline_creator
 from models import outbox
 from models.tables import OutboxMessage, Person, Submission
 from tests.telegram_emulator import TelegramEmulator
@@ -473,3 +479,87 @@ async def test_a_second_poller_crashes_neither_and_every_update_is_handled_once(
     assert len(replies) == 20 and all("chỉ tiêu 6 (tháng 3/2025)" in text for text in replies)  # once each
     told = sum("409 Conflict, 1 so far" in record.getMessage() for record in caplog.records)
     assert told == sum(1 for seen in conflicts if seen)  # said once in each process that saw it (then at 10, 100, ...)
+
+
+@asynccontextmanager
+async def database_away(database_url: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """A real outage while inside: on SQLite another process holds the write lock; on PostgreSQL
+    the database refuses connections and every open one is killed. Yields what kills the open
+    connections again (PostgreSQL's pg_terminate_backend), for use after the outage."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        holder = sqlite3.connect(str(url.database), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long import-plan holds it
+        try:
+            yield _nothing
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    async def kill_connections() -> None:
+        async with admin.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                          "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": url.database})
+
+    try:
+        async with admin.connect() as connection:
+            await connection.exec_driver_sql(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false')
+        await kill_connections()
+        try:
+            yield kill_connections
+        finally:
+            async with admin.connect() as connection:
+                await connection.exec_driver_sql(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
+    finally:
+        await admin.dispose()
+
+
+async def _nothing() -> None:
+    return None
+
+
+@pytest.fixture
+def garbage_collected_last() -> Iterator[None]:
+    """Connections PostgreSQL killed are dropped by the pool, their sockets left to the garbage
+    collector, which complains: collected when the test's other fixtures are gone, so that it
+    complains in this test (which expects it) rather than in whichever runs next."""
+    yield
+    gc.collect()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning", "ignore::ResourceWarning")
+async def test_a_real_outage_and_killed_connections_lose_no_figure(
+        garbage_collected_last: None, database_url: str, emu: TelegramEmulator, seconds: Seconds,
+        clock: LinkedClock) -> None:
+    url = make_url(database_url)
+    options: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":  # waits for the lock on the fake clock, briefly
+        options["async_creator"] = inline_creator(url, Patience(timeout=5.0, clock=seconds, sleep=seconds.sleep))
+    engine = make_engine(database_url, **options)
+    app = App(settings=load_settings(DATABASE_URL=database_url), engine=engine, sessions=make_sessionmaker(engine),
+              clock=clock)
+    try:
+        await app.migrate()
+        await import_plan_file(app, SMALL)
+        async with polling(app, emu, seconds) as h:
+            await register(h)
+            before = len(emu.sent)
+            async with database_away(database_url) as kill_connections:
+                waiting = [emu.user_message(LAN if n % 2 else MINH, f"6: {100 + n}/150") for n in range(6)]
+                await emu.wait_for_sent(before + 2)  # each officer hears once that it will be recorded
+                polls = len(emu.calls_of("getUpdates"))
+                await emu.wait_for_call("getUpdates", polls + 2)
+                assert [update["update_id"] for update in emu.pending_updates] == waiting
+            await emu.wait_until_updates_consumed()
+            await h.channel.sender.settle()
+            for n in range(3):  # connections killed under the pool: found before use, replaced
+                await kill_connections()
+                await h.say(LAN, f"6: {110 + n}/150")
+            await h.channel.sender.settle()
+        assert await count(app, Submission) == 9
+        assert sorted(record.text or "" for record in emu.sent[before:before + 2]) == [BUSY, BUSY]
+        assert len(emu.sent) == before + 2 + 9  # and every figure answered once
+    finally:
+        await app.close()

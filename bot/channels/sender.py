@@ -20,13 +20,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
+from bot.db import database_unavailable
 from models import outbox
 from models.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -148,6 +151,7 @@ class OutboxSender:
     # later: a second copy is better than none, a third more likely to annoy than to inform.
     UNKNOWN_RETRY = timedelta(seconds=5)
     MAX_BACKOFF = 300.0
+    DATABASE_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)  # 15.5 s in all, well within a lease
 
     def __init__(self, sessions, channel: str, transport: Transport, *, worker: str,  # type: ignore[no-untyped-def]
                  wall_clock: Callable[[], datetime], sleep: Sleep = asyncio.sleep) -> None:
@@ -233,7 +237,7 @@ class OutboxSender:
         await self.settle()
 
     async def _send_one(self, row: OutboxMessage) -> None:
-        if not await self._still_held(row):
+        if not await self._patiently(self._still_held, row):
             self.taken_over += 1
             return
         try:
@@ -241,7 +245,20 @@ class OutboxSender:
         except Exception as exc:  # a bug in rendering must not stop the queue
             log.exception("sending outbox message %s failed", row.id)
             result = SendResult(False, permanent=f"{type(exc).__name__}")
-        await self._record(row, result)
+        await self._patiently(self._record, row, result)
+
+    async def _patiently(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A step against the database, tried again for a while when the database is unavailable
+        (a killed connection, a restart): a message sent but not yet marked would otherwise go
+        out again once its lease ran out. The row stays ours meanwhile."""
+        for wait in self.DATABASE_WAITS:
+            try:
+                return await step(*args)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+            await self.sleep(wait)
+        return await step(*args)
 
     async def _still_held(self, row: OutboxMessage) -> bool:
         """Whether this sender still holds the row's claim; renewed when it runs short. While more
