@@ -7,7 +7,10 @@ group upgrades and removals, and delivery through the outbox within Telegram's r
 Exactly once: an update's id is recorded in the same transaction as its effects and its replies
 (queued in the outbox), and the polling offset is confirmed only after a batch is handled, so an
 update delivered again after a crash or a webhook retry changes nothing. A polled batch is handled
-in one transaction (group commit, see handle_batch); a webhook's update in its own.
+in one transaction (group commit, see handle_batch); a webhook's update in its own. The replies are
+then handed to the sender, which sends them while the next batch is fetched. While the database is
+unavailable nothing is confirmed (the offset stays, a webhook post gets 503), so Telegram keeps the
+updates until they can be stored; each officer waiting hears so once.
 """
 from __future__ import annotations
 
@@ -59,8 +62,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.db import database_unavailable
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
+from bot.db import database_unavailable
 from handlers.context import Ctx
 from handlers.dispatch import Known, handle_event, handle_within
 from handlers.events import Event, Reply
