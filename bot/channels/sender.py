@@ -286,7 +286,9 @@ class OutboxSender:
         unknown = row.unknown_outcomes + (1 if result.unknown else 0)
         async with self.sessions() as session:
             if result.ok:
-                await outbox.mark_sent(session, row.id, row.claimed_by, result.channel_message_id, attempt, now)
+                if not await outbox.mark_sent(session, row.id, row.claimed_by, result.channel_message_id, attempt, now):
+                    # Its lease ran out during the send and another sender took it: it may go twice.
+                    log.warning("outbox message %s was sent after another sender took it over", row.id)
             elif result.permanent is not None:
                 await outbox.mark_failed(session, row.id, row.claimed_by, result.permanent, now, row.person_id,
                                          attempt, unknown)
