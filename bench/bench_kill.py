@@ -1,6 +1,7 @@
 """kill -9 under load: figures stored once, replies lost never and sent twice at most once per kill.
 
-    .venv/bin/python bench/bench_kill.py [--officers 100] [--figures 10] [--rate 40] [--kills 5] [--postgres SERVER_URL]
+    .venv/bin/python bench/bench_kill.py [--officers 100] [--figures 10] [--rate 40] [--kills 5] [--seed 13]
+                                         [--postgres SERVER_URL]
 
 `python -m bot run` polls the Telegram emulator (flood limits on) as its own process. Officers
 (registered in the database beforehand) send their figures at a steady rate, each officer's in
@@ -66,8 +67,8 @@ async def start_bot(url: str, emu: TelegramEmulator, folder: Path, log: Path) ->
                                                     stdout=output, stderr=output)
 
 
-async def main(officers: int, figures: int, rate: float, kills: int, postgres: str | None) -> None:
-    random.seed(13)
+async def main(officers: int, figures: int, rate: float, kills: int, seed: int, postgres: str | None) -> None:
+    random.seed(seed)  # the figures and the moments of the kills
     with tempfile.TemporaryDirectory(prefix="dtbot-kill-") as name:
         folder = Path(name)
         async with fresh_database(postgres) as url:
@@ -137,6 +138,8 @@ if __name__ == "__main__":
     parser.add_argument("--figures", type=int, default=10)
     parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--postgres", default=None)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.officers, arguments.figures, arguments.rate, arguments.kills, arguments.postgres))
+    asyncio.run(main(arguments.officers, arguments.figures, arguments.rate, arguments.kills, arguments.seed,
+                     arguments.postgres))
