@@ -2,8 +2,8 @@
 the durable outbox.
 
 Each channel's sender claims due messages under a lease, waits for the rate limiter, sends, and
-marks each message sent the moment its send returns, so a crash re-sends at most the messages in
-flight. A sender only sends and marks rows whose claim it still holds (the claim's token is checked
+marks each message sent as soon as its send returns and the database takes the write, so a crash
+re-sends at most the messages in flight. A sender only sends and marks rows whose claim it still holds (the claim's token is checked
 in the same statement), so a sender whose lease ran out never sends what another took over. A
 failed send goes back to the queue with a backoff instead of being retried in place, so neither
 the drain nor the poll loop waits for it; a send whose answer was lost is retried once, later.
@@ -168,6 +168,8 @@ class OutboxSender:
         self.unknown = 0  # sends whose answer was lost (also counted in the outbox itself)
         self.taken_over = 0  # rows another sender claimed after this one's lease ran out
         self._chats: dict[str, asyncio.Task[None]] = {}  # the last delivery handed over, per chat
+        self._group: _Outcomes | None = None  # outcomes waiting to be written together
+        self._writing: set[asyncio.Task[None]] = set()
 
     async def deliver(self, rows: list[OutboxMessage]) -> None:
         """Send messages this process holds, in order."""
@@ -280,32 +282,69 @@ class OutboxSender:
         return min(self.MAX_BACKOFF, 2.0 ** attempt)
 
     async def _record(self, row: OutboxMessage, result: SendResult) -> None:
-        """The send's outcome, in its own short transaction right after it."""
-        now = self.wall_clock()
+        """The send's outcome, written as soon as the database takes it. Outcomes that arrive
+        while a write waits (for SQLite's one writer, behind a batch's transaction) join it, so a
+        burst of sends is marked in one transaction, not in as many queued one after another."""
+        group = self._group
+        if group is None:
+            group = self._group = _Outcomes(asyncio.get_running_loop().create_future())
+            writing = asyncio.create_task(self._write(group))
+            self._writing.add(writing)  # held, or the loop could lose the task
+            writing.add_done_callback(self._writing.discard)
+        group.outcomes.append((row, result))
+        await asyncio.shield(group.written)
+
+    async def _write(self, group: _Outcomes) -> None:
+        try:
+            async with self.sessions() as session:
+                if self._group is group:  # from here on, outcomes form the next group
+                    self._group = None
+                now = self.wall_clock()
+                for row, result in group.outcomes:
+                    await self._apply(session, row, result, now)
+                await session.commit()
+        except Exception as exc:
+            if self._group is group:
+                self._group = None
+            group.written.set_exception(exc)
+            return
+        for row, result in group.outcomes:
+            self._count(row, result)
+        group.written.set_result(None)
+
+    async def _apply(self, session: Any, row: OutboxMessage, result: SendResult, now: datetime) -> None:
         attempt = row.attempts + 1
         unknown = row.unknown_outcomes + (1 if result.unknown else 0)
-        async with self.sessions() as session:
-            if result.ok:
-                if not await outbox.mark_sent(session, row.id, row.claimed_by, result.channel_message_id, attempt, now):
-                    # Its lease ran out during the send and another sender took it: it may go twice.
-                    log.warning("outbox message %s was sent after another sender took it over", row.id)
-            elif result.permanent is not None:
-                await outbox.mark_failed(session, row.id, row.claimed_by, result.permanent, now, row.person_id,
-                                         attempt, unknown)
-            elif result.unknown and unknown > 1:
-                # Lost twice: a third copy would more likely annoy than inform.
-                await outbox.mark_failed(session, row.id, row.claimed_by, "outcome unknown twice", now, None,
-                                         attempt, unknown)
-            else:
-                delay = self.UNKNOWN_RETRY if result.unknown else timedelta(seconds=self._backoff(result, attempt))
-                await outbox.mark_retry(session, row.id, row.claimed_by, result.error or "retry", now + delay,
-                                        attempt, unknown)
-            await session.commit()
+        if result.ok:
+            if not await outbox.mark_sent(session, row.id, row.claimed_by, result.channel_message_id, attempt, now):
+                # Its lease ran out during the send and another sender took it: it may go twice.
+                log.warning("outbox message %s was sent after another sender took it over", row.id)
+        elif result.permanent is not None:
+            await outbox.mark_failed(session, row.id, row.claimed_by, result.permanent, now, row.person_id,
+                                     attempt, unknown)
+        elif result.unknown and unknown > 1:
+            # Lost twice: a third copy would more likely annoy than inform.
+            await outbox.mark_failed(session, row.id, row.claimed_by, "outcome unknown twice", now, None,
+                                     attempt, unknown)
+        else:
+            delay = self.UNKNOWN_RETRY if result.unknown else timedelta(seconds=self._backoff(result, attempt))
+            await outbox.mark_retry(session, row.id, row.claimed_by, result.error or "retry", now + delay,
+                                    attempt, unknown)
+
+    def _count(self, row: OutboxMessage, result: SendResult) -> None:
         if result.ok:
             self.sent += 1
-        elif result.permanent is not None or (result.unknown and unknown > 1):
+        elif result.permanent is not None or (result.unknown and row.unknown_outcomes >= 1):
             self.failed += 1
         else:
             self.retried += 1
         if result.unknown:
             self.unknown += 1
+
+
+@dataclass
+class _Outcomes:
+    """Send outcomes written together, and the future their senders wait on."""
+
+    written: asyncio.Future[None]
+    outcomes: list[tuple[OutboxMessage, SendResult]] = field(default_factory=list)
