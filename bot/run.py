@@ -11,7 +11,6 @@ from urllib.parse import urlparse
 
 from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
 from aiogram.exceptions import TelegramUnauthorizedError
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot import redact
@@ -85,12 +84,11 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str, secret: str,
                         host: str, port: int, register: bool = True, health: Health | None = None) -> None:
     """Receive updates over HTTPS (behind a proxy): every request must carry the secret token,
-    and is answered after it is handled, so Telegram retries what failed. The same server
-    answers /healthz and /metrics."""
+    and is answered after it is handled, so Telegram retries what failed (TelegramChannel.webhook_handler).
+    The same server answers /healthz and /metrics."""
     path = urlparse(url).path or "/"
     web_app = web.Application(middlewares=[health.webhook_calls(path, CHANNEL)] if health else [])
-    SimpleRequestHandler(dispatcher=channel.dispatcher, bot=channel.bot, secret_token=secret,
-                         handle_in_background=False).register(web_app, path=path)
+    web_app.router.add_post(path, channel.webhook_handler(secret))
     if health is not None:
         health.add_routes(web_app)
     runner = web.AppRunner(web_app)

@@ -2,6 +2,7 @@
 sent and marked. Functions take the session first and never commit."""
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,7 +84,7 @@ async def claim(session: AsyncSession, *, channel: str, worker: str, now: dateti
     ))
     if not ids:
         return []
-    token = f"{worker}@{now.isoformat()}"
+    token = f"{worker}/{secrets.token_hex(4)}"  # this claim's: the sender's check that it still holds it
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id.in_(ids), due)
         .values(claimed_by=token, claimed_until=now + lease).execution_options(synchronize_session=False)
@@ -94,33 +95,56 @@ async def claim(session: AsyncSession, *, channel: str, worker: str, now: dateti
     ))
 
 
-async def mark_all_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None, int]], now: datetime) -> None:
-    """Record messages as sent: (outbox id, the channel's message id, attempts made) each, in one
-    statement executed for all."""
-    if sent:
-        await session.execute(update(OutboxMessage), [
-            {"id": message_id, "sent_at": now, "channel_message_id": channel_message_id, "claimed_until": None,
-             "attempts": attempts}
-            for message_id, channel_message_id, attempts in sent
-        ])
+def _held(message_id: int, token: str | None) -> Any:
+    """The row, still claimed by `token` and neither sent nor given up: a sender whose lease ran
+    out and was taken over by another must neither send nor mark it."""
+    return and_(OutboxMessage.id == message_id, OutboxMessage.claimed_by == token,
+                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
 
 
-async def mark_retry(session: AsyncSession, message_id: int, error: str, not_before: datetime,
-                     attempts: int) -> None:
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+async def renew(session: AsyncSession, message_id: int, token: str | None, now: datetime,
+                lease: timedelta = LEASE) -> datetime | None:
+    """Extend a claim before sending; the new end of the lease, or None when it is no longer held."""
+    until = now + lease
+    result = await session.execute(update(OutboxMessage).where(_held(message_id, token))
+                                   .values(claimed_until=until).execution_options(synchronize_session=False))
+    return until if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def mark_sent(session: AsyncSession, message_id: int, token: str | None, channel_message_id: str | None,
+                    attempts: int, now: datetime) -> bool:
+    """Record one message as sent, if its claim is still held; whether it was."""
+    result = await session.execute(update(OutboxMessage).where(_held(message_id, token)).values(
+        sent_at=now, channel_message_id=channel_message_id, claimed_until=None, attempts=attempts,
+    ).execution_options(synchronize_session=False))
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def mark_retry(session: AsyncSession, message_id: int, token: str | None, error: str,
+                     not_before: datetime, attempts: int, unknown_outcomes: int) -> None:
+    """Back to the queue, due again at `not_before`, for whichever sender claims it then."""
+    await session.execute(update(OutboxMessage).where(_held(message_id, token)).values(
         last_error=error[:500], not_before=not_before, claimed_by=None, claimed_until=None, attempts=attempts,
-    ))
+        unknown_outcomes=unknown_outcomes,
+    ).execution_options(synchronize_session=False))
 
 
-async def mark_failed(session: AsyncSession, message_id: int, error: str, now: datetime,
-                      person_id: int | None, attempts: int) -> None:
-    """A permanent failure: the message is dropped and the person marked unreachable."""
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+async def mark_failed(session: AsyncSession, message_id: int, token: str | None, error: str, now: datetime,
+                      person_id: int | None, attempts: int, unknown_outcomes: int = 0) -> None:
+    """Given up: a permanent failure, or a second send whose outcome is unknown. With
+    `person_id`, that person is marked unreachable (blocked the bot, chat gone)."""
+    result = await session.execute(update(OutboxMessage).where(_held(message_id, token)).values(
         last_error=error[:500], failed_at=now, claimed_until=None, attempts=attempts,
-    ))
-    if person_id is not None:
+        unknown_outcomes=unknown_outcomes,
+    ).execution_options(synchronize_session=False))
+    if person_id is not None and result.rowcount == 1:  # type: ignore[attr-defined]
         await session.execute(update(Person).where(Person.id == person_id, Person.unreachable_at.is_(None))
                               .values(unreachable_at=now, unreachable_reason=error[:200]))
+
+
+async def unknown_outcomes(session: AsyncSession) -> int:
+    """How many sends, over the outbox's life, ended without an answer from the messenger."""
+    return int(await session.scalar(select(func.coalesce(func.sum(OutboxMessage.unknown_outcomes), 0))) or 0)
 
 
 def reply_payload(text: str, choices: Sequence[tuple[str, str]] = (), attachments: Sequence[dict[str, Any]] = (),

@@ -439,6 +439,8 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
+    # Sends whose answer was lost (sent or not, nobody knows): retried once, never more.
+    unknown_outcomes: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]  # a permanent failure (blocked, chat not found)

@@ -683,6 +683,7 @@ class TelegramEmulator:
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._faults: list[_Fault] = []
+        self._lost: list[list[Any]] = []  # [method, performed, times] (lose_answers)
         self._limiter: _RateLimiter | None = None
         self._closing = False
         self._changed = asyncio.Event()
@@ -1036,6 +1037,22 @@ class TelegramEmulator:
         error = ApiError(error_code, description or defaults.get(error_code, "Error"), parameters or None)
         self._faults.append(_Fault(method.lower(), error, times))
 
+    def lose_answers(self, method: str, times: int = 1, *, performed: bool = True) -> None:
+        """The next ``times`` successful calls of ``method`` (``"*"``: any) are performed, then
+        their connection is dropped before the answer (aiogram raises TelegramNetworkError): a
+        send whose outcome the bot cannot know. With ``performed=False`` the next ``times``
+        requests are dropped unread instead (the same error for the bot; nothing happened)."""
+        self._lost.append([method.lower(), performed, times])
+
+    def _take_lost(self, key: str, *, performed: bool) -> bool:
+        for lost in self._lost:
+            if lost[0] in (key, "*") and lost[1] == performed:
+                lost[2] -= 1
+                if lost[2] == 0:
+                    self._lost.remove(lost)
+                return True
+        return False
+
     def fail_with_5xx(self, method: str, times: int = 1, *, error_code: int = 502,
                       description: str = "Bad Gateway") -> None:
         """The next ``times`` calls answer ``{"ok": false, "error_code": 502, ...}`` with HTTP 502
@@ -1198,7 +1215,12 @@ class TelegramEmulator:
         except ApiError as error:
             self.calls.append(Call(method, {}, self.clock(), error.error_code, error.description))
             return web.json_response(error.body(), status=error.error_code)
+        if self._take_lost(method.lower(), performed=False) and request.transport is not None:
+            request.transport.abort()  # dropped on the way: never performed
+            return web.Response(status=499)
         status, body = await self._call(method, params, files)
+        if status == 200 and self._take_lost(method.lower(), performed=True) and request.transport is not None:
+            request.transport.abort()  # performed, but the bot never hears so
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.Response:

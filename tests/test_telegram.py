@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.cli import import_plan_file
 from bot.run import serve_webhook
 from models import people, store
 from models.tables import GroupBinding, OutboxMessage, Person, Submission, Unit
+from tests.conftest import Clock
 from tests.telegram_emulator import TelegramEmulator
 
 SMALL = Path(__file__).resolve().parent / "data" / "small-plan.yaml"
@@ -66,12 +68,14 @@ class Harness:
         else:
             self.emu.group_message(chat, user, text)
         await self.emu.wait_until_updates_consumed()  # confirmed by the next poll: the batch is handled
+        await self.channel.sender.settle()  # and its replies, handed over to the sender, are sent
         return [r.text or "" for r in self.emu.sent[before:]]
 
     async def press(self, user: int, message_id: int, data: str) -> list[str]:
         before = len(self.emu.sent)
         self.emu.press_button(user, message_id, data)
         await self.emu.wait_until_updates_consumed()
+        await self.channel.sender.settle()
         return [r.text or "" for r in self.emu.sent[before:]]
 
     async def count(self, table: type) -> int:
@@ -157,12 +161,17 @@ async def test_the_group_is_bound_with_startgroup_and_answers_commands(tg: Harne
     assert await tg.say(BOSS, "chào cả nhà", chat=GROUP) == []  # no command, no mention: silence
 
 
-async def test_a_429_burst_loses_and_duplicates_nothing(tg: Harness) -> None:
+async def test_a_429_burst_goes_back_to_the_queue_and_loses_and_duplicates_nothing(tg: Harness, clock: Clock) -> None:
     await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
     tg.emu.fail_next("sendMessage", error_code=429, retry_after=3, times=3)
-    answers = await tg.say(LAN, "6: 120/150")
-    assert len(answers) == 1 and "Đã ghi chỉ tiêu 6" in answers[0]
-    assert [a for a in tg.emu.messages_to(LAN) if "Đã ghi chỉ tiêu 6" in a] == answers
+    assert await tg.say(LAN, "6: 120/150") == []  # refused: queued again; nothing waits for it
+    for _ in range(3):
+        async with tg.app.unit_of_work() as session:
+            row = await session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))
+        assert row.sent_at is None and row.claimed_by is None and row.not_before == clock() + timedelta(seconds=3)
+        clock.set(clock() + timedelta(seconds=3))
+        await tg.channel.sender.drain()
+    assert len([a for a in tg.emu.messages_to(LAN) if "Đã ghi chỉ tiêu 6" in a]) == 1
     async with tg.app.unit_of_work() as session:
         row = await session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))
     assert row.sent_at is not None and row.attempts == 4

@@ -1,25 +1,35 @@
-"""Delivery that survives the messenger: rate limits, retries, and the durable outbox.
+"""Delivery that survives the messenger, crashes and other processes: rate limits, retries, and
+the durable outbox.
 
-One sender per channel drains that channel's outbox: it claims due messages, waits for the rate
-limiter, sends, and marks each sent (or retried later, or failed for good). The clock and the
-sleep are injected, so tests run without waiting for real time.
+Each channel's sender claims due messages under a lease, waits for the rate limiter, sends, and
+marks each message sent as soon as its send returns and the database takes the write, so a crash
+re-sends at most the messages in flight. A sender only sends and marks rows whose claim it still holds (the claim's token is checked
+in the same statement), so a sender whose lease ran out never sends what another took over. A
+failed send goes back to the queue with a backoff instead of being retried in place, so neither
+the drain nor the poll loop waits for it; a send whose answer was lost is retried once, later.
+The clock and the sleep are injected, so tests run without waiting for real time.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
+from bot.db import database_unavailable
 from models import outbox
 from models.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -31,53 +41,91 @@ class Limits:
     private_burst: int = 3
     private_interval: float = 1.0
     group_per_minute: int = 20
-    # Telegram counts a message when it arrives, we when we release it: a few milliseconds of
-    # network jitter would otherwise put a 31st message into one of Telegram's seconds.
-    window_slack: float = 0.02
+
+
+class _Slot:
+    """One message's place in the windows: from its release until its answer came (`end`)."""
+
+    __slots__ = ("end",)
+
+    def __init__(self) -> None:
+        self.end = math.inf  # in flight
+
+
+def _wait(window: deque[_Slot], span: float, allowed: int, now: float) -> float:
+    """Seconds until one more message fits `allowed` per `span` (inf: when one in flight ends)."""
+    while window and window[0].end <= now - span:
+        window.popleft()
+    counting = sorted(slot.end for slot in window if slot.end > now - span)
+    if len(counting) < allowed:
+        return 0.0
+    return counting[len(counting) - allowed] + span - now
 
 
 @dataclass
 class RateLimiter:
+    """Keeps within Telegram's limits as Telegram counts them: when a message arrives, which is
+    somewhere between our release of it and its answer. A message holds its place in every window
+    from its release until its answer plus the window's span, so no window of arrivals can hold
+    more than allowed, whatever the network's delays. One limiter serves every sender of a bot in
+    the process (replies and scheduled messages alike)."""
+
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.monotonic
     sleep: Sleep = asyncio.sleep
-    _global: deque[float] = field(default_factory=deque)
-    _chats: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _global: deque[_Slot] = field(default_factory=deque)
+    _chats: dict[str, deque[_Slot]] = field(default_factory=dict)
+    _global_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _chat_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _ended: asyncio.Event = field(default_factory=asyncio.Event)
+    _sweep_at: int = 1000
 
-    def _wait_for(self, chat_id: str, group: bool, now: float) -> float:
-        """Seconds until one more message to this chat keeps within every window."""
-        waits = [0.0]
-        window = self._global
-        second = 1.0 + self.limits.window_slack
-        while window and window[0] <= now - second:
-            window.popleft()
-        if len(window) >= self.limits.per_second:
-            waits.append(window[len(window) - int(self.limits.per_second)] + second - now)
-        chat = self._chats.setdefault(chat_id, deque())
-        # Every chat: about one a second, short bursts tolerated; groups also 20 a minute.
-        windows = [(self.limits.private_interval * self.limits.private_burst, self.limits.private_burst)]
-        if group:
-            windows.append((60.0, self.limits.group_per_minute))
-        longest = max(span for span, _ in windows)
-        while chat and chat[0] <= now - longest:
-            chat.popleft()
-        for span, allowed in windows:
-            recent = [moment for moment in chat if moment > now - span]
-            if len(recent) >= allowed:
-                waits.append(recent[len(recent) - allowed] + span - now)
-        return max(waits)
-
-    async def acquire(self, chat_id: str, group: bool) -> None:
-        async with self._lock:
-            while True:
-                now = self.clock()
-                wait = self._wait_for(chat_id, group, now)
-                if wait <= 0:
-                    self._global.append(now)
-                    self._chats[chat_id].append(now)
-                    return
+    async def _take(self, windows: list[tuple[deque[_Slot], float, int]], slot: _Slot) -> None:
+        while True:
+            wait = max(_wait(window, span, allowed, self.clock()) for window, span, allowed in windows)
+            if wait <= 0:
+                for window, _, _ in windows:
+                    window.append(slot)
+                return
+            if math.isinf(wait):  # full of messages in flight: the next answer frees a place
+                self._ended.clear()
+                await self._ended.wait()
+            else:
                 await self.sleep(wait)
+
+    @asynccontextmanager
+    async def slot(self, chat_id: str, group: bool) -> AsyncIterator[None]:
+        """Hold a place for one API call to `chat_id` while it runs. The chat's own windows are
+        waited for first, under the chat's lock, so a busy chat does not hold up the others."""
+        slot = _Slot()
+        chat_windows = [(self.limits.private_interval * self.limits.private_burst, self.limits.private_burst)]
+        if group:
+            chat_windows.append((60.0, self.limits.group_per_minute))
+        chat_lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        try:
+            async with chat_lock:
+                chat = self._chats.setdefault(chat_id, deque())
+                await self._take([(chat, span, allowed) for span, allowed in chat_windows], slot)
+                async with self._global_lock:
+                    await self._take([(self._global, 1.0, int(self.limits.per_second))], slot)
+            yield
+        finally:
+            slot.end = self.clock()
+            self._ended.set()
+            self._forget_idle()
+
+    def _forget_idle(self) -> None:
+        """Drop the windows of chats where nothing counts any more, now and then (a province
+        has thousands of chats, each written to a few times a month)."""
+        if len(self._chats) < self._sweep_at:
+            return
+        before = self.clock() - 60.0
+        for chat_id, window in list(self._chats.items()):
+            lock = self._chat_locks.get(chat_id)
+            if (lock is None or not lock.locked()) and all(slot.end <= before for slot in window):
+                del self._chats[chat_id]
+                self._chat_locks.pop(chat_id, None)
+        self._sweep_at = max(1000, 2 * len(self._chats))
 
 
 @dataclass
@@ -87,6 +135,7 @@ class SendResult:
     retry_after: float | None = None  # transient: try again after this many seconds
     permanent: str | None = None  # never deliverable: blocked, chat gone
     error: str | None = None
+    unknown: bool = False  # the request went out but its answer was lost: sent or not, nobody knows
 
 
 Transport = Callable[[OutboxMessage], Awaitable[SendResult]]
@@ -95,7 +144,14 @@ Transport = Callable[[OutboxMessage], Awaitable[SendResult]]
 class OutboxSender:
     """Claims and sends one channel's queued messages; several may run, in several processes."""
 
-    MAX_ATTEMPTS = 6
+    # A claim with less than this left is renewed (checking it is still ours) before a send: more
+    # than a send takes, with room for clocks that differ between machines.
+    RENEW_BELOW = timedelta(seconds=30)
+    # A send whose answer was lost (a timeout, a dropped connection) is tried once more, a little
+    # later: a second copy is better than none, a third more likely to annoy than to inform.
+    UNKNOWN_RETRY = timedelta(seconds=5)
+    MAX_BACKOFF = 300.0
+    DATABASE_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)  # 15.5 s in all, well within a lease
 
     def __init__(self, sessions, channel: str, transport: Transport, *, worker: str,  # type: ignore[no-untyped-def]
                  wall_clock: Callable[[], datetime], sleep: Sleep = asyncio.sleep) -> None:
@@ -108,26 +164,47 @@ class OutboxSender:
         self.wake = asyncio.Event()
         self.sent = 0
         self.failed = 0
+        self.retried = 0  # sends put back in the queue (429, 5xx, network)
+        self.unknown = 0  # sends whose answer was lost (also counted in the outbox itself)
+        self.taken_over = 0  # rows another sender claimed after this one's lease ran out
+        self._chats: dict[str, asyncio.Task[None]] = {}  # the last delivery handed over, per chat
+        self._group: _Outcomes | None = None  # outcomes waiting to be written together
+        self._writing: set[asyncio.Task[None]] = set()
 
     async def deliver(self, rows: list[OutboxMessage]) -> None:
-        """Send messages this process already holds, in order."""
+        """Send messages this process holds, in order."""
         for row in rows:
             await self._send_one(row)
 
-    async def deliver_together(self, rows: list[OutboxMessage]) -> None:
-        """Send messages this process holds, each chat's in order and chats side by side, then
-        record every outcome in one transaction (replies to a batch of updates)."""
+    def hand_over(self, rows: list[OutboxMessage]) -> None:
+        """Send messages this process holds in the background and return at once (the replies to
+        a polled batch: the poll loop goes on). Each chat's go out in order, after the ones handed
+        over before them; chats go side by side."""
         by_chat: dict[str, list[OutboxMessage]] = {}
         for row in rows:
             by_chat.setdefault(row.chat_id, []).append(row)
-        outcomes: list[tuple[OutboxMessage, SendResult, int]] = []
+        for chat_id, sequence in by_chat.items():
+            task = asyncio.create_task(self._after(self._chats.get(chat_id), sequence))
+            self._chats[chat_id] = task
+            task.add_done_callback(lambda done, chat_id=chat_id: self._forget(chat_id, done))
 
-        async def one_chat(sequence: list[OutboxMessage]) -> None:
-            for row in sequence:
-                outcomes.append(await self._attempt(row))
+    def _forget(self, chat_id: str, task: asyncio.Task[None]) -> None:
+        if self._chats.get(chat_id) is task:
+            del self._chats[chat_id]
 
-        await asyncio.gather(*(one_chat(sequence) for sequence in by_chat.values()))
-        await self._record(outcomes)
+    async def _after(self, previous: asyncio.Task[None] | None, rows: list[OutboxMessage]) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await self.deliver(rows)
+        except Exception as exc:  # the database, most likely: the leases run out and a drain takes them
+            log.warning("delivering %d held %s messages failed (%s); they are sent again later",
+                        len(rows), self.channel, type(exc).__name__)
+
+    async def settle(self) -> None:
+        """Wait for every delivery handed over so far."""
+        while self._chats:
+            await asyncio.wait(list(self._chats.values()))
 
     async def drain(self, limit: int = 50) -> int:
         """Claim and send what is due until nothing is; returns how many were handled."""
@@ -143,56 +220,131 @@ class OutboxSender:
             handled += len(rows)
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
-        """Drain whenever woken, and every `idle` seconds for retries and other processes' work."""
+        """Drain whenever woken, and every `idle` seconds for retries and other processes' work;
+        at a stop, the deliveries handed over are finished."""
+        failing = False
         while not stop.is_set():
             try:
                 await self.drain()
-            except Exception:  # keep delivering; the database may be back on the next round
-                log.exception("outbox drain failed for %s", self.channel)
+                failing = False
+            except Exception as exc:  # keep delivering; the database may be back on the next round
+                if not failing:  # one line per outage, not one per round
+                    log.warning("outbox drain failed for %s (%s); retrying", self.channel, type(exc).__name__)
+                failing = True
             self.wake.clear()
             waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
+        await self.settle()
 
     async def _send_one(self, row: OutboxMessage) -> None:
-        await self._record([await self._attempt(row)])
-
-    async def _attempt(self, row: OutboxMessage) -> tuple[OutboxMessage, SendResult, int]:
-        """Send, retrying transient failures; the last outcome and the attempts made (a transient
-        failure after MAX_ATTEMPTS is tried again in a later round)."""
-        attempt = row.attempts
-        while True:
-            try:
-                result = await self.transport(row)
-            except Exception as exc:  # a bug in rendering must not stop the queue
-                log.exception("sending outbox message %s failed", row.id)
-                result = SendResult(False, permanent=f"{type(exc).__name__}")
-            attempt += 1
-            if result.ok or result.permanent is not None or attempt >= self.MAX_ATTEMPTS:
-                return row, result, attempt
-            await self.sleep(self._backoff(result, attempt))
-
-    @staticmethod
-    def _backoff(result: SendResult, attempt: int) -> float:
-        return result.retry_after if result.retry_after is not None else min(60.0, 2.0 ** attempt)
-
-    async def _record(self, outcomes: list[tuple[OutboxMessage, SendResult, int]]) -> None:
-        if not outcomes:
+        if not await self._patiently(self._still_held, row):
+            self.taken_over += 1
             return
+        try:
+            result = await self.transport(row)
+        except Exception as exc:  # a bug in rendering must not stop the queue
+            log.exception("sending outbox message %s failed", row.id)
+            result = SendResult(False, permanent=f"{type(exc).__name__}")
+        await self._patiently(self._record, row, result)
+
+    async def _patiently(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A step against the database, tried again for a while when the database is unavailable
+        (a killed connection, a restart): a message sent but not yet marked would otherwise go
+        out again once its lease ran out. The row stays ours meanwhile."""
+        for wait in self.DATABASE_WAITS:
+            try:
+                return await step(*args)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+            await self.sleep(wait)
+        return await step(*args)
+
+    async def _still_held(self, row: OutboxMessage) -> bool:
+        """Whether this sender still holds the row's claim; renewed when it runs short. While more
+        than RENEW_BELOW is left nobody else can have taken it, so no statement is needed."""
         now = self.wall_clock()
+        if row.claimed_until is not None and row.claimed_until - now > self.RENEW_BELOW:
+            return True
         async with self.sessions() as session:
-            sent = [(row.id, result.channel_message_id, attempt) for row, result, attempt in outcomes if result.ok]
-            await outbox.mark_all_sent(session, sent, now)
-            for row, result, attempt in outcomes:
-                if result.ok:
-                    continue
-                if result.permanent is not None:
-                    await outbox.mark_failed(session, row.id, result.permanent, now, row.person_id, attempt)
-                    self.failed += 1
-                else:
-                    # Leave it for a later round rather than hold the queue.
-                    await outbox.mark_retry(session, row.id, result.error or "retry",
-                                            now + timedelta(seconds=self._backoff(result, attempt)), attempt)
+            until = await outbox.renew(session, row.id, row.claimed_by, now)
             await session.commit()
-        self.sent += len(sent)
+        if until is None:
+            return False
+        row.claimed_until = until
+        return True
+
+    def _backoff(self, result: SendResult, attempt: int) -> float:
+        if result.retry_after is not None:
+            return result.retry_after
+        return min(self.MAX_BACKOFF, 2.0 ** attempt)
+
+    async def _record(self, row: OutboxMessage, result: SendResult) -> None:
+        """The send's outcome, written as soon as the database takes it. Outcomes that arrive
+        while a write waits (for SQLite's one writer, behind a batch's transaction) join it, so a
+        burst of sends is marked in one transaction, not in as many queued one after another."""
+        group = self._group
+        if group is None:
+            group = self._group = _Outcomes(asyncio.get_running_loop().create_future())
+            writing = asyncio.create_task(self._write(group))
+            self._writing.add(writing)  # held, or the loop could lose the task
+            writing.add_done_callback(self._writing.discard)
+        group.outcomes.append((row, result))
+        await asyncio.shield(group.written)
+
+    async def _write(self, group: _Outcomes) -> None:
+        try:
+            async with self.sessions() as session:
+                if self._group is group:  # from here on, outcomes form the next group
+                    self._group = None
+                now = self.wall_clock()
+                for row, result in group.outcomes:
+                    await self._apply(session, row, result, now)
+                await session.commit()
+        except Exception as exc:
+            if self._group is group:
+                self._group = None
+            group.written.set_exception(exc)
+            return
+        for row, result in group.outcomes:
+            self._count(row, result)
+        group.written.set_result(None)
+
+    async def _apply(self, session: Any, row: OutboxMessage, result: SendResult, now: datetime) -> None:
+        attempt = row.attempts + 1
+        unknown = row.unknown_outcomes + (1 if result.unknown else 0)
+        if result.ok:
+            if not await outbox.mark_sent(session, row.id, row.claimed_by, result.channel_message_id, attempt, now):
+                # Its lease ran out during the send and another sender took it: it may go twice.
+                log.warning("outbox message %s was sent after another sender took it over", row.id)
+        elif result.permanent is not None:
+            await outbox.mark_failed(session, row.id, row.claimed_by, result.permanent, now, row.person_id,
+                                     attempt, unknown)
+        elif result.unknown and unknown > 1:
+            # Lost twice: a third copy would more likely annoy than inform.
+            await outbox.mark_failed(session, row.id, row.claimed_by, "outcome unknown twice", now, None,
+                                     attempt, unknown)
+        else:
+            delay = self.UNKNOWN_RETRY if result.unknown else timedelta(seconds=self._backoff(result, attempt))
+            await outbox.mark_retry(session, row.id, row.claimed_by, result.error or "retry", now + delay,
+                                    attempt, unknown)
+
+    def _count(self, row: OutboxMessage, result: SendResult) -> None:
+        if result.ok:
+            self.sent += 1
+        elif result.permanent is not None or (result.unknown and row.unknown_outcomes >= 1):
+            self.failed += 1
+        else:
+            self.retried += 1
+        if result.unknown:
+            self.unknown += 1
+
+
+@dataclass
+class _Outcomes:
+    """Send outcomes written together, and the future their senders wait on."""
+
+    written: asyncio.Future[None]
+    outcomes: list[tuple[OutboxMessage, SendResult]] = field(default_factory=list)

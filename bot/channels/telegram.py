@@ -7,7 +7,10 @@ group upgrades and removals, and delivery through the outbox within Telegram's r
 Exactly once: an update's id is recorded in the same transaction as its effects and its replies
 (queued in the outbox), and the polling offset is confirmed only after a batch is handled, so an
 update delivered again after a crash or a webhook retry changes nothing. A polled batch is handled
-in one transaction (group commit, see handle_batch); a webhook's update in its own.
+in one transaction (group commit, see handle_batch); a webhook's update in its own. The replies are
+then handed to the sender, which sends them while the next batch is fetched. While the database is
+unavailable nothing is confirmed (the offset stays, a webhook post gets 503), so Telegram keeps the
+updates until they can be stored; each officer waiting hears so once.
 """
 from __future__ import annotations
 
@@ -15,11 +18,14 @@ from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram
 
 import asyncio
 import base64
+import hmac
 import logging
 import os
+import secrets
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +36,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     AiogramError,
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -49,12 +56,14 @@ from aiogram.types import (
     Message,
     Update,
 )
+from aiohttp import ClientConnectorError, web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
+from bot.db import database_unavailable
 from handlers.context import Ctx
 from handlers.dispatch import Known, handle_event, handle_within
 from handlers.events import Event, Reply
@@ -122,7 +131,8 @@ class TelegramChannel:
         self.app = app
         self.bot = bot
         self.username: str | None = None
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:telegram"
+        # Unique to this process's life (a container's pid repeats after a restart).
+        self.worker = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.limiter = RateLimiter(limits or Limits(), clock=monotonic, sleep=sleep)
         self.sender = OutboxSender(app.sessions, CHANNEL, self.transport, worker=self.worker,
                                    wall_clock=app.now, sleep=sleep)
@@ -130,8 +140,11 @@ class TelegramChannel:
         # cost a lookup per update.
         self.dispatcher = Dispatcher(disable_fsm=True)
         self.dispatcher.include_router(self._router())
+        self.sleep = sleep
         self._progress: dict[int, int] = {}  # outbox id -> pieces already sent (long messages)
-        self._in_flight: set[asyncio.Task[Any]] = set()
+        self.conflicts = 0  # 409s from getUpdates: another process polls with this token
+        self._outage = False  # the database was unavailable at the last intake
+        self._told_busy: set[int] = set()  # private chats told so during this outage
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -305,7 +318,7 @@ class TelegramChannel:
             return
         replies = await handle_event(self.app.deps, event, update_key=str(update_id), record=record)
         if held:
-            await self.sender.deliver(held)
+            self.sender.hand_over(held)
         elif replies:  # handling failed: the apology was not queued; send it as it is
             for reply in replies:
                 await self.transport(OutboxMessage(id=0, chat_id=event.chat_id, payload=payload_of(reply, None)))
@@ -321,6 +334,8 @@ class TelegramChannel:
         await self.bot.delete_webhook(drop_pending_updates=False)
         offset: int | None = None
         failures = 0
+        conflicts = 0  # in a row, for the backoff
+        outage = 0  # tries of the same batch while the database is unavailable
         while not stop.is_set():
             fetch = asyncio.ensure_future(self.bot.get_updates(offset=offset, timeout=timeout,
                                                                allowed_updates=ALLOWED_UPDATES))
@@ -332,18 +347,34 @@ class TelegramChannel:
                 break
             try:
                 updates = fetch.result()
-                failures = 0
+                failures = conflicts = 0
             except TelegramUnauthorizedError:
                 raise
+            except TelegramConflictError:
+                # Another process polls with this token: Telegram ends one poll for the other.
+                # Both go on (each update is handled once whichever gets it), a little apart.
+                conflicts += 1
+                self.conflicts += 1
+                if self.conflicts in (1, 10, 100, 1000, 10000):
+                    log.warning("another instance is polling with this bot's token (409 Conflict, %d so far); "
+                                "both keep working, but only one should poll: stop the other or use a webhook",
+                                self.conflicts)
+                await self._pause(min(30.0, 2.0 ** min(conflicts, 5)), stop)
+                continue
             except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
                 failures += 1
                 wait = getattr(exc, "retry_after", None) or min(30.0, 2.0 ** failures)
                 log.warning("getUpdates failed (%s); retrying in %.0f s", type(exc).__name__, wait)
-                await _sleep_or_stop(wait, stop)
+                await self._pause(wait, stop)
                 continue
             if not updates:
                 continue
-            await self.handle_batch(updates)
+            if not await self.intake(updates):
+                # Not confirmed: Telegram keeps the batch and gives it again with the next poll.
+                outage += 1
+                await self._pause(min(30.0, 2.0 ** min(outage, 5)), stop)
+                continue
+            outage = 0
             offset = updates[-1].update_id + 1
         if offset is not None:
             # Confirm the last batch so a restart does not fetch it again (it would be skipped anyway).
@@ -352,25 +383,75 @@ class TelegramChannel:
             except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter):
                 pass
 
+    async def intake(self, updates: list[Update]) -> bool:
+        """Handle updates (polled or posted); False when the database is unavailable: nothing of
+        them was stored, the caller must not confirm them to Telegram, and each private chat
+        among them hears once per outage that its message will be recorded shortly."""
+        try:
+            await self.handle_batch(updates)
+        except DatabaseUnavailable as exc:
+            if not self._outage:  # one line per outage, not one per update
+                log.warning("the database is unavailable (%s); updates wait for it, unconfirmed",
+                            type(exc.__cause__).__name__)
+                self._outage = True
+            await self._tell_busy(updates)
+            return False
+        if self._outage:
+            log.warning("the database is back; waiting updates are being handled")
+            self._outage = False
+            self._told_busy.clear()
+        return True
+
+    async def _tell_busy(self, updates: list[Update]) -> None:
+        t = translator(self.app.settings.bot_locale)
+        for update in updates:
+            message = update.message
+            if message is None or message.chat.type != "private" or message.chat.id in self._told_busy:
+                continue
+            self._told_busy.add(message.chat.id)
+            # Sent directly: the outbox lives in the database that is away.
+            await self.transport(OutboxMessage(id=0, chat_id=str(message.chat.id),
+                                               payload=outbox.reply_payload(t("intake-busy"))))
+
+    def webhook_handler(self, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """The HTTP handler for updates Telegram posts with `secret`: each is answered once it is
+        stored with its replies queued, or 503 while the database is unavailable, so that
+        Telegram posts it again later."""
+        async def on_update(request: web.Request) -> web.Response:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                return web.Response(status=401, text="Unauthorized")
+            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+            if not await self.intake([update]):
+                return web.Response(status=503, text="Service Unavailable")
+            return web.Response()
+
+        return on_update
+
+    async def _pause(self, seconds: float, stop: asyncio.Event) -> None:
+        sleeper, stopper = asyncio.ensure_future(self.sleep(seconds)), asyncio.ensure_future(stop.wait())
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        sleeper.cancel()
+        stopper.cancel()
+
     async def handle_batch(self, updates: list[Update]) -> None:
-        """Group commit: a polled batch is handled in one transaction, and its replies are sent
-        and marked together. If any update in it fails, the batch is rolled back and handled
-        again one update per transaction, so the failing one gets its apology and the others
-        their answers."""
+        """Group commit: a batch is handled in one transaction, and its replies handed to the
+        sender. If any update in it fails, the batch is rolled back and handled again one update
+        per transaction, so the failing one gets its apology and the others their answers; if
+        the database is unavailable, DatabaseUnavailable (nothing was stored)."""
         if all(_together_safe(update) for update in updates):
             # Pressed buttons stop spinning now, not after the batch (nor inside its transaction).
             await asyncio.gather(*(self._answer(u.callback_query) for u in updates if u.callback_query))
             try:
                 held = await self._handle_together(updates)
             except Exception as exc:
+                if database_unavailable(exc):
+                    raise DatabaseUnavailable() from exc
                 # Nothing of the updates is logged: they may hold personal data.
                 log.warning("a batch of %d updates failed as a whole (%s); handling them one by one",
                             len(updates), type(exc).__name__)
             else:
-                try:
-                    await self.sender.deliver_together(held)
-                except Exception:  # the database, most likely: the sender's rounds retry them
-                    log.exception("delivering a batch's replies failed")
+                self.sender.hand_over(held)  # sent while the next batch is fetched and handled
                 return
         await self._handle_one_by_one(updates)
 
@@ -418,10 +499,10 @@ class TelegramChannel:
         try:
             edit = payload.get("edit_message_id")
             if edit and len(pieces) == 1 and done == 0:
-                await self.limiter.acquire(str(chat_id), group)
                 try:
-                    sent = await self.bot.edit_message_text(text=pieces[0], chat_id=chat_id,
-                                                            message_id=int(edit), reply_markup=markup)
+                    async with self.limiter.slot(str(chat_id), group):
+                        sent = await self.bot.edit_message_text(text=pieces[0], chat_id=chat_id,
+                                                                message_id=int(edit), reply_markup=markup)
                     message_id = str(getattr(sent, "message_id", edit))
                     done = 1
                 except TelegramBadRequest as exc:
@@ -429,19 +510,19 @@ class TelegramChannel:
                         done = 1
                     # otherwise (too old to edit, deleted): send it as a new message below
             for index in range(done, len(pieces)):
-                await self.limiter.acquire(str(chat_id), group)
                 last = index == len(pieces) - 1
-                sent = await self.bot.send_message(chat_id, pieces[index], reply_markup=markup if last else None)
+                async with self.limiter.slot(str(chat_id), group):
+                    sent = await self.bot.send_message(chat_id, pieces[index], reply_markup=markup if last else None)
                 message_id = str(sent.message_id)
                 if row.id:
                     self._progress[row.id] = index + 1
             for attachment in payload.get("attachments") or []:
-                await self.limiter.acquire(str(chat_id), group)
                 file = BufferedInputFile(base64.b64decode(attachment["data"]), filename=attachment["filename"])
-                if attachment["kind"] == "photo":
-                    sent = await self.bot.send_photo(chat_id, file, caption=attachment.get("caption"))
-                else:
-                    sent = await self.bot.send_document(chat_id, file, caption=attachment.get("caption"))
+                async with self.limiter.slot(str(chat_id), group):
+                    if attachment["kind"] == "photo":
+                        sent = await self.bot.send_photo(chat_id, file, caption=attachment.get("caption"))
+                    else:
+                        sent = await self.bot.send_document(chat_id, file, caption=attachment.get("caption"))
                 message_id = str(sent.message_id)
         except TelegramRetryAfter as exc:
             return SendResult(False, retry_after=float(exc.retry_after), error="429 retry after")
@@ -451,10 +532,19 @@ class TelegramChannel:
         except TelegramBadRequest as exc:
             self._progress.pop(row.id, None)
             return SendResult(False, permanent=f"bad request: {exc.message}")
-        except (TelegramServerError, TelegramNetworkError) as exc:
+        except TelegramNetworkError as exc:
+            # Not connected: nothing went out. Anything else (a timeout, a dropped connection)
+            # may have lost the answer to a message Telegram delivered.
+            sent_nothing = isinstance(exc.__cause__, ClientConnectorError)
+            return SendResult(False, error=f"{type(exc).__name__}: {exc}", unknown=not sent_nothing)
+        except TelegramServerError as exc:
             return SendResult(False, error=f"{type(exc).__name__}: {exc}")
         self._progress.pop(row.id, None)
         return SendResult(True, channel_message_id=message_id)
+
+
+class DatabaseUnavailable(Exception):
+    """Updates could not be handled because the database is unavailable; nothing was stored."""
 
 
 @dataclass
@@ -494,13 +584,6 @@ def _chat_key(update: Update) -> str:
     if update.my_chat_member:
         return str(update.my_chat_member.chat.id)
     return f"update:{update.update_id}"
-
-
-async def _sleep_or_stop(seconds: float, stop: asyncio.Event) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
-        pass
 
 
 def _private_commands(locale: str) -> list[tuple[str, str]]:
