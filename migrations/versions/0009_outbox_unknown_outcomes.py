@@ -1,7 +1,7 @@
 """outbox.unknown_outcomes: sends whose answer from the messenger was lost
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0008
 Create Date: 2026-12-03 04:40:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0009'
-down_revision = '0010'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 (the invite key, generated at first use); invites.keyed: codes hashed with that key (older rows
 keep their plain digest and work until they expire); an index to count wrong codes globally
 
-Revision ID: 0010
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03 04:30:00
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0010'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
