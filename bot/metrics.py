@@ -48,6 +48,9 @@ class Metrics:
                             ["channel", "kind"], registry=r)
         self.send_failures = Counter("dtbot_send_failures", "Failed send calls, by channel and error code",
                                      ["channel", "code"], registry=r)
+        self.unknown_outcomes = Counter("dtbot_send_unknown_outcomes",
+                                        "Sends whose answer was lost (sent or not, nobody knows), by channel",
+                                        ["channel"], registry=r)
         self.backlog = Gauge("dtbot_outbox_backlog", "Messages due and not yet sent, by channel", ["channel"],
                              registry=r)
         self.oldest_due = Gauge("dtbot_outbox_oldest_due_seconds", "Age of the oldest message due and not sent",
@@ -122,6 +125,8 @@ class Metrics:
             if result.ok:
                 kind = "reply" if (row.key or "").startswith("reply:") else "scheduled"
                 self.sent.labels(sender.channel, kind).inc()
+            elif result.unknown:
+                self.unknown_outcomes.labels(sender.channel).inc()
             return result
 
         sender.transport = counted

@@ -185,6 +185,15 @@ async def test_healthz_and_metrics_of_a_running_bot(running: dict[str, Any], tmp
     status, health = await get(http, "/healthz")
     assert status == 200 and health["status"] == "ok"
 
+    # A send whose answer is lost (sent or not, nobody knows) is counted as such.
+    emu.lose_answers("sendMessage", 1)
+    emu.user_message(LAN, "6: 122/150")
+
+    async def unknown_counted() -> bool:
+        _, text = await get(http, "/metrics")
+        return metric(text, "dtbot_send_unknown_outcomes_total", channel="telegram") == 1
+    await until(unknown_counted)
+
 
 async def test_the_webhook_server_serves_health_and_metrics_too(clock: Clock, tmp_path: Path) -> None:
     secret = "webhook-secret-0123456789"
