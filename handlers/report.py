@@ -189,7 +189,7 @@ def _late_choices(ctx: Ctx, view: PlanView, history: list[Submission], items: li
     late: dict[int, Period] = {}
     for item in items:
         period = item.period.previous()
-        while period.year == item.period.year:
+        while period.year == item.period.year and view.collects(period):
             deadline = view.deadline(period)
             if since is not None and deadline < since:
                 break

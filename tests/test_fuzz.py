@@ -54,7 +54,9 @@ def _figure(rng: random.Random) -> str:
 
 
 def _number(rng: random.Random) -> str:
-    digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(1, 12)))
+    # Now and then a huge number (up to 40 digits): refused as typed, never stored or formatted.
+    length = rng.randint(13, 40) if rng.random() < 0.05 else rng.randint(1, 12)
+    digits = "".join(rng.choice(string.digits) for _ in range(length))
     if rng.random() < 0.3:
         digits += rng.choice([",", "."]) + "".join(rng.choice(string.digits) for _ in range(rng.randint(1, 4)))
     return digits + rng.choice(["", "%", "", " điểm"])

@@ -51,9 +51,23 @@ class Leader:
         return "\n".join(r.text for r in replies), [a for r in replies for a in r.attachments]
 
 
+SEVEN_BY_THE_CITY = "    reporters: {units: [hcc]}\n\n  - code: \"8\""
+
+
+def dt2025_with_communes_reporting_seven(folder: Path) -> Path:
+    """DT2025 as a plan in which every commune and ward reports indicator 7 (a ratio) too: the seed
+    plan gives it to the public-service centre alone, which would leave nothing to roll up."""
+    text = DT2025.read_text(encoding="utf-8")
+    assert text.count(SEVEN_BY_THE_CITY) == 1
+    path = folder / "dt2025.yaml"
+    path.write_text(text.replace(SEVEN_BY_THE_CITY, SEVEN_BY_THE_CITY.replace(
+        "[hcc]}", "[hcc], kinds: [commune, ward]}")), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
-async def plan(app: App, clock: Any) -> Leader:
-    await import_plan_file(app, DT2025)
+async def plan(app: App, clock: Any, tmp_path: Path) -> Leader:
+    await import_plan_file(app, dt2025_with_communes_reporting_seven(tmp_path))
     march = datetime(2025, 3, 17, 9, 0, tzinfo=ZONE)
     await store_figures(app, "DT2025", [
         ("an-sinh", "7", "2025-03", Figure(numerator=D(120), denominator=D(150)), march),
