@@ -404,34 +404,32 @@ async def cmd_export(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_backup(app: App, args: argparse.Namespace) -> int:
-    from bot.backup import BackupError, backup_command
+async def _backup_step(step: Awaitable[str]) -> int:
+    from bot.backup import BackupError
 
     try:
-        print(await backup_command(app.settings.database_url, args, app.t))
+        print(await step)
     except BackupError as exc:
         raise CommandError(str(exc)) from None
     return 0
+
+
+async def cmd_backup(app: App, args: argparse.Namespace) -> int:
+    from bot.backup import backup_command
+
+    return await _backup_step(backup_command(app.settings.database_url, args, app.t))
 
 
 async def cmd_restore(app: App, args: argparse.Namespace) -> int:
-    from bot.backup import BackupError, restore_command
+    from bot.backup import restore_command
 
-    try:
-        print(await restore_command(app.settings.database_url, args, app.t))
-    except BackupError as exc:
-        raise CommandError(str(exc)) from None
-    return 0
+    return await _backup_step(restore_command(app.settings.database_url, args, app.t))
 
 
 async def cmd_copy_database(app: App, args: argparse.Namespace) -> int:
-    from bot.backup import BackupError, copy_command
+    from bot.backup import copy_command
 
-    try:
-        print(await copy_command(args, app.t))
-    except BackupError as exc:
-        raise CommandError(str(exc)) from None
-    return 0
+    return await _backup_step(copy_command(args, app.t))
 
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
