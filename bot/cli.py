@@ -22,6 +22,7 @@ from bot.app import App, build_app
 from bot.backup import add_backup_parsers
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
+from bot.seeds import seed_plans
 from handlers.formatting import describe_target
 from locales import Translator, translator
 from models import store
@@ -203,7 +204,7 @@ async def cmd_plans(app: App, args: argparse.Namespace) -> int:
         ])
         return 0
     if not plans:
-        print(app.t("cli-plans-none"))
+        print(app.t("cli-plans-none", seeds=seed_plans()))
         return 0
     for p in plans:
         print(app.t("cli-plans-line", code=p.code, year=p.year, indicators=p.indicators, units=p.units, title=p.title))

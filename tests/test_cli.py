@@ -21,6 +21,12 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.
                           env=full_env, cwd=cwd, timeout=120)
 
 
+def test_an_empty_database_says_where_the_sample_plans_are(tmp_path: Path) -> None:
+    said = run("plans", cwd=tmp_path).stdout
+    shown = said.rsplit("dtbot import-plan ", 1)[1].rstrip(")\n")
+    assert "Chưa có kế hoạch nào" in said and (Path(shown) / "dong-trieu-2025.yaml").is_file()
+
+
 def test_import_list_and_reimport(tmp_path: Path) -> None:
     first = run("import-plan", str(SMALL), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
