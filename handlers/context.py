@@ -18,6 +18,7 @@ from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.events import Choice, Event, Reply
+from handlers.limits import Limits
 from locales import Translator, translator
 from models import people
 from models.periods import (
@@ -45,6 +46,7 @@ class Deps:
     admins: frozenset[tuple[str, str]] = frozenset()
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     plan_views: dict[int, Any] = field(default_factory=dict)  # plan id -> (stamp, PlanView, checked at)
+    limits: Limits = field(default_factory=Limits)  # expensive requests: rate limits, builds in flight
 
 
 def _plain_class(model: type, *extra: str) -> type:

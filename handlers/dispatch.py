@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import buttons, compare, misc, plan_choice, questions, report, state, summary
+from handlers import buttons, compare, limits, misc, plan_choice, questions, report, state, summary
 from handlers.context import Ctx, Deps
 from handlers.events import Event, Reply
 from handlers.intents import (
@@ -151,6 +151,8 @@ async def _identify(ctx: Ctx) -> None:
 
 async def _intent(ctx: Ctx, intent: Intent) -> None:
     _follow_language(ctx, intent)
+    if _period_refused(ctx, intent):
+        return
     # Only answers to a question asked before (a value, yes/no, a number) depend on the state.
     current = await state.load(ctx) if isinstance(intent, (BareValue, Confirm)) else None
     match intent:
@@ -208,6 +210,16 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
             await questions.explain_standing(ctx)
         case Unknown() | _:
             await misc.not_understood(ctx)
+
+
+def _period_refused(ctx: Ctx, intent: Intent) -> bool:
+    """A period command whose argument names no period is refused with what is accepted: an
+    answer for the default period instead would look like the one asked for."""
+    text = limits.unknown_period(intent)
+    if text is None:
+        return False
+    ctx.say("limits-period-unknown", text=text)
+    return True
 
 
 def _follow_language(ctx: Ctx, intent: Intent) -> None:
@@ -274,6 +286,8 @@ async def _group(ctx: Ctx) -> None:
         return
     ctx.group_plan_id = binding.plan_id
     await ctx.settle_plan(ctx.all_roles, binding.plan_id)  # a member's rights here: in this plan only
+    if _period_refused(ctx, intent):
+        return
     match intent:
         case AskSummary(period=period):
             await summary.ask_summary(ctx, period)

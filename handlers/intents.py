@@ -118,6 +118,7 @@ class AskOffTrack(Intent):
 @dataclass(frozen=True, slots=True)
 class AskMissing(Intent):
     period: PeriodHint | None = None  # "đơn vị nào chưa báo cáo tháng 3?"
+    unknown_period: str | None = None  # "/chuanop abc": an argument that names no period
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class AskWhy(Intent):
 @dataclass(frozen=True, slots=True)
 class AskSummary(Intent):
     period: PeriodHint | None = None
+    unknown_period: str | None = None  # "2025-13", "abc": answered with the forms accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,7 @@ class AskCharts(Intent):
     """/bieudo, "biểu đồ": the summary's charts (leaders, the group)."""
 
     period: PeriodHint | None = None
+    unknown_period: str | None = None  # "2025-13", "abc": answered with the forms accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,7 @@ class AskExport(Intent):
     """/xuat, "xuất excel": the period's results as a spreadsheet (admins)."""
 
     period: PeriodHint | None = None
+    unknown_period: str | None = None  # "2025-13", "abc": answered with the forms accepted
 
 
 @dataclass(frozen=True, slots=True)

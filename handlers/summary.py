@@ -47,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -56,6 +56,7 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, case, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import limits
 from handlers.context import Ctx, PartView, PlanView, load_plan_view
 from handlers.events import Attachment, Reply
 from handlers.formatting import describe_amount, describe_target, period_label, points
@@ -818,12 +819,20 @@ def _may_see_summary(ctx: Ctx) -> bool:
     return ctx.is_leader or ctx.group_plan_id is not None
 
 
-async def _summary_for(ctx: Ctx, period_hint: PeriodHint | None, *, details: bool = False) -> Summary | None:
-    """The summary the person asked for, or None after telling them why not."""
-    view = await _plan_view(ctx)
-    if view is None:
+def _asked_period(ctx: Ctx, view: PlanView, period_hint: PeriodHint | None, default: Period | None) -> Period | None:
+    """The period named, else `default`, else the cycle just closed; None after telling the
+    person why not (a period outside the plan's year)."""
+    if period_hint is None:
+        return default if default is not None else choose_period(view, ctx.today)
+    try:
+        period: Period | None = resolve_hint(period_hint, view.plan.year)
+    except PeriodError:
+        period = None
+    if period is None or period.year != view.plan.year:
+        ctx.say("summary-period-outside-plan", plan=view.plan.code, year=view.plan.year,
+                example=f"{view.plan.year}-Q1")
         return None
-    return await summary_of(ctx, view, period_hint, details=details)
+    return period
 
 
 async def summary_of(
@@ -832,17 +841,29 @@ async def summary_of(
 ) -> Summary | None:
     """The summary of the period named, else of `default` (None: the cycle just closed); None
     after telling the person why not (a period outside the plan's year)."""
-    period = default
-    if period_hint is not None:
-        try:
-            period = resolve_hint(period_hint, view.plan.year)
-        except PeriodError:
-            period = None
-        if period is None or period.year != view.plan.year:
-            ctx.say("summary-period-outside-plan", plan=view.plan.code, year=view.plan.year,
-                    example=f"{view.plan.year}-Q1")
-            return None
+    period = _asked_period(ctx, view, period_hint, default)
+    if period is None:
+        return None
     return await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=details)
+
+
+async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,
+                     build: Callable[[PlanView, Summary], Awaitable[list[Reply]]], *, details: bool = False) -> None:
+    """A summary-based answer built within the limits (handlers/limits.py): one build for
+    identical requests in flight, none past the asker's or the group's rate."""
+    view = await _plan_view(ctx)
+    if view is None:
+        return
+    period = _asked_period(ctx, view, period_hint, None)
+    if period is None:
+        return
+
+    async def answer() -> list[Reply]:
+        summary = await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=details)
+        return await build(view, summary)
+
+    replies = await limits.expensive(ctx, kind, view.plan.id, period.id, answer)
+    ctx.replies.extend(replies or ())
 
 
 async def chart_attachments(summary: Summary, t: Translator) -> tuple[Attachment, Attachment]:
@@ -875,9 +896,8 @@ async def ask_summary(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     if not _may_see_summary(ctx):
         ctx.say("question-leaders-only")
         return
-    summary = await _summary_for(ctx, period_hint)
-    if summary is not None:
-        ctx.replies.extend(await summary_replies(summary, ctx.t))
+    t = ctx.t
+    await _expensive(ctx, "summary", period_hint, lambda view, summary: summary_replies(summary, t))
 
 
 async def ask_charts(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
@@ -885,16 +905,16 @@ async def ask_charts(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     if not _may_see_summary(ctx):
         ctx.say("question-leaders-only")
         return
-    summary = await _summary_for(ctx, period_hint)
-    if summary is None:
-        return
     t = ctx.t
-    if not summary.rows:
-        ctx.say("summary-charts-nothing", period=period_label(summary.period, t))
-        return
-    attachments = await chart_attachments(summary, t)
-    ctx.replies.append(Reply(t("summary-charts-intro", period=period_label(summary.period, t)),
-                             attachments=attachments, locale=t.locale))
+
+    async def charts(view: PlanView, summary: Summary) -> list[Reply]:
+        label = period_label(summary.period, t)
+        if not summary.rows:
+            return [Reply(t("summary-charts-nothing", period=label), locale=t.locale)]
+        attachments = await chart_attachments(summary, t)
+        return [Reply(t("summary-charts-intro", period=label), attachments=attachments, locale=t.locale)]
+
+    await _expensive(ctx, "charts", period_hint, charts)
 
 
 async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
@@ -902,16 +922,17 @@ async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> N
     if not ctx.is_admin:
         ctx.say("question-admins-only")
         return
-    summary = await _summary_for(ctx, period_hint, details=True)
-    if summary is None:
-        return
-    from handlers.export import export_filename, export_workbook
-
-    view = await load_plan_view(ctx.session, summary.plan_id, ctx.deps.plan_views)
     t = ctx.t
-    content = await asyncio.to_thread(export_workbook, view, summary, t)
-    label = period_label(summary.period, t)
-    document = Attachment("document", export_filename(summary), content,
-                          t("export-caption", plan=summary.plan_code, period=label))
-    ctx.replies.append(Reply(t("export-ready", plan=summary.plan_title, period=label),
-                             attachments=(document,), locale=t.locale))
+
+    async def spreadsheet(view: PlanView, summary: Summary) -> list[Reply]:
+        from handlers.export import export_filename, export_workbook
+
+        # Written in a worker thread: the event loop keeps serving others meanwhile.
+        content = await asyncio.to_thread(export_workbook, view, summary, t)
+        label = period_label(summary.period, t)
+        document = Attachment("document", export_filename(summary), content,
+                              t("export-caption", plan=summary.plan_code, period=label))
+        return [Reply(t("export-ready", plan=summary.plan_title, period=label), attachments=(document,),
+                      locale=t.locale)]
+
+    await _expensive(ctx, "export", period_hint, spreadsheet, details=True)

@@ -43,6 +43,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -525,11 +526,15 @@ def _command_status(o: str, t: str, locale: str) -> Intent:
     return AskStatus(_unit_text(o, t) if t else None)
 
 
-def _command_summary(o: str, t: str, locale: str) -> Intent:
+def _command_period(o: str, t: str) -> dict[str, Any]:
+    """The period argument of /tonghop, /bieudo, /xuat, /chuanop: a period, a bare year, nothing;
+    anything else is kept as typed, to be refused (never the default period instead)."""
+    if not t:
+        return {}
     hint = _find_period(t)
     if hint is None and (m := _YEAR_ONLY.fullmatch(t)):
         hint = _hint(Frequency.YEARLY, 1, m["y"])
-    return AskSummary(hint)
+    return {"period": hint} if hint is not None else {"unknown_period": o}
 
 
 def _command_language(o: str, t: str, locale: str) -> Intent:
@@ -554,11 +559,11 @@ _COMMANDS: dict[str, _Command] = {
     **dict.fromkeys(("baocao", "report", "nopsolieu", "submit"), _command_report),
     **dict.fromkeys(("chitieu", "gap", "ct"), _command_gap),
     **dict.fromkeys(("tinhhinh", "status", "tiendo", "progress"), _command_status),
-    **dict.fromkeys(("chuanop", "missing"), lambda o, t, locale: AskMissing(_find_period(t) if t else None)),
-    **dict.fromkeys(("tonghop", "summary", "tongket"), _command_summary),
+    **dict.fromkeys(("chuanop", "missing"), lambda o, t, locale: AskMissing(**_command_period(o, t))),
+    **dict.fromkeys(("tonghop", "summary", "tongket"), lambda o, t, locale: AskSummary(**_command_period(o, t))),
     **dict.fromkeys(("lich", "schedule", "lichnhac"), lambda *_: AskSchedule()),
-    **dict.fromkeys(("bieudo", "chart", "charts"), lambda o, t, locale: AskCharts(_find_period(t) if t else None)),
-    **dict.fromkeys(("xuat", "export", "xuatexcel"), lambda o, t, locale: AskExport(_find_period(t) if t else None)),
+    **dict.fromkeys(("bieudo", "chart", "charts"), lambda o, t, locale: AskCharts(**_command_period(o, t))),
+    **dict.fromkeys(("xuat", "export", "xuatexcel"), lambda o, t, locale: AskExport(**_command_period(o, t))),
     **dict.fromkeys(("chuadat", "offtrack"), lambda *_: AskOffTrack()),
 }
 _COMMAND_NAMES = tuple(name for name in _COMMANDS if len(name) >= 5)
