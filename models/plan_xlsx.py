@@ -50,6 +50,8 @@ def header_field(header: str, taken: set[str]) -> str | None:
         return "code"
     if h.startswith("ly do"):  # "Lý do giao": why these units report it
         return "reporters_reason"
+    if h.startswith("muc tieu khac"):
+        return None  # other statements of the target, shown by export (they do not come back)
     if "so lieu" in h or "danh gia" in h or "khoang cach" in h or "ty le bao cao" in h:
         return None  # result columns written by export
     if "theo doi" in h or ("chu tri" in h and ("tong hop" in h or "bao cao" in h)):
@@ -181,6 +183,7 @@ def _read(workbook: Any, path: Path) -> Located:
     title_above = " ".join(filter(None, (c for _, cells in rows[:header_position] for c in cells)))
 
     meta = _read_meta(workbook)
+    schedule = _schedule_of(meta)
     plan = _located(META_SHEET if meta else sheet.title, 1)
     plan.update(meta)
     if "code" not in plan:
@@ -204,7 +207,12 @@ def _read(workbook: Any, path: Path) -> Located:
         if [c for c in cells if c] == [c for c in header_cells if c]:
             continue  # a header repeated after a page break
         number = values.get("number")
-        if number and (_ROMAN.match(number) or re.fullmatch(r"[A-Z]", number)) and not values.get("target"):
+        # A group row: numbered I, II… or A, B…, or (in a table with a Mã column, as export writes
+        # it) any number with neither a code nor a target ("1.1 Chính quyền số").
+        if number and not values.get("target") and (
+            _ROMAN.match(number) or re.fullmatch(r"[A-Z]", number)
+            or ("code" in columns.values() and not values.get("code"))
+        ):
             current_group = number
             groups.append(_located(sheet.title, row_number, code=number, title=values.get("text") or number))
             continue
@@ -228,6 +236,8 @@ def _read(workbook: Any, path: Path) -> Located:
     _attach_parts(workbook, indicators)
     units = _read_units(workbook) or _guess_units(indicators)
     raw = Located(format=1, plan=plan, units=units, groups=groups, indicators=indicators)
+    if schedule is not None:
+        raw["schedule"] = schedule
     raw.where, raw.number, raw.sheet = "row", 1, sheet.title
     return raw
 
@@ -242,6 +252,20 @@ def _read_meta(workbook: Any) -> dict[str, Any]:
             key = fold(cells[0]).replace(" ", "_")
             meta[key] = int(cells[1]) if key == "year" and cells[1].isdigit() else cells[1]
     return meta
+
+
+def _schedule_of(meta: dict[str, Any]) -> Located | None:
+    """The "deadline_<frequency>" rows of the meta sheet ("5 next before": before the 5th of the
+    next month), taken out of it as the schedule's deadlines."""
+    deadlines = Located()
+    for key in [k for k in meta if k.startswith("deadline_")]:
+        words = str(meta.pop(key)).split()
+        rule = _located(META_SHEET, 1, day=words[0] if words else None, month=words[1] if len(words) > 1 else None,
+                        before="true" if "before" in words[2:] else None)
+        deadlines[key.removeprefix("deadline_")] = rule
+    if not deadlines:
+        return None
+    return _located(META_SHEET, 1, deadlines=deadlines)
 
 
 def _table_of(sheet: Any, wanted: dict[str, str]) -> list[tuple[int, dict[str, str | None]]]:
@@ -262,9 +286,14 @@ def _read_units(workbook: Any) -> list[Located]:
     if sheet is None:
         return []
     wanted = {"ma": "code", "ten": "name", "loai": "kind", "truc thuoc": "parent", "ten khac": "aliases",
-              "neu trong kh": "named_in_plan", "neu trong ke hoach": "named_in_plan"}
+              "neu trong kh": "named_in_plan", "neu trong ke hoach": "named_in_plan", "hoat dong": "active",
+              "ngung tu ngay": "on", "ly do ngung": "reason", "sap nhap vao": "into"}
     units = []
     for number, values in _table_of(sheet, wanted):
+        stopped = {key: values.pop(key, None) for key in ("on", "reason", "into")}
+        if any(stopped.values()):  # a unit closed or merged during the plan (plan-format.md, Units)
+            values["deactivated"] = _located(sheet.title, number, **stopped)
+            values["deactivated"].key_numbers = {key: number for key in values["deactivated"]}
         node = _located(sheet.title, number, **values)
         node.key_numbers = {key: number for key in node}
         units.append(node)
@@ -280,6 +309,7 @@ def _attach_parts(workbook: Any, indicators: list[Located]) -> None:
         "muc tieu": "target", "so sanh": "comparison", "do luong": "measure", "tu so": "numerator",
         "mau so": "denominator", "don vi tinh": "unit", "dieu kien": "condition",
         "don vi bao cao": "reporters",  # unit codes separated by ";": the part's own reporters
+        "cho phep khong phat sinh": "allow_not_applicable",
     }
     by_code = {node["code"]: node for node in indicators}
     for number, values in _table_of(sheet, wanted):
