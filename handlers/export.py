@@ -3,7 +3,7 @@
 Sheets, in order:
 1. the appendix: the plan's columns in the plan's order (TT, Mục tiêu, Cơ quan chủ trì, Cơ quan
    phối hợp, Cơ quan theo dõi, [Kết quả năm trước], Mục tiêu <năm> của tỉnh, Mục tiêu <năm> của đơn
-   vị, [Mục tiêu khác: the target as stated elsewhere in the document, shown and not read back],
+   vị, [Mục tiêu khác: the target as stated elsewhere in the document, for people to read],
    Mức độ, [Cơ sở đề xuất], [Lý do giao]), group rows numbered as the plan numbers them (I, II, …), then the
    columns the importer needs to rebuild the plan exactly (Mã, Tên ngắn, Tần suất, [Công thức]),
    then the period's results: Phần, Số liệu <kỳ> (the plan-wide figure), Tổng tử số / Tổng mẫu số
@@ -13,10 +13,11 @@ Sheets, in order:
    2025: Phụ lục 1 and 2) gets a heading row per table, lettered A, B, … as Vietnamese tables
    letter their parts; the importer reads those as groups (see tests/test_export.py).
 2. "Kế hoạch" (key, value, with the deadlines, coverage threshold and first collected month),
-   "Đơn vị" (Mã, Tên, Loại, Trực thuộc, Tên khác, …, closing and merging) and "Phần" (the parts of
+   "Đơn vị" (Mã, Tên, Loại, Trực thuộc, Tên khác, …, closing and merging), "Phần" (the parts of
    every indicator whose parts the appendix row alone does not determine, with the reporters the
-   file set, the condition and "không phát sinh"): the optional sheets
-   of the XLSX plan format (docs/plan-format.md), so the exported file imports back as the plan.
+   file set, the condition and "không phát sinh") and, when there are any, "Mục tiêu khác" (those
+   other statements of the targets, one a row): the optional sheets of the XLSX plan format
+   (docs/plan-format.md), so the exported file imports back as the plan.
 3. "Tỷ lệ báo cáo": reporting rates per unit (expected, received, on time, late, missing, rates,
    the focal officer), the whole plan's first.
 4. one sheet per unit that reports in the period: its figure for each part with gap, status, first
@@ -51,7 +52,8 @@ from handlers.summary import IndicatorRow, Standing, Summary, build_summary, cov
 from locales import Translator
 from models.gaps import Status
 from models.periods import Period, PeriodError
-from models.plan_xlsx import META_SHEET, PARTS_SHEET, UNITS_SHEET
+from models.plans import DEFAULT_TARGET_SOURCE
+from models.plan_xlsx import CONFLICTS_SHEET, META_SHEET, PARTS_SHEET, UNITS_SHEET
 from models.tables import Indicator
 from models.targets import Comparison, Measure, TargetParseError, parse_target_detail
 
@@ -439,6 +441,29 @@ def _write_parts(workbook: Workbook, view: PlanView, t: Translator, taken: set[s
             ]))
 
 
+def _write_conflicts(workbook: Workbook, view: PlanView, t: Translator, taken: set[str]) -> None:
+    """Other statements of the targets, one a row, so they come back on import; an indicator whose
+    chosen target is stated somewhere other than the appendix gets a row even without one."""
+    rows: list[list[Any]] = []
+    for indicator in view.indicators:
+        chosen = indicator.target_source if indicator.target_source not in (None, DEFAULT_TARGET_SOURCE) else None
+        conflicts = indicator.conflicts or []
+        for conflict in conflicts:
+            rows.append([indicator.code, conflict["part"], conflict["target"], conflict["source"], chosen,
+                         conflict.get("rule")])
+        if not conflicts and chosen:
+            rows.append([indicator.code, None, None, None, chosen, None])
+    if not rows:
+        return
+    ids = ("indicator", "part", "target", "source", "chosen", "rule")
+    widths = (12, 10, 22, 40, 40, 40)
+    columns = [_Column(t(f"export-conflict-col-{name}"), width, wrap=width >= 22) for name, width in zip(ids, widths)]
+    sheet = _Sheet(workbook, sheet_title(CONFLICTS_SHEET, taken), columns, header_row=1)
+    sheet.header()
+    for row in rows:
+        sheet.append(sheet.values(row))
+
+
 # --- reporting rates and units ----------------------------------------------------------------
 
 
@@ -548,6 +573,7 @@ def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:
     _write_meta(workbook, view, t, taken)
     _write_units(workbook, view, t, taken)
     _write_parts(workbook, view, t, taken)
+    _write_conflicts(workbook, view, t, taken)
     _write_rates(workbook, summary, t, taken)
     _write_unit_sheets(workbook, summary, t, taken)
     buffer = io.BytesIO()

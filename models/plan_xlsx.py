@@ -21,6 +21,7 @@ from models.text import fold, slug
 META_SHEET = "Kế hoạch"
 UNITS_SHEET = "Đơn vị"
 PARTS_SHEET = "Phần"
+CONFLICTS_SHEET = "Mục tiêu khác"
 _ROMAN = re.compile(r"^(?=[IVXL]+$)L?X{0,3}(?:IX|IV|V?I{0,3})$")
 _HEADER_SCAN_ROWS = 40
 
@@ -157,7 +158,7 @@ def _sheet_named(workbook: Any, name: str) -> Any:
 
 def _find_table(workbook: Any) -> tuple[Any, list[tuple[int, list[str | None]]], int, dict[int, str]] | None:
     for sheet in workbook.worksheets:
-        if fold(sheet.title) in (fold(META_SHEET), fold(UNITS_SHEET), fold(PARTS_SHEET)):
+        if fold(sheet.title) in (fold(META_SHEET), fold(UNITS_SHEET), fold(PARTS_SHEET), fold(CONFLICTS_SHEET)):
             continue
         rows = _rows(sheet)
         for position, (_, cells) in enumerate(rows[:_HEADER_SCAN_ROWS]):
@@ -234,6 +235,7 @@ def _read(workbook: Any, path: Path) -> Located:
         indicators.append(node)
 
     _attach_parts(workbook, indicators)
+    _attach_conflicts(workbook, indicators)
     units = _read_units(workbook) or _guess_units(indicators)
     raw = Located(format=1, plan=plan, units=units, groups=groups, indicators=indicators)
     if schedule is not None:
@@ -323,6 +325,31 @@ def _attach_parts(workbook: Any, indicators: list[Located]) -> None:
         node = _located(sheet.title, number, **values)
         node.key_numbers = {key: number for key in node}
         owner.setdefault("parts", []).append(node)
+
+
+def _attach_conflicts(workbook: Any, indicators: list[Located]) -> None:
+    """The "Mục tiêu khác" sheet: other statements of a part's target, with where the chosen one
+    is stated and why it wins (the same on every row of an indicator; a row without a target
+    carries only those)."""
+    sheet = _sheet_named(workbook, CONFLICTS_SHEET)
+    if sheet is None:
+        return
+    wanted = {"ma chi tieu": "indicator", "ma phan": "part", "muc tieu": "target", "nguon": "source",
+              "muc tieu da chon theo": "target_source", "quy tac chon": "conflict_rule"}
+    by_code = {node["code"]: node for node in indicators}
+    for number, values in _table_of(sheet, wanted):
+        owner = by_code.get(values.pop("indicator") or "")
+        if owner is None:
+            continue
+        for key in ("target_source", "conflict_rule"):
+            if values.get(key):
+                owner[key] = values[key]
+                owner.key_numbers[key] = number
+        if values.get("target") or values.get("source"):
+            node = _located(sheet.title, number, part=values.get("part"), target=values.get("target"),
+                            source=values.get("source"))
+            node.key_numbers = {key: number for key in node}
+            owner.setdefault("conflicts", []).append(node)
 
 
 _KIND_WORDS = (

@@ -20,7 +20,7 @@ from handlers.export import ExportError, export_command, export_workbook, sheet_
 from handlers.summary import build_summary
 from locales import translator
 from models import store
-from models.plans import DEFAULT_TARGET_SOURCE, PlanSpec, load_plan_file
+from models.plans import PlanSpec, load_plan_file
 from models.periods import Period
 from models.targets import Figure
 from tests.figures import store_figures
@@ -180,14 +180,11 @@ def test_sheet_titles_are_valid_and_unique() -> None:
 
 def normalized(spec: PlanSpec) -> PlanSpec:
     """What the XLSX plan format does not carry (docs/plan-format.md): appendix tables (exported as
-    lettered heading rows, read back as groups), the schedule's source text, and where the chosen
-    target is stated with the other statements of it (shown in "Mục tiêu khác", not read back)."""
+    lettered heading rows, read back as groups) and the schedule's source text."""
     return dataclasses.replace(
         spec,
         schedule=dataclasses.replace(spec.schedule, source=None),
-        indicators=tuple(dataclasses.replace(
-            i, table=None, group=None, target_source=DEFAULT_TARGET_SOURCE, conflicts=(), conflict_rule=None,
-        ) for i in spec.indicators),
+        indicators=tuple(dataclasses.replace(i, table=None, group=None) for i in spec.indicators),
         tables=(), groups=(),
     )
 
@@ -206,10 +203,13 @@ async def test_an_exported_appendix_imports_back_as_the_same_plan(app: App, tmp_
 
     assert normalized(exported) == normalized(source)
     # Spelled out, what the people using the plan work with: reporters of every part (set in the
-    # file or derived), why, conditions, "không phát sinh", units, schedule, when collecting starts.
+    # file or derived), why, conditions, "không phát sinh", other statements of the targets, units,
+    # schedule, when collecting starts.
     assert [(p.code, p.reporters, p.reporters_overridden) for p in exported.parts] == [
         (p.code, p.reporters, p.reporters_overridden) for p in source.parts]
     assert [i.reporters_reason for i in exported.indicators] == [i.reporters_reason for i in source.indicators]
+    assert [(i.target_source, i.conflicts) for i in exported.indicators] == [
+        (i.target_source, i.conflicts) for i in source.indicators]
     assert [(p.target.condition, p.allow_not_applicable) for p in exported.parts] == [
         (p.target.condition, p.allow_not_applicable) for p in source.parts]
     assert exported.units == source.units
@@ -302,6 +302,8 @@ async def test_conflicting_targets_are_shown_beside_the_target(app: App, locale:
         assert "Khác: trên 50% (Thân kế hoạch, mục II. Mục tiêu)" in cells.values()
     assert t("export-conflict-part", part="7a", target="Trên 90%", source=source) + "\n" + t(
         "export-conflict-part", part="7b", target="70%", source=source) in cells.values()
+    # The importer reads them from their own sheet, one a row.
+    assert rows_of(book["Mục tiêu khác"])[1][:4] == ("7", "7a", "Trên 90%", source)
     # Reasons for the reporters are there too, under the header the importer reads.
     reason = headers.index("Lý do giao") + 1
     assert any((sheet.cell(row, reason).value or "").startswith("Số liệu chung của cả thành phố")

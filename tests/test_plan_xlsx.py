@@ -120,9 +120,10 @@ def test_the_first_objective_column_is_the_text_and_the_next_the_target() -> Non
 
 
 def test_what_an_export_writes_beyond_the_appendix_is_read(tmp_path: Path) -> None:
-    """The columns and rows handlers/export.py adds: a Mã column with numbered groups ("1.1"),
+    """The columns and sheets handlers/export.py adds: a Mã column with numbered groups ("1.1"),
     Lý do giao, the Phần sheet's reporters, condition and "không phát sinh", the units' closing,
-    and the meta sheet's deadlines, coverage threshold and first collected month."""
+    other statements of a target, and the meta sheet's deadlines, coverage threshold and first
+    collected month."""
     book = Workbook()
     sheet = book.active
     sheet.title = "Phụ lục"
@@ -142,6 +143,10 @@ def test_what_an_export_writes_beyond_the_appendix_is_read(tmp_path: Path) -> No
     parts.append(["Mã chỉ tiêu", "Mã phần", "Mục tiêu", "Điều kiện", "Đơn vị báo cáo", "Cho phép không phát sinh"])
     parts.append(["1", "1", "80%", None, "an-sinh; binh-khe", "không"])
     parts.append(["2.1", "2.1", "10 điểm", "sau khi có kinh phí", None, "có"])
+    conflicts = book.create_sheet("Mục tiêu khác")
+    conflicts.append(["Mã chỉ tiêu", "Mã phần", "Mục tiêu", "Nguồn", "Mục tiêu đã chọn theo", "Quy tắc chọn"])
+    conflicts.append(["1", "1", "trên 85%", "Thân kế hoạch, mục I.2", "Phụ lục, TT 6", None])
+    conflicts.append(["2.1", None, None, None, "Phụ lục, cột của thị xã", None])
     meta = book.create_sheet("Kế hoạch")
     for row in (["code", "X2025"], ["title", "Thử"], ["year", 2025], ["coverage_threshold", 60],
                 ["collect_from", "2025-04"], ["deadline_monthly", "5 next before"], ["deadline_yearly", "10 12"]):
@@ -152,7 +157,12 @@ def test_what_an_export_writes_beyond_the_appendix_is_read(tmp_path: Path) -> No
     assert [(g.code, g.title) for g in plan.groups] == [("1.1", "Chính quyền số"), ("2", "Kinh tế số")]
     one, two = plan.indicators
     assert (one.code, one.group, two.code, two.group) == ("1", "1.1", "2.1", "2")
-    assert one.reporters_reason == "Mỗi xã tự có số hồ sơ của mình" and one.conflicts == ()
+    assert one.reporters_reason == "Mỗi xã tự có số hồ sơ của mình"
+    # The conflicts sheet is read; the appendix's "Mục tiêu khác" column, its display, is not.
+    [conflict] = one.conflicts
+    assert (conflict.part, conflict.source, conflict.target.raw, conflict.target.comparison) == (
+        "1", "Thân kế hoạch, mục I.2", "trên 85%", Comparison.ABOVE)
+    assert (one.target_source, two.target_source, two.conflicts) == ("Phụ lục, TT 6", "Phụ lục, cột của thị xã", ())
     assert (one.parts[0].reporters, one.parts[0].reporters_overridden) == (("an-sinh", "binh-khe"), True)
     assert one.parts[0].allow_not_applicable is False and two.parts[0].allow_not_applicable is True
     assert two.parts[0].target.condition == "sau khi có kinh phí" and not two.parts[0].reporters_overridden
