@@ -52,7 +52,7 @@ def header_field(header: str, taken: set[str]) -> str | None:
     if h.startswith("ly do"):  # "Lý do giao": why these units report it
         return "reporters_reason"
     if h.startswith("muc tieu khac"):
-        return None  # other statements of the target, shown by export (they do not come back)
+        return None  # export's display of conflicts; read from the sheet of that name
     if "so lieu" in h or "danh gia" in h or "khoang cach" in h or "ty le bao cao" in h:
         return None  # result columns written by export
     if "theo doi" in h or ("chu tri" in h and ("tong hop" in h or "bao cao" in h)):
