@@ -107,6 +107,7 @@ class PlanView:
     reporters: dict[int, list[int]]  # part id -> unit ids
     duties: dict[int, list[int]]  # unit id -> part ids
     collect_from: Period | None = None  # the plan's first collected month
+    overridden: frozenset[int] = frozenset()  # part ids whose reporters the plan file set
 
     @property
     def coverage_threshold(self) -> Decimal:
@@ -232,19 +233,22 @@ async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
     reporters: dict[int, list[int]] = {}
     duties: dict[int, list[int]] = {}
     rows = await session.execute(
-        select(Assignment.part_id, Assignment.unit_id)
+        select(Assignment.part_id, Assignment.unit_id, Assignment.source)
         .join(IndicatorPart, Assignment.part_id == IndicatorPart.id)
         .where(IndicatorPart.plan_id == plan_id, Assignment.active.is_(True))
     )
     order = {part_id: position for position, part_id in enumerate(parts)}
-    for part_id, unit_id in rows:
+    overridden: set[int] = set()
+    for part_id, unit_id, source in rows:
         if part_id in parts:
             reporters.setdefault(part_id, []).append(unit_id)
             duties.setdefault(unit_id, []).append(part_id)
+            if source == "override":
+                overridden.add(part_id)
     for part_ids in duties.values():
         part_ids.sort(key=order.__getitem__)
     collect_from = Period.parse(plan.collect_from) if plan.collect_from else None
-    return PlanView(plan, indicators, parts, units, rules, reporters, duties, collect_from)
+    return PlanView(plan, indicators, parts, units, rules, reporters, duties, collect_from, frozenset(overridden))
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Sheets, in order:
 1. the appendix: the plan's columns in the plan's order (TT, Mục tiêu, Cơ quan chủ trì, Cơ quan
    phối hợp, Cơ quan theo dõi, [Kết quả năm trước], Mục tiêu <năm> của tỉnh, Mục tiêu <năm> của đơn
-   vị, Mức độ, [Cơ sở đề xuất]), group rows numbered as the plan numbers them (I, II, …), then the
+   vị, [Mục tiêu khác: the target as stated elsewhere in the document, for people to read],
+   Mức độ, [Cơ sở đề xuất], [Lý do giao]), group rows numbered as the plan numbers them (I, II, …), then the
    columns the importer needs to rebuild the plan exactly (Mã, Tên ngắn, Tần suất, [Công thức]),
    then the period's results: Phần, Số liệu <kỳ> (the plan-wide figure), Tổng tử số / Tổng mẫu số
    (the sums behind a ratio), Khoảng cách (gap), Đánh giá (met / on track / off track / no data),
@@ -11,9 +12,12 @@ Sheets, in order:
    are empty, so the importer passes over them. A plan with several appendix tables (Đông Triều
    2025: Phụ lục 1 and 2) gets a heading row per table, lettered A, B, … as Vietnamese tables
    letter their parts; the importer reads those as groups (see tests/test_export.py).
-2. "Kế hoạch" (key, value), "Đơn vị" (Mã, Tên, Loại, Trực thuộc, Tên khác) and "Phần" (the parts
-   of every indicator whose parts the appendix row alone does not determine): the optional sheets
-   of the XLSX plan format (docs/plan-format.md), so the exported file imports back as the plan.
+2. "Kế hoạch" (key, value, with the deadlines, coverage threshold and first collected month),
+   "Đơn vị" (Mã, Tên, Loại, Trực thuộc, Tên khác, …, closing and merging), "Phần" (the parts of
+   every indicator whose parts the appendix row alone does not determine, with the reporters the
+   file set, the condition and "không phát sinh") and, when there are any, "Mục tiêu khác" (those
+   other statements of the targets, one a row): the optional sheets of the XLSX plan format
+   (docs/plan-format.md), so the exported file imports back as the plan.
 3. "Tỷ lệ báo cáo": reporting rates per unit (expected, received, on time, late, missing, rates,
    the focal officer), the whole plan's first.
 4. one sheet per unit that reports in the period: its figure for each part with gap, status, first
@@ -48,8 +52,9 @@ from handlers.summary import IndicatorRow, Standing, Summary, build_summary, cov
 from locales import Translator
 from models.gaps import Status
 from models.periods import Period, PeriodError
-from models.plan_xlsx import META_SHEET, PARTS_SHEET, UNITS_SHEET
-from models.tables import Indicator, Plan
+from models.plans import DEFAULT_TARGET_SOURCE
+from models.plan_xlsx import CONFLICTS_SHEET, META_SHEET, PARTS_SHEET, UNITS_SHEET
+from models.tables import Indicator
 from models.targets import Comparison, Measure, TargetParseError, parse_target_detail
 
 __all__ = ["ExportError", "export_command", "export_filename", "export_workbook", "sheet_title"]
@@ -224,10 +229,14 @@ def _appendix_columns(view: PlanView, t: Translator, label: str) -> list[tuple[s
     columns += [
         ("province_target", _Column(t("export-col-province", year=year), 13, wrap=True)),
         ("target", _Column(t("export-col-target", year=year), 13, wrap=True)),
-        ("level", _Column(t("export-col-level"), 15, wrap=True)),
     ]
+    if any(i.conflicts for i in indicators):
+        columns.append(("conflicts", _Column(t("export-col-conflicts"), 30, wrap=True)))
+    columns.append(("level", _Column(t("export-col-level"), 15, wrap=True)))
     if any(i.basis for i in indicators):
         columns.append(("basis", _Column(t("export-col-basis"), 30, wrap=True)))
+    if any(i.reporters_reason for i in indicators):
+        columns.append(("reporters_reason", _Column(t("export-col-reporters-reason"), 40, wrap=True)))
     columns += [
         ("code", _Column(t("export-col-code"), 8)),
         ("title", _Column(t("export-col-title"), 30, wrap=True)),
@@ -249,7 +258,16 @@ def _appendix_columns(view: PlanView, t: Translator, label: str) -> list[tuple[s
     return columns
 
 
-def _indicator_values(indicator: Indicator) -> dict[str, Any]:
+def _conflicts_text(indicator: Indicator, t: Translator) -> str | None:
+    """The other statements of the indicator's targets, one a line: "Khác: trên 50% (Thân kế
+    hoạch, mục I.2)", with the part's code when the indicator has several."""
+    several = len(indicator.parts) > 1
+    lines = [t("export-conflict-part" if several else "export-conflict", part=c["part"], target=c["target"],
+               source=c["source"]) for c in indicator.conflicts or []]
+    return "\n".join(lines) or None
+
+
+def _indicator_values(indicator: Indicator, t: Translator) -> dict[str, Any]:
     return {
         "number": indicator.number, "text": indicator.text, "lead": indicator.lead,
         "coordinating": indicator.coordinating, "tracking": indicator.tracking,
@@ -257,6 +275,7 @@ def _indicator_values(indicator: Indicator) -> dict[str, Any]:
         "target": indicator.target_raw, "level": indicator.level_raw, "basis": indicator.basis,
         "code": indicator.code, "title": indicator.title, "frequency": indicator.frequency,
         "accumulation": indicator.accumulation, "formula": indicator.formula,
+        "reporters_reason": indicator.reporters_reason, "conflicts": _conflicts_text(indicator, t),
     }
 
 
@@ -321,7 +340,7 @@ def _write_appendix(workbook: Workbook, view: PlanView, summary: Summary, t: Tra
             shown_group = group_key
             title = groups.get(group_key) or group_titles.get(indicator.group_code or "", indicator.group_code)
             emit({"number": indicator.group_code, "text": title}, font=GROUP_FONT, fill=GROUP_FILL)
-        values: dict[str, Any] = _indicator_values(indicator)
+        values: dict[str, Any] = _indicator_values(indicator, t)
         if len(parts) == 1:
             values["part"] = parts[0].part.label
             values.update(_result_cells(sheet, rows.get(parts[0].part.id), t))
@@ -336,14 +355,20 @@ def _write_appendix(workbook: Workbook, view: PlanView, summary: Summary, t: Tra
 # --- the plan format's optional sheets --------------------------------------------------------
 
 
-def _write_meta(workbook: Workbook, plan: Plan, t: Translator, taken: set[str]) -> None:
+def _write_meta(workbook: Workbook, view: PlanView, t: Translator, taken: set[str]) -> None:
+    plan = view.plan
     sheet = _Sheet(workbook, sheet_title(META_SHEET, taken), [_Column("", 16), _Column("", 90, wrap=True)])
     values: list[tuple[str, Any]] = [
         ("code", plan.code), ("title", plan.title), ("year", plan.year), ("issuer", plan.issuer),
         ("document", plan.document), ("issued_on", plan.issued_on.isoformat() if plan.issued_on else None),
         ("source", plan.source), ("salutation", plan.salutation),
         ("tracking_unit", plan.tracking_unit_code), ("notes", plan.notes),
+        ("coverage_threshold", plan.coverage_threshold), ("collect_from", plan.collect_from),
     ]
+    # The schedule's deadlines as "day month [before]": "5 next before" = before the 5th of the next month.
+    for frequency, rule in view.rules.items():
+        values.append((f"deadline_{frequency.value}", " ".join(
+            [str(rule.day), str(rule.month), *(["before"] if rule.before else [])])))
     for key, value in values:
         if value is not None and value != "":
             sheet.append([sheet.cell(key, font=HEADER_FONT), sheet.cell(value, alignment=WRAP)])
@@ -352,23 +377,33 @@ def _write_meta(workbook: Workbook, plan: Plan, t: Translator, taken: set[str]) 
 def _write_units(workbook: Workbook, view: PlanView, t: Translator, taken: set[str]) -> None:
     columns = [_Column(t("export-unit-col-code"), 16), _Column(t("export-unit-col-name"), 45, wrap=True),
                _Column(t("export-unit-col-kind"), 12), _Column(t("export-unit-col-parent"), 16),
-               _Column(t("export-unit-col-aliases"), 50, wrap=True), _Column(t("export-unit-col-named"), 12)]
+               _Column(t("export-unit-col-aliases"), 50, wrap=True), _Column(t("export-unit-col-named"), 12),
+               _Column(t("export-unit-col-active"), 12), _Column(t("export-unit-col-deactivated-on"), 14),
+               _Column(t("export-unit-col-deactivation-reason"), 14), _Column(t("export-unit-col-merged-into"), 16)]
     sheet = _Sheet(workbook, sheet_title(UNITS_SHEET, taken), columns, header_row=1)
     sheet.header()
     for unit in sorted(view.units.values(), key=lambda u: u.id):
         if not unit.in_file:
             continue
         parent = view.units.get(unit.parent_id) if unit.parent_id else None
-        sheet.append(sheet.values([unit.code, unit.name, unit.kind, parent.code if parent else None,
-                                   "; ".join(unit.aliases or []) or None, "true" if unit.named_in_plan else "false"]))
+        merged_into = view.units.get(unit.merged_into_id) if unit.merged_into_id else None
+        sheet.append(sheet.values([
+            unit.code, unit.name, unit.kind, parent.code if parent else None,
+            "; ".join(unit.aliases or []) or None, "true" if unit.named_in_plan else "false",
+            "true" if unit.active else "false",
+            unit.deactivated_on.isoformat() if unit.deactivated_on else None, unit.deactivation_reason,
+            merged_into.code if merged_into else None,
+        ]))
 
 
-def _needs_part_rows(indicator: Indicator, parts: Sequence[PartView]) -> bool:
+def _needs_part_rows(indicator: Indicator, parts: Sequence[PartView], overridden: frozenset[int]) -> bool:
     """Whether the appendix row alone would not rebuild these parts exactly (then the "Phần"
     sheet states them outright; stating a simple part too is harmless)."""
     if len(parts) != 1:
         return True
     part = parts[0].part
+    if part.id in overridden or part.condition or not part.allow_not_applicable:
+        return True
     if part.code != indicator.code or part.label or part.applies_to or part.target_raw != indicator.target_raw:
         return True
     if part.numerator_label or part.denominator_label:
@@ -382,22 +417,51 @@ def _needs_part_rows(indicator: Indicator, parts: Sequence[PartView]) -> bool:
 
 def _write_parts(workbook: Workbook, view: PlanView, t: Translator, taken: set[str]) -> None:
     ids = ("indicator", "code", "label", "applies-to", "target", "comparison", "measure", "numerator",
-           "denominator", "unit")
-    widths = (12, 10, 40, 24, 22, 12, 12, 40, 40, 16)
+           "denominator", "unit", "condition", "reporters", "allow-not-applicable")
+    widths = (12, 10, 40, 24, 22, 12, 12, 40, 40, 16, 40, 40, 14)
     columns = [_Column(t(f"export-part-col-{name}"), width, wrap=width >= 22) for name, width in zip(ids, widths)]
     sheet = _Sheet(workbook, sheet_title(PARTS_SHEET, taken), columns, header_row=1)
     sheet.header()
     for indicator in view.indicators:
         parts = [view.parts[p.id] for p in indicator.parts if p.id in view.parts]
-        if not parts or not _needs_part_rows(indicator, parts):
+        if not parts or not _needs_part_rows(indicator, parts, view.overridden):
             continue
         for pv in parts:
             part = pv.part
+            # Only reporters the file set are written: an empty cell derives them again on import.
+            reporters = None
+            if part.id in view.overridden:
+                unit_ids = sorted(view.reporters.get(part.id, []))  # as the Đơn vị sheet lists them
+                reporters = "; ".join(view.units[unit_id].code for unit_id in unit_ids)
             sheet.append(sheet.values([
                 indicator.code, part.code, part.label, ", ".join(part.applies_to or []) or None,
                 part.target_raw, part.comparison, part.measure, part.numerator_label,
-                part.denominator_label, part.unit_label,
+                part.denominator_label, part.unit_label, part.condition, reporters,
+                t("export-part-yes") if part.allow_not_applicable else t("export-part-no"),
             ]))
+
+
+def _write_conflicts(workbook: Workbook, view: PlanView, t: Translator, taken: set[str]) -> None:
+    """Other statements of the targets, one a row, so they come back on import; an indicator whose
+    chosen target is stated somewhere other than the appendix gets a row even without one."""
+    rows: list[list[Any]] = []
+    for indicator in view.indicators:
+        chosen = indicator.target_source if indicator.target_source not in (None, DEFAULT_TARGET_SOURCE) else None
+        conflicts = indicator.conflicts or []
+        for conflict in conflicts:
+            rows.append([indicator.code, conflict["part"], conflict["target"], conflict["source"], chosen,
+                         conflict.get("rule")])
+        if not conflicts and chosen:
+            rows.append([indicator.code, None, None, None, chosen, None])
+    if not rows:
+        return
+    ids = ("indicator", "part", "target", "source", "chosen", "rule")
+    widths = (12, 10, 22, 40, 40, 40)
+    columns = [_Column(t(f"export-conflict-col-{name}"), width, wrap=width >= 22) for name, width in zip(ids, widths)]
+    sheet = _Sheet(workbook, sheet_title(CONFLICTS_SHEET, taken), columns, header_row=1)
+    sheet.header()
+    for row in rows:
+        sheet.append(sheet.values(row))
 
 
 # --- reporting rates and units ----------------------------------------------------------------
@@ -506,9 +570,10 @@ def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:
     workbook = Workbook(write_only=True)
     taken: set[str] = set()
     _write_appendix(workbook, view, summary, t, taken)
-    _write_meta(workbook, view.plan, t, taken)
+    _write_meta(workbook, view, t, taken)
     _write_units(workbook, view, t, taken)
     _write_parts(workbook, view, t, taken)
+    _write_conflicts(workbook, view, t, taken)
     _write_rates(workbook, summary, t, taken)
     _write_unit_sheets(workbook, summary, t, taken)
     buffer = io.BytesIO()

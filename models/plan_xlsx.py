@@ -21,6 +21,7 @@ from models.text import fold, slug
 META_SHEET = "Kế hoạch"
 UNITS_SHEET = "Đơn vị"
 PARTS_SHEET = "Phần"
+CONFLICTS_SHEET = "Mục tiêu khác"
 _ROMAN = re.compile(r"^(?=[IVXL]+$)L?X{0,3}(?:IX|IV|V?I{0,3})$")
 _HEADER_SCAN_ROWS = 40
 
@@ -50,6 +51,8 @@ def header_field(header: str, taken: set[str]) -> str | None:
         return "code"
     if h.startswith("ly do"):  # "Lý do giao": why these units report it
         return "reporters_reason"
+    if h.startswith("muc tieu khac"):
+        return None  # export's display of conflicts; read from the sheet of that name
     if "so lieu" in h or "danh gia" in h or "khoang cach" in h or "ty le bao cao" in h:
         return None  # result columns written by export
     if "theo doi" in h or ("chu tri" in h and ("tong hop" in h or "bao cao" in h)):
@@ -155,7 +158,7 @@ def _sheet_named(workbook: Any, name: str) -> Any:
 
 def _find_table(workbook: Any) -> tuple[Any, list[tuple[int, list[str | None]]], int, dict[int, str]] | None:
     for sheet in workbook.worksheets:
-        if fold(sheet.title) in (fold(META_SHEET), fold(UNITS_SHEET), fold(PARTS_SHEET)):
+        if fold(sheet.title) in (fold(META_SHEET), fold(UNITS_SHEET), fold(PARTS_SHEET), fold(CONFLICTS_SHEET)):
             continue
         rows = _rows(sheet)
         for position, (_, cells) in enumerate(rows[:_HEADER_SCAN_ROWS]):
@@ -181,6 +184,7 @@ def _read(workbook: Any, path: Path) -> Located:
     title_above = " ".join(filter(None, (c for _, cells in rows[:header_position] for c in cells)))
 
     meta = _read_meta(workbook)
+    schedule = _schedule_of(meta)
     plan = _located(META_SHEET if meta else sheet.title, 1)
     plan.update(meta)
     if "code" not in plan:
@@ -204,7 +208,12 @@ def _read(workbook: Any, path: Path) -> Located:
         if [c for c in cells if c] == [c for c in header_cells if c]:
             continue  # a header repeated after a page break
         number = values.get("number")
-        if number and (_ROMAN.match(number) or re.fullmatch(r"[A-Z]", number)) and not values.get("target"):
+        # A group row: numbered I, II… or A, B…, or (in a table with a Mã column, as export writes
+        # it) any number with neither a code nor a target ("1.1 Chính quyền số").
+        if number and not values.get("target") and (
+            _ROMAN.match(number) or re.fullmatch(r"[A-Z]", number)
+            or ("code" in columns.values() and not values.get("code"))
+        ):
             current_group = number
             groups.append(_located(sheet.title, row_number, code=number, title=values.get("text") or number))
             continue
@@ -226,8 +235,11 @@ def _read(workbook: Any, path: Path) -> Located:
         indicators.append(node)
 
     _attach_parts(workbook, indicators)
+    _attach_conflicts(workbook, indicators)
     units = _read_units(workbook) or _guess_units(indicators)
     raw = Located(format=1, plan=plan, units=units, groups=groups, indicators=indicators)
+    if schedule is not None:
+        raw["schedule"] = schedule
     raw.where, raw.number, raw.sheet = "row", 1, sheet.title
     return raw
 
@@ -242,6 +254,20 @@ def _read_meta(workbook: Any) -> dict[str, Any]:
             key = fold(cells[0]).replace(" ", "_")
             meta[key] = int(cells[1]) if key == "year" and cells[1].isdigit() else cells[1]
     return meta
+
+
+def _schedule_of(meta: dict[str, Any]) -> Located | None:
+    """The "deadline_<frequency>" rows of the meta sheet ("5 next before": before the 5th of the
+    next month), taken out of it as the schedule's deadlines."""
+    deadlines = Located()
+    for key in [k for k in meta if k.startswith("deadline_")]:
+        words = str(meta.pop(key)).split()
+        rule = _located(META_SHEET, 1, day=words[0] if words else None, month=words[1] if len(words) > 1 else None,
+                        before="true" if "before" in words[2:] else None)
+        deadlines[key.removeprefix("deadline_")] = rule
+    if not deadlines:
+        return None
+    return _located(META_SHEET, 1, deadlines=deadlines)
 
 
 def _table_of(sheet: Any, wanted: dict[str, str]) -> list[tuple[int, dict[str, str | None]]]:
@@ -262,9 +288,14 @@ def _read_units(workbook: Any) -> list[Located]:
     if sheet is None:
         return []
     wanted = {"ma": "code", "ten": "name", "loai": "kind", "truc thuoc": "parent", "ten khac": "aliases",
-              "neu trong kh": "named_in_plan", "neu trong ke hoach": "named_in_plan"}
+              "neu trong kh": "named_in_plan", "neu trong ke hoach": "named_in_plan", "hoat dong": "active",
+              "ngung tu ngay": "on", "ly do ngung": "reason", "sap nhap vao": "into"}
     units = []
     for number, values in _table_of(sheet, wanted):
+        stopped = {key: values.pop(key, None) for key in ("on", "reason", "into")}
+        if any(stopped.values()):  # a unit closed or merged during the plan (plan-format.md, Units)
+            values["deactivated"] = _located(sheet.title, number, **stopped)
+            values["deactivated"].key_numbers = {key: number for key in values["deactivated"]}
         node = _located(sheet.title, number, **values)
         node.key_numbers = {key: number for key in node}
         units.append(node)
@@ -280,6 +311,7 @@ def _attach_parts(workbook: Any, indicators: list[Located]) -> None:
         "muc tieu": "target", "so sanh": "comparison", "do luong": "measure", "tu so": "numerator",
         "mau so": "denominator", "don vi tinh": "unit", "dieu kien": "condition",
         "don vi bao cao": "reporters",  # unit codes separated by ";": the part's own reporters
+        "cho phep khong phat sinh": "allow_not_applicable",
     }
     by_code = {node["code"]: node for node in indicators}
     for number, values in _table_of(sheet, wanted):
@@ -293,6 +325,31 @@ def _attach_parts(workbook: Any, indicators: list[Located]) -> None:
         node = _located(sheet.title, number, **values)
         node.key_numbers = {key: number for key in node}
         owner.setdefault("parts", []).append(node)
+
+
+def _attach_conflicts(workbook: Any, indicators: list[Located]) -> None:
+    """The "Mục tiêu khác" sheet: other statements of a part's target, with where the chosen one
+    is stated and why it wins (the same on every row of an indicator; a row without a target
+    carries only those)."""
+    sheet = _sheet_named(workbook, CONFLICTS_SHEET)
+    if sheet is None:
+        return
+    wanted = {"ma chi tieu": "indicator", "ma phan": "part", "muc tieu": "target", "nguon": "source",
+              "muc tieu da chon theo": "target_source", "quy tac chon": "conflict_rule"}
+    by_code = {node["code"]: node for node in indicators}
+    for number, values in _table_of(sheet, wanted):
+        owner = by_code.get(values.pop("indicator") or "")
+        if owner is None:
+            continue
+        for key in ("target_source", "conflict_rule"):
+            if values.get(key):
+                owner[key] = values[key]
+                owner.key_numbers[key] = number
+        if values.get("target") or values.get("source"):
+            node = _located(sheet.title, number, part=values.get("part"), target=values.get("target"),
+                            source=values.get("source"))
+            node.key_numbers = {key: number for key in node}
+            owner.setdefault("conflicts", []).append(node)
 
 
 _KIND_WORDS = (

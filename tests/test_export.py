@@ -179,43 +179,58 @@ def test_sheet_titles_are_valid_and_unique() -> None:
 
 
 def normalized(spec: PlanSpec) -> PlanSpec:
-    """What the XLSX plan format cannot carry: appendix tables (exported as lettered heading rows,
-    read back as groups) and the schedule's source text; and what export does not write yet though
-    the reader takes it: reporters set in the file ("Đơn vị báo cáo" of the Phần sheet) and why
-    ("Lý do giao")."""
+    """What the XLSX plan format does not carry (docs/plan-format.md): appendix tables (exported as
+    lettered heading rows, read back as groups) and the schedule's source text."""
     return dataclasses.replace(
         spec,
         schedule=dataclasses.replace(spec.schedule, source=None),
-        indicators=tuple(dataclasses.replace(
-            i, table=None, group=None, reporters_reason=None,
-            parts=tuple(dataclasses.replace(p, reporters=(), reporters_overridden=False) for p in i.parts),
-        ) for i in spec.indicators),
+        indicators=tuple(dataclasses.replace(i, table=None, group=None) for i in spec.indicators),
         tables=(), groups=(),
     )
 
 
-async def test_an_exported_appendix_imports_back_as_the_same_plan(app: App, tmp_path: Path) -> None:
-    await import_plan_file(app, DONG_TRIEU)
-    path = tmp_path / "dong-trieu.xlsx"
-    line = await export_command(app, "DT2025", "2025-03", path)
+PLANS = sorted((ROOT / "data" / "plans").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("plan_file", PLANS, ids=[p.stem for p in PLANS])
+async def test_an_exported_appendix_imports_back_as_the_same_plan(app: App, tmp_path: Path, plan_file: Path) -> None:
+    source = load_plan_file(plan_file)
+    await import_plan_file(app, plan_file)
+    path = tmp_path / f"{source.code}.xlsx"
+    line = await export_command(app, source.code, f"{source.year}-03", path)
     assert str(path) in line
-    source, exported = load_plan_file(DONG_TRIEU), load_plan_file(path)
+    exported = load_plan_file(path)
 
     assert normalized(exported) == normalized(source)
-    # Everything the people using the plan work with comes back: codes, numbers, texts, parts,
-    # targets, reporters, units.
-    assert [i.code for i in exported.indicators] == [i.code for i in source.indicators]
-    assert [(p.code, p.target) for p in exported.parts] == [(p.code, p.target) for p in source.parts]
-    derived = [(p.code, p.reporters) for p in source.parts if not p.reporters_overridden]
-    assert derived and [(p.code, p.reporters) for p in exported.parts if (p.code, p.reporters) in derived] == derived
+    # Spelled out, what the people using the plan work with: reporters of every part (set in the
+    # file or derived), why, conditions, "không phát sinh", other statements of the targets, units,
+    # schedule, when collecting starts.
+    assert [(p.code, p.reporters, p.reporters_overridden) for p in exported.parts] == [
+        (p.code, p.reporters, p.reporters_overridden) for p in source.parts]
+    assert [i.reporters_reason for i in exported.indicators] == [i.reporters_reason for i in source.indicators]
+    assert [(i.target_source, i.conflicts) for i in exported.indicators] == [
+        (i.target_source, i.conflicts) for i in source.indicators]
+    assert [(p.target.condition, p.allow_not_applicable) for p in exported.parts] == [
+        (p.target.condition, p.allow_not_applicable) for p in source.parts]
     assert exported.units == source.units
-    assert [i.accumulation for i in exported.indicators] == [i.accumulation for i in source.indicators]
     assert exported.schedule.deadlines == source.schedule.deadlines
-    # Groups of Phụ lục 1 come back as groups; Phụ lục 2's heading comes back as group "B".
-    assert [i.group for i in exported.indicators[:22]] == [i.group for i in source.indicators[:22]]
-    assert {i.group for i in exported.indicators[22:]} == {"B"}
-    assert [(g.code, g.title) for g in exported.groups if g.code not in ("A", "B")] == [
-        (g.code, g.title) for g in source.groups]
+    assert (exported.collect_from, exported.coverage_threshold) == (source.collect_from, source.coverage_threshold)
+    if source.tables:  # separately numbered tables come back as lettered groups, their groups as groups
+        letters = {"A", "B", "C", "D"}
+        assert [(g.code, g.title) for g in exported.groups if g.code not in letters] == [
+            (g.code, g.title) for g in source.groups]
+    else:
+        assert [i.group for i in exported.indicators] == [i.group for i in source.indicators]
+
+
+def test_the_seed_plans_use_what_the_round_trip_checks() -> None:
+    """The round trip above proves something only if the seeds set what it compares."""
+    specs = [load_plan_file(path) for path in PLANS]
+    parts = [part for spec in specs for part in spec.parts]
+    assert any(p.reporters_overridden for p in parts) and any(not p.reporters_overridden for p in parts)
+    assert any(p.target.condition for p in parts)
+    assert any(i.reporters_reason for spec in specs for i in spec.indicators)
+    assert any(i.conflicts for spec in specs for i in spec.indicators)
 
 
 async def test_export_command_refuses_bad_input_with_a_clear_line(small: App, tmp_path: Path) -> None:
@@ -243,3 +258,53 @@ async def test_export_command_writes_the_file(small: App, tmp_path: Path, clock:
                                       indicators=6, units=5)
     book = load_workbook(path)
     assert book.worksheets[0].cell(3, 1).value == "TT"
+
+
+async def test_what_the_seeds_leave_unset_comes_back_too(app: App, tmp_path: Path) -> None:
+    """collect_from, a part that takes no "không phát sinh" and a condition stated apart from the
+    target: no seed plan sets them, so a copy of the small plan does."""
+    text = SMALL.read_text(encoding="utf-8").replace(
+        "  coverage_threshold: 50\n", "  coverage_threshold: 50\n  collect_from: \"2025-02\"\n").replace(
+        '{code: "15", target: "ít nhất 03 doanh nghiệp"}',
+        '{code: "15", target: "ít nhất 03 doanh nghiệp", allow_not_applicable: false,'
+        ' condition: "sau khi có quy hoạch"}')
+    changed = tmp_path / "small.yaml"
+    changed.write_text(text, encoding="utf-8")
+    await import_plan_file(app, changed)
+    path = tmp_path / "small.xlsx"
+    await export_command(app, "T2025", "2025-03", path)
+    source, exported = load_plan_file(changed), load_plan_file(path)
+    assert normalized(exported) == normalized(source)
+    fifteen = next(p for p in exported.parts if p.code == "15")
+    assert (fifteen.allow_not_applicable, fifteen.target.condition) == (False, "sau khi có quy hoạch")
+    assert (exported.collect_from, exported.coverage_threshold) == (Period.parse("2025-02"), 50)
+    parts = rows_of(load_workbook(path)["Phần"])
+    header = parts[0]
+    row = next(r for r in parts if r[header.index("Mã phần")] == "15")
+    assert (row[header.index("Cho phép không phát sinh")], row[header.index("Điều kiện")]) == (
+        "không", "sau khi có quy hoạch")
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+async def test_conflicting_targets_are_shown_beside_the_target(app: App, locale: str) -> None:
+    await import_plan_file(app, ROOT / "data" / "plans" / "bac-giang-2024.yaml")
+    book = await workbook_of(app, "BG2024", "2024-03", locale)
+    sheet = book.worksheets[0]
+    t = translator(locale)
+    headers = [cell.value for cell in sheet[3]]
+    other = headers.index(t("export-col-conflicts")) + 1
+    assert other == headers.index("Mục tiêu 2024 của đơn vị") + 2  # right beside the chosen target
+    cells = {sheet.cell(row, 1).value: sheet.cell(row, other).value for row in range(4, sheet.max_row + 1)
+             if sheet.cell(row, other).value}
+    source = "Thân kế hoạch, mục II. Mục tiêu"
+    assert t("export-conflict", target="trên 50%", source=source) in cells.values()
+    if locale == "vi":
+        assert "Khác: trên 50% (Thân kế hoạch, mục II. Mục tiêu)" in cells.values()
+    assert t("export-conflict-part", part="7a", target="Trên 90%", source=source) + "\n" + t(
+        "export-conflict-part", part="7b", target="70%", source=source) in cells.values()
+    # The importer reads them from their own sheet, one a row.
+    assert rows_of(book["Mục tiêu khác"])[1][:4] == ("7", "7a", "Trên 90%", source)
+    # Reasons for the reporters are there too, under the header the importer reads.
+    reason = headers.index("Lý do giao") + 1
+    assert any((sheet.cell(row, reason).value or "").startswith("Số liệu chung của cả thành phố")
+               for row in range(4, sheet.max_row + 1))

@@ -1,6 +1,7 @@
 """An appendix table typed into a spreadsheet imports like a YAML plan."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from openpyxl import Workbook
 
 from models.plan_xlsx import header_field
 from models.plans import PlanFileError, load_plan_file
+from models.periods import DeadlineRule, Frequency, Period
 from models.targets import Comparison, Measure
 
 
@@ -103,7 +105,8 @@ def test_a_sheet_without_the_appendix_header_is_explained(tmp_path: Path) -> Non
         ("Cơ quan chủ trì tổng hợp, báo cáo", "tracking"), ("Cơ quan theo dõi chỉ tiêu", "tracking"),
         ("Cơ quan phối hợp", "coordinating"), ("Mục tiêu 2025 của tỉnh", "province_target"),
         ("Kết quả năm 2023", "baseline"), ("MỨC ĐỘ CHỈ TIÊU", "level"), ("Ghi chú", "formula"),
-        ("Cơ sở đề xuất", "basis"), ("Số liệu 2025-03", None),
+        ("Cơ sở đề xuất", "basis"), ("Số liệu 2025-03", None), ("Lý do giao", "reporters_reason"),
+        ("Mục tiêu khác", None),
     ],
 )
 def test_headers_are_matched_tolerantly(header: str, field: str | None) -> None:
@@ -114,3 +117,58 @@ def test_the_first_objective_column_is_the_text_and_the_next_the_target() -> Non
     assert header_field("Chỉ tiêu chiến lược Chính quyền số", set()) == "text"
     assert header_field("Chỉ tiêu", {"text"}) == "target"
     assert header_field("Mục tiêu 2025 của thành phố", {"number", "text"}) == "target"
+
+
+def test_what_an_export_writes_beyond_the_appendix_is_read(tmp_path: Path) -> None:
+    """The columns and sheets handlers/export.py adds: a Mã column with numbered groups ("1.1"),
+    Lý do giao, the Phần sheet's reporters, condition and "không phát sinh", the units' closing,
+    other statements of a target, and the meta sheet's deadlines, coverage threshold and first
+    collected month."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Phụ lục"
+    sheet.append(["TT", "Mục tiêu", "Cơ quan chủ trì", "Mục tiêu 2025 của đơn vị", "Mục tiêu khác", "Lý do giao", "Mã"])
+    sheet.append(["1.1", "Chính quyền số"])
+    sheet.append([1, "Tỷ lệ hồ sơ trực tuyến đạt 80%", "Phòng VHTT", "80%", "Khác: trên 85% (Thân kế hoạch)",
+                  "Mỗi xã tự có số hồ sơ của mình", "1"])
+    sheet.append(["2", "Kinh tế số"])
+    sheet.append([1, "Số hóa 10 điểm di tích", "Phòng VHTT", "10 điểm", None, None, "2.1"])
+    units = book.create_sheet("Đơn vị")
+    units.append(["Mã", "Tên", "Loại", "Trực thuộc", "Tên khác", "Nêu trong KH", "Hoạt động", "Ngừng từ ngày",
+                  "Lý do ngừng", "Sáp nhập vào"])
+    units.append(["vhtt", "Phòng VHTT", "department", None, None, "true", "true", None, None, None])
+    units.append(["an-sinh", "Xã An Sinh", "commune", None, None, "true", "true", None, None, None])
+    units.append(["binh-khe", "Xã Bình Khê", "commune", None, None, "true", "false", "2025-11-01", "merged", "an-sinh"])
+    parts = book.create_sheet("Phần")
+    parts.append(["Mã chỉ tiêu", "Mã phần", "Mục tiêu", "Điều kiện", "Đơn vị báo cáo", "Cho phép không phát sinh"])
+    parts.append(["1", "1", "80%", None, "an-sinh; binh-khe", "không"])
+    parts.append(["2.1", "2.1", "10 điểm", "sau khi có kinh phí", None, "có"])
+    conflicts = book.create_sheet("Mục tiêu khác")
+    conflicts.append(["Mã chỉ tiêu", "Mã phần", "Mục tiêu", "Nguồn", "Mục tiêu đã chọn theo", "Quy tắc chọn"])
+    conflicts.append(["1", "1", "trên 85%", "Thân kế hoạch, mục I.2", "Phụ lục, TT 6", None])
+    conflicts.append(["2.1", None, None, None, "Phụ lục, cột của thị xã", None])
+    meta = book.create_sheet("Kế hoạch")
+    for row in (["code", "X2025"], ["title", "Thử"], ["year", 2025], ["coverage_threshold", 60],
+                ["collect_from", "2025-04"], ["deadline_monthly", "5 next before"], ["deadline_yearly", "10 12"]):
+        meta.append(row)
+    book.save(tmp_path / "x.xlsx")
+
+    plan = load_plan_file(tmp_path / "x.xlsx")
+    assert [(g.code, g.title) for g in plan.groups] == [("1.1", "Chính quyền số"), ("2", "Kinh tế số")]
+    one, two = plan.indicators
+    assert (one.code, one.group, two.code, two.group) == ("1", "1.1", "2.1", "2")
+    assert one.reporters_reason == "Mỗi xã tự có số hồ sơ của mình"
+    # The conflicts sheet is read; the appendix's "Mục tiêu khác" column, its display, is not.
+    [conflict] = one.conflicts
+    assert (conflict.part, conflict.source, conflict.target.raw, conflict.target.comparison) == (
+        "1", "Thân kế hoạch, mục I.2", "trên 85%", Comparison.ABOVE)
+    assert (one.target_source, two.target_source, two.conflicts) == ("Phụ lục, TT 6", "Phụ lục, cột của thị xã", ())
+    assert (one.parts[0].reporters, one.parts[0].reporters_overridden) == (("an-sinh", "binh-khe"), True)
+    assert one.parts[0].allow_not_applicable is False and two.parts[0].allow_not_applicable is True
+    assert two.parts[0].target.condition == "sau khi có kinh phí" and not two.parts[0].reporters_overridden
+    closed = plan.units[2]
+    assert (closed.active, closed.deactivated_on, closed.deactivation_reason, closed.merged_into) == (
+        False, date(2025, 11, 1), "merged", "an-sinh")
+    assert (plan.coverage_threshold, plan.collect_from) == (60, Period.parse("2025-04"))
+    assert plan.schedule.deadlines[Frequency.MONTHLY] == DeadlineRule(5, "next", True)
+    assert plan.schedule.deadlines[Frequency.YEARLY] == DeadlineRule(10, 12, False)
