@@ -211,6 +211,7 @@ async def test_a_polled_batch_is_stored_and_answered_in_each_chats_order(tg: Har
         tg.emu.user_message(user, text)
     await tg.emu.wait_until_updates_consumed()
     await tg.emu.wait_for_sent(before + 4)
+    await tg.channel.sender.settle()  # each send is marked once its answer is back
     assert await tg.count(Submission) == 3
     to_lan = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == LAN]
     to_minh = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == MINH]
