@@ -195,9 +195,11 @@ async def test_the_same_update_delivered_twice_is_stored_once(tg: Harness) -> No
     await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
     update_id = tg.emu.user_message(LAN, "6: 120/150")
     await tg.emu.wait_until_updates_consumed()
+    await tg.channel.sender.settle()
     replies = len(tg.emu.sent)
     tg.emu.redeliver(update_id)
     await tg.emu.wait_until_updates_consumed()
+    await tg.channel.sender.settle()
     assert await tg.count(Submission) == 1
     assert len(tg.emu.sent) == replies  # and no second reply
 
