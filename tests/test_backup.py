@@ -59,7 +59,7 @@ async def fill(app: App, clock: Clock) -> ConsoleChannel:
     await console.send("Lan", "6: 121/150 ghi chú riêng")
     async with app.unit_of_work() as session:
         row = (await outbox.claim(session, channel="telegram", worker="w", now=clock(), limit=1))[0]
-        await outbox.mark_all_sent(session, [(row.id, "555", 1)], clock())
+        await outbox.mark_sent(session, row.id, row.claimed_by, "555", 1, clock())
     return console
 
 
