@@ -51,6 +51,9 @@ class Metrics:
         self.unknown_outcomes = Counter("dtbot_send_unknown_outcomes",
                                         "Sends whose answer was lost (sent or not, nobody knows), by channel",
                                         ["channel"], registry=r)
+        self.sending = Gauge("dtbot_sender_active",
+                             "1 if this process sends the channel's messages (on PostgreSQL one process per bot "
+                             "does; the others queue)", ["channel"], registry=r)
         self.backlog = Gauge("dtbot_outbox_backlog", "Messages due and not yet sent, by channel", ["channel"],
                              registry=r)
         self.oldest_due = Gauge("dtbot_outbox_oldest_due_seconds", "Age of the oldest message due and not sent",
@@ -119,6 +122,7 @@ class Metrics:
     def watch_sender(self, sender: OutboxSender) -> None:
         """Count what the sender delivers: replies (keyed `reply:…`) and scheduled messages."""
         transport = sender.transport
+        self.sending.labels(sender.channel).set_function(lambda: 1 if sender.sends else 0)
 
         async def counted(row: OutboxMessage) -> SendResult:
             result = await transport(row)

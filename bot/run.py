@@ -18,7 +18,7 @@ from bot.app import App
 from bot.channels.sender import OutboxSender
 from bot.channels.telegram import ALLOWED_UPDATES, CHANNEL, TelegramChannel, make_bot
 from bot.health import Health
-from bot.singleton import sole_poller
+from bot.singleton import SenderTurn, sole_poller
 from scheduler.jobs import start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,14 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
     bot = make_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
     channel = TelegramChannel(app, bot)
     senders["telegram"] = channel.sender
+    turn_over = asyncio.Event()  # set once this process has sent its last message
+    turn: asyncio.Task[None] | None = None
+    if SenderTurn.applies(settings.database_url):
+        # Several processes on one database: one of them sends, so that together they keep
+        # Telegram's limits; the others queue and nudge it.
+        bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
+        channel.sender.turn = SenderTurn(settings.database_url, CHANNEL, bot_id, on_wake=channel.sender.wake.set)
+        turn = asyncio.create_task(channel.sender.turn.run(turn_over))
     if health is not None:
         health.channel(CHANNEL, "webhook" if settings.webhook_url else "polling")
         health.metrics.watch_bot(bot, CHANNEL, on_poll=lambda: health.called(CHANNEL))
@@ -142,12 +150,16 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
             await channel.poll(stop)
         await sender
         try:
-            await asyncio.wait_for(channel.sender.drain(), timeout=DRAIN_ON_STOP)
+            if channel.sender.sends:
+                await asyncio.wait_for(channel.sender.drain(), timeout=DRAIN_ON_STOP)
         except asyncio.TimeoutError:
             pass
         except Exception:  # the database, most likely; what is left goes out after the next start
             log.exception("the last outbox drain before stopping failed")
     finally:
+        turn_over.set()  # the turn goes to another process at once
+        if turn is not None:
+            await turn
         await bot.session.close()
 
 

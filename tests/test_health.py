@@ -173,6 +173,7 @@ async def test_healthz_and_metrics_of_a_running_bot(running: dict[str, Any], tmp
     assert metric(after, "dtbot_send_failures_total", channel="telegram", code="403") == 1
     assert metric(after, "dtbot_update_handling_seconds_count", channel="telegram") == 3
     assert metric(after, "dtbot_outbox_backlog", channel="telegram") == 0
+    assert metric(after, "dtbot_sender_active", channel="telegram") == 1  # alone, it holds the turn on PostgreSQL too
 
     outage = Unreachable(running["url"], tmp_path)
     await outage.cut()

@@ -7,6 +7,8 @@ re-sends at most the messages in flight. A sender only sends and marks rows whos
 in the same statement), so a sender whose lease ran out never sends what another took over. A
 failed send goes back to the queue with a backoff instead of being retried in place, so neither
 the drain nor the poll loop waits for it; a send whose answer was lost is retried once, later.
+With several processes on one PostgreSQL database, only the one holding the bot's sender turn
+(bot/singleton.py) sends; the others queue and nudge it.
 The clock and the sleep are injected, so tests run without waiting for real time.
 """
 from __future__ import annotations
@@ -20,11 +22,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.db import database_unavailable
 from models import outbox
 from models.tables import OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.singleton import SenderTurn
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +175,13 @@ class OutboxSender:
         self._chats: dict[str, asyncio.Task[None]] = {}  # the last delivery handed over, per chat
         self._group: _Outcomes | None = None  # outcomes waiting to be written together
         self._writing: set[asyncio.Task[None]] = set()
+        # Across processes on PostgreSQL: this one sends only while it holds the turn.
+        self.turn: SenderTurn | None = None
+
+    @property
+    def sends(self) -> bool:
+        """Whether this process sends now (else it only queues, and the holder of the turn sends)."""
+        return self.turn is None or self.turn.held
 
     async def deliver(self, rows: list[OutboxMessage]) -> None:
         """Send messages this process holds, in order."""
@@ -209,7 +221,7 @@ class OutboxSender:
     async def drain(self, limit: int = 50) -> int:
         """Claim and send what is due until nothing is; returns how many were handled."""
         handled = 0
-        while True:
+        while self.sends:  # a turn lost meanwhile: the batch in hand is finished, no new one taken
             async with self.sessions() as session:
                 rows = await outbox.claim(session, channel=self.channel, worker=self.worker,
                                           now=self.wall_clock(), limit=limit)
@@ -218,19 +230,23 @@ class OutboxSender:
                 return handled
             await self.deliver(rows)
             handled += len(rows)
+        return handled
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Drain whenever woken, and every `idle` seconds for retries and other processes' work;
         at a stop, the deliveries handed over are finished."""
         failing = False
         while not stop.is_set():
-            try:
-                await self.drain()
-                failing = False
-            except Exception as exc:  # keep delivering; the database may be back on the next round
-                if not failing:  # one line per outage, not one per round
-                    log.warning("outbox drain failed for %s (%s); retrying", self.channel, type(exc).__name__)
-                failing = True
+            if self.sends:
+                try:
+                    await self.drain()
+                    failing = False
+                except Exception as exc:  # keep delivering; the database may be back on the next round
+                    if not failing:  # one line per outage, not one per round
+                        log.warning("outbox drain failed for %s (%s); retrying", self.channel, type(exc).__name__)
+                    failing = True
+            elif self.wake.is_set() and self.turn is not None:
+                self.turn.nudge()  # messages were queued here: the holder of the turn sends them
             self.wake.clear()
             waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)

@@ -293,8 +293,13 @@ class TelegramChannel:
         batch handled together, the batch's transaction is used and the batch sends the replies."""
         batch = _batch.get()
         held: list[OutboxMessage] = batch.held if batch is not None else []
+        # A process that does not hold the sender turn (bot/singleton.py) queues its replies
+        # unclaimed, for the holder to send.
+        sends = self.sender.sends
+        recorded: list[list[Reply]] = []  # the replies queued, to tell them from an apology
 
         async def record(ctx: Ctx) -> None:
+            recorded.append(ctx.replies)
             for number, reply in enumerate(ctx.replies):
                 channel, chat_id = reply.to or (CHANNEL, event.chat_id)
                 mine = reply.to is None
@@ -302,7 +307,7 @@ class TelegramChannel:
                     key=f"reply:{CHANNEL}:{update_id}:{number}", channel=channel, chat_id=chat_id,
                     payload=payload_of(reply, event.message_id if event.choice else None), now=ctx.now,
                     person_id=ctx.person.id if mine and ctx.person else None,
-                    claim_by=self.worker if channel == CHANNEL else None,
+                    claim_by=self.worker if channel == CHANNEL and sends else None,
                 )
                 # A reply's key is new: its update is handled once. In a batch, replies are
                 # inserted together just before the commit (nothing reads them before).
@@ -310,7 +315,7 @@ class TelegramChannel:
                     batch.replies.append(row)
                 else:
                     ctx.session.add(row)
-                if channel == CHANNEL:
+                if channel == CHANNEL and sends:
                     held.append(row)
 
         if batch is not None:
@@ -319,6 +324,8 @@ class TelegramChannel:
         replies = await handle_event(self.app.deps, event, update_key=str(update_id), record=record)
         if held:
             self.sender.hand_over(held)
+        elif recorded and replies is recorded[-1]:
+            self.sender.wake.set()  # queued unclaimed: the holder of the sender turn is nudged
         elif replies:  # handling failed: the apology was not queued; send it as it is
             for reply in replies:
                 await self.transport(OutboxMessage(id=0, chat_id=event.chat_id, payload=payload_of(reply, None)))
@@ -452,6 +459,8 @@ class TelegramChannel:
                             len(updates), type(exc).__name__)
             else:
                 self.sender.hand_over(held)  # sent while the next batch is fetched and handled
+                if not self.sender.sends:
+                    self.sender.wake.set()  # queued unclaimed: the holder of the sender turn is nudged
                 return
         await self._handle_one_by_one(updates)
 
