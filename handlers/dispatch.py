@@ -245,19 +245,22 @@ async def _choice(ctx: Ctx, data: str) -> None:
         case buttons.Language(locale=locale):
             await misc.set_language(ctx, locale)
         case buttons.Late(missing=missing):
-            current = await state.load(ctx)
-            if current is None or current.state != "late":
-                ctx.say("report-choice-stale")
-                return
-            await report.choose_period(ctx, missing, dict(current.data))
+            if (current := await _open_question(ctx, "late", "report-choice-stale")) is not None:
+                await report.choose_period(ctx, missing, dict(current.data))
         case buttons.PlanChoice(plan_id=plan_id):
             await plan_choice.choose(ctx, plan_id)
         case buttons.Answer(yes=yes):
-            current = await state.load(ctx)
-            if current is None or current.state != "confirm":
-                ctx.say("confirm-nothing")
-                return
-            await _confirm(ctx, yes, current)
+            if (current := await _open_question(ctx, "confirm", "confirm-nothing")) is not None:
+                await _confirm(ctx, yes, current)
+
+
+async def _open_question(ctx: Ctx, kind: str, otherwise: str) -> ConversationState | None:
+    """The question of this kind the person was asked and has not answered, or None (said so)."""
+    current = await state.load(ctx)
+    if current is None or current.state != kind:
+        ctx.say(otherwise)
+        return None
+    return current
 
 
 async def _confirm(ctx: Ctx, yes: bool, current: ConversationState) -> None:
