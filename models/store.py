@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.plans import IndicatorSpec, PartSpec, PlanSpec, UnitSpec
+from models.schedule import times_of
 from models.tables import (
     Assignment,
     Indicator,
@@ -86,10 +87,7 @@ async def _import_schedule(session: AsyncSession, plan: Plan, spec: PlanSpec, re
     for frequency, deadline in s.deadlines.items():
         values = dict(
             deadline_day=deadline.day, deadline_month=str(deadline.month),
-            deadline_before=deadline.before, prompt_days_before=s.prompt_days_before,
-            prompt_time=s.prompt_time, reminder_time=s.reminder_time, overdue_time=s.overdue_time,
-            escalate_after_days=s.escalate_after_days, summary_time=s.summary_time,
-            quiet_start=s.quiet_start, quiet_end=s.quiet_end, source=s.source,
+            deadline_before=deadline.before, source=s.source, **times_of(s),
         )
         rule = existing.get(frequency.value)
         if rule is None:

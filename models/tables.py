@@ -30,6 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from models.schedule import DEFAULT_TIMES
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -126,14 +128,15 @@ class ScheduleRule(Base):
     deadline_day: Mapped[int]
     deadline_month: Mapped[str] = mapped_column(String(8))  # "last", "next" or "1".."12"
     deadline_before: Mapped[bool] = mapped_column(Boolean, default=False)
-    prompt_days_before: Mapped[int] = mapped_column(default=3)
-    prompt_time: Mapped[time]
-    reminder_time: Mapped[time]
-    overdue_time: Mapped[time]
-    escalate_after_days: Mapped[int] = mapped_column(default=2)
-    summary_time: Mapped[time]
-    quiet_start: Mapped[time]
-    quiet_end: Mapped[time]
+    # Defaults on the Python side only (models/schedule.py), so the schema is unchanged.
+    prompt_days_before: Mapped[int] = mapped_column(default=DEFAULT_TIMES.prompt_days_before)
+    prompt_time: Mapped[time] = mapped_column(default=DEFAULT_TIMES.prompt_time)
+    reminder_time: Mapped[time] = mapped_column(default=DEFAULT_TIMES.reminder_time)
+    overdue_time: Mapped[time] = mapped_column(default=DEFAULT_TIMES.overdue_time)
+    escalate_after_days: Mapped[int] = mapped_column(default=DEFAULT_TIMES.escalate_after_days)
+    summary_time: Mapped[time] = mapped_column(default=DEFAULT_TIMES.summary_time)
+    quiet_start: Mapped[time] = mapped_column(default=DEFAULT_TIMES.quiet_start)
+    quiet_end: Mapped[time] = mapped_column(default=DEFAULT_TIMES.quiet_end)
     source: Mapped[str | None] = mapped_column(Text)
 
 
