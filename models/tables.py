@@ -5,7 +5,8 @@ tables and the migrations disagree.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+import enum
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +25,13 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
-    false as sa_false,
-    true as sa_true,
     text,
 )
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from models.kinds import RoleKind
 from models.schedule import DEFAULT_TIMES
 
 NAMING = {
@@ -68,12 +70,31 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; pass an aware one")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StrEnumText(TypeDecorator[enum.StrEnum]):
+    """A `StrEnum` stored as its plain string, as the column held before (no database enum type,
+    so a new member needs no migration); read back as the member, and refused on write when it
+    names none."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, kinds: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.kinds = kinds
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.kinds(value).value
+
+    def process_result_value(self, value: Any, dialect: Any) -> enum.StrEnum | None:
+        return None if value is None else self.kinds(value)
 
 
 class Base(DeclarativeBase):
@@ -279,15 +300,15 @@ class Role(Base):
         # Exactly one active focal officer per unit: enforced by the database, not only the code.
         Index(
             "uq_roles_active_officer", "unit_id", unique=True,
-            sqlite_where=text("role = 'officer' AND ended_at IS NULL"),
-            postgresql_where=text("role = 'officer' AND ended_at IS NULL"),
+            sqlite_where=text(f"role = '{RoleKind.OFFICER}' AND ended_at IS NULL"),
+            postgresql_where=text(f"role = '{RoleKind.OFFICER}' AND ended_at IS NULL"),
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))  # None: every plan
-    role: Mapped[str] = mapped_column(String(16))  # admin | leader | officer
+    role: Mapped[RoleKind] = mapped_column(StrEnumText(RoleKind, 16))  # any but GROUP: RoleKind.held()
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -303,7 +324,7 @@ class Invite(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))  # admin | leader | officer | group
+    role: Mapped[RoleKind] = mapped_column(StrEnumText(RoleKind, 16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
