@@ -20,12 +20,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.app import App, build_app
 from bot.backup import add_backup_parsers
+from bot.channels.links import invite_link
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
 from bot.seeds import seed_plans
 from handlers.formatting import describe_target
 from locales import Translator, translator
 from models import store
+from models.kinds import Channel, RoleKind
 from models.plans import PlanFileError, load_plan_file
 from models.tables import Indicator
 from scheduler.cli import add_tick_parser, cmd_tick, instant_argument
@@ -60,7 +62,7 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
     invite = commands.add_parser("invite", help=t("cli-help-invite"))
     invite.add_argument("--plan", metavar="CODE", help=t("cli-help-invite-plan"))
-    invite.add_argument("--role", required=True, choices=["officer", "leader", "admin", "group"])
+    invite.add_argument("--role", required=True, choices=[role.value for role in RoleKind])
     invite.add_argument("--unit", metavar="UNIT", help=t("cli-help-invite-unit"))
     invite.add_argument("--days", type=int, default=14, metavar="N", help=t("cli-help-invite-days"))
     invite.add_argument("--json", action="store_true", help=t("cli-help-json"))
@@ -307,10 +309,10 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
 async def cmd_invite(app: App, args: argparse.Namespace) -> int:
     from models import people
 
-    t = app.t
-    if args.role != "admin" and not args.plan:
+    t, role = app.t, RoleKind(args.role)
+    if role is not RoleKind.ADMIN and not args.plan:
         raise CommandError(t("cli-invite-needs-plan"))
-    if args.role == "officer" and not args.unit:
+    if role is RoleKind.OFFICER and not args.unit:
         raise CommandError(t("cli-invite-needs-unit"))
     if not 1 <= args.days <= 365:
         raise CommandError(t("cli-invite-days"))
@@ -321,17 +323,14 @@ async def cmd_invite(app: App, args: argparse.Namespace) -> int:
             if plan is None:
                 raise CommandError(t("cli-invite-needs-plan"))
             unit = await _unit_or_fail(app, session, plan, args.unit)
-        issued = await people.create_invite(session, role=args.role, plan=plan, unit=unit, now=app.now(), days=args.days)
-    username = await telegram_username(app)
-    link = None
-    if username:
-        link = f"https://t.me/{username}?{'startgroup' if args.role == 'group' else 'start'}={issued.code}"
+        issued = await people.create_invite(session, role=role, plan=plan, unit=unit, now=app.now(), days=args.days)
+    link = invite_link(Channel.TELEGRAM, await telegram_username(app), issued.code, role)
     expires = issued.invite.expires_at.astimezone(app.settings.timezone)
     if args.json:
-        _print_json({"code": issued.code, "role": args.role, "unit": unit.code if unit else None,
+        _print_json({"code": issued.code, "role": role, "unit": unit.code if unit else None,
                      "telegram_link": link, "expires_at": expires.isoformat()})
         return 0
-    print(t("cli-invite-made", code=issued.code, role=t(f"role-{args.role}"),
+    print(t("cli-invite-made", code=issued.code, role=t(f"role-{role}"),
             unit=unit.name if unit else (plan.title if plan else "-"), expires=t.date(expires.date())))
     if link:
         print(link)

@@ -15,6 +15,7 @@ from bot.channels.console import ConsoleChannel
 from bot.config import Settings, load_settings
 from bot.seeds import seed_plans
 from models import people, store
+from models.kinds import Channel, RoleKind
 from models.plans import load_plan_file
 from scheduler.tick import tick
 
@@ -82,7 +83,7 @@ class Demo:
         self.write(f"── {local} · {text}")
         self.write("")
 
-    async def invite(self, role: str, unit_code: str | None = None) -> str:
+    async def invite(self, role: RoleKind, unit_code: str | None = None) -> str:
         async with self.app.unit_of_work() as session:
             plan = await store.get_plan(session, "DT2025")
             assert plan is not None
@@ -109,7 +110,7 @@ class Demo:
         self.shown = self.hidden = 0
         self.brief_group = brief_group
         try:
-            report = await tick(self.app, self.clock.now, senders={"console": self.sender})
+            report = await tick(self.app, self.clock.now, senders={Channel.CONSOLE: self.sender})
         finally:
             self.channel.write = self._bot_says
         if self.hidden:
@@ -165,9 +166,9 @@ async def _owed(app: App, user: str) -> list[str]:
     from models.periods import Frequency
 
     async with app.unit_of_work() as session:
-        person = await person_by_identity(session, "console", user)
+        person = await person_by_identity(session, Channel.CONSOLE, user)
         assert person is not None
-        role = next(r for r in await active_roles(session, person.id) if r.role == "officer")
+        role = next(r for r in await active_roles(session, person.id) if r.role is RoleKind.OFFICER)
         view = await load_plan_view(session, role.plan_id or 0)
         return [pv.code for pv in view.parts_of_unit(role.unit_id or 0) if pv.frequency is Frequency.MONTHLY]
 
@@ -216,11 +217,11 @@ async def _script(d: Demo) -> None:
     d.narrate(f"Phòng Văn hóa và Thông tin cấp mã mời cho {len(units)} cán bộ đầu mối, lãnh đạo "
               "và nhóm Ban Chỉ đạo (python -m bot invite …)")
     for code, _, _ in units:
-        await d.say(officers[code], f"/start {await d.invite('officer', code)}", quiet=code not in SCRIPTED)
+        await d.say(officers[code], f"/start {await d.invite(RoleKind.OFFICER, code)}", quiet=code not in SCRIPTED)
     d.write(f"   … {len(units) - len(SCRIPTED)} cán bộ khác cũng đăng ký bằng mã của mình.\n")
-    await d.say(LEADER, f"/start {await d.invite('leader')}")
-    await d.say(ADMIN, f"/start {await d.invite('admin')}")
-    await d.say(ADMIN, f"/start {await d.invite('group')}", chat=GROUP, group=True)
+    await d.say(LEADER, f"/start {await d.invite(RoleKind.LEADER)}")
+    await d.say(ADMIN, f"/start {await d.invite(RoleKind.ADMIN)}")
+    await d.say(ADMIN, f"/start {await d.invite(RoleKind.GROUP)}", chat=GROUP, group=True)
 
     d.clock.at(15, 8)
     await d.tick("3 ngày làm việc trước hạn 20/4 (Chủ nhật, nên nhắc vào thứ Sáu 18/4): gửi đề nghị "

@@ -13,13 +13,14 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.kinds import RoleKind
 from models.tables import GroupBinding, Identity, Invite, InviteAttempt, Person, Plan, Role, ServerSecret, Unit
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 INVITE_DAYS = 14
-ROLES = ("admin", "leader", "officer", "group")
+ROLES = tuple(RoleKind)  # what an invite may grant
 THROTTLE_WINDOW = timedelta(minutes=15)
 THROTTLE_LIMIT = 5
 # Wrong codes from everyone together: many senders with a few guesses each are throttled too.
@@ -69,14 +70,13 @@ class IssuedInvite:
     invite: Invite
 
 
-async def create_invite(session: AsyncSession, *, role: str, plan: Plan | None, unit: Unit | None,
+async def create_invite(session: AsyncSession, *, role: RoleKind | str, plan: Plan | None, unit: Unit | None,
                         now: datetime, days: int = INVITE_DAYS, created_by: int | None = None) -> IssuedInvite:
-    if role not in ROLES:
-        raise ValueError(role)
+    role = RoleKind(role)  # ValueError for anything else
     code = new_invite_code()
     invite = Invite(
-        code_hash=hash_code(await invite_key(session, now), code), keyed=True, plan_id=plan.id if plan else None, role=role,
-        unit_id=unit.id if unit else None, created_by=created_by, created_at=now,
+        code_hash=hash_code(await invite_key(session, now), code), keyed=True, plan_id=plan.id if plan else None,
+        role=role, unit_id=unit.id if unit else None, created_by=created_by, created_at=now,
         expires_at=now + timedelta(days=days),
     )
     session.add(invite)
@@ -119,8 +119,9 @@ async def globally_throttled_until(session: AsyncSession, now: datetime) -> date
     if (count or 0) < GLOBAL_THROTTLE_LIMIT:
         return None
     # When the limit-th newest attempt leaves the window, it holds fewer than the limit again.
-    limiting = await session.scalar(select(InviteAttempt.attempted_at).where(InviteAttempt.attempted_at > since)
-                                    .order_by(InviteAttempt.attempted_at.desc()).offset(GLOBAL_THROTTLE_LIMIT - 1).limit(1))
+    limiting = await session.scalar(
+        select(InviteAttempt.attempted_at).where(InviteAttempt.attempted_at > since)
+        .order_by(InviteAttempt.attempted_at.desc()).offset(GLOBAL_THROTTLE_LIMIT - 1).limit(1))
     return (limiting or now) + THROTTLE_WINDOW
 
 
@@ -166,7 +167,8 @@ async def ensure_person(session: AsyncSession, channel: str, external_id: str, n
     person = Person(display_name=name or external_id, created_at=now)
     session.add(person)
     await session.flush()
-    session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id, created_at=now))
+    session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id,
+                         created_at=now))
     await session.flush()
     return person
 
@@ -181,16 +183,19 @@ async def active_roles(session: AsyncSession, person_id: int) -> list[Role]:
 
 async def active_officer(session: AsyncSession, unit_id: int) -> Role | None:
     return await session.scalar(
-        select(Role).where(Role.unit_id == unit_id, Role.role == "officer", Role.ended_at.is_(None))
+        select(Role).where(Role.unit_id == unit_id, Role.role == RoleKind.OFFICER, Role.ended_at.is_(None))
     )
 
 
-async def grant_role(session: AsyncSession, *, person: Person, role: str, plan_id: int | None,
+async def grant_role(session: AsyncSession, *, person: Person, role: RoleKind | str, plan_id: int | None,
                      unit_id: int | None, now: datetime, invite_id: int | None = None) -> tuple[Role, Role | None]:
     """Give a role; an officer role for a unit that has one hands the unit over. Returns the new
     role and the one it replaced (ended, kept as history)."""
+    role = RoleKind(role)
+    if role is RoleKind.GROUP:
+        raise ValueError("a group invite binds a chat (bind_group), it is no person's role")
     replaced = None
-    if role == "officer" and unit_id is not None:
+    if role is RoleKind.OFFICER and unit_id is not None:
         replaced = await active_officer(session, unit_id)
         if replaced is not None and replaced.person_id == person.id:
             return replaced, None
@@ -221,7 +226,8 @@ async def plans_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Pl
 
 async def bind_group(session: AsyncSession, *, plan_id: int, channel: str, chat_id: str, title: str | None,
                      now: datetime) -> GroupBinding:
-    binding = await session.scalar(select(GroupBinding).where(GroupBinding.channel == channel, GroupBinding.chat_id == chat_id))
+    binding = await session.scalar(
+        select(GroupBinding).where(GroupBinding.channel == channel, GroupBinding.chat_id == chat_id))
     if binding is None:
         binding = GroupBinding(plan_id=plan_id, channel=channel, chat_id=chat_id, title=title, bound_at=now)
         session.add(binding)
@@ -243,6 +249,6 @@ async def officer_names(session: AsyncSession, plan_id: int) -> dict[int, str]:
         select(Role.unit_id, Person.display_name)
         .join(Person, Person.id == Role.person_id)
         .join(Unit, Unit.id == Role.unit_id)
-        .where(Unit.plan_id == plan_id, Role.role == "officer", Role.ended_at.is_(None))
+        .where(Unit.plan_id == plan_id, Role.role == RoleKind.OFFICER, Role.ended_at.is_(None))
     )
     return {unit_id: name for unit_id, name in rows}

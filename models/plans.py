@@ -17,6 +17,7 @@ import yaml
 
 from models.numbers import NUMBER_PATTERN, parse_number
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, PeriodError
+from models.schedule import DEFAULT_TIMES, ScheduleTimes, format_quiet_hours
 from models.targets import (
     Comparison,
     Measure,
@@ -129,17 +130,11 @@ class IndicatorSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class ScheduleSpec:
+class ScheduleSpec(ScheduleTimes):
+    """A plan's deadlines, and the times of `ScheduleTimes` (keyword-only, defaults there)."""
+
     deadlines: dict[Frequency, DeadlineRule]
     source: str | None = None
-    prompt_days_before: int = 3
-    prompt_time: time = time(8, 0)
-    reminder_time: time = time(8, 0)
-    overdue_time: time = time(8, 0)
-    escalate_after_days: int = 2
-    summary_time: time = time(9, 0)
-    quiet_start: time = time(21, 0)
-    quiet_end: time = time(7, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,9 +564,10 @@ class _Builder:
                 deadlines[frequency] = rule
             except ValueError as exc:
                 self.error(value, "month", f"{label}.month", "plan-error-deadline", problem=str(exc))
-        quiet = self.text(node, "quiet_hours", "schedule.quiet_hours") or "21:00-07:00"
+        quiet = self.text(node, "quiet_hours", "schedule.quiet_hours") or format_quiet_hours(
+            DEFAULT_TIMES.quiet_start, DEFAULT_TIMES.quiet_end)
         quiet_match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", quiet)
-        quiet_start, quiet_end = time(21), time(7)
+        quiet_start, quiet_end = DEFAULT_TIMES.quiet_start, DEFAULT_TIMES.quiet_end
         if quiet_match and int(quiet_match.group(1)) < 24 and int(quiet_match.group(3)) < 24 \
                 and int(quiet_match.group(2)) < 60 and int(quiet_match.group(4)) < 60:
             quiet_start = time(int(quiet_match.group(1)), int(quiet_match.group(2)))
@@ -581,12 +577,14 @@ class _Builder:
         return ScheduleSpec(
             deadlines=deadlines,
             source=self.text(node, "source", "schedule.source"),
-            prompt_days_before=self.integer(node, "prompt_days_before", "schedule.prompt_days_before", 0, 30, default=3) or 0,
-            prompt_time=self.clock(node, "prompt_time", "schedule.prompt_time", time(8)),
-            reminder_time=self.clock(node, "reminder_time", "schedule.reminder_time", time(8)),
-            overdue_time=self.clock(node, "overdue_time", "schedule.overdue_time", time(8)),
-            escalate_after_days=self.integer(node, "escalate_after_days", "schedule.escalate_after_days", 0, 30, default=2) or 0,
-            summary_time=self.clock(node, "summary_time", "schedule.summary_time", time(9)),
+            prompt_days_before=self.integer(node, "prompt_days_before", "schedule.prompt_days_before", 0, 30,
+                                            default=DEFAULT_TIMES.prompt_days_before) or 0,
+            prompt_time=self.clock(node, "prompt_time", "schedule.prompt_time", DEFAULT_TIMES.prompt_time),
+            reminder_time=self.clock(node, "reminder_time", "schedule.reminder_time", DEFAULT_TIMES.reminder_time),
+            overdue_time=self.clock(node, "overdue_time", "schedule.overdue_time", DEFAULT_TIMES.overdue_time),
+            escalate_after_days=self.integer(node, "escalate_after_days", "schedule.escalate_after_days", 0, 30,
+                                             default=DEFAULT_TIMES.escalate_after_days) or 0,
+            summary_time=self.clock(node, "summary_time", "schedule.summary_time", DEFAULT_TIMES.summary_time),
             quiet_start=quiet_start, quiet_end=quiet_end,
         )
 

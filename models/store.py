@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.plans import IndicatorSpec, PartSpec, PlanSpec, UnitSpec
+from models.schedule import times_of
 from models.tables import (
     Assignment,
     Indicator,
@@ -86,10 +87,7 @@ async def _import_schedule(session: AsyncSession, plan: Plan, spec: PlanSpec, re
     for frequency, deadline in s.deadlines.items():
         values = dict(
             deadline_day=deadline.day, deadline_month=str(deadline.month),
-            deadline_before=deadline.before, prompt_days_before=s.prompt_days_before,
-            prompt_time=s.prompt_time, reminder_time=s.reminder_time, overdue_time=s.overdue_time,
-            escalate_after_days=s.escalate_after_days, summary_time=s.summary_time,
-            quiet_start=s.quiet_start, quiet_end=s.quiet_end, source=s.source,
+            deadline_before=deadline.before, source=s.source, **times_of(s),
         )
         rule = existing.get(frequency.value)
         if rule is None:
@@ -221,18 +219,17 @@ async def _import_indicators(session: AsyncSession, plan: Plan, specs: tuple[Ind
                     result.changes["assignments-added"] += 1
                 else:
                     _assign(assignment, dict(source=source, active=True), result, "assignments")
-    for code, row in indicators.items():
-        if code not in seen_indicators and row.active:
+    _retire(indicators, seen_indicators, result, "indicators")
+    _retire(parts, seen_parts, result, "parts")
+    _retire(assignments, seen_assignments, result, "assignments")
+
+
+def _retire(rows: dict[Any, Any], seen: set[Any], result: ImportResult, what: str) -> None:
+    """Rows that left the file stay, inactive: figures given for them keep their history."""
+    for key, row in rows.items():
+        if key not in seen and row.active:
             row.active = False
-            result.changes["indicators-retired"] += 1
-    for code, part in parts.items():
-        if code not in seen_parts and part.active:
-            part.active = False
-            result.changes["parts-retired"] += 1
-    for key, assignment in assignments.items():
-        if key not in seen_assignments and assignment.active:
-            assignment.active = False
-            result.changes["assignments-retired"] += 1
+            result.changes[f"{what}-retired"] += 1
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.kinds import StoreOutcome
 from models.tables import Submission
 from models.targets import Figure
 
@@ -24,9 +25,9 @@ def same_figure(row: Submission, figure: Figure) -> bool:
 
 @dataclass(frozen=True)
 class Stored:
-    """What storing one figure did: "new", "corrected" (a new version) or "duplicate" (nothing)."""
+    """What storing one figure did (a new version, or nothing for a duplicate)."""
 
-    outcome: str
+    outcome: StoreOutcome
     row: Submission
     previous: Submission | None = None
 
@@ -50,7 +51,7 @@ async def store_figure(session: AsyncSession, *, plan_id: int, part_id: int, uni
         previous = await current(session, unit_id, part_id, period)
     assert previous is None or isinstance(previous, Submission)
     if previous is not None and same_figure(previous, figure):
-        return Stored("duplicate", previous, previous)
+        return Stored(StoreOutcome.DUPLICATE, previous, previous)
     values = dict(
         plan_id=plan_id, part_id=part_id, unit_id=unit_id, period=period,
         version=(previous.version + 1) if previous else 1, value=figure.value,
@@ -64,7 +65,7 @@ async def store_figure(session: AsyncSession, *, plan_id: int, part_id: int, uni
     await session.flush()  # anything pending the row refers to goes first
     inserted = await (await session.connection()).execute(_INSERT, values)
     row = Submission(id=inserted.scalar_one(), **values)
-    return Stored("corrected" if previous else "new", row, previous)
+    return Stored(StoreOutcome.CORRECTED if previous else StoreOutcome.NEW, row, previous)
 
 
 def _current_rows(*conditions: object):  # type: ignore[no-untyped-def]

@@ -5,7 +5,8 @@ tables and the migrations disagree.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+import enum
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -24,11 +25,14 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
-    false as sa_false,
-    true as sa_true,
     text,
 )
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from models.kinds import RoleKind
+from models.schedule import DEFAULT_TIMES
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -66,12 +70,31 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; pass an aware one")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StrEnumText(TypeDecorator[enum.StrEnum]):
+    """A `StrEnum` stored as its plain string, as the column held before (no database enum type,
+    so a new member needs no migration); read back as the member, and refused on write when it
+    names none."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, kinds: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.kinds = kinds
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.kinds(value).value
+
+    def process_result_value(self, value: Any, dialect: Any) -> enum.StrEnum | None:
+        return None if value is None else self.kinds(value)
 
 
 class Base(DeclarativeBase):
@@ -126,14 +149,15 @@ class ScheduleRule(Base):
     deadline_day: Mapped[int]
     deadline_month: Mapped[str] = mapped_column(String(8))  # "last", "next" or "1".."12"
     deadline_before: Mapped[bool] = mapped_column(Boolean, default=False)
-    prompt_days_before: Mapped[int] = mapped_column(default=3)
-    prompt_time: Mapped[time]
-    reminder_time: Mapped[time]
-    overdue_time: Mapped[time]
-    escalate_after_days: Mapped[int] = mapped_column(default=2)
-    summary_time: Mapped[time]
-    quiet_start: Mapped[time]
-    quiet_end: Mapped[time]
+    # Defaults on the Python side only (models/schedule.py), so the schema is unchanged.
+    prompt_days_before: Mapped[int] = mapped_column(default=DEFAULT_TIMES.prompt_days_before)
+    prompt_time: Mapped[time] = mapped_column(default=DEFAULT_TIMES.prompt_time)
+    reminder_time: Mapped[time] = mapped_column(default=DEFAULT_TIMES.reminder_time)
+    overdue_time: Mapped[time] = mapped_column(default=DEFAULT_TIMES.overdue_time)
+    escalate_after_days: Mapped[int] = mapped_column(default=DEFAULT_TIMES.escalate_after_days)
+    summary_time: Mapped[time] = mapped_column(default=DEFAULT_TIMES.summary_time)
+    quiet_start: Mapped[time] = mapped_column(default=DEFAULT_TIMES.quiet_start)
+    quiet_end: Mapped[time] = mapped_column(default=DEFAULT_TIMES.quiet_end)
     source: Mapped[str | None] = mapped_column(Text)
 
 
@@ -276,15 +300,15 @@ class Role(Base):
         # Exactly one active focal officer per unit: enforced by the database, not only the code.
         Index(
             "uq_roles_active_officer", "unit_id", unique=True,
-            sqlite_where=text("role = 'officer' AND ended_at IS NULL"),
-            postgresql_where=text("role = 'officer' AND ended_at IS NULL"),
+            sqlite_where=text(f"role = '{RoleKind.OFFICER}' AND ended_at IS NULL"),
+            postgresql_where=text(f"role = '{RoleKind.OFFICER}' AND ended_at IS NULL"),
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))  # None: every plan
-    role: Mapped[str] = mapped_column(String(16))  # admin | leader | officer
+    role: Mapped[RoleKind] = mapped_column(StrEnumText(RoleKind, 16))  # any but GROUP: RoleKind.held()
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -300,7 +324,7 @@ class Invite(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))  # admin | leader | officer | group
+    role: Mapped[RoleKind] = mapped_column(StrEnumText(RoleKind, 16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]

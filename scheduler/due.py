@@ -37,8 +37,15 @@ from types import MappingProxyType
 from typing import Any
 
 from models.periods import (
-    DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar, collects, periods_of_year,
+    DEFAULT_DEADLINES,
+    DeadlineRule,
+    Frequency,
+    Period,
+    WorkCalendar,
+    collects,
+    periods_of_year,
 )
+from models.schedule import DEFAULT_TIMES, ScheduleTimes, times_of
 
 __all__ = [
     "DEFAULT_TIMINGS",
@@ -66,18 +73,11 @@ KIND_ORDER: Mapping[Kind, int] = MappingProxyType({kind: number for number, kind
 
 
 @dataclass(frozen=True, slots=True)
-class Timing:
-    """When one frequency's messages go out (the plan file's `schedule`; docs/plan-format.md)."""
+class Timing(ScheduleTimes):
+    """When one frequency's messages go out (the plan file's `schedule`; docs/plan-format.md):
+    its deadline, and the times and counts of `ScheduleTimes`, keyword-only, defaults there."""
 
     deadline: DeadlineRule
-    prompt_days_before: int = 3
-    prompt_time: time = time(8, 0)
-    reminder_time: time = time(8, 0)
-    overdue_time: time = time(8, 0)
-    escalate_after_days: int = 2
-    summary_time: time = time(9, 0)
-    quiet_start: time = time(21, 0)
-    quiet_end: time = time(7, 0)
 
     def __post_init__(self) -> None:
         if self.prompt_days_before < 0 or self.escalate_after_days < 0:
@@ -98,12 +98,7 @@ def timings_from_rows(rows: Iterable[Any]) -> dict[Frequency, Timing]:
     for row in rows:
         month: str | int = int(row.deadline_month) if str(row.deadline_month).isdigit() else row.deadline_month
         timings[Frequency(row.frequency)] = Timing(
-            deadline=DeadlineRule(row.deadline_day, month, bool(row.deadline_before)),
-            prompt_days_before=row.prompt_days_before, prompt_time=row.prompt_time,
-            reminder_time=row.reminder_time, overdue_time=row.overdue_time,
-            escalate_after_days=row.escalate_after_days, summary_time=row.summary_time,
-            quiet_start=row.quiet_start, quiet_end=row.quiet_end,
-        )
+            deadline=DeadlineRule(row.deadline_day, month, bool(row.deadline_before)), **times_of(row))
     return timings
 
 
@@ -142,9 +137,9 @@ class Item:
     deadline: date
     fire_at: datetime
     until: datetime  # no longer useful from this instant on
-    quiet_start: time = field(default=time(21, 0), compare=False)
-    quiet_end: time = field(default=time(7, 0), compare=False)
-    escalate_after_days: int = field(default=2, compare=False)
+    quiet_start: time = field(default=DEFAULT_TIMES.quiet_start, compare=False)
+    quiet_end: time = field(default=DEFAULT_TIMES.quiet_end, compare=False)
+    escalate_after_days: int = field(default=DEFAULT_TIMES.escalate_after_days, compare=False)
 
     @property
     def period_ids(self) -> str:
