@@ -48,18 +48,19 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from handlers.commands import INVOCATION, Route, find
 from handlers.intents import (
+    AskCharts,
     AskCompare,
+    AskExport,
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
-    AskWhy,
     AskOffTrack,
-    AskCharts,
-    AskExport,
     AskSchedule,
     AskStatus,
     AskSummary,
+    AskWhy,
     BareValue,
     Cancel,
     Confirm,
@@ -550,39 +551,30 @@ def _command_report(o: str, t: str, locale: str) -> Intent:
     return (_figures([(o, t)], locale) if t else None) or ShowReport()
 
 
-_Command = Callable[[str, str, str], Intent]
-_COMMANDS: dict[str, _Command] = {
-    **dict.fromkeys(("start", "batdau"), lambda o, t, locale: Start(o.split(" ")[0] if o else None)),
-    **dict.fromkeys(("help", "giupdo", "giup", "huongdan", "trogiup", "menu", "?"), lambda *_: Help()),
-    **dict.fromkeys(("huy", "cancel", "huybo", "stop"), lambda *_: Cancel()),
-    **dict.fromkeys(("ngonngu", "language", "lang"), _command_language),
-    **dict.fromkeys(("baocao", "report", "nopsolieu", "submit"), _command_report),
-    **dict.fromkeys(("chitieu", "gap", "ct"), _command_gap),
-    **dict.fromkeys(("tinhhinh", "status", "tiendo", "progress"), _command_status),
-    **dict.fromkeys(("chuanop", "missing"), lambda o, t, locale: AskMissing(**_command_period(o, t))),
-    **dict.fromkeys(("tonghop", "summary", "tongket"), lambda o, t, locale: AskSummary(**_command_period(o, t))),
-    **dict.fromkeys(("lich", "schedule", "lichnhac"), lambda *_: AskSchedule()),
-    **dict.fromkeys(("bieudo", "chart", "charts"), lambda o, t, locale: AskCharts(**_command_period(o, t))),
-    **dict.fromkeys(("xuat", "export", "xuatexcel"), lambda o, t, locale: AskExport(**_command_period(o, t))),
-    **dict.fromkeys(("chuadat", "offtrack"), lambda *_: AskOffTrack()),
+# How each intent reads a command's argument; an intent not listed takes none ("/huy now" is /huy).
+_ARGUMENTS: dict[type[Intent], Callable[[str, str, str], Intent]] = {
+    Start: lambda o, t, locale: Start(o.split(" ")[0] if o else None),
+    SetLanguage: _command_language,
+    ShowReport: _command_report,
+    AskGap: _command_gap,
+    AskStatus: _command_status,
+    AskMissing: lambda o, t, locale: AskMissing(**_command_period(o, t)),
+    AskSummary: lambda o, t, locale: AskSummary(**_command_period(o, t)),
+    AskCharts: lambda o, t, locale: AskCharts(**_command_period(o, t)),
+    AskExport: lambda o, t, locale: AskExport(**_command_period(o, t)),
 }
-_COMMAND_NAMES = tuple(name for name in _COMMANDS if len(name) >= 5)
-_COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@\S*)?(?: (?P<args>.*))?$")
 
 
 def _command(o: str, t: str, text: str, locale: str) -> Intent:
-    m = _COMMAND.match(t)
-    if m is None:
-        return Unknown(text)
-    name = m["name"]
-    handler = _COMMANDS.get(name)
-    if handler is None and len(name) >= 4:
-        hit = process.extractOne(name, _COMMAND_NAMES, scorer=OSA.distance, score_cutoff=1)
-        handler = _COMMANDS[hit[0]] if hit else None
-    if handler is None:
+    """A command of the table (handlers/commands.py) read into its intent. Commands the dispatcher
+    routes itself (/kehoach, /khonglienlac) and names of no command are Unknown."""
+    m = INVOCATION.match(t)
+    command = find(m["name"]) if m is not None else None
+    if m is None or command is None or isinstance(command.means, Route):
         return Unknown(text)
     start = m.start("args") if m["args"] is not None else len(t)
-    return handler(o[start:].strip(), t[start:].strip(), locale)
+    read = _ARGUMENTS.get(command.means)
+    return read(o[start:].strip(), t[start:].strip(), locale) if read is not None else command.means()
 
 
 # ------------------------------------------------------------------------------------- figures
