@@ -164,7 +164,14 @@ def _hint(frequency: Frequency, index: int, year: str | None) -> PeriodHint:
     return PeriodHint(frequency, index, y if y is not None and MIN_YEAR <= y <= MAX_YEAR else None)
 
 
+# Alternatives of _PERIOD that are a number and a year: (number's group, year's group, frequency).
+_NUMBERED = (("m", "my", Frequency.MONTHLY), ("tm", "tmy", Frequency.MONTHLY), ("mm", "mmy", Frequency.MONTHLY),
+             ("qq", "qqy", Frequency.QUARTERLY), ("h", "hy", Frequency.HALF_YEARLY))
+_HALVES = (("half", "halfy"), ("half2", "half2y"))
+
+
 def _period_of(m: re.Match[str]) -> PeriodHint | None:
+    # The alternatives of _PERIOD exclude each other: one of them set the groups checked here.
     g = m.group
     if g("iy"):
         if g("iq"):
@@ -172,19 +179,20 @@ def _period_of(m: re.Match[str]) -> PeriodHint | None:
         if g("ih"):
             return _hint(Frequency.HALF_YEARLY, int(g("ih")), g("iy"))
         return _hint(Frequency.MONTHLY, int(g("im")), g("iy"))
-    for month, year in (("m", "my"), ("tm", "tmy"), ("mm", "mmy")):
-        if g(month):
-            return _hint(Frequency.MONTHLY, int(g(month)), g(year))
+    for number, year, frequency in _NUMBERED:
+        if g(number):
+            return _hint(frequency, int(g(number)), g(year))
     if g("q"):
         quarter = g("q")
         return _hint(Frequency.QUARTERLY, _ROMAN.get(quarter) or int(quarter), g("qy"))
-    if g("qq"):
-        return _hint(Frequency.QUARTERLY, int(g("qq")), g("qqy"))
-    for half, year in (("half", "halfy"), ("half2", "half2y")):
+    for half, year in _HALVES:
         if g(half):
             return _hint(Frequency.HALF_YEARLY, 1 if g(half) == "dau" else 2, g(year))
-    if g("h"):
-        return _hint(Frequency.HALF_YEARLY, int(g("h")), g("hy"))
+    return _worded_period(m)
+
+
+def _worded_period(m: re.Match[str]) -> PeriodHint | None:
+    g = m.group
     if g("hen"):
         return _hint(Frequency.HALF_YEARLY, 1 if g("hen") in ("first", "1st") else 2, g("heny"))
     if g("y"):
@@ -620,7 +628,8 @@ _UNIT_LEAD = re.compile(
     rf"^(?P<unit>(?:ubnd\s+)?(?:xa|phuong|thi tran|phong|trung tam|chi nhanh)\s+[^\d:;,()]+?)"
     rf"\s*[:,-]?\s*(?=(?:{_PREFIX})\s*\.?\s*\d|\d)")
 _DIGIT = re.compile(r"\d")
-# "tháng 1, 2: 6: 80%", "T1-T2": several months for one figure. Only when a figure follows: in "tháng 3, 6: 80%" the 6 is the indicator.
+# "tháng 1, 2: 6: 80%", "T1-T2": several months for one figure. Only when a figure follows: in
+# "tháng 3, 6: 80%" the 6 is the indicator.
 _MONTH_LIST = re.compile(
     rf"(?:thang|t)\s*{_M}(?:\s*(?:,|va|and|&|-)\s*(?:thang|t)?\s*{_M}(?![\d/.]))+(?!\d)"
     rf"(?=\s*[:,-]?\s*(?:(?:{_PREFIX})\s*\.?\s*{_REF}|{_REF}\s*[:=]))")
@@ -804,31 +813,8 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
             if inline and not front:
                 sticky = inline[0]  # "Số liệu tháng 10 như sau" (a heading)
             continue
-        starts = [0, *(m.start() for m in _FIGURE_START.finditer(t) if m.start() > 0)]
-        chunks = list(zip(starts, [*starts[1:], len(t)], strict=True))
-        lines: list[FigureLine] = []
-        i = 0
-        while i < len(chunks):
-            begin, end = chunks[i]
-            parsed = _figure_line(o[begin:end].strip(" ,"), t[begin:end].strip(" ,"), locale)
-            if parsed is None or _unread(parsed[0]):
-                # A list still going on ("ct 11a, 11b: 100%"), or a value that is not one ("6: \"
-                # OR 1=1 --"): read the rest of the line with it, never as figures of their own.
-                whole = _figure_line(o[begin:].strip(" ,"), t[begin:].strip(" ,"), locale)
-                if whole is not None:
-                    parsed, i = whole, len(chunks)
-            if parsed is not None:
-                lines.extend(parsed[0])
-                if parsed[1] is not None:
-                    named.append(parsed[1])
-            elif _DIGIT.search(t, begin, end):
-                unreadable.append(o[begin:end].strip())
-            i += 1
-        if not lines and (named_line := _named_then_value(o, t, locale)) is not None:
-            # "Tỷ lệ hồ sơ trực tuyến (chỉ tiêu 8): 45%": the reference inside the words.
-            lines = [named_line]
-            if unreadable and unreadable[-1] == o.strip():
-                unreadable.pop()
+        lines, periods = _line_figures(o, t, locale, unreadable)
+        named += periods
         line_period = named[0] if named else sticky
         disagree = several or len(set(named)) > 1
         found.extend(FigureLine(line.ref, line.figure, line_period, unit, disagree) for line in lines)
@@ -843,6 +829,38 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
         return SubmitFigures(tuple(FigureLine(x.ref, x.figure, None, x.unit) for x in found), shared,
                              correction, tuple(unreadable))
     return SubmitFigures(tuple(found), None, correction, tuple(unreadable))
+
+
+def _line_figures(o: str, t: str, locale: str, unreadable: list[str]) -> tuple[list[FigureLine], list[PeriodHint]]:
+    """The figures of one line (its front and fillers taken out) and the periods they name; a
+    piece holding a digit but no figure is added to `unreadable`."""
+    starts = [0, *(m.start() for m in _FIGURE_START.finditer(t) if m.start() > 0)]
+    chunks = list(zip(starts, [*starts[1:], len(t)], strict=True))
+    lines: list[FigureLine] = []
+    periods: list[PeriodHint] = []
+    i = 0
+    while i < len(chunks):
+        begin, end = chunks[i]
+        parsed = _figure_line(o[begin:end].strip(" ,"), t[begin:end].strip(" ,"), locale)
+        if parsed is None or _unread(parsed[0]):
+            # A list still going on ("ct 11a, 11b: 100%"), or a value that is not one ("6: \"
+            # OR 1=1 --"): read the rest of the line with it, never as figures of their own.
+            whole = _figure_line(o[begin:].strip(" ,"), t[begin:].strip(" ,"), locale)
+            if whole is not None:
+                parsed, i = whole, len(chunks)
+        if parsed is not None:
+            lines.extend(parsed[0])
+            if parsed[1] is not None:
+                periods.append(parsed[1])
+        elif _DIGIT.search(t, begin, end):
+            unreadable.append(o[begin:end].strip())
+        i += 1
+    if not lines and (named_line := _named_then_value(o, t, locale)) is not None:
+        # "Tỷ lệ hồ sơ trực tuyến (chỉ tiêu 8): 45%": the reference inside the words.
+        lines = [named_line]
+        if unreadable and unreadable[-1] == o.strip():
+            unreadable.pop()
+    return lines, periods
 
 
 _TAIL_VALUE = re.compile(
@@ -920,12 +938,8 @@ def _question(o: str, t: str) -> Intent | None:
     o, t = o[:MAX_QUESTION], t[:MAX_QUESTION]
     if _WHY.fullmatch(t):
         return AskWhy()
-    if _TO_ENGLISH.search(t):
-        return SetLanguage("en")
-    if _TO_VIETNAMESE.search(t):
-        return SetLanguage("vi")
-    if _LANGUAGE.search(t):
-        return SetLanguage(None)
+    if (language := _about_language(t)) is not None:
+        return language
     if _MISSING.search(t):
         return AskMissing(_find_period(t))
     ref = _prefixed_ref(t)
@@ -941,6 +955,21 @@ def _question(o: str, t: str) -> Intent | None:
         ref = _bare_ref(t)
     if ref is not None:
         return AskIndicatorAcrossUnits(ref) if across else AskGap(ref)
+    return _about_the_plan(o, t)
+
+
+def _about_language(t: str) -> SetLanguage | None:
+    if _TO_ENGLISH.search(t):
+        return SetLanguage("en")
+    if _TO_VIETNAMESE.search(t):
+        return SetLanguage("vi")
+    if _LANGUAGE.search(t):
+        return SetLanguage(None)
+    return None
+
+
+def _about_the_plan(o: str, t: str) -> Intent | None:
+    """A question naming no indicator: charts, the summary, the schedule, a unit's status, help."""
     if _CHARTS.search(t):
         return AskCharts(_find_period(t))
     if _EXPORT.search(t):
