@@ -3,6 +3,8 @@ the ones the bot always offered, and help names every command."""
 from __future__ import annotations
 
 import itertools
+import re
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +55,14 @@ def test_every_command_of_the_contract_is_in_the_table(name: str, means: type[In
     for text in (f"/{name}", f"/{name}@DongTrieuBot", f"/{name.upper()}", f"  /{name}  "):
         command = lookup(text)
         assert command is not None and command.means is means, text
+
+
+def test_the_readme_names_commands_of_the_table_only() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    paragraph = readme[readme.index("In chat ("):]
+    paragraph = paragraph[: paragraph.index("\n\n")]
+    named = re.findall(r"`/(\w+)", paragraph)
+    assert len(named) > 10 and [name for name in named if find(name) is None] == []
 
 
 @pytest.mark.parametrize("name", NOT_BUILT)
