@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import App
+from bot.cli import import_plan_file
 from handlers.commands import COMMANDS, Audience, Command, Route, Scope, _index, find, lookup, menu, split
 from handlers.intents import (
     AskCharts,
@@ -33,6 +35,7 @@ from handlers.misc import help_text
 from handlers.understand import understand
 from locales import LOCALES, catalog, translator
 from models.periods import Frequency
+from tests.test_dialog import SMALL, Chat
 
 # The "Chat" section of the interface contract (/work/shared/design/interfaces.md), command by
 # command, with what each is read as.
@@ -203,3 +206,23 @@ def test_help_keeps_its_paragraphs_and_names_a_command_once() -> None:
     assert "• /bieudo — biểu đồ tổng hợp" in text
     group = help_text(translator("en"), [Audience.GROUP])
     assert group.startswith(translator("en")("help-group")) and "/charts" in group
+
+
+@pytest.fixture
+async def chat(app: App) -> Chat:
+    await import_plan_file(app, SMALL)
+    return Chat(app)
+
+
+async def test_help_shows_each_person_the_commands_of_their_roles(chat: Chat) -> None:
+    await chat.register("Lan", "officer", "an-sinh")
+    officer = await chat.say("Lan", "/help")
+    assert "/baocao" in officer and "/lich" in officer and "/ngonngu" in officer
+    assert "/tonghop" not in officer and "/xuat" not in officer and "/khonglienlac" not in officer
+    await chat.register("Boss", "admin")
+    await chat.say("Boss", "/language en")
+    admin = await chat.say("Boss", "/help")
+    for name in ("status", "missing", "summary", "charts", "offtrack", "schedule", "export", "unreachable",
+                 "language", "cancel"):
+        assert f"/{name}" in admin, name
+    assert "/report" not in admin
