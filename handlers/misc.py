@@ -1,29 +1,59 @@
 """Help, language, cancel, and the answer to what was not understood."""
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from handlers import buttons, state
+from handlers.commands import Audience, for_audience
 from handlers.context import Ctx
 from handlers.events import Choice
+from locales import Translator
+
+# Each audience's help paragraph (locales), written by hand with examples in words; help adds a
+# line for every command of the table (handlers/commands.py) the paragraphs do not name.
+_PARAGRAPHS: dict[Audience, str] = {
+    Audience.UNREGISTERED: "start-welcome-unregistered",
+    Audience.OFFICER: "help-officer",
+    Audience.LEADER: "help-leader",
+    Audience.ADMIN: "help-admin",
+    Audience.PLANS: "help-plans",
+    Audience.EVERYONE: "help-common",
+    Audience.GROUP: "help-group",
+}
+
+
+def _names(text: str, command: str) -> bool:
+    return re.search(rf"/{re.escape(command)}(?!\w)", text) is not None
+
+
+def help_text(t: Translator, audiences: Sequence[Audience], header: str | None = None) -> str:
+    """The help for these people: the header, then each audience's paragraph followed by the
+    commands of that audience the help has not named yet, one line each."""
+    text = t(header) if header else ""
+    for audience in audiences:
+        lines = [t(_PARAGRAPHS[audience])]
+        for command in for_audience(audience):
+            name = command.name(t.locale)
+            if not _names("\n".join((text, *lines)), name):
+                # A menu's description starts a sentence; in a help line it follows a dash.
+                description = t(command.description)
+                lines.append(t("help-command", command=name, description=description[:1].lower() + description[1:]))
+        text = "\n\n".join(part for part in (text, "\n".join(lines)) if part)
+    return text
 
 
 async def send_help(ctx: Ctx) -> None:
     if ctx.event.chat_kind == "group":
-        ctx.say("help-group")
+        ctx.say_text(help_text(ctx.t, (Audience.GROUP,)))
         return
     if ctx.person is None:
-        ctx.say("start-welcome-unregistered")
+        ctx.say_text(help_text(ctx.t, (Audience.UNREGISTERED,)))
         return
-    sections = ["help-header"]
-    if ctx.officer:
-        sections.append("help-officer")
-    if ctx.is_leader:
-        sections.append("help-leader")
-    if ctx.is_admin:
-        sections.append("help-admin")
-    if len(await ctx.plan_choices()) > 1:
-        sections.append("help-plans")
-    sections.append("help-common")
-    ctx.say_text("\n\n".join(ctx.t(s) for s in sections))
+    shown = ((Audience.OFFICER, ctx.officer is not None), (Audience.LEADER, ctx.is_leader),
+             (Audience.ADMIN, ctx.is_admin), (Audience.PLANS, len(await ctx.plan_choices()) > 1))
+    audiences = [audience for audience, shown_to_them in shown if shown_to_them]
+    ctx.say_text(help_text(ctx.t, [*audiences, Audience.EVERYONE], header="help-header"))
 
 
 async def set_language(ctx: Ctx, locale: str | None) -> None:

@@ -48,18 +48,19 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from handlers.commands import INVOCATION, Route, find
 from handlers.intents import (
+    AskCharts,
     AskCompare,
+    AskExport,
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
-    AskWhy,
     AskOffTrack,
-    AskCharts,
-    AskExport,
     AskSchedule,
     AskStatus,
     AskSummary,
+    AskWhy,
     BareValue,
     Cancel,
     Confirm,
@@ -163,7 +164,14 @@ def _hint(frequency: Frequency, index: int, year: str | None) -> PeriodHint:
     return PeriodHint(frequency, index, y if y is not None and MIN_YEAR <= y <= MAX_YEAR else None)
 
 
+# Alternatives of _PERIOD that are a number and a year: (number's group, year's group, frequency).
+_NUMBERED = (("m", "my", Frequency.MONTHLY), ("tm", "tmy", Frequency.MONTHLY), ("mm", "mmy", Frequency.MONTHLY),
+             ("qq", "qqy", Frequency.QUARTERLY), ("h", "hy", Frequency.HALF_YEARLY))
+_HALVES = (("half", "halfy"), ("half2", "half2y"))
+
+
 def _period_of(m: re.Match[str]) -> PeriodHint | None:
+    # The alternatives of _PERIOD exclude each other: one of them set the groups checked here.
     g = m.group
     if g("iy"):
         if g("iq"):
@@ -171,19 +179,20 @@ def _period_of(m: re.Match[str]) -> PeriodHint | None:
         if g("ih"):
             return _hint(Frequency.HALF_YEARLY, int(g("ih")), g("iy"))
         return _hint(Frequency.MONTHLY, int(g("im")), g("iy"))
-    for month, year in (("m", "my"), ("tm", "tmy"), ("mm", "mmy")):
-        if g(month):
-            return _hint(Frequency.MONTHLY, int(g(month)), g(year))
+    for number, year, frequency in _NUMBERED:
+        if g(number):
+            return _hint(frequency, int(g(number)), g(year))
     if g("q"):
         quarter = g("q")
         return _hint(Frequency.QUARTERLY, _ROMAN.get(quarter) or int(quarter), g("qy"))
-    if g("qq"):
-        return _hint(Frequency.QUARTERLY, int(g("qq")), g("qqy"))
-    for half, year in (("half", "halfy"), ("half2", "half2y")):
+    for half, year in _HALVES:
         if g(half):
             return _hint(Frequency.HALF_YEARLY, 1 if g(half) == "dau" else 2, g(year))
-    if g("h"):
-        return _hint(Frequency.HALF_YEARLY, int(g("h")), g("hy"))
+    return _worded_period(m)
+
+
+def _worded_period(m: re.Match[str]) -> PeriodHint | None:
+    g = m.group
     if g("hen"):
         return _hint(Frequency.HALF_YEARLY, 1 if g("hen") in ("first", "1st") else 2, g("heny"))
     if g("y"):
@@ -550,39 +559,30 @@ def _command_report(o: str, t: str, locale: str) -> Intent:
     return (_figures([(o, t)], locale) if t else None) or ShowReport()
 
 
-_Command = Callable[[str, str, str], Intent]
-_COMMANDS: dict[str, _Command] = {
-    **dict.fromkeys(("start", "batdau"), lambda o, t, locale: Start(o.split(" ")[0] if o else None)),
-    **dict.fromkeys(("help", "giupdo", "giup", "huongdan", "trogiup", "menu", "?"), lambda *_: Help()),
-    **dict.fromkeys(("huy", "cancel", "huybo", "stop"), lambda *_: Cancel()),
-    **dict.fromkeys(("ngonngu", "language", "lang"), _command_language),
-    **dict.fromkeys(("baocao", "report", "nopsolieu", "submit"), _command_report),
-    **dict.fromkeys(("chitieu", "gap", "ct"), _command_gap),
-    **dict.fromkeys(("tinhhinh", "status", "tiendo", "progress"), _command_status),
-    **dict.fromkeys(("chuanop", "missing"), lambda o, t, locale: AskMissing(**_command_period(o, t))),
-    **dict.fromkeys(("tonghop", "summary", "tongket"), lambda o, t, locale: AskSummary(**_command_period(o, t))),
-    **dict.fromkeys(("lich", "schedule", "lichnhac"), lambda *_: AskSchedule()),
-    **dict.fromkeys(("bieudo", "chart", "charts"), lambda o, t, locale: AskCharts(**_command_period(o, t))),
-    **dict.fromkeys(("xuat", "export", "xuatexcel"), lambda o, t, locale: AskExport(**_command_period(o, t))),
-    **dict.fromkeys(("chuadat", "offtrack"), lambda *_: AskOffTrack()),
+# How each intent reads a command's argument; an intent not listed takes none ("/huy now" is /huy).
+_ARGUMENTS: dict[type[Intent], Callable[[str, str, str], Intent]] = {
+    Start: lambda o, t, locale: Start(o.split(" ")[0] if o else None),
+    SetLanguage: _command_language,
+    ShowReport: _command_report,
+    AskGap: _command_gap,
+    AskStatus: _command_status,
+    AskMissing: lambda o, t, locale: AskMissing(**_command_period(o, t)),
+    AskSummary: lambda o, t, locale: AskSummary(**_command_period(o, t)),
+    AskCharts: lambda o, t, locale: AskCharts(**_command_period(o, t)),
+    AskExport: lambda o, t, locale: AskExport(**_command_period(o, t)),
 }
-_COMMAND_NAMES = tuple(name for name in _COMMANDS if len(name) >= 5)
-_COMMAND = re.compile(r"^/(?P<name>[^\s@]+)(?:@\S*)?(?: (?P<args>.*))?$")
 
 
 def _command(o: str, t: str, text: str, locale: str) -> Intent:
-    m = _COMMAND.match(t)
-    if m is None:
-        return Unknown(text)
-    name = m["name"]
-    handler = _COMMANDS.get(name)
-    if handler is None and len(name) >= 4:
-        hit = process.extractOne(name, _COMMAND_NAMES, scorer=OSA.distance, score_cutoff=1)
-        handler = _COMMANDS[hit[0]] if hit else None
-    if handler is None:
+    """A command of the table (handlers/commands.py) read into its intent. Commands the dispatcher
+    routes itself (/kehoach, /khonglienlac) and names of no command are Unknown."""
+    m = INVOCATION.match(t)
+    command = find(m["name"]) if m is not None else None
+    if m is None or command is None or isinstance(command.means, Route):
         return Unknown(text)
     start = m.start("args") if m["args"] is not None else len(t)
-    return handler(o[start:].strip(), t[start:].strip(), locale)
+    read = _ARGUMENTS.get(command.means)
+    return read(o[start:].strip(), t[start:].strip(), locale) if read is not None else command.means()
 
 
 # ------------------------------------------------------------------------------------- figures
@@ -628,7 +628,8 @@ _UNIT_LEAD = re.compile(
     rf"^(?P<unit>(?:ubnd\s+)?(?:xa|phuong|thi tran|phong|trung tam|chi nhanh)\s+[^\d:;,()]+?)"
     rf"\s*[:,-]?\s*(?=(?:{_PREFIX})\s*\.?\s*\d|\d)")
 _DIGIT = re.compile(r"\d")
-# "tháng 1, 2: 6: 80%", "T1-T2": several months for one figure. Only when a figure follows: in "tháng 3, 6: 80%" the 6 is the indicator.
+# "tháng 1, 2: 6: 80%", "T1-T2": several months for one figure. Only when a figure follows: in
+# "tháng 3, 6: 80%" the 6 is the indicator.
 _MONTH_LIST = re.compile(
     rf"(?:thang|t)\s*{_M}(?:\s*(?:,|va|and|&|-)\s*(?:thang|t)?\s*{_M}(?![\d/.]))+(?!\d)"
     rf"(?=\s*[:,-]?\s*(?:(?:{_PREFIX})\s*\.?\s*{_REF}|{_REF}\s*[:=]))")
@@ -812,31 +813,8 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
             if inline and not front:
                 sticky = inline[0]  # "Số liệu tháng 10 như sau" (a heading)
             continue
-        starts = [0, *(m.start() for m in _FIGURE_START.finditer(t) if m.start() > 0)]
-        chunks = list(zip(starts, [*starts[1:], len(t)], strict=True))
-        lines: list[FigureLine] = []
-        i = 0
-        while i < len(chunks):
-            begin, end = chunks[i]
-            parsed = _figure_line(o[begin:end].strip(" ,"), t[begin:end].strip(" ,"), locale)
-            if parsed is None or _unread(parsed[0]):
-                # A list still going on ("ct 11a, 11b: 100%"), or a value that is not one ("6: \"
-                # OR 1=1 --"): read the rest of the line with it, never as figures of their own.
-                whole = _figure_line(o[begin:].strip(" ,"), t[begin:].strip(" ,"), locale)
-                if whole is not None:
-                    parsed, i = whole, len(chunks)
-            if parsed is not None:
-                lines.extend(parsed[0])
-                if parsed[1] is not None:
-                    named.append(parsed[1])
-            elif _DIGIT.search(t, begin, end):
-                unreadable.append(o[begin:end].strip())
-            i += 1
-        if not lines and (named_line := _named_then_value(o, t, locale)) is not None:
-            # "Tỷ lệ hồ sơ trực tuyến (chỉ tiêu 8): 45%": the reference inside the words.
-            lines = [named_line]
-            if unreadable and unreadable[-1] == o.strip():
-                unreadable.pop()
+        lines, periods = _line_figures(o, t, locale, unreadable)
+        named += periods
         line_period = named[0] if named else sticky
         disagree = several or len(set(named)) > 1
         found.extend(FigureLine(line.ref, line.figure, line_period, unit, disagree) for line in lines)
@@ -851,6 +829,38 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
         return SubmitFigures(tuple(FigureLine(x.ref, x.figure, None, x.unit) for x in found), shared,
                              correction, tuple(unreadable))
     return SubmitFigures(tuple(found), None, correction, tuple(unreadable))
+
+
+def _line_figures(o: str, t: str, locale: str, unreadable: list[str]) -> tuple[list[FigureLine], list[PeriodHint]]:
+    """The figures of one line (its front and fillers taken out) and the periods they name; a
+    piece holding a digit but no figure is added to `unreadable`."""
+    starts = [0, *(m.start() for m in _FIGURE_START.finditer(t) if m.start() > 0)]
+    chunks = list(zip(starts, [*starts[1:], len(t)], strict=True))
+    lines: list[FigureLine] = []
+    periods: list[PeriodHint] = []
+    i = 0
+    while i < len(chunks):
+        begin, end = chunks[i]
+        parsed = _figure_line(o[begin:end].strip(" ,"), t[begin:end].strip(" ,"), locale)
+        if parsed is None or _unread(parsed[0]):
+            # A list still going on ("ct 11a, 11b: 100%"), or a value that is not one ("6: \"
+            # OR 1=1 --"): read the rest of the line with it, never as figures of their own.
+            whole = _figure_line(o[begin:].strip(" ,"), t[begin:].strip(" ,"), locale)
+            if whole is not None:
+                parsed, i = whole, len(chunks)
+        if parsed is not None:
+            lines.extend(parsed[0])
+            if parsed[1] is not None:
+                periods.append(parsed[1])
+        elif _DIGIT.search(t, begin, end):
+            unreadable.append(o[begin:end].strip())
+        i += 1
+    if not lines and (named_line := _named_then_value(o, t, locale)) is not None:
+        # "Tỷ lệ hồ sơ trực tuyến (chỉ tiêu 8): 45%": the reference inside the words.
+        lines = [named_line]
+        if unreadable and unreadable[-1] == o.strip():
+            unreadable.pop()
+    return lines, periods
 
 
 _TAIL_VALUE = re.compile(
@@ -928,12 +938,8 @@ def _question(o: str, t: str) -> Intent | None:
     o, t = o[:MAX_QUESTION], t[:MAX_QUESTION]
     if _WHY.fullmatch(t):
         return AskWhy()
-    if _TO_ENGLISH.search(t):
-        return SetLanguage("en")
-    if _TO_VIETNAMESE.search(t):
-        return SetLanguage("vi")
-    if _LANGUAGE.search(t):
-        return SetLanguage(None)
+    if (language := _about_language(t)) is not None:
+        return language
     if _MISSING.search(t):
         return AskMissing(_find_period(t))
     ref = _prefixed_ref(t)
@@ -949,6 +955,21 @@ def _question(o: str, t: str) -> Intent | None:
         ref = _bare_ref(t)
     if ref is not None:
         return AskIndicatorAcrossUnits(ref) if across else AskGap(ref)
+    return _about_the_plan(o, t)
+
+
+def _about_language(t: str) -> SetLanguage | None:
+    if _TO_ENGLISH.search(t):
+        return SetLanguage("en")
+    if _TO_VIETNAMESE.search(t):
+        return SetLanguage("vi")
+    if _LANGUAGE.search(t):
+        return SetLanguage(None)
+    return None
+
+
+def _about_the_plan(o: str, t: str) -> Intent | None:
+    """A question naming no indicator: charts, the summary, the schedule, a unit's status, help."""
     if _CHARTS.search(t):
         return AskCharts(_find_period(t))
     if _EXPORT.search(t):
