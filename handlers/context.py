@@ -266,9 +266,6 @@ class Ctx:
     settled: bool = False  # settle_plan ran (dispatch does it for every event)
     replies: list[Reply] = field(default_factory=list)
     group_plan_id: int | None = None  # in a bound steering-committee group
-    # Senders a channel looked up for the whole batch this event is in (external id -> person and
-    # active roles); emptied when a role is granted, so later events look their sender up again.
-    senders: dict[str, tuple[Person, list[Role]]] | None = None
     _t: Translator | None = None
 
     @property
