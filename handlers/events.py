@@ -98,3 +98,13 @@ class Reply:
 class Delivery:
     reply: Reply
     replaces: str | None = None  # the channel's id of the message to edit
+
+
+@dataclass(slots=True)
+class Handling:
+    """One event being handled, for whoever watches (metrics, the log's context): its outcome is
+    known when the handling ends."""
+
+    event: Event
+    key: str | None  # the channel's id of the update
+    outcome: str = "ok"  # "ok", "failed" (answered with an apology) or "duplicate"

@@ -14,13 +14,14 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
 from handlers.context import Ctx, Deps
 from handlers.dispatch import route
-from handlers.events import Event, Reply
+from handlers.events import Event, Handling, Reply
 from locales import translator
 from models import outbox
 from models.availability import database_unavailable
@@ -80,15 +81,22 @@ async def handle_all(deps: Deps, items: Sequence[Inbound], *, claim_by: str | No
 async def handle(deps: Deps, item: Inbound, *, claim_by: str | None = None) -> Outcome:
     """One event, one unit of work. A failure other than the database's is logged (without the
     message: it may hold personal data) and answered with an apology."""
-    try:
-        return await _unit_of_work(deps, item, claim_by)
-    except Exception as exc:
-        if database_unavailable(exc):
-            raise Unavailable() from exc
-        # Whatever this event read is suspect now: plan views are built again from the database.
-        deps.plan_views.clear()
-        log.exception("failed to handle a %s event (chat kind %s)", item.event.channel, item.event.chat_kind)
-    return await _apologise(deps, item, claim_by)
+    handling = Handling(item.event, item.key)
+    with deps.watch(handling) if deps.watch is not None else nullcontext():
+        try:
+            outcome = await _unit_of_work(deps, item, claim_by)
+        except Exception as exc:
+            if database_unavailable(exc):
+                handling.outcome = "failed"
+                raise Unavailable() from exc
+            # Whatever this event read is suspect now: plan views are built again from the database.
+            deps.plan_views.clear()
+            log.exception("failed to handle a %s event (chat kind %s)", item.event.channel, item.event.chat_kind)
+            handling.outcome = "failed"
+            return await _apologise(deps, item, claim_by)
+        if outcome.duplicate:
+            handling.outcome = "duplicate"
+        return outcome
 
 
 async def _unit_of_work(deps: Deps, item: Inbound, claim_by: str | None) -> Outcome:

@@ -12,7 +12,7 @@ async def happened(ctx: Ctx) -> None:
     match e.happening:
         case Happening.LEFT if e.private:
             # Blocked: prompts and reminders stop going there, and admins see them as unreachable.
-            await membership.mark_unreachable(ctx.session, e.channel, e.chat_id, ctx.now, "blocked the bot")
+            await membership.mark_unreachable(ctx.session, e.channel, e.chat_id, ctx.now)
         case Happening.LEFT:
             await _removed_from_group(ctx)
         case Happening.MOVED if e.moved_to:

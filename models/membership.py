@@ -19,7 +19,11 @@ class Contact:
     locale: str | None
 
 
-async def mark_unreachable(session: AsyncSession, channel: str, chat_id: str, now: datetime, reason: str) -> bool:
+BLOCKED = "blocked the bot"  # what admins see in /khonglienlac
+
+
+async def mark_unreachable(session: AsyncSession, channel: str, chat_id: str, now: datetime,
+                           reason: str = BLOCKED) -> bool:
     """The person of this private chat can no longer be reached there; whether this is news."""
     person = await session.scalar(select(Person).join(Identity, Identity.person_id == Person.id)
                                   .where(Identity.channel == channel, Identity.chat_id == chat_id))
