@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,12 +11,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.config import prepare_sqlite_folder
 from bot.sqlite_inline import Patience, inline_creator
+from models.availability import database_unavailable  # noqa: F401  (re-exported: bot's callers)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -38,38 +35,6 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the database cannot be reached or written now (down, restarting, a
-    dropped connection, SQLite's lock held past the wait), as opposed to a bug or bad data:
-    the work is worth doing again later, unchanged."""
-    # Refused, reset, timed out, no such host; asyncpg's "Multiple exceptions" when every
-    # address failed is a bare OSError. (A missing file is an OSError too, but a bug.)
-    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror, PoolTimeout)) or type(exc) is OSError:
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        if isinstance(exc.orig, sqlite3.OperationalError):
-            return any(word in str(exc.orig).lower() for word in ("locked", "busy", "unable to open", "disk i/o"))
-        return isinstance(exc, (OperationalError, InterfaceError)) or _asyncpg_unavailable(exc.orig)
-    return _asyncpg_unavailable(exc)
-
-
-def _asyncpg_unavailable(exc: BaseException | None) -> bool:
-    """PostgreSQL's answers for a server going away or not taking connections (yet): connection
-    exceptions (08), operator intervention (57P: shut down, starting up), too many connections
-    (53300), a database closed to connections (55000, ALLOW_CONNECTIONS false). They reach us bare
-    (connecting) or wrapped (on a connection in use)."""
-    while exc is not None:
-        state = getattr(exc, "sqlstate", None) or ""
-        if state.startswith(("08", "57P")) or state == "53300" or type(exc).__name__ == "ConnectionDoesNotExistError":
-            return True
-        if state == "55000" and "accepting connections" in str(exc):
-            return True
-        exc = exc.__cause__
-    return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -101,10 +66,9 @@ class SerializedSessions:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | SerializedSessions:
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    if engine.url.get_backend_name() == "sqlite":
-        return SerializedSessions(factory)
-    return factory
+    # Not SerializedSessions by default: one event's long unit of work (a summary being drawn)
+    # would hold up every other chat's.
+    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 def alembic_config() -> Config:

@@ -1,13 +1,14 @@
 """What `/metrics` shows (Prometheus text format) and the hooks that feed it.
 
 Each running bot gets its own registry (tests run several in one process). Nothing here changes
-what the bot does: it watches the Telegram client's requests, the dispatcher's updates, the
+what the bot does: it watches the Telegram client's requests, the events handled, the
 database's committed figure versions and the outbox senders' deliveries.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
@@ -16,9 +17,10 @@ from sqlalchemy import event
 from sqlalchemy.sql.dml import Insert
 
 from bot.log_context import update_context
+from handlers.events import Handling
 
 if TYPE_CHECKING:
-    from aiogram import Bot, Dispatcher
+    from aiogram import Bot
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from bot.channels.sender import OutboxSender, SendResult
@@ -86,22 +88,24 @@ class Metrics:
         event.listen(engine.sync_engine, "commit", commit)
         event.listen(engine.sync_engine, "rollback", rollback)
 
-    def watch_dispatcher(self, dispatcher: Dispatcher, channel: str) -> None:
-        """Every update's outcome and handling time; log lines inside name its chat and update."""
-        async def middleware(handler: Callable[[Any, dict[str, Any]], Awaitable[Any]], update: Any,
-                             data: dict[str, Any]) -> Any:
+    def watch_events(self) -> Callable[[Handling], AbstractContextManager[None]]:
+        """For Deps.watch: every event's outcome and handling time; log lines written while it is
+        handled name its chat and update."""
+        @contextmanager
+        def watching(handling: Handling) -> Iterator[None]:
             started = time.perf_counter()
-            outcome = "failed"
-            with update_context(channel, _chat_of(update), str(update.update_id)):
+            channel = handling.event.channel
+            with update_context(channel, handling.event.chat_id, handling.key):
                 try:
-                    result = await handler(update, data)
-                    outcome = "ok"
-                    return result
+                    yield
+                except BaseException:
+                    handling.outcome = "failed"
+                    raise
                 finally:
-                    self.updates.labels(channel, outcome).inc()
+                    self.updates.labels(channel, handling.outcome).inc()
                     self.handling.labels(channel).observe(time.perf_counter() - started)
 
-        dispatcher.update.outer_middleware(middleware)
+        return watching
 
     def watch_bot(self, bot: Bot, channel: str, on_poll: Callable[[], None]) -> None:
         """Failed sends by error code, and each successful getUpdates (the channel is alive)."""
@@ -136,9 +140,3 @@ class Metrics:
         sender.transport = counted
 
 
-def _chat_of(update: Any) -> str | None:
-    for part in (update.message, update.callback_query and update.callback_query.message, update.my_chat_member):
-        chat = getattr(part, "chat", None)
-        if chat is not None:
-            return str(chat.id)
-    return None

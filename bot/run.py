@@ -134,7 +134,7 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
     if health is not None:
         health.channel(CHANNEL, "webhook" if settings.webhook_url else "polling")
         health.metrics.watch_bot(bot, CHANNEL, on_poll=lambda: health.called(CHANNEL))
-        health.metrics.watch_dispatcher(channel.dispatcher, CHANNEL)
+        app.deps.watch = health.metrics.watch_events()
         health.metrics.watch_sender(channel.sender)
     try:
         if not await start_until_reachable(channel, stop):

@@ -5,7 +5,7 @@ import copy
 import re
 import time
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field, make_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import inspect as sa_inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.events import Choice, Event, Reply
+from handlers.events import Choice, Event, Handling, Reply
 from handlers.limits import Limits
 from locales import Translator, translator
 from models import people
@@ -47,6 +47,8 @@ class Deps:
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     plan_views: dict[int, Any] = field(default_factory=dict)  # plan id -> (stamp, PlanView, checked at)
     limits: Limits = field(default_factory=Limits)  # expensive requests: rate limits, builds in flight
+    # Around each event handled (bot/metrics.py: counts, timings, the log's context), if set.
+    watch: Callable[[Handling], AbstractContextManager[None]] | None = None
 
 
 def _plain_class(model: type, *extra: str) -> type:
@@ -266,9 +268,6 @@ class Ctx:
     settled: bool = False  # settle_plan ran (dispatch does it for every event)
     replies: list[Reply] = field(default_factory=list)
     group_plan_id: int | None = None  # in a bound steering-committee group
-    # Senders a channel looked up for the whole batch this event is in (external id -> person and
-    # active roles); emptied when a role is granted, so later events look their sender up again.
-    senders: dict[str, tuple[Person, list[Role]]] | None = None
     _t: Translator | None = None
 
     @property

@@ -1,28 +1,24 @@
-"""One event in, replies out: who is asking, what they mean, which job answers. One unit of work
-per event: everything an event changes is committed together or not at all."""
+"""One event in, replies out: who is asking, what they mean, which handler answers."""
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from handlers import buttons, compare, limits, misc, plan_choice, questions, report, state, summary
-from handlers.context import Ctx, Deps
-from handlers.events import Event, Reply
+from handlers import buttons, compare, limits, membership, misc, plan_choice, questions, report, state, summary
+from handlers.context import Ctx
 from handlers.intents import (
     AskCharts,
-    AskExport,
     AskCompare,
+    AskExport,
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
-    AskWhy,
     AskOffTrack,
     AskSchedule,
     AskStatus,
     AskSummary,
+    AskWhy,
     BareValue,
     Cancel,
     Confirm,
@@ -34,13 +30,11 @@ from handlers.intents import (
     Start,
     SubmitFigures,
     Thanks,
-    Unknown,
 )
 from handlers.start import start
 from handlers.understand import MAX_MESSAGE, language_of, understand
-from locales import translator
-from models import outbox, people
-from models.tables import ConversationState, Person, Role
+from models import people
+from models.tables import ConversationState
 from scheduler.view import show_schedule
 
 log = logging.getLogger(__name__)
@@ -48,59 +42,14 @@ UNREACHABLE_COMMANDS = ("/khonglienlac", "/unreachable")
 PLAN_COMMANDS = ("/kehoach", "/plan")
 
 
-Recorder = Callable[[Ctx], Awaitable[None]]
-
-
-async def handle_event(deps: Deps, event: Event, *, update_key: str | None = None,
-                       record: Recorder | None = None) -> list[Reply]:
-    """Handle one event in one transaction. With `update_key`, an update already handled is
-    skipped (exactly once); `record` runs inside the transaction after the handler, so a channel
-    can queue the replies in the outbox atomically with their cause."""
-    async with deps.sessions() as session:
-        try:
-            if update_key is not None:
-                try:
-                    await outbox.mark_processed(session, event.channel, update_key, deps.clock())
-                except IntegrityError:  # handled before (redelivered, or by another process)
-                    await session.rollback()
-                    return []
-            replies = await handle_within(session, deps, event, record)
-            await session.commit()
-        except Exception:
-            await session.rollback()
-            # Whatever this event read is suspect now: plan views are built again from the database.
-            deps.plan_views.clear()
-            # The update itself is not logged: it may hold personal data.
-            log.exception("failed to handle a %s event (chat kind %s)", event.channel, event.chat_kind)
-            return [Reply(translator(deps.default_locale)("error-internal"))]
-    return replies
-
-
-# Senders a channel looked up for a whole batch of updates (people.people_by_identities).
-Known = dict[str, tuple[Person, list[Role]]]
-
-
-async def handle_within(session: AsyncSession, deps: Deps, event: Event, record: Recorder | None = None,
-                        known: Known | None = None) -> list[Reply]:
-    """Handle one event in a transaction the caller owns, commits, and rolls back when this
-    raises: a channel handling a whole batch of updates in one transaction (group commit).
-    `known` must come from this same session; it is shared by the batch's events. Roles an
-    earlier event ended are seen through it (the objects are shared); an event that grants a role
-    empties it (handlers/start.py), so the events after it look their senders up."""
-    ctx = Ctx(deps, session, event, event.at or deps.clock(), senders=known)
-    await _route(ctx)
-    if record is not None:
-        await record(ctx)
-    return ctx.replies
-
-
-async def _route(ctx: Ctx) -> None:
+async def route(ctx: Ctx) -> None:
+    """Who is asking, what they mean, which handler answers; the replies collect in `ctx`. The
+    caller (handlers/inbox.py) owns the transaction."""
     e = ctx.event
-    if ctx.senders is not None and e.sender_id in ctx.senders:
-        ctx.person, roles = ctx.senders[e.sender_id]
-        ctx.roles = [role for role in roles if role.ended_at is None]
-    else:
-        await _identify(ctx)
+    if e.happening is not None:
+        await membership.happened(ctx)
+        return
+    await _identify(ctx)
     if ctx.person is not None:
         await ctx.settle_plan(ctx.roles)
     if not e.private:
@@ -153,63 +102,68 @@ async def _intent(ctx: Ctx, intent: Intent) -> None:
     _follow_language(ctx, intent)
     if _period_refused(ctx, intent):
         return
-    # Only answers to a question asked before (a value, yes/no, a number) depend on the state.
-    current = await state.load(ctx) if isinstance(intent, (BareValue, Confirm)) else None
     match intent:
-        case Cancel():
-            await misc.cancel(ctx)
-        case BareValue() if current is not None and current.state == "await_figure" and not state.belongs(ctx, current.data):
-            await state.clear(ctx)
-            ctx.say("confirm-other-role")
-        case BareValue() if current is not None and current.state == "await_figure":
-            fixed = (int(current.data["part_id"]), str(current.data["period"]))
-            await report.submit(ctx, (FigureLine("", intent.figure),), None, False, fixed=fixed)
-        case BareValue(choice=int(number)) if current is not None and state.chosen(current.data, number):
-            await _choice(ctx, state.chosen(current.data, number) or "")
-        case BareValue(choice=int(number)):
-            await questions.ask_gap(ctx, str(number))
         case BareValue():
-            ctx.say("report-which-indicator")
-        case Confirm(yes=yes) if current is not None and current.state == "confirm":
-            await _confirm(ctx, yes, current)
-        case Confirm():
-            ctx.say("confirm-nothing")
-        case Start(code=code):
-            await start(ctx, code)
-        case Help():
-            await misc.send_help(ctx)
-        case SetLanguage(locale=locale):
-            await misc.set_language(ctx, locale)
-        case ShowReport():
-            await report.show_report(ctx)
-        case SubmitFigures(lines=lines, period=period, correction=correction, unreadable=unreadable):
-            await report.submit(ctx, lines, period, correction, unreadable=unreadable)
-        case Thanks():
-            misc.thanks(ctx)
-        case AskCompare(ref=ref):
-            await compare.ask_compare(ctx, ref)
-        case AskGap(ref=ref):
-            await questions.ask_gap(ctx, ref)
-        case AskStatus(unit=unit):
-            await questions.ask_status(ctx, unit)
-        case AskIndicatorAcrossUnits(ref=ref):
-            await questions.ask_across_units(ctx, ref)
-        case AskOffTrack():
-            await questions.ask_off_track(ctx)
-        case AskMissing(period=period):
-            await questions.ask_missing(ctx, period)
-        case AskSummary(period=period):
-            await summary.ask_summary(ctx, period)
-        case AskCharts(period=period):
-            await summary.ask_charts(ctx, period)
-        case AskExport(period=period):
-            await summary.export_for_admin(ctx, period)
-        case AskSchedule():
-            await show_schedule(ctx)
-        case AskWhy():
-            await questions.explain_standing(ctx)
-        case Unknown() | _:
-            await misc.not_understood(ctx)
+            await _bare_value(ctx, intent)
+        case Confirm(yes=yes):
+            current = await state.load(ctx)
+            if current is not None and current.state == "confirm":
+                await _confirm(ctx, yes, current)
+            else:
+                ctx.say("confirm-nothing")
+        case _:
+            await _ANSWERS.get(type(intent), _not_understood)(ctx, intent)
+
+
+async def _bare_value(ctx: Ctx, intent: BareValue) -> None:
+    """A value or a number alone: the answer to the question asked before, if one was."""
+    current = await state.load(ctx)
+    awaited = current is not None and current.state == "await_figure"
+    chosen = state.chosen(current.data, intent.choice) if current is not None and intent.choice is not None else None
+    if awaited and not state.belongs(ctx, current.data):
+        await state.clear(ctx)
+        ctx.say("confirm-other-role")
+    elif awaited:
+        fixed = (int(current.data["part_id"]), str(current.data["period"]))
+        await report.submit(ctx, (FigureLine("", intent.figure),), None, False, fixed=fixed)
+    elif chosen:
+        await _choice(ctx, chosen)
+    elif intent.choice is not None:
+        await questions.ask_gap(ctx, str(intent.choice))
+    else:
+        ctx.say("report-which-indicator")
+
+
+async def _not_understood(ctx: Ctx, _intent: Intent) -> None:
+    await misc.not_understood(ctx)
+
+
+async def _thanks(ctx: Ctx, _intent: Intent) -> None:
+    misc.thanks(ctx)
+
+
+# What answers each kind of request in a private chat. Looked up when called, so that a handler
+# replaced (in a test) is the one that runs.
+_ANSWERS: dict[type, Callable[[Ctx, Any], Awaitable[None]]] = {
+    Cancel: lambda ctx, _: misc.cancel(ctx),
+    Start: lambda ctx, i: start(ctx, i.code),
+    Help: lambda ctx, _: misc.send_help(ctx),
+    SetLanguage: lambda ctx, i: misc.set_language(ctx, i.locale),
+    ShowReport: lambda ctx, _: report.show_report(ctx),
+    SubmitFigures: lambda ctx, i: report.submit(ctx, i.lines, i.period, i.correction, unreadable=i.unreadable),
+    Thanks: _thanks,
+    AskCompare: lambda ctx, i: compare.ask_compare(ctx, i.ref),
+    AskGap: lambda ctx, i: questions.ask_gap(ctx, i.ref),
+    AskStatus: lambda ctx, i: questions.ask_status(ctx, i.unit),
+    AskIndicatorAcrossUnits: lambda ctx, i: questions.ask_across_units(ctx, i.ref),
+    AskOffTrack: lambda ctx, _: questions.ask_off_track(ctx),
+    AskMissing: lambda ctx, i: questions.ask_missing(ctx, i.period),
+    AskSummary: lambda ctx, i: summary.ask_summary(ctx, i.period),
+    AskCharts: lambda ctx, i: summary.ask_charts(ctx, i.period),
+    AskExport: lambda ctx, i: summary.export_for_admin(ctx, i.period),
+    AskSchedule: lambda ctx, _: show_schedule(ctx),
+    AskWhy: lambda ctx, _: questions.explain_standing(ctx),
+}
 
 
 def _period_refused(ctx: Ctx, intent: Intent) -> bool:

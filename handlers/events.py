@@ -1,12 +1,23 @@
 """The one inbound event and the one reply type every channel speaks.
 
 Telegram, Zalo and the console turn their updates into an Event and render Replies; nothing here
-knows any channel library.
+knows any channel library. A Reply is stored in the outbox as a plain payload (`to_payload`) and
+read back by the channel that delivers it (`from_payload`): one format, written and read here only.
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Happening(StrEnum):
+    """Something the channel itself reports, rather than a person writing or pressing."""
+
+    LEFT = "left"  # the bot was blocked (a private chat) or removed (a group)
+    MOVED = "moved"  # a group got a new chat id (Telegram's upgrade to a supergroup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +33,8 @@ class Event:
     at: datetime | None = None
     chat_title: str | None = None
     mentioned: bool = False  # in a group: the bot was @mentioned or replied to
+    happening: Happening | None = None
+    moved_to: str | None = None  # Happening.MOVED: the group's new chat id
 
     @property
     def private(self) -> bool:
@@ -43,6 +56,15 @@ class Attachment:
     content: bytes
     caption: str | None = None
 
+    def to_payload(self) -> dict[str, Any]:
+        return {"kind": self.kind, "filename": self.filename, "caption": self.caption,
+                "data": base64.b64encode(self.content).decode("ascii")}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Attachment:
+        return cls(kind=data["kind"], filename=data["filename"], caption=data.get("caption"),
+                   content=base64.b64decode(data["data"]))
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -55,3 +77,34 @@ class Reply:
     # Replace the message whose button was pressed instead of adding a new one (Telegram edits it).
     edit: bool = False
     locale: str = "vi"
+
+    def to_payload(self, edit_message_id: str | None = None) -> dict[str, Any]:
+        """The outbox's JSON form. `edit_message_id`: the message to replace, when `edit` asks so."""
+        return {"text": self.text, "choices": [[c.label, c.data] for c in self.choices],
+                "attachments": [a.to_payload() for a in self.attachments],
+                "edit_message_id": edit_message_id if self.edit else None, "locale": self.locale}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Delivery:
+        """What a channel delivers: the reply, and the message it replaces if any."""
+        reply = cls(text=payload.get("text") or "",
+                    choices=tuple(Choice(label, data) for label, data in payload.get("choices") or ()),
+                    attachments=tuple(Attachment.from_payload(a) for a in payload.get("attachments") or ()),
+                    edit=bool(payload.get("edit_message_id")), locale=payload.get("locale") or "vi")
+        return Delivery(reply, payload.get("edit_message_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    reply: Reply
+    replaces: str | None = None  # the channel's id of the message to edit
+
+
+@dataclass(slots=True)
+class Handling:
+    """One event being handled, for whoever watches (metrics, the log's context): its outcome is
+    known when the handling ends."""
+
+    event: Event
+    key: str | None  # the channel's id of the update
+    outcome: str = "ok"  # "ok", "failed" (answered with an apology) or "duplicate"

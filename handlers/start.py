@@ -61,8 +61,6 @@ async def start(ctx: Ctx, code: str | None) -> None:
     if plan is not None:
         person.current_plan_id = plan.id  # the plan just joined is the one worked on from now
     await ctx.settle_plan(await people.active_roles(ctx.session, person.id))
-    if ctx.senders is not None:
-        ctx.senders.clear()  # a role granted: the batch's lookups are out of date
     salutation = (plan.salutation if plan else None) or ctx.t("salutation-default")
     if invite.role == "officer":
         assert unit is not None and plan is not None

@@ -388,7 +388,7 @@ async def test_figures_sent_while_the_database_is_away_wait_and_are_stored_once(
         app: App, emu: TelegramEmulator, seconds: Seconds, caplog: pytest.LogCaptureFixture) -> None:
     await import_plan_file(app, SMALL)
     outage = Outage(app.sessions)
-    app.sessions = outage  # what the channel and its sender use
+    app.sessions = app.deps.sessions = outage  # what the channel, its sender and the handlers use
     async with polling(app, emu, seconds) as h:
         await register(h)
         before = len(emu.sent)
@@ -414,7 +414,7 @@ async def test_a_webhook_update_is_refused_with_503_while_the_database_is_away(
         app: App, emu: TelegramEmulator, seconds: Seconds, unused_tcp_port: int) -> None:
     await import_plan_file(app, SMALL)
     outage = Outage(app.sessions)
-    app.sessions = outage
+    app.sessions = app.deps.sessions = outage
     async with polling(app, emu, seconds) as h:
         await register(h)
         await h.stop_polling()

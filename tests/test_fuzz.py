@@ -14,7 +14,9 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.cli import import_plan_file
-from handlers.dispatch import handle_event, handle_within
+from handlers.context import Ctx
+from handlers.dispatch import route
+from handlers.inbox import Inbound, handle
 from handlers.events import Event
 from locales import translator
 from models import people, store
@@ -94,8 +96,8 @@ async def _setup(app: App) -> None:
         codes["leader"] = (await people.create_invite(session, role="leader", plan=plan, unit=None, now=app.now())).code
         group = (await people.create_invite(session, role="group", plan=plan, unit=None, now=app.now())).code
     for user, code in codes.items():
-        await handle_event(app.deps, _event(user, f"/start {code}"))
-    await handle_event(app.deps, _event("admin", f"/start {group}", group=True))
+        await handle(app.deps, Inbound(_event(user, f"/start {code}")))
+    await handle(app.deps, Inbound(_event("admin", f"/start {group}", group=True)))
 
 
 def _event(user: str, text: str | None = None, *, choice: str | None = None, group: bool = False) -> Event:
@@ -124,7 +126,9 @@ async def test_random_and_hostile_messages_break_nothing(app: App) -> None:
                     event = _event(user, rng.choice(["/chuanop", "/tinhhinh", "/help", "hello", "/start XYZ"]), group=True)
                 else:
                     event = _event(user, message(rng))
-                replies = await handle_within(session, app.deps, event)
+                ctx = Ctx(app.deps, session, event, app.now())
+                await route(ctx)
+                replies = ctx.replies
                 texts = [reply.text for reply in replies if reply.to is None]
                 answered = event.private or (event.text or "").startswith("/")
                 assert bool(texts) == answered, (user, event.text, event.choice, texts)

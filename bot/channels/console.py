@@ -11,8 +11,8 @@ from typing import TextIO
 
 from bot.channels.sender import OutboxSender, SendResult
 from handlers.context import Deps
-from handlers.dispatch import handle_event
 from handlers.events import Event, Reply
+from handlers.inbox import Inbound, handle
 from models.tables import OutboxMessage
 
 CHANNEL = "console"
@@ -28,11 +28,7 @@ def render(reply: Reply) -> str:
 
 def render_payload(payload: dict) -> str:  # type: ignore[type-arg]
     """A queued message (outbox payload) as the console shows it."""
-    lines = [payload.get("text") or ""]
-    lines.extend(f"  {number}. {label}" for number, (label, _data) in enumerate(payload.get("choices") or [], start=1))
-    for attachment in payload.get("attachments") or []:
-        lines.append(f"  [{attachment['kind']}: {attachment['filename']}]")
-    return "\n".join(lines)
+    return render(Reply.from_payload(payload).reply)
 
 
 class ConsoleChannel:
@@ -43,6 +39,7 @@ class ConsoleChannel:
         self.write = write
         self.now = now  # replay at this instant (console --now) instead of the clock's
         self._message_ids = itertools.count(1)
+        self._sender = OutboxSender(deps.sessions, CHANNEL, self.deliver, worker="console", wall_clock=deps.clock)
 
     async def send(self, user: str, text: str, *, chat: str | None = None, group: bool = False,
                    mentioned: bool = False) -> list[Reply]:
@@ -52,11 +49,12 @@ class ConsoleChannel:
             sender_id=user, sender_name=user, text=text, message_id=str(next(self._message_ids)),
             chat_title=chat if group else None, mentioned=mentioned, at=self.now,
         )
-        replies = await handle_event(self.deps, event)
-        for reply in replies:
-            to = reply.to[1] if reply.to else (chat or user)
-            self.write(f"[bot → {to}]\n{render(reply)}")
-        return replies
+        # The same way in as every channel: the replies are queued, then delivered (written) here.
+        outcome = await handle(self.deps, Inbound(event), claim_by=self._sender.worker)
+        await self._sender.deliver(outcome.held)
+        for reply in outcome.unsent:
+            self.write(f"[bot → {event.chat_id}]\n{render(reply)}")
+        return outcome.replies
 
     async def deliver(self, row: OutboxMessage) -> SendResult:
         """Scheduled messages (prompts, reminders, the summary) queued for console users."""
@@ -64,7 +62,7 @@ class ConsoleChannel:
         return SendResult(True)
 
     def sender(self) -> OutboxSender:
-        return OutboxSender(self.deps.sessions, CHANNEL, self.deliver, worker="console", wall_clock=self.deps.clock)
+        return self._sender
 
 
 async def run_console(deps: Deps, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, *,

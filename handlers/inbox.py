@@ -1,0 +1,170 @@
+"""The one way in, for every channel: what arrived, as Inbound items, becomes replies queued in the
+outbox.
+
+One rule: each event is one unit of work. Its update's key is recorded, its handler runs and its
+replies are queued in one transaction, committed together or not at all; an update delivered again
+(a crash before the channel confirmed it, a webhook retry, another process) finds its key and
+changes nothing. A chat's events are handled in order, different chats side by side, so one
+leader's summary never holds up another officer's figure. The channel only turns its updates into
+Events, and renders and delivers what is queued.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+
+from handlers.context import Ctx, Deps
+from handlers.dispatch import route
+from handlers.events import Event, Handling, Reply
+from locales import translator
+from models import outbox
+from models.availability import database_unavailable
+from models.tables import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# Chats handled side by side: within a connection pool's reach, so none waits for a connection.
+PARALLEL = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    event: Event
+    # The channel's id of the update (exactly once); None where nothing is delivered twice (the
+    # console), and then nothing is recorded.
+    key: str | None = None
+
+
+@dataclass
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    # Queued and claimed by the caller's process (`claim_by`): it sends them now.
+    held: list[OutboxMessage] = field(default_factory=list)
+    # Replies that could not be queued (the database failed after the handler did): send as they are.
+    unsent: list[Reply] = field(default_factory=list)
+    duplicate: bool = False  # handled before; nothing was done
+
+
+class Unavailable(Exception):
+    """The database is unavailable: nothing of the event was stored; the channel must not confirm
+    the update, so that it comes again."""
+
+
+async def handle_all(deps: Deps, items: Sequence[Inbound], *, claim_by: str | None = None,
+                     parallel: int = PARALLEL) -> list[Outcome]:
+    """Handle a channel's batch: each chat's events in order, chats side by side. Raises
+    Unavailable (after the others are done) if any event could not be stored."""
+    by_chat: dict[tuple[str, str], list[int]] = {}
+    for index, item in enumerate(items):
+        by_chat.setdefault((item.event.channel, item.event.chat_id), []).append(index)
+    outcomes: list[Outcome | None] = [None] * len(items)
+    gate = asyncio.Semaphore(parallel)
+
+    async def in_order(indexes: list[int]) -> None:
+        async with gate:
+            for index in indexes:
+                outcomes[index] = await handle(deps, items[index], claim_by=claim_by)
+
+    results = await asyncio.gather(*(in_order(indexes) for indexes in by_chat.values()), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [outcome or Outcome() for outcome in outcomes]
+
+
+async def handle(deps: Deps, item: Inbound, *, claim_by: str | None = None) -> Outcome:
+    """One event, one unit of work. A failure other than the database's is logged (without the
+    message: it may hold personal data) and answered with an apology."""
+    handling = Handling(item.event, item.key)
+    with deps.watch(handling) if deps.watch is not None else nullcontext():
+        try:
+            outcome = await _unit_of_work(deps, item, claim_by)
+        except Exception as exc:
+            if database_unavailable(exc):
+                handling.outcome = "failed"
+                raise Unavailable() from exc
+            # Whatever this event read is suspect now: plan views are built again from the database.
+            deps.plan_views.clear()
+            log.exception("failed to handle a %s event (chat kind %s)", item.event.channel, item.event.chat_kind)
+            handling.outcome = "failed"
+            return await _apologise(deps, item, claim_by)
+        if outcome.duplicate:
+            handling.outcome = "duplicate"
+        return outcome
+
+
+async def _unit_of_work(deps: Deps, item: Inbound, claim_by: str | None) -> Outcome:
+    event = item.event
+    async with deps.sessions() as session:
+        if item.key is not None and item.key in await outbox.processed_among(session, event.channel, [item.key]):
+            return Outcome(duplicate=True)  # the cheap check; the key's insert below is the sure one
+        ctx = Ctx(deps, session, event, event.at or deps.clock())
+        await route(ctx)
+        held = _queue(session, event, item.key, ctx.replies, ctx, claim_by)
+        if not await _record(session, event, item.key, ctx):
+            return Outcome(duplicate=True)
+        await session.commit()
+    return Outcome(replies=ctx.replies, held=held)
+
+
+async def _record(session, event: Event, key: str | None, ctx: Ctx) -> bool:  # type: ignore[no-untyped-def]
+    """Record the update as handled, last, so that a transaction that only reads (a summary being
+    drawn) takes no write lock until its end. False when another delivery of it was handled
+    meanwhile (the transaction is rolled back)."""
+    if key is None:
+        return True
+    try:
+        await outbox.mark_processed(session, event.channel, key, ctx.now)
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+def _queue(session, event: Event, key: str | None, replies: list[Reply], ctx: Ctx,  # type: ignore[no-untyped-def]
+           claim_by: str | None) -> list[OutboxMessage]:
+    """The replies, as outbox rows in this transaction; those for the event's own channel are
+    claimed by `claim_by` (the caller sends them right after the commit)."""
+    reply_key = key or uuid.uuid4().hex
+    edit_message_id = event.message_id if event.choice else None
+    held = []
+    for number, reply in enumerate(replies):
+        channel, chat_id = reply.to or (event.channel, event.chat_id)
+        mine = reply.to is None
+        row = outbox.new_message(
+            key=f"reply:{event.channel}:{reply_key}:{number}", channel=channel, chat_id=chat_id,
+            payload=reply.to_payload(edit_message_id), now=ctx.now,
+            person_id=ctx.person.id if mine and ctx.person is not None else None,
+            claim_by=claim_by if channel == event.channel else None,
+        )
+        session.add(row)
+        if row.claimed_by is not None:
+            held.append(row)
+    return held
+
+
+async def _apologise(deps: Deps, item: Inbound, claim_by: str | None) -> Outcome:
+    """The apology for an event whose handling failed, queued with the update's key so that it too
+    is sent once; sent as it is if even that cannot be stored."""
+    event = item.event
+    apology = Reply(translator(deps.default_locale)("error-internal"), locale=deps.default_locale)
+    now = event.at or deps.clock()
+    try:
+        async with deps.sessions() as session:
+            ctx = Ctx(deps, session, event, now)
+            held = _queue(session, event, item.key, [apology], ctx, claim_by)
+            if not await _record(session, event, item.key, ctx):
+                return Outcome(duplicate=True)
+            await session.commit()
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise Unavailable() from exc
+        log.exception("could not queue the apology for a failed %s event", event.channel)
+        return Outcome(replies=[apology], unsent=[apology])
+    return Outcome(replies=[apology], held=held)
