@@ -5,7 +5,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handlers import buttons, compare, limits, membership, misc, plan_choice, questions, report, state, summary
+from handlers import buttons, commands, compare, limits, membership, misc, plan_choice, questions, report, state, summary
+from handlers.commands import Route
 from handlers.context import Ctx
 from handlers.intents import (
     AskCharts,
@@ -38,8 +39,12 @@ from models.tables import ConversationState
 from scheduler.view import show_schedule
 
 log = logging.getLogger(__name__)
-UNREACHABLE_COMMANDS = ("/khonglienlac", "/unreachable")
-PLAN_COMMANDS = ("/kehoach", "/plan")
+
+# The commands that are no intent (handlers/commands.py), for registered people.
+_ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
+    Route.UNREACHABLE: lambda ctx, _: misc.list_unreachable(ctx),
+    Route.PLAN: lambda ctx, argument: plan_choice.show_or_choose(ctx, argument),
+}
 
 
 async def route(ctx: Ctx) -> None:
@@ -60,13 +65,9 @@ async def route(ctx: Ctx) -> None:
         return
     if _too_long(ctx):
         return
-    command, _, argument = (e.text or "").strip().partition(" ")
-    command = command.lower().split("@")[0]
-    if ctx.person is not None and command in UNREACHABLE_COMMANDS:
-        await misc.list_unreachable(ctx)
-        return
-    if ctx.person is not None and command in PLAN_COMMANDS:
-        await plan_choice.show_or_choose(ctx, argument.strip())
+    found = commands.split(e.text or "")
+    if ctx.person is not None and found is not None and isinstance(found[0].means, Route):
+        await _ROUTES[found[0].means](ctx, found[1])
         return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:
@@ -257,4 +258,4 @@ async def _group(ctx: Ctx) -> None:
         case AskWhy():
             await questions.explain_standing(ctx)
         case _:
-            ctx.say("help-group")
+            await misc.send_help(ctx)

@@ -51,8 +51,10 @@ from aiogram.types import (
 from aiohttp import ClientConnectorError, web
 
 from bot.app import App
+from bot.channels.links import invite_link
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
 from bot.channels.telegram_text import split_text
+from handlers.commands import Scope, menu
 from handlers.events import Choice, Event, Happening, Reply
 from handlers.inbox import Inbound, Outcome, Unavailable, handle_all
 from locales import translator
@@ -103,22 +105,16 @@ class TelegramChannel:
         await self.set_commands()
 
     async def set_commands(self) -> None:
-        """The command menu, per language and per kind of chat (interfaces.md)."""
+        """The command menu, per language and per kind of chat (handlers/commands.py)."""
         for locale in ("vi", "en"):
-            t = translator(locale)
-            private = [BotCommand(command=c, description=t(f"menu-{key}")) for c, key in _private_commands(locale)]
-            group = [BotCommand(command=c, description=t(f"menu-{key}")) for c, key in _group_commands(locale)]
-            await self.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats(), language_code=locale)
-            await self.bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats(), language_code=locale)
-        t = translator(self.app.settings.bot_locale)
-        await self.bot.set_my_commands(
-            [BotCommand(command=c, description=t(f"menu-{key}")) for c, key in _private_commands(t.locale)],
-            scope=BotCommandScopeAllPrivateChats())
-        admin_commands = [BotCommand(command=c, description=t(f"menu-{key}"))
-                          for c, key in [*_private_commands(t.locale), *_admin_commands()]]
+            for scope, telegram_scope in ((Scope.PRIVATE, BotCommandScopeAllPrivateChats()),
+                                          (Scope.GROUP, BotCommandScopeAllGroupChats())):
+                await self.bot.set_my_commands(_menu(locale, scope), scope=telegram_scope, language_code=locale)
+        locale = self.app.settings.bot_locale
+        await self.bot.set_my_commands(_menu(locale, Scope.PRIVATE), scope=BotCommandScopeAllPrivateChats())
         for chat_id in await self._admin_chats():
             try:
-                await self.bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(chat_id=int(chat_id)))
+                await self.bot.set_my_commands(_menu(locale, Scope.ADMIN), scope=BotCommandScopeChat(chat_id=int(chat_id)))
             except TelegramBadRequest:
                 log.warning("could not set the admin command menu for one admin chat")
 
@@ -129,10 +125,7 @@ class TelegramChannel:
         return sorted(chats)
 
     def invite_link(self, code: str, role: str) -> str | None:
-        if not self.username:
-            return None
-        kind = "startgroup" if role == "group" else "start"
-        return f"https://t.me/{self.username}?{kind}={code}"
+        return invite_link(CHANNEL, self.username, code, role)
 
     # --- updates --------------------------------------------------------------------------------
 
@@ -389,19 +382,6 @@ def _press_event(query: CallbackQuery) -> Event | None:
     )
 
 
-def _private_commands(locale: str) -> list[tuple[str, str]]:
-    if locale == "en":
-        return [("report", "report"), ("gap", "gap"), ("status", "status"), ("missing", "missing"),
-                ("summary", "summary"), ("language", "language"), ("cancel", "cancel"), ("help", "help")]
-    return [("baocao", "report"), ("chitieu", "gap"), ("tinhhinh", "status"), ("chuanop", "missing"),
-            ("tonghop", "summary"), ("ngonngu", "language"), ("huy", "cancel"), ("help", "help")]
-
-
-def _group_commands(locale: str) -> list[tuple[str, str]]:
-    if locale == "en":
-        return [("summary", "summary"), ("missing", "missing"), ("status", "status"), ("help", "help")]
-    return [("tonghop", "summary"), ("chuanop", "missing"), ("tinhhinh", "status"), ("help", "help")]
-
-
-def _admin_commands() -> list[tuple[str, str]]:
-    return [("khonglienlac", "unreachable"), ("lich", "schedule")]
+def _menu(locale: str, scope: Scope) -> list[BotCommand]:
+    t = translator(locale)
+    return [BotCommand(command=command, description=t(key)) for command, key in menu(locale, scope)]
