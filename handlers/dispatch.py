@@ -5,7 +5,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handlers import buttons, commands, compare, limits, membership, misc, plan_choice, questions, report, state, summary
+from handlers import (
+    buttons,
+    commands,
+    compare,
+    limits,
+    membership,
+    misc,
+    plan_choice,
+    questions,
+    report,
+    state,
+    summary,
+)
 from handlers.commands import Route
 from handlers.context import Ctx
 from handlers.intents import (

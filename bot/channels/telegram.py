@@ -114,7 +114,8 @@ class TelegramChannel:
         await self.bot.set_my_commands(_menu(locale, Scope.PRIVATE), scope=BotCommandScopeAllPrivateChats())
         for chat_id in await self._admin_chats():
             try:
-                await self.bot.set_my_commands(_menu(locale, Scope.ADMIN), scope=BotCommandScopeChat(chat_id=int(chat_id)))
+                await self.bot.set_my_commands(_menu(locale, Scope.ADMIN),
+                                               scope=BotCommandScopeChat(chat_id=int(chat_id)))
             except TelegramBadRequest:
                 log.warning("could not set the admin command menu for one admin chat")
 
