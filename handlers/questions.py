@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from handlers.context import Ctx, PartView, PlanView, load_plan_view
+from handlers.context import Ctx
 from handlers.formatting import describe_amount, describe_figure, describe_target, period_label, points
 from handlers.intents import PeriodHint
 from handlers.refs import resolve
@@ -20,6 +20,7 @@ from handlers.summary import (
 from models import submissions
 from models.gaps import Accumulation, Status, change, evaluate, needed_per_period
 from models.periods import Period
+from models.plan_view import PartView, PlanView
 from models.rollups import DEFAULT_COVERAGE_THRESHOLD
 from models.submissions import figure_of
 from models.tables import Submission, Unit
@@ -34,7 +35,7 @@ async def _view(ctx: Ctx) -> PlanView | None:
     if plan_id is None:
         ctx.say("question-no-plan")
         return None
-    return await load_plan_view(ctx.session, plan_id, ctx.deps.plan_views)
+    return await ctx.plan_view(plan_id)
 
 
 # --- one unit, one part ---------------------------------------------------------------------------
@@ -326,6 +327,6 @@ async def explain_standing(ctx: Ctx) -> None:
     """"vì sao?": how the plan-wide marks are decided (models.rollups.plan_figure), with this
     plan's coverage threshold."""
     plan_id = await ctx.plan_id()
-    view = await load_plan_view(ctx.session, plan_id, ctx.deps.plan_views) if plan_id is not None else None
+    view = await ctx.plan_view(plan_id) if plan_id is not None else None
     threshold = view.coverage_threshold if view is not None else DEFAULT_COVERAGE_THRESHOLD
     ctx.say("rollup-why", threshold=ctx.t.percent(threshold))

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from handlers import buttons, state
-from handlers.context import Ctx, PartView, PlanView, load_plan_view
+from handlers.context import Ctx
 from handlers.events import Choice
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.intents import FigureInput, FigureLine, PeriodHint
@@ -15,6 +15,7 @@ from locales import Translator
 from models import submissions
 from models.gaps import Accumulation
 from models.periods import Period
+from models.plan_view import PartView, PlanView
 from models.submissions import figure_of
 from models.tables import Submission, Unit
 from models.targets import Figure, Measure
@@ -48,7 +49,7 @@ async def officer_unit(ctx: Ctx) -> tuple[PlanView, Unit] | None:
     if role is None or role.unit_id is None:
         ctx.say("report-not-officer-leader" if ctx.is_leader else "report-not-officer")
         return None
-    view = await load_plan_view(ctx.session, role.plan_id or 0, ctx.deps.plan_views)
+    view = await ctx.plan_view(role.plan_id or 0)
     return view, view.units[role.unit_id]
 
 
