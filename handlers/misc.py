@@ -4,6 +4,7 @@ from __future__ import annotations
 from handlers import buttons, state
 from handlers.context import Ctx
 from handlers.events import Choice
+from models import people
 
 
 async def send_help(ctx: Ctx) -> None:
@@ -61,16 +62,7 @@ async def list_unreachable(ctx: Ctx) -> None:
     if not ctx.is_admin:
         ctx.say("question-admins-only")
         return
-    from sqlalchemy import select
-
-    from models.tables import Person, Role, Unit
-
-    rows = (await ctx.session.execute(
-        select(Person.display_name, Person.unreachable_at, Unit.name)
-        .outerjoin(Role, (Role.person_id == Person.id) & Role.ended_at.is_(None) & (Role.role == "officer"))
-        .outerjoin(Unit, Unit.id == Role.unit_id)
-        .where(Person.unreachable_at.is_not(None)).order_by(Person.unreachable_at)
-    )).all()
+    rows = await people.unreachable(ctx.session)
     if not rows:
         ctx.say("unreachable-none")
         return

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from handlers.context import Ctx
 from locales import translator
-from models import people
-from models.tables import Identity, Person, Plan, Unit
+from models import people, store
+from models.tables import Identity, Person, Unit
 
 
 async def start(ctx: Ctx, code: str | None) -> None:
@@ -41,7 +41,7 @@ async def start(ctx: Ctx, code: str | None) -> None:
         ctx.say(problem)
         return
     assert invite is not None
-    plan = await ctx.session.get(Plan, invite.plan_id) if invite.plan_id else None
+    plan = await store.plan_by_id(ctx.session, invite.plan_id) if invite.plan_id else None
     if invite.role == "group":
         assert plan is not None
         await people.bind_group(ctx.session, plan_id=plan.id, channel=e.channel, chat_id=e.chat_id,
@@ -52,7 +52,7 @@ async def start(ctx: Ctx, code: str | None) -> None:
 
     person = ctx.person or await people.ensure_person(ctx.session, e.channel, e.sender_id, e.sender_name, e.chat_id, ctx.now)
     ctx.person = person
-    unit = await ctx.session.get(Unit, invite.unit_id) if invite.unit_id else None
+    unit = await store.unit_by_id(ctx.session, invite.unit_id) if invite.unit_id else None
     role, replaced = await people.grant_role(
         ctx.session, person=person, role=invite.role, plan_id=plan.id if plan else None,
         unit_id=unit.id if unit else None, now=ctx.now, invite_id=invite.id,
@@ -78,7 +78,7 @@ async def start(ctx: Ctx, code: str | None) -> None:
 
 
 async def _tell_replaced(ctx: Ctx, previous_person_id: int, unit: Unit, successor: Person) -> None:
-    previous = await ctx.session.get(Person, previous_person_id)
+    previous = await people.person_by_id(ctx.session, previous_person_id)
     if previous is None:
         return
     t = translator(previous.locale or ctx.deps.default_locale)
