@@ -138,7 +138,8 @@ async def unit_status(ctx: Ctx, view: PlanView, unit: Unit) -> None:
         counts[gap.status] += 1
         detail = _gap_brief(ctx, pv, gap, figure, series[-1][0] if series else None)
         lines.append(f"{MARKS[gap.status]} {pv.code} · {pv.indicator.title}: {detail}")
-    lines.append(t("status-counts", met=counts[Status.MET], not_met=counts[Status.NOT_MET], no_data=counts[Status.NO_DATA]))
+    lines.append(t("status-counts", met=counts[Status.MET], not_met=counts[Status.NOT_MET],
+                   no_data=counts[Status.NO_DATA]))
     if nothing:
         lines[-1] += " " + t("rollup-coverage-not-applicable", count=nothing)
     ctx.say_text("\n".join(lines))
@@ -303,14 +304,7 @@ async def ask_missing(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     lines = [t("missing-header", count=len(summary.to_chase), period=period_label(summary.period, t),
                deadline=t.date(deadline))]
     for period, due in summary.periods:
-        owed: dict[int, list[str]] = {}
-        for row in summary.rows:
-            if row.period != period:
-                continue
-            given = summary.figures.get(row.part_id, {})
-            for unit_id in summary.expected.get(row.part_id, []):
-                if unit_id not in given:
-                    owed.setdefault(unit_id, []).append(row.code)
+        owed = _owed(summary, period)
         if not owed:
             continue
         if len(summary.periods) > 1:
@@ -321,6 +315,19 @@ async def ask_missing(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
             lines.append(t("missing-line", unit=view.units[unit_id].name, officer=who, count=len(codes),
                            codes=", ".join(codes[:8]) + (" …" if len(codes) > 8 else "")))
     ctx.say_text("\n".join(lines))
+
+
+def _owed(summary: Summary, period: Period) -> dict[int, list[str]]:
+    """Unit id -> the codes of the parts it has given no figure for in this period."""
+    owed: dict[int, list[str]] = {}
+    for row in summary.rows:
+        if row.period != period:
+            continue
+        given = summary.figures.get(row.part_id, {})
+        for unit_id in summary.expected.get(row.part_id, []):
+            if unit_id not in given:
+                owed.setdefault(unit_id, []).append(row.code)
+    return owed
 
 
 async def explain_standing(ctx: Ctx) -> None:
