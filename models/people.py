@@ -75,8 +75,8 @@ async def create_invite(session: AsyncSession, *, role: str, plan: Plan | None, 
         raise ValueError(role)
     code = new_invite_code()
     invite = Invite(
-        code_hash=hash_code(await invite_key(session, now), code), keyed=True, plan_id=plan.id if plan else None, role=role,
-        unit_id=unit.id if unit else None, created_by=created_by, created_at=now,
+        code_hash=hash_code(await invite_key(session, now), code), keyed=True, plan_id=plan.id if plan else None,
+        role=role, unit_id=unit.id if unit else None, created_by=created_by, created_at=now,
         expires_at=now + timedelta(days=days),
     )
     session.add(invite)
@@ -119,8 +119,9 @@ async def globally_throttled_until(session: AsyncSession, now: datetime) -> date
     if (count or 0) < GLOBAL_THROTTLE_LIMIT:
         return None
     # When the limit-th newest attempt leaves the window, it holds fewer than the limit again.
-    limiting = await session.scalar(select(InviteAttempt.attempted_at).where(InviteAttempt.attempted_at > since)
-                                    .order_by(InviteAttempt.attempted_at.desc()).offset(GLOBAL_THROTTLE_LIMIT - 1).limit(1))
+    limiting = await session.scalar(
+        select(InviteAttempt.attempted_at).where(InviteAttempt.attempted_at > since)
+        .order_by(InviteAttempt.attempted_at.desc()).offset(GLOBAL_THROTTLE_LIMIT - 1).limit(1))
     return (limiting or now) + THROTTLE_WINDOW
 
 
@@ -166,7 +167,8 @@ async def ensure_person(session: AsyncSession, channel: str, external_id: str, n
     person = Person(display_name=name or external_id, created_at=now)
     session.add(person)
     await session.flush()
-    session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id, created_at=now))
+    session.add(Identity(person_id=person.id, channel=channel, external_id=external_id, chat_id=chat_id,
+                         created_at=now))
     await session.flush()
     return person
 
@@ -225,7 +227,8 @@ async def plans_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Pl
 
 async def bind_group(session: AsyncSession, *, plan_id: int, channel: str, chat_id: str, title: str | None,
                      now: datetime) -> GroupBinding:
-    binding = await session.scalar(select(GroupBinding).where(GroupBinding.channel == channel, GroupBinding.chat_id == chat_id))
+    binding = await session.scalar(
+        select(GroupBinding).where(GroupBinding.channel == channel, GroupBinding.chat_id == chat_id))
     if binding is None:
         binding = GroupBinding(plan_id=plan_id, channel=channel, chat_id=chat_id, title=title, bound_at=now)
         session.add(binding)

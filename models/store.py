@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, make_dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, inspect as sa_inspect, select
+from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period
@@ -225,18 +226,17 @@ async def _import_indicators(session: AsyncSession, plan: Plan, specs: tuple[Ind
                     result.changes["assignments-added"] += 1
                 else:
                     _assign(assignment, dict(source=source, active=True), result, "assignments")
-    for code, row in indicators.items():
-        if code not in seen_indicators and row.active:
+    _retire(indicators, seen_indicators, result, "indicators")
+    _retire(parts, seen_parts, result, "parts")
+    _retire(assignments, seen_assignments, result, "assignments")
+
+
+def _retire(rows: dict[Any, Any], seen: set[Any], result: ImportResult, what: str) -> None:
+    """Rows that left the file stay, inactive: figures given for them and their history survive."""
+    for key, row in rows.items():
+        if key not in seen and row.active:
             row.active = False
-            result.changes["indicators-retired"] += 1
-    for code, part in parts.items():
-        if code not in seen_parts and part.active:
-            part.active = False
-            result.changes["parts-retired"] += 1
-    for key, assignment in assignments.items():
-        if key not in seen_assignments and assignment.active:
-            assignment.active = False
-            result.changes["assignments-retired"] += 1
+            result.changes[f"{what}-retired"] += 1
 
 
 # --- reads ---------------------------------------------------------------------------------
