@@ -17,14 +17,13 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError
-
 from handlers.context import Ctx, Deps
 from handlers.dispatch import route
 from handlers.events import Event, Handling, Reply
 from locales import translator
 from models import outbox
 from models.availability import database_unavailable
+from models.session import Session
 from models.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -113,27 +112,20 @@ async def _unit_of_work(deps: Deps, item: Inbound, claim_by: str | None) -> Outc
     return Outcome(replies=ctx.replies, held=held)
 
 
-async def _record(session, event: Event, key: str | None, ctx: Ctx) -> bool:  # type: ignore[no-untyped-def]
+async def _record(session: Session, event: Event, key: str | None, ctx: Ctx) -> bool:
     """Record the update as handled, last, so that a transaction that only reads (a summary being
     drawn) takes no write lock until its end. False when another delivery of it was handled
     meanwhile (the transaction is rolled back)."""
-    if key is None:
-        return True
-    try:
-        await outbox.mark_processed(session, event.channel, key, ctx.now)
-    except IntegrityError:
-        await session.rollback()
-        return False
-    return True
+    return key is None or await outbox.record_processed(session, event.channel, key, ctx.now)
 
 
-def _queue(session, event: Event, key: str | None, replies: list[Reply], ctx: Ctx,  # type: ignore[no-untyped-def]
+def _queue(session: Session, event: Event, key: str | None, replies: list[Reply], ctx: Ctx,
            claim_by: str | None) -> list[OutboxMessage]:
     """The replies, as outbox rows in this transaction; those for the event's own channel are
     claimed by `claim_by` (the caller sends them right after the commit)."""
     reply_key = key or uuid.uuid4().hex
     edit_message_id = event.message_id if event.choice else None
-    held = []
+    rows = []
     for number, reply in enumerate(replies):
         channel, chat_id = reply.to or (event.channel, event.chat_id)
         mine = reply.to is None
@@ -143,10 +135,9 @@ def _queue(session, event: Event, key: str | None, replies: list[Reply], ctx: Ct
             person_id=ctx.person.id if mine and ctx.person is not None else None,
             claim_by=claim_by if channel == event.channel else None,
         )
-        session.add(row)
-        if row.claimed_by is not None:
-            held.append(row)
-    return held
+        rows.append(row)
+    outbox.add_all(session, rows)
+    return [row for row in rows if row.claimed_by is not None]
 
 
 async def _apologise(deps: Deps, item: Inbound, claim_by: str | None) -> Outcome:

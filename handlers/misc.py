@@ -9,6 +9,7 @@ from handlers.commands import Audience, for_audience
 from handlers.context import Ctx
 from handlers.events import Choice
 from locales import Translator
+from models import people
 
 # Each audience's help paragraph (locales), written by hand with examples in words; help adds a
 # line for every command of the table (handlers/commands.py) the paragraphs do not name.
@@ -91,16 +92,7 @@ async def list_unreachable(ctx: Ctx) -> None:
     if not ctx.is_admin:
         ctx.say("question-admins-only")
         return
-    from sqlalchemy import select
-
-    from models.tables import Person, Role, Unit
-
-    rows = (await ctx.session.execute(
-        select(Person.display_name, Person.unreachable_at, Unit.name)
-        .outerjoin(Role, (Role.person_id == Person.id) & Role.ended_at.is_(None) & (Role.role == "officer"))
-        .outerjoin(Unit, Unit.id == Role.unit_id)
-        .where(Person.unreachable_at.is_not(None)).order_by(Person.unreachable_at)
-    )).all()
+    rows = await people.unreachable(ctx.session)
     if not rows:
         ctx.say("unreachable-none")
         return

@@ -5,8 +5,7 @@ from __future__ import annotations
 from handlers import buttons, state
 from handlers.context import Ctx
 from handlers.events import Choice
-from models import people
-from models.tables import Plan
+from models import people, store
 
 
 async def show_or_choose(ctx: Ctx, typed: str) -> None:
@@ -38,7 +37,7 @@ async def choose(ctx: Ctx, plan_id: int) -> None:
     if ctx.person is None or plan_id not in await ctx.plan_choices():
         ctx.say("report-choice-stale")
         return
-    plan = await ctx.session.get(Plan, plan_id)
+    plan = await store.plan_by_id(ctx.session, plan_id)
     assert plan is not None
     ctx.person.current_plan_id = plan_id
     await ctx.settle_plan(ctx.all_roles)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from handlers.context import Ctx, PartView, PlanView, load_plan_view
+from handlers.context import Ctx
 from handlers.formatting import describe_amount, describe_figure, describe_target, period_label, points
 from handlers.intents import PeriodHint
 from handlers.refs import resolve
@@ -20,6 +20,7 @@ from handlers.summary import (
 from models import submissions
 from models.gaps import Accumulation, Status, change, evaluate, needed_per_period
 from models.periods import Period
+from models.plan_view import PartView, PlanView
 from models.rollups import DEFAULT_COVERAGE_THRESHOLD
 from models.submissions import figure_of
 from models.tables import Submission, Unit
@@ -34,7 +35,7 @@ async def _view(ctx: Ctx) -> PlanView | None:
     if plan_id is None:
         ctx.say("question-no-plan")
         return None
-    return await load_plan_view(ctx.session, plan_id, ctx.deps.plan_views)
+    return await ctx.plan_view(plan_id)
 
 
 # --- one unit, one part ---------------------------------------------------------------------------
@@ -137,7 +138,8 @@ async def unit_status(ctx: Ctx, view: PlanView, unit: Unit) -> None:
         counts[gap.status] += 1
         detail = _gap_brief(ctx, pv, gap, figure, series[-1][0] if series else None)
         lines.append(f"{MARKS[gap.status]} {pv.code} · {pv.indicator.title}: {detail}")
-    lines.append(t("status-counts", met=counts[Status.MET], not_met=counts[Status.NOT_MET], no_data=counts[Status.NO_DATA]))
+    lines.append(t("status-counts", met=counts[Status.MET], not_met=counts[Status.NOT_MET],
+                   no_data=counts[Status.NO_DATA]))
     if nothing:
         lines[-1] += " " + t("rollup-coverage-not-applicable", count=nothing)
     ctx.say_text("\n".join(lines))
@@ -302,14 +304,7 @@ async def ask_missing(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     lines = [t("missing-header", count=len(summary.to_chase), period=period_label(summary.period, t),
                deadline=t.date(deadline))]
     for period, due in summary.periods:
-        owed: dict[int, list[str]] = {}
-        for row in summary.rows:
-            if row.period != period:
-                continue
-            given = summary.figures.get(row.part_id, {})
-            for unit_id in summary.expected.get(row.part_id, []):
-                if unit_id not in given:
-                    owed.setdefault(unit_id, []).append(row.code)
+        owed = _owed(summary, period)
         if not owed:
             continue
         if len(summary.periods) > 1:
@@ -322,10 +317,23 @@ async def ask_missing(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     ctx.say_text("\n".join(lines))
 
 
+def _owed(summary: Summary, period: Period) -> dict[int, list[str]]:
+    """Unit id -> the codes of the parts it has given no figure for in this period."""
+    owed: dict[int, list[str]] = {}
+    for row in summary.rows:
+        if row.period != period:
+            continue
+        given = summary.figures.get(row.part_id, {})
+        for unit_id in summary.expected.get(row.part_id, []):
+            if unit_id not in given:
+                owed.setdefault(unit_id, []).append(row.code)
+    return owed
+
+
 async def explain_standing(ctx: Ctx) -> None:
     """"vì sao?": how the plan-wide marks are decided (models.rollups.plan_figure), with this
     plan's coverage threshold."""
     plan_id = await ctx.plan_id()
-    view = await load_plan_view(ctx.session, plan_id, ctx.deps.plan_views) if plan_id is not None else None
+    view = await ctx.plan_view(plan_id) if plan_id is not None else None
     threshold = view.coverage_threshold if view is not None else DEFAULT_COVERAGE_THRESHOLD
     ctx.say("rollup-why", threshold=ctx.t.percent(threshold))

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from handlers.context import PartView, PlanView
+from models.plan_view import PartView, PlanView
 
 
 @dataclass

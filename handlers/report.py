@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from handlers import buttons, state
-from handlers.context import Ctx, PartView, PlanView, load_plan_view
+from handlers.context import Ctx
 from handlers.events import Choice
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.intents import FigureInput, FigureLine, PeriodHint
@@ -15,6 +15,7 @@ from locales import Translator
 from models import submissions
 from models.gaps import Accumulation
 from models.periods import Period
+from models.plan_view import PartView, PlanView
 from models.submissions import figure_of
 from models.tables import Submission, Unit
 from models.targets import Figure, Measure
@@ -48,7 +49,7 @@ async def officer_unit(ctx: Ctx) -> tuple[PlanView, Unit] | None:
     if role is None or role.unit_id is None:
         ctx.say("report-not-officer-leader" if ctx.is_leader else "report-not-officer")
         return None
-    view = await load_plan_view(ctx.session, role.plan_id or 0, ctx.deps.plan_views)
+    view = await ctx.plan_view(role.plan_id or 0)
     return view, view.units[role.unit_id]
 
 
@@ -77,11 +78,13 @@ async def show_report(ctx: Ctx) -> None:
         lines.append(t("report-line", mark=mark, code=pv.code, title=pv.indicator.title,
                        target=describe_target(pv.target, t), period=period_label(period, t),
                        figure=figure, last=last_text))
-        choice = Choice(f"{mark} {pv.code} · {_short(pv.indicator.title)}", buttons.encode(buttons.Pick(pv.part.id, period)))
+        choice = Choice(f"{mark} {pv.code} · {_short(pv.indicator.title)}",
+                        buttons.encode(buttons.Pick(pv.part.id, period)))
         (done_choices if now_row else missing_choices).append(choice)
     deadlines = sorted(view.deadline(view.reporting_period(p.frequency, ctx.today)) for p in parts)
     upcoming = [d for d in deadlines if d >= ctx.today]
-    header = t("report-header", unit=unit.name, deadline=t.date(upcoming[0])) if upcoming else t("report-header-late", unit=unit.name)
+    header = (t("report-header", unit=unit.name, deadline=t.date(upcoming[0])) if upcoming
+              else t("report-header-late", unit=unit.name))
     text = "\n".join([header, *lines, "", t("report-how")])
     choices = tuple(missing_choices + done_choices)
     ctx.say_text(text, choices=choices)
@@ -214,8 +217,10 @@ async def _ask_period(ctx: Ctx, unit: Unit, asked: list[Accepted], late: dict[in
                      figure=describe_figure(item.figure, item.part.target, t)))
     missing_labels = sorted({period_label(p, t) for p in late.values()})
     current_labels = sorted({period_label(item.period, t) for item in asked})
-    choices = (Choice(t("choice-period-missing", periods=", ".join(missing_labels)), buttons.encode(buttons.Late(True))),
-               Choice(t("choice-period-current", periods=", ".join(current_labels)), buttons.encode(buttons.Late(False))))
+    choices = (
+        Choice(t("choice-period-missing", periods=", ".join(missing_labels)), buttons.encode(buttons.Late(True))),
+        Choice(t("choice-period-current", periods=", ".join(current_labels)), buttons.encode(buttons.Late(False))),
+    )
     pending = []
     for item in [*asked, *to_confirm]:
         entry = _pending(item)
@@ -223,7 +228,8 @@ async def _ask_period(ctx: Ctx, unit: Unit, asked: list[Accepted], late: dict[in
         entry["missing"] = late[item.part.part.id].id if item in asked else item.period.id
         pending.append(entry)
     # The unit it was asked for: an answer after the person moved to another unit files nothing.
-    await state.save(ctx, "late", state.remember_choices({"pending": pending, **state.owner(ctx), "unit_id": unit.id}, choices))
+    asked_of = {"pending": pending, **state.owner(ctx), "unit_id": unit.id}
+    await state.save(ctx, "late", state.remember_choices(asked_of, choices))
     ctx.say_text("\n".join(out), choices=choices)
 
 
@@ -330,14 +336,16 @@ def _period(hint: PeriodHint | None, pv: PartView, opened: Period, plan_year: in
             period = period.previous()
         hint = PeriodHint(pv.frequency, period.index, period.year)
     if hint.frequency is not pv.frequency:
-        return Problem("report-error-period-frequency", {"code": pv.code, "frequency": t(f"frequency-{pv.frequency.value}")})
+        return Problem("report-error-period-frequency",
+                       {"code": pv.code, "frequency": t(f"frequency-{pv.frequency.value}")})
     year = hint.year or (opened.year if hint.index <= opened.index else opened.year - 1)
     try:
         period = Period(year, hint.frequency, hint.index)
     except ValueError:
         return Problem("report-error-period-unknown", {})
     if period > opened:
-        return Problem("report-error-period-future", {"period": period_label(period, t), "open": period_label(opened, t)})
+        return Problem("report-error-period-future",
+                       {"period": period_label(period, t), "open": period_label(opened, t)})
     if period.year != plan_year:
         return Problem("report-error-period-outside", {"period": period_label(period, t), "year": plan_year})
     return period
@@ -346,7 +354,6 @@ def _period(hint: PeriodHint | None, pv: PartView, opened: Period, plan_year: in
 def to_figure(pv: PartView, given: FigureInput, t: Translator) -> Figure | Problem:
     """Check a sent figure against what the part measures (domain.md's validation rules)."""
     code, target = pv.code, pv.target
-    unit = target.unit or ""
     if given.not_applicable:
         if not pv.part.allow_not_applicable:
             return Problem("report-error-not-applicable-forbidden", {"code": code, "example": example_line(pv)})
@@ -363,22 +370,32 @@ def to_figure(pv: PartView, given: FigureInput, t: Translator) -> Figure | Probl
     if given.done is not None:
         return Problem("report-error-done-for-number", {"code": code, "example": example_line(pv)})
     if given.numerator is not None and given.denominator is not None:
-        if target.measure is Measure.COUNT:
-            return Problem("report-error-count-ratio", {"code": code, "unit": unit})
-        if given.denominator == 0:
-            return Problem("report-error-zero-denominator", {"code": code})
-        if given.numerator > given.denominator:
-            return Problem("report-error-numerator-above", {"code": code, "numerator": t.number(given.numerator),
-                                                            "denominator": t.number(given.denominator)})
-        return Figure(numerator=given.numerator, denominator=given.denominator)
+        return _ratio_figure(pv, given.numerator, given.denominator, t)
+    return _amount_figure(pv, given, t)
+
+
+def _ratio_figure(pv: PartView, numerator: Decimal, denominator: Decimal, t: Translator) -> Figure | Problem:
+    """A figure sent as numerator/denominator."""
+    if pv.target.measure is Measure.COUNT:
+        return Problem("report-error-count-ratio", {"code": pv.code, "unit": pv.target.unit or ""})
+    if denominator == 0:
+        return Problem("report-error-zero-denominator", {"code": pv.code})
+    if numerator > denominator:
+        return Problem("report-error-numerator-above", {"code": pv.code, "numerator": t.number(numerator),
+                                                        "denominator": t.number(denominator)})
+    return Figure(numerator=numerator, denominator=denominator)
+
+
+def _amount_figure(pv: PartView, given: FigureInput, t: Translator) -> Figure | Problem:
+    """A figure sent as one number: a count, or a percentage."""
     if given.value is None:
-        return Problem("report-error-not-a-number", {"code": code, "example": example_line(pv)})
-    if target.measure is Measure.COUNT:
+        return Problem("report-error-not-a-number", {"code": pv.code, "example": example_line(pv)})
+    if pv.target.measure is Measure.COUNT:
         if given.percent_sign:
-            return Problem("report-error-count-percent", {"code": code, "unit": unit})
+            return Problem("report-error-count-percent", {"code": pv.code, "unit": pv.target.unit or ""})
         return Figure(value=given.value)
     if given.value > HUNDRED:
-        return Problem("report-error-percent-range", {"code": code, "value": t.number(given.value)})
+        return Problem("report-error-percent-range", {"code": pv.code, "value": t.number(given.value)})
     return Figure(value=given.value)
 
 
@@ -401,7 +418,8 @@ def _far_from_previous(history: list[Submission], item: Accepted) -> bool:
     return False
 
 
-def _previous_figure(history: list[Submission], pv: PartView, period: Period, include_same: bool = False) -> Figure | None:
+def _previous_figure(history: list[Submission], pv: PartView, period: Period,
+                     include_same: bool = False) -> Figure | None:
     """The unit's figure before this one: the current version of this period (when asked), else
     the latest earlier period's. `history` holds the unit's current figures."""
     rows = [r for r in history if r.part_id == pv.part.id]

@@ -16,51 +16,27 @@ stateDiagram-v2
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import delete, select
 
 from handlers.context import Ctx
 from handlers.events import Choice
+from models import conversation
 from models.tables import ConversationState
-
-STATE_TTL = timedelta(hours=12)
 
 
 async def load(ctx: Ctx) -> ConversationState | None:
     e = ctx.event
-    row = await ctx.session.scalar(select(ConversationState).where(
-        ConversationState.channel == e.channel, ConversationState.chat_id == e.chat_id,
-        ConversationState.user_id == e.sender_id,
-    ))
-    if row is not None and row.expires_at <= ctx.now:
-        await ctx.session.delete(row)
-        return None
-    return row
+    return await conversation.current_state(ctx.session, e.channel, e.chat_id, e.sender_id, ctx.now)
 
 
 async def save(ctx: Ctx, state: str, data: dict[str, Any]) -> None:
     e = ctx.event
-    row = await ctx.session.scalar(select(ConversationState).where(
-        ConversationState.channel == e.channel, ConversationState.chat_id == e.chat_id,
-        ConversationState.user_id == e.sender_id,
-    ))
-    if row is None:
-        row = ConversationState(channel=e.channel, chat_id=e.chat_id, user_id=e.sender_id, state=state,
-                                data=data, updated_at=ctx.now, expires_at=ctx.now + STATE_TTL)
-        ctx.session.add(row)
-    else:
-        row.state, row.data, row.updated_at, row.expires_at = state, data, ctx.now, ctx.now + STATE_TTL
-    await ctx.session.flush()
+    await conversation.save_state(ctx.session, e.channel, e.chat_id, e.sender_id, state, data, ctx.now)
 
 
 async def clear(ctx: Ctx) -> None:
     e = ctx.event
-    await ctx.session.execute(delete(ConversationState).where(
-        ConversationState.channel == e.channel, ConversationState.chat_id == e.chat_id,
-        ConversationState.user_id == e.sender_id,
-    ))
+    await conversation.clear_state(ctx.session, e.channel, e.chat_id, e.sender_id)
 
 
 def owner(ctx: Ctx) -> dict[str, Any]:

@@ -24,6 +24,22 @@ async def mark_processed(session: AsyncSession, channel: str, update_key: str, n
     await session.flush()
 
 
+async def record_processed(session: AsyncSession, channel: str, update_key: str, now: datetime) -> bool:
+    """Record an update as handled, as the last write of the transaction that handled it. False
+    when another delivery of it was recorded first: then the whole transaction is rolled back."""
+    try:
+        await mark_processed(session, channel, update_key, now)
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+def add_all(session: AsyncSession, rows: Sequence[OutboxMessage]) -> None:
+    """Queue messages made with new_message in the caller's transaction."""
+    session.add_all(rows)
+
+
 async def processed_among(session: AsyncSession, channel: str, update_keys: Sequence[str]) -> set[str]:
     """Which of these updates were handled before."""
     return set(await session.scalars(select(ProcessedUpdate.update_key).where(

@@ -173,6 +173,10 @@ async def ensure_person(session: AsyncSession, channel: str, external_id: str, n
     return person
 
 
+async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
+    return await session.get(Person, person_id)
+
+
 async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
     return list(await session.scalars(select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)))
 
@@ -252,3 +256,15 @@ async def officer_names(session: AsyncSession, plan_id: int) -> dict[int, str]:
         .where(Unit.plan_id == plan_id, Role.role == RoleKind.OFFICER, Role.ended_at.is_(None))
     )
     return {unit_id: name for unit_id, name in rows}
+
+
+async def unreachable(session: AsyncSession) -> list[tuple[str, datetime, str | None]]:
+    """People whose messages fail for good (blocked the bot, chat gone), longest first: name, since
+    when, and a unit they are the officer of (None if none); a person with several units, once each."""
+    rows = await session.execute(
+        select(Person.display_name, Person.unreachable_at, Unit.name)
+        .outerjoin(Role, (Role.person_id == Person.id) & Role.ended_at.is_(None) & (Role.role == "officer"))
+        .outerjoin(Unit, Unit.id == Role.unit_id)
+        .where(Person.unreachable_at.is_not(None)).order_by(Person.unreachable_at)
+    )
+    return [(name, since, unit) for name, since, unit in rows]

@@ -2,14 +2,19 @@
 of work does (one per command, event or job)."""
 from __future__ import annotations
 
+import copy
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period
+from models.plan_view import PartView, PlanView
 from models.plans import IndicatorSpec, PartSpec, PlanSpec, UnitSpec
 from models.schedule import times_of
 from models.tables import (
@@ -293,3 +298,115 @@ async def assignment_counts(session: AsyncSession, plan: Plan) -> dict[int, int]
         .group_by(Assignment.part_id)
     )
     return {part_id: count for part_id, count in rows}
+
+
+async def plan_by_id(session: AsyncSession, plan_id: int) -> Plan | None:
+    return await session.get(Plan, plan_id)
+
+
+async def unit_by_id(session: AsyncSession, unit_id: int) -> Unit | None:
+    return await session.get(Unit, unit_id)
+
+
+# The plan view (models/plan_view.py), loaded from the tables and cached between events.
+
+def _plain_class(model: type, *extra: str) -> type:
+    """A frozen, session-free copy of a table's row, with the same attribute names. The plan view
+    is cached across events and processes' sessions: ORM instances in it would belong to the session
+    that loaded them, and a rollback there would expire them for everyone (issue 12, item 1).
+    Identity equality, as ORM instances have, so a copy can be hashed and kept in a set."""
+    columns = [attr.key for attr in sa_inspect(model).column_attrs]
+    return make_dataclass(f"{model.__name__}Data", [*columns, *extra], frozen=True, eq=False, slots=True)
+
+
+PlanData = _plain_class(Plan)
+UnitData = _plain_class(Unit)
+PartData = _plain_class(IndicatorPart)
+IndicatorData = _plain_class(Indicator, "parts")  # parts: every part, as Indicator.parts
+
+
+def _plain(cls: type, row: object, **extra: object) -> Any:
+    # JSON columns are lists and dicts: copied, so no handler can change the shared view's.
+    values = {name: copy.deepcopy(getattr(row, name)) for name in cls.__dataclass_fields__ if name not in extra}
+    return cls(**values, **extra)
+
+
+# How long a plan view is trusted without asking the database whether the plan was re-imported.
+VIEW_RECHECK_SECONDS = 2.0
+
+# Plan id -> (the plan's file digest and import time, its view, when that stamp was checked).
+ViewCache = dict[int, tuple[tuple[Any, ...], PlanView, float]]
+
+
+async def load_plan_view(session: AsyncSession, plan_id: int, cache: ViewCache | None = None) -> PlanView:
+    """The plan as handlers read it. A plan changes only when a different file is imported, so
+    with a cache the view is kept between events and rebuilt when the plan's file digest moves
+    (also when another process imported it; noticed within VIEW_RECHECK_SECONDS)."""
+    if cache is None:
+        return await _build_plan_view(session, plan_id)
+    cached = cache.get(plan_id)
+    if cached is not None and time.monotonic() - cached[2] < VIEW_RECHECK_SECONDS:
+        return cached[1]
+    stamp = tuple((await session.execute(
+        select(Plan.file_digest, Plan.imported_at).where(Plan.id == plan_id))).one())
+    if cached is not None and cached[0] == stamp:
+        cache[plan_id] = (stamp, cached[1], time.monotonic())
+        return cached[1]
+    view = await _build_plan_view(session, plan_id)
+    cache[plan_id] = (stamp, view, time.monotonic())
+    return view
+
+
+async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
+    row = await session.get(Plan, plan_id)
+    assert row is not None
+    plan = _plain(PlanData, row)
+    indicators = []
+    parts: dict[int, PartView] = {}
+    for indicator_row in await session.scalars(
+        select(Indicator).where(Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)
+    ):
+        all_parts = tuple(_plain(PartData, part) for part in indicator_row.parts)
+        indicator = _plain(IndicatorData, indicator_row, parts=all_parts)
+        indicators.append(indicator)
+        for part in all_parts:
+            if part.active:
+                parts[part.id] = PartView(part, indicator, target_of(part))
+    units = {u.id: _plain(UnitData, u) for u in await session.scalars(select(Unit).where(Unit.plan_id == plan_id))}
+    rules = await _deadline_rules(session, plan_id)
+    reporters, duties, overridden = await _assignments(session, plan_id, parts)
+    collect_from = Period.parse(plan.collect_from) if plan.collect_from else None
+    return PlanView(plan, indicators, parts, units, rules, reporters, duties, collect_from, frozenset(overridden))
+
+
+async def _deadline_rules(session: AsyncSession, plan_id: int) -> dict[Frequency, DeadlineRule]:
+    """Each frequency's deadline: the plan's own rule, else the default."""
+    rules = dict(DEFAULT_DEADLINES)
+    for rule in await session.scalars(select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)):
+        month: str | int = int(rule.deadline_month) if rule.deadline_month.isdigit() else rule.deadline_month
+        rules[Frequency(rule.frequency)] = DeadlineRule(rule.deadline_day, month, rule.deadline_before)
+    return rules
+
+
+async def _assignments(session: AsyncSession, plan_id: int, parts: dict[int, PartView],
+                       ) -> tuple[dict[int, list[int]], dict[int, list[int]], set[int]]:
+    """Who reports which active part: part id -> unit ids, unit id -> part ids (in plan order),
+    and the parts whose reporters the plan file set."""
+    reporters: dict[int, list[int]] = {}
+    duties: dict[int, list[int]] = {}
+    rows = await session.execute(
+        select(Assignment.part_id, Assignment.unit_id, Assignment.source)
+        .join(IndicatorPart, Assignment.part_id == IndicatorPart.id)
+        .where(IndicatorPart.plan_id == plan_id, Assignment.active.is_(True))
+    )
+    order = {part_id: position for position, part_id in enumerate(parts)}
+    overridden: set[int] = set()
+    for part_id, unit_id, source in rows:
+        if part_id in parts:
+            reporters.setdefault(part_id, []).append(unit_id)
+            duties.setdefault(unit_id, []).append(part_id)
+            if source == "override":
+                overridden.add(part_id)
+    for part_ids in duties.values():
+        part_ids.sort(key=order.__getitem__)
+    return reporters, duties, overridden
