@@ -11,6 +11,7 @@ from handlers.events import Choice, Event, Handling, Reply
 from handlers.limits import Limits
 from locales import Translator, translator
 from models import people
+from models.kinds import RoleKind
 from models.periods import WorkCalendar
 from models.plan_view import PartView, PlanView
 from models.session import Session, SessionFactory
@@ -85,23 +86,23 @@ class Ctx:
 
     @property
     def officer(self) -> Role | None:
-        return self.role("officer")
+        return self.role(RoleKind.OFFICER)
 
     @property
     def is_admin(self) -> bool:
-        return self.role("admin") is not None
+        return self.role(RoleKind.ADMIN) is not None
 
     @property
     def is_leader(self) -> bool:
         """Leaders and admins see the whole plan."""
-        return self.role("leader") is not None or self.is_admin
+        return self.role(RoleKind.LEADER) is not None or self.is_admin
 
     async def plan_choices(self, roles: list[Role] | None = None) -> list[int]:
         """The plans this person may work on, the default first: those of their roles (newest
         role first), then, for an admin of every plan, every plan (newest year first)."""
         roles = self.all_roles if roles is None else roles
         ids = list(dict.fromkeys(role.plan_id for role in roles if role.plan_id is not None))
-        if any(role.role == "admin" and role.plan_id is None for role in roles):
+        if any(role.role == RoleKind.ADMIN and role.plan_id is None for role in roles):
             for plan_id in await people.plan_ids(self.session):
                 if plan_id not in ids:
                     ids.append(plan_id)

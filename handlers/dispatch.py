@@ -47,6 +47,7 @@ from handlers.intents import (
 from handlers.start import start
 from handlers.understand import MAX_MESSAGE, language_of, understand
 from models import people
+from models.kinds import RoleKind
 from models.tables import ConversationState
 from scheduler.view import show_schedule
 
@@ -107,7 +108,8 @@ async def _identify(ctx: Ctx) -> None:
     if ctx.person is None and e.private and (e.channel, e.sender_id) in ctx.deps.admins:
         # BOT_ADMINS are admins from their first message, without an invite.
         ctx.person = await people.ensure_person(ctx.session, e.channel, e.sender_id, e.sender_name, e.chat_id, ctx.now)
-        await people.grant_role(ctx.session, person=ctx.person, role="admin", plan_id=None, unit_id=None, now=ctx.now)
+        await people.grant_role(ctx.session, person=ctx.person, role=RoleKind.ADMIN, plan_id=None, unit_id=None,
+                                now=ctx.now)
         ctx.roles = await people.active_roles(ctx.session, ctx.person.id)
 
 

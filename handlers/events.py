@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from models.kinds import ChatKind
+
 
 class Happening(StrEnum):
     """Something the channel itself reports, rather than a person writing or pressing."""
@@ -24,7 +26,7 @@ class Happening(StrEnum):
 class Event:
     channel: str  # "telegram" | "zalo" | "console"
     chat_id: str
-    chat_kind: str  # "private" | "group"
+    chat_kind: ChatKind
     sender_id: str
     sender_name: str
     text: str | None = None
@@ -38,7 +40,7 @@ class Event:
 
     @property
     def private(self) -> bool:
-        return self.chat_kind == "private"
+        return self.chat_kind == ChatKind.PRIVATE
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from handlers.context import Ctx
 from handlers.events import Choice
 from locales import Translator
 from models import people
+from models.kinds import ChatKind
 
 # Each audience's help paragraph (locales), written by hand with examples in words; help adds a
 # line for every command of the table (handlers/commands.py) the paragraphs do not name.
@@ -45,7 +46,7 @@ def help_text(t: Translator, audiences: Sequence[Audience], header: str | None =
 
 
 async def send_help(ctx: Ctx) -> None:
-    if ctx.event.chat_kind == "group":
+    if ctx.event.chat_kind == ChatKind.GROUP:
         ctx.say_text(help_text(ctx.t, (Audience.GROUP,)))
         return
     if ctx.person is None:

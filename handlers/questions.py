@@ -19,6 +19,7 @@ from handlers.summary import (
 )
 from models import submissions
 from models.gaps import Accumulation, Status, change, evaluate, needed_per_period
+from models.kinds import ChatKind
 from models.periods import Period
 from models.plan_view import PartView, PlanView
 from models.rollups import DEFAULT_COVERAGE_THRESHOLD
@@ -172,7 +173,7 @@ async def ask_status(ctx: Ctx, unit_name: str | None) -> None:
             return
         await unit_status(ctx, view, unit)
         return
-    if ctx.is_leader or ctx.event.chat_kind == "group":
+    if ctx.is_leader or ctx.event.chat_kind == ChatKind.GROUP:
         await plan_status(ctx, view, off_track_only=False)
         return
     if role is None or role.unit_id is None:
@@ -286,7 +287,7 @@ async def _across_units(ctx: Ctx, view: PlanView, parts: list[PartView]) -> None
 async def ask_missing(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     """Who has not reported, for the period being collected now or the one named: the units the
     summary of that period would chase, grouped by period with each deadline."""
-    if not (ctx.is_leader or ctx.event.chat_kind == "group"):
+    if not (ctx.is_leader or ctx.event.chat_kind == ChatKind.GROUP):
         ctx.say("question-leaders-only")
         return
     view = await _view(ctx)

@@ -5,6 +5,7 @@ from handlers.context import Ctx
 from handlers.misc import send_help
 from locales import translator
 from models import people, store
+from models.kinds import RoleKind
 from models.tables import Identity, Invite, Person, Plan, Role, Unit
 
 
@@ -27,7 +28,7 @@ async def start(ctx: Ctx, code: str | None) -> None:
         return
     assert invite is not None
     plan = await store.plan_by_id(ctx.session, invite.plan_id) if invite.plan_id else None
-    if invite.role == "group":
+    if invite.role == RoleKind.GROUP:
         assert plan is not None
         await people.bind_group(ctx.session, plan_id=plan.id, channel=e.channel, chat_id=e.chat_id,
                                 title=e.chat_title, now=ctx.now)
@@ -57,9 +58,9 @@ def _refusal(ctx: Ctx, invite: Invite | None) -> str | None:
         return "start-code-used"
     if invite.expires_at <= ctx.now:
         return "start-code-expired"
-    if invite.role == "group" and ctx.event.private:
+    if invite.role == RoleKind.GROUP and ctx.event.private:
         return "start-code-group-in-private"
-    if invite.role != "group" and not ctx.event.private:
+    if invite.role != RoleKind.GROUP and not ctx.event.private:
         return "start-code-person-in-group"
     return None
 
@@ -87,13 +88,13 @@ async def _register(ctx: Ctx, invite: Invite, plan: Plan | None) -> None:
 async def _welcome(ctx: Ctx, role: str, person: Person, plan: Plan | None, unit: Unit | None,
                    replaced: Role | None) -> None:
     salutation = (plan.salutation if plan else None) or ctx.t("salutation-default")
-    if role == "officer":
+    if role == RoleKind.OFFICER:
         assert unit is not None and plan is not None
         ctx.say("start-officer-registered", name=person.display_name, unit=unit.name, plan=plan.title,
                 salutation=salutation)
         if replaced is not None:
             await _tell_replaced(ctx, replaced.person_id, unit, person)
-    elif role == "leader":
+    elif role == RoleKind.LEADER:
         ctx.say("start-leader-registered", name=person.display_name, plan=plan.title if plan else "-")
     else:
         ctx.say("start-admin-registered", name=person.display_name)

@@ -13,6 +13,7 @@ from bot.channels.sender import OutboxSender, SendResult
 from handlers.context import Deps
 from handlers.events import Event, Reply
 from handlers.inbox import Inbound, handle
+from models.kinds import ChatKind
 from models.tables import OutboxMessage
 
 CHANNEL = "console"
@@ -45,7 +46,7 @@ class ConsoleChannel:
                    mentioned: bool = False) -> list[Reply]:
         """`user` types `text` (in `chat`, a group when `group`); returns and writes the replies."""
         event = Event(
-            channel=CHANNEL, chat_id=chat or user, chat_kind="group" if group else "private",
+            channel=CHANNEL, chat_id=chat or user, chat_kind=ChatKind.GROUP if group else ChatKind.PRIVATE,
             sender_id=user, sender_name=user, text=text, message_id=str(next(self._message_ids)),
             chat_title=chat if group else None, mentioned=mentioned, at=self.now,
         )

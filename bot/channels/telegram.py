@@ -59,6 +59,7 @@ from handlers.events import Choice, Event, Happening, Reply
 from handlers.inbox import Inbound, Outcome, Unavailable, handle_all
 from locales import translator
 from models import membership
+from models.kinds import ChatKind
 from models.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class TelegramChannel:
     def _message_event(self, message: Message) -> Event | None:
         chat = message.chat
         if message.migrate_to_chat_id:
-            return Event(channel=CHANNEL, chat_id=str(chat.id), chat_kind="group", sender_id="", sender_name="",
+            return Event(channel=CHANNEL, chat_id=str(chat.id), chat_kind=ChatKind.GROUP, sender_id="", sender_name="",
                          chat_title=chat.title, happening=Happening.MOVED, moved_to=str(message.migrate_to_chat_id))
         text = message.text or message.caption
         if text is None or message.from_user is None:
@@ -367,8 +368,8 @@ class TelegramChannel:
         return str(getattr(sent, "message_id", replaces)), 1
 
 
-def _kind(chat_type: str) -> str:
-    return "private" if chat_type == "private" else "group"
+def _kind(chat_type: str) -> ChatKind:
+    return ChatKind.PRIVATE if chat_type == "private" else ChatKind.GROUP
 
 
 def _press_event(query: CallbackQuery) -> Event | None:
