@@ -270,7 +270,7 @@ async def test_an_admin_of_every_plan_chooses_which_on_the_console(two_plans: Ch
     assert "đã cũ" in await _press(app, "Admin", "v1:plan:999")
 
 
-async def test_a_leader_of_one_plan_is_an_officer_only_in_another_through_telegram(tg: Harness, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811,E501
+async def test_a_leader_of_one_plan_is_an_officer_only_in_another_through_telegram(tg: Harness, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     other = tmp_path / "other-plan.yaml"
     other.write_text(SMALL_PLAN.read_text(encoding="utf-8").replace("code: T2025", "code: U2025"), encoding="utf-8")
     await import_plan_file(tg.app, other)
@@ -332,7 +332,7 @@ async def _guesses_from_everyone(app: App, count: int) -> None:
             await people.record_failed_attempt(session, "console", f"guesser-{sender}", app.now())
 
 
-async def test_wrong_codes_from_many_senders_pause_registration_on_the_console(chat: Chat, app: App, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811,E501
+async def test_wrong_codes_from_many_senders_pause_registration_on_the_console(chat: Chat, app: App, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     good = await chat.invite("officer", "an-sinh")
     await _guesses_from_everyone(app, people.GLOBAL_THROTTLE_LIMIT - 1)
     assert "không đúng" in await chat.say("one-more-guesser", "/start WRONGXY9")  # the limit's last one
