@@ -233,7 +233,7 @@ async def _plan_id(app: App, code: str) -> int:
 
 
 async def test_a_leader_of_one_plan_is_an_officer_only_in_another_on_the_console(two_plans: Chat, app: App) -> None:
-    chat = two_plans
+    chat = two_plans  # noqa: F811  (the fixture, renamed)
     await chat.say("Minh", f"/start {await _invite(app, 'T2025', 'officer', 'mao-khe')}")
     await chat.say("Minh", "6: 81%")
     await chat.say("Boss", f"/start {await _invite(app, 'U2025', 'leader')}")
@@ -259,7 +259,7 @@ async def test_a_leader_of_one_plan_is_an_officer_only_in_another_on_the_console
 
 
 async def test_an_admin_of_every_plan_chooses_which_on_the_console(two_plans: Chat, app: App) -> None:
-    chat = two_plans
+    chat = two_plans  # noqa: F811  (the fixture, renamed)
     app.deps.admins = frozenset({("console", "Admin")})
     assert "Kế hoạch khác" in await chat.say("Admin", "/tonghop")  # the newest plan by default
     await chat.say("Admin", "/kehoach")
