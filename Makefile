@@ -1,4 +1,4 @@
-# Two commands for a fresh machine: `make demo` and `make test`.
+# Two commands for a fresh machine: `make demo` and `make test` (`make lint`, then the suite).
 # Both install the exact versions in requirements-test.lock (with hashes), so a fresh clone on any day
 # runs what was tested. `make lock` refreshes the lock from pyproject.toml's ranges; `make test-latest`
 # runs the suite on the newest versions those ranges allow, to see breakage coming.
@@ -10,7 +10,7 @@ LATEST := .venv-latest
 UV_VERSION := 0.13.9
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: demo test install lock test-latest clean
+.PHONY: demo test lint install lock test-latest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m bot demo
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q
+
+# Style, complexity (C901 <= 12) and the import contracts (layers, no cycles), all in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 # uv resolves for every platform at once (--universal) and records every file's hash.
 lock: | $(BIN)/python

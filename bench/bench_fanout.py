@@ -25,17 +25,17 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from bench.generated import plan_yaml, register_officers  # noqa: E402
-from bot.app import build_app  # noqa: E402
-from bot.channels.telegram import TelegramChannel, make_bot  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from models import store  # noqa: E402
-from models.plans import load_plan_file  # noqa: E402
-from models.tables import OutboxMessage  # noqa: E402
-from scheduler.tick import tick  # noqa: E402
-from tests.telegram_emulator import TelegramEmulator  # noqa: E402
+from bench.generated import plan_yaml, register_officers
+from bot.app import build_app
+from bot.channels.telegram import TelegramChannel, make_bot
+from bot.config import load_settings
+from models import store
+from models.plans import load_plan_file
+from models.tables import OutboxMessage
+from scheduler.tick import tick
+from tests.telegram_emulator import TelegramEmulator
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 LIMIT = 30  # messages per second, Telegram's overall limit, enforced by the emulator

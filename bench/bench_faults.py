@@ -19,20 +19,20 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from bot.app import build_app  # noqa: E402
-from bot.channels.telegram import TelegramChannel, make_bot  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from models import outbox  # noqa: E402
-from models.tables import OutboxMessage  # noqa: E402
-from tests.databases import throwaway_postgres  # noqa: E402
-from tests.telegram_emulator import TelegramEmulator  # noqa: E402
+from bot.app import build_app
+from bot.channels.telegram import TelegramChannel, make_bot
+from bot.config import load_settings
+from models import outbox
+from models.tables import OutboxMessage
+from tests.databases import throwaway_postgres
+from tests.telegram_emulator import TelegramEmulator
 
 FIRST_CHAT = 20_000_000
 
@@ -47,7 +47,7 @@ async def main(messages: int, postgres: str | None) -> None:
 
 
 async def run(messages: int, url: str) -> None:
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     started = time.monotonic()
 
     def clock() -> datetime:

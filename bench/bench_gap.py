@@ -23,15 +23,15 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
 
-from bench.generated import plan_yaml  # noqa: E402
-from bot.app import build_app  # noqa: E402
-from bot.channels.console import ConsoleChannel  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from models import people, store  # noqa: E402
-from models.plans import load_plan_file  # noqa: E402
-from models.tables import IndicatorPart, Submission, Unit  # noqa: E402
+from bench.generated import plan_yaml
+from bot.app import build_app
+from bot.channels.console import ConsoleChannel
+from bot.config import load_settings
+from models import people, store
+from models.plans import load_plan_file
+from models.tables import IndicatorPart, Submission, Unit
 
 UNITS, INDICATORS, MONTHS = 300, 28, 12
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def confirms(text: str | None) -> bool:
 
 
 async def prepare(url: str, officers: int, figures: int, folder: Path) -> list[int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     app = build_app(load_settings(DATABASE_URL=url))
     await app.migrate()
     path = folder / "plan.yaml"

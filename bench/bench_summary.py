@@ -22,26 +22,26 @@ import random
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
 
-from bot.app import build_app  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from handlers.charts import bullet_chart, grid_chart  # noqa: E402
-from handlers.context import load_plan_view  # noqa: E402
-from handlers.export import export_workbook  # noqa: E402
-from handlers.summary import build_summary, render_summary  # noqa: E402
-from locales import translator  # noqa: E402
-from models import store  # noqa: E402
-from models.periods import Period  # noqa: E402
-from models.plans import load_plan_file  # noqa: E402
-from models.tables import IndicatorPart, Submission, Unit  # noqa: E402
+from bot.app import build_app
+from bot.config import load_settings
+from handlers.charts import bullet_chart, grid_chart
+from handlers.context import load_plan_view
+from handlers.export import export_workbook
+from handlers.summary import build_summary, render_summary
+from locales import translator
+from models import store
+from models.periods import Period
+from models.plans import load_plan_file
+from models.tables import IndicatorPart, Submission, Unit
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = ("ratio", "percent", "count", "milestone")
@@ -77,7 +77,7 @@ async def main(database_url: str | None, units: int, indicators: int, repeat: in
     started = time.perf_counter()
     spec = load_plan_file(path)
     async with app.unit_of_work() as session:
-        await store.import_plan(session, spec, "bench", datetime.now(timezone.utc))
+        await store.import_plan(session, spec, "bench", datetime.now(UTC))
     print(f"plan imported: {units:,} units × {indicators} indicators in {time.perf_counter() - started:.1f} s")
 
     rng = random.Random(6)
@@ -88,7 +88,7 @@ async def main(database_url: str | None, units: int, indicators: int, repeat: in
         parts = list(await session.execute(select(IndicatorPart.id, IndicatorPart.measure)
                                            .where(IndicatorPart.plan_id == plan.id)))
     rows = []
-    deadline = datetime(2025, 3, 20, 17, 0, tzinfo=timezone.utc)
+    deadline = datetime(2025, 3, 20, 17, 0, tzinfo=UTC)
     for period, month in (("2025-02", 2), ("2025-03", 3)):
         for unit_id in unit_ids:
             if rng.random() < 0.05:

@@ -31,7 +31,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.channels import lean_aiogram  # noqa: F401,E402,I001  (first: before aiogram is imported)
+from bot.channels import lean_aiogram  # noqa: F401,E402  (first: before aiogram is imported)
+
+# isort: split
 from aiogram import Dispatcher, Router  # noqa: E402
 from aiogram.types import Message  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402

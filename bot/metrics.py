@@ -75,7 +75,8 @@ class Metrics:
         def after_execute(conn: Any, clause: Any, multiparams: Any, params: Any, *_: Any) -> None:
             if isinstance(clause, Insert) and clause.table.name == "submissions":
                 rows = multiparams if isinstance(multiparams, (list, tuple)) and multiparams else [params]
-                pending.setdefault(conn, []).extend(str(row.get("channel", "")) for row in rows if isinstance(row, dict))
+                channels = (str(row.get("channel", "")) for row in rows if isinstance(row, dict))
+                pending.setdefault(conn, []).extend(channels)
 
         def commit(conn: Any) -> None:
             for channel in pending.pop(conn, ()):

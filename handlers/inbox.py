@@ -26,6 +26,8 @@ from models.availability import database_unavailable
 from models.session import Session
 from models.tables import OutboxMessage
 
+__all__ = ["PARALLEL", "Deps", "Inbound", "Outcome", "Unavailable", "handle", "handle_all"]
+
 log = logging.getLogger(__name__)
 
 # Chats handled side by side: within a connection pool's reach, so none waits for a connection.

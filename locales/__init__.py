@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, localcontext
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-from babel.messages.pofile import read_po
 from babel.dates import format_date
+from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 LOCALES = ("vi", "en")
@@ -28,7 +28,7 @@ def normalize_locale(locale: str | None) -> str:
     return DEFAULT_LOCALE
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(locale: str) -> dict[str, str]:
     """The message id -> text map of one language."""
     path = _HERE / locale / "LC_MESSAGES" / "messages.po"
@@ -68,6 +68,6 @@ class Translator:
         return format_date(value, format="dd/MM/yyyy" if self.locale == "vi" else "d MMM yyyy", locale=self.locale)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translator(locale: str | None = None) -> Translator:
     return Translator(normalize_locale(locale))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
 
 def database_unavailable(exc: BaseException) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-__all__ = ["ChatKind", "Channel", "Delivery", "RoleKind", "StoreOutcome"]
+__all__ = ["Channel", "ChatKind", "Delivery", "RoleKind", "StoreOutcome"]
 
 
 class RoleKind(enum.StrEnum):

@@ -347,7 +347,7 @@ class WorkCalendar:
     __slots__ = ("_extra_holidays", "_extra_working_days")
 
     _VI, _EN = "vi", "en_US"
-    _DAY_OFF = {_VI: "Ngày nghỉ", _EN: "Day off"}
+    _DAY_OFF: ClassVar[Mapping[str, str]] = MappingProxyType({_VI: "Ngày nghỉ", _EN: "Day off"})
 
     def __init__(self, extra_holidays: Iterable[date] | Mapping[date, str] = (),
                  extra_working_days: Iterable[date] = ()) -> None:

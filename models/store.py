@@ -9,8 +9,7 @@ from dataclasses import dataclass, field, make_dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import func, inspect as sa_inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period

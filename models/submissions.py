@@ -43,7 +43,7 @@ async def current(session: AsyncSession, unit_id: int, part_id: int, period: str
 async def store_figure(session: AsyncSession, *, plan_id: int, part_id: int, unit_id: int, period: str,
                        figure: Figure, person_id: int | None, channel: str, now: datetime,
                        note: str | None = None, message_ref: str | None = None,
-                       previous: Submission | None | object = ...) -> Stored:
+                       previous: Submission | object | None = ...) -> Stored:
     """Store a figure as the next version, unless it repeats the current one (a double tap or a
     resent message), which is stored once. Pass `previous` (the current version, or None) when
     the caller has it already."""

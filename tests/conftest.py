@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.channels import lean_aiogram  # noqa: F401,I001  (the suite runs aiogram as the bot does)
+from bot.channels import lean_aiogram  # noqa: F401  (the suite runs aiogram as the bot does)
 
+# isort: split
 from bot.app import App, build_app
 from bot.config import load_settings
 from tests.databases import throwaway_postgres
@@ -47,7 +48,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2025, 3, 17, 2, 0, tzinfo=timezone.utc))  # Monday 09:00 in Hanoi
+    return Clock(datetime(2025, 3, 17, 2, 0, tzinfo=UTC))  # Monday 09:00 in Hanoi
 
 
 @pytest.fixture(params=BACKENDS)

@@ -17,10 +17,10 @@ What it does, in the order a request meets it:
   ``commands``, ``allowed_updates``) as JSON text; fields whose value is ``None`` or ``""`` are left out.
 * A wrong token answers 401, an unknown method 404; faults queued with :meth:`fail_next` come next.
 * Sends check what Telegram checks and tests care about: the chat exists, the bot is not blocked or
-  removed, the group was not migrated, text is 1..4096 characters after entity parsing (HTML,
-  MarkdownV2 and legacy Markdown are parsed, so unescaped ``<`` or ``.`` fails the same way it
-  does on Telegram), captions are at most 1024, callback data is 1..64 bytes, and, when
-  :meth:`rate_limit` is on, flood limits (429 with ``retry_after``).
+  removed, the group was not migrated, text is 1..4096 characters after trimming, captions are at
+  most 1024, callback data is 1..64 bytes, and, when :meth:`rate_limit` is on, flood limits (429
+  with ``retry_after``). The bot sends plain text only, so that is all the emulator renders: a
+  send with ``parse_mode`` or entities is refused and fails the test when the emulator closes.
 * Results are Telegram objects that aiogram's types parse; errors are
   ``{"ok": false, "error_code": N, "description": "...", "parameters": {...}}`` with HTTP status N.
 
@@ -33,6 +33,7 @@ Flood limits read an injectable ``clock`` so tests can move time by hand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import math
@@ -40,13 +41,15 @@ import mimetypes
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
 
-from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
+from bot.channels import lean_aiogram  # noqa: F401  (first: before aiogram is imported)
+
+# isort: split
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -140,8 +143,7 @@ class SentRecord:
     """The emulator's ``clock()`` when the message was accepted."""
     params: JSON
     plain: str | None = None
-    """Text or caption as the user sees it: entities parsed out, surrounding whitespace trimmed."""
-    parse_mode: str | None = None
+    """Text or caption as the user sees it: surrounding whitespace trimmed."""
     filename: str | None = None
     """Uploaded file name (multipart upload), for sendPhoto/sendDocument."""
     size: int | None = None
@@ -217,266 +219,11 @@ def scope_key(scope: Mapping[str, Any] | None) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Text formatting: what Telegram makes of text + parse_mode
+# Text: the bot sends plain text, so the emulator renders nothing else
 # --------------------------------------------------------------------------------------------
 
-_Span = tuple[str, int, int, JSON]  # entity type, start char, end char, extra fields
-
-
-def _byte_offset(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-8"))
-
-
-_HTML_TAGS: Final = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
-    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
-    "span": "spoiler", "a": "text_link", "code": "code", "pre": "pre", "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}
-_HTML_ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
-_HTML_NAMED: Final = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_HTML_ATTRIBUTE = re.compile(r"""\s*([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?""")
-
-
-def _html_unescape(value: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in _HTML_NAMED:
-            return _HTML_NAMED[name]
-        return chr(int(name[2:], 16) if name.startswith("#x") else int(name[1:]))
-
-    return _HTML_ENTITY.sub(one, value)
-
-
-def _parse_html(text: str) -> tuple[str, list[_Span]]:
-    """Telegram's HTML style (tdlib ``parse_html``): a few tags, ``&lt;&gt;&amp;&quot;`` and numbers.
-
-    A ``<`` that does not open a supported tag is an error, as on Telegram ("a < b" fails with
-    ``Unsupported start tag ""``); an unknown ``&...`` is kept literally.
-    """
-    out: list[str] = []
-    stack: list[tuple[str, int, JSON]] = []
-    spans: list[_Span] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == "&":
-            match = _HTML_ENTITY.match(text, i)
-            if match:
-                out.append(_html_unescape(match.group(0)))
-                i = match.end()
-                continue
-        if char != "<":
-            out.append(char)
-            i += 1
-            continue
-        offset = _byte_offset(text, i)
-        if i + 1 < n and text[i + 1] == "/":
-            end = text.find(">", i)
-            if end == -1:
-                raise ValueError(f"Unclosed end tag at byte offset {offset}")
-            name = text[i + 2 : end].strip().lower()
-            if not stack:
-                raise ValueError(f"Unexpected end tag at byte offset {offset}")
-            open_name, start, attributes = stack.pop()
-            if open_name != name:
-                raise ValueError(
-                    f'Unmatched end tag at byte offset {offset}, expected "</{open_name}>", found "</{name}>"'
-                )
-            spans.append((_HTML_TAGS[open_name], start, len(out), attributes))
-            i = end + 1
-            continue
-        j = i + 1
-        while j < n and not text[j].isspace() and text[j] != ">":
-            j += 1
-        if j >= n:
-            raise ValueError(f"Unclosed start tag at byte offset {offset}")
-        name = text[i + 1 : j].lower()
-        if name not in _HTML_TAGS:
-            raise ValueError(f'Unsupported start tag "{name}" at byte offset {offset}')
-        attributes: JSON = {}
-        while j < n and text[j] != ">":
-            match = _HTML_ATTRIBUTE.match(text, j)
-            if not match or match.end() == j:
-                if text[j].isspace():
-                    j += 1
-                    continue
-                raise ValueError(f'Empty attribute name in the tag "{name}" at byte offset {offset}')
-            value = match.group(2) or ""
-            if value[:1] in ("'", '"'):
-                value = value[1:-1]
-            attributes[match.group(1).lower()] = _html_unescape(value)
-            j = match.end()
-        if j >= n:
-            raise ValueError(f"Unclosed start tag at byte offset {offset}")
-        if name == "span" and attributes.get("class") != "tg-spoiler":
-            raise ValueError(f'Tag "span" must have class "tg-spoiler" at byte offset {offset}')
-        stack.append((name, len(out), attributes))
-        i = j + 1
-    if stack:
-        raise ValueError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
-    plain = "".join(out)
-    entities: list[_Span] = []
-    for kind, start, end, attributes in spans:
-        extra: JSON = {}
-        if kind == "text_link":
-            extra["url"] = attributes.get("href", "")
-        elif kind == "custom_emoji":
-            extra["custom_emoji_id"] = attributes.get("emoji-id", "")
-        elif kind == "blockquote" and "expandable" in attributes:
-            kind = "expandable_blockquote"
-        elif kind == "code" and str(attributes.get("class", "")).startswith("language-"):
-            # <pre><code class="language-x"> is one pre entity with a language
-            for index, (other, o_start, o_end, _) in enumerate(spans):
-                if other == "pre" and o_start <= start and end <= o_end:
-                    entities.append(("pre", o_start, o_end, {"language": attributes["class"][9:]}))
-                    spans[index] = ("", 0, 0, {})
-                    break
-            else:
-                entities.append((kind, start, end, extra))
-            continue
-        if kind:
-            entities.append((kind, start, end, extra))
-    return plain, entities
-
-
-_MD2_RESERVED: Final = frozenset("_*[]()~`>#+-=|{}.!")
-_MD2_NAMES: Final = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler", "text_link": "TextUrl", "code": "Code", "pre": "Pre",
-}
-_MD2_MARKERS: Final = {"bold": "*", "italic": "_", "underline": "__", "strikethrough": "~", "spoiler": "||"}
-
-
-def _parse_markdown_v2(text: str) -> tuple[str, list[_Span]]:
-    """Telegram's MarkdownV2 (tdlib ``parse_markdown_v2``), less blockquotes (a leading ``>`` is dropped).
-
-    Every reserved character outside entity syntax must be escaped with ``\\``.
-    """
-    out: list[str] = []
-    stack: list[tuple[str, int, int, JSON]] = []  # kind, start char in out, byte offset, extra
-    spans: list[_Span] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-            out.append(text[i + 1])
-            i += 2
-            continue
-        top = stack[-1][0] if stack else None
-        if top in ("code", "pre"):
-            marker = "```" if top == "pre" else "`"
-            if text.startswith(marker, i):
-                kind, start, _, extra = stack.pop()
-                spans.append((kind, start, len(out), extra))
-                i += len(marker)
-            else:
-                out.append(char)
-                i += 1
-            continue
-        if char not in _MD2_RESERVED:
-            out.append(char)
-            i += 1
-            continue
-        offset = _byte_offset(text, i)
-        if top in _MD2_MARKERS and text.startswith(_MD2_MARKERS[top], i) and not (
-            top == "italic" and text.startswith("__", i) and any(entry[0] == "underline" for entry in stack)
-        ):
-            kind, start, _, extra = stack.pop()
-            spans.append((kind, start, len(out), extra))
-            i += len(_MD2_MARKERS[top])
-            continue
-        if char == "]" and top == "text_link":
-            if not text.startswith("(", i + 1):
-                raise ValueError("Character ']' is reserved and must be escaped with the preceding '\\'")
-            j, url = i + 2, []
-            while j < n and text[j] != ")":
-                if text[j] == "\\" and j + 1 < n:
-                    j += 1
-                url.append(text[j])
-                j += 1
-            if j >= n:
-                raise ValueError(f"Can't find end of a URL at byte offset {_byte_offset(text, i + 2)}")
-            kind, start, _, _ = stack.pop()
-            spans.append((kind, start, len(out), {"url": "".join(url)}))
-            i = j + 1
-            continue
-        if char == "`":
-            if text.startswith("```", i):
-                j = i + 3
-                newline = text.find("\n", j)
-                language = text[j:newline] if newline != -1 else ""
-                if language and not any(c.isspace() for c in language):
-                    j = newline + 1
-                else:
-                    language = ""
-                stack.append(("pre", len(out), offset, {"language": language} if language else {}))
-                i = j
-            else:
-                stack.append(("code", len(out), offset, {}))
-                i += 1
-            continue
-        if char == ">" and (i == 0 or text[i - 1] == "\n"):
-            i += 1  # a blockquote line: accepted, not turned into an entity here
-            continue
-        if char == "_":
-            kind = "underline" if text.startswith("__", i) else "italic"
-        elif char == "|" and text.startswith("||", i):
-            kind = "spoiler"
-        elif char in ("*", "~", "["):
-            kind = {"*": "bold", "~": "strikethrough", "[": "text_link"}[char]
-        else:
-            raise ValueError(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
-        stack.append((kind, len(out), offset, {}))
-        i += len(_MD2_MARKERS.get(kind, "["))
-    if stack:
-        kind, _, offset, _ = stack[-1]
-        raise ValueError(f"Can't find end of {_MD2_NAMES[kind]} entity at byte offset {offset}")
-    return "".join(out), spans
-
-
-def _parse_markdown(text: str) -> tuple[str, list[_Span]]:
-    """Legacy Markdown: ``*bold*``, ``_italic_``, ```code```, ````pre````, ``[text](url)``; no nesting."""
-    out: list[str] = []
-    spans: list[_Span] = []
-    i, n = 0, len(text)
-    kinds = {"*": "bold", "_": "italic", "`": "code"}
-    while i < n:
-        char = text[i]
-        if char == "\\" and i + 1 < n and text[i + 1] in "_*`[":
-            out.append(text[i + 1])
-            i += 2
-            continue
-        offset = _byte_offset(text, i)
-        if text.startswith("```", i):
-            end = text.find("```", i + 3)
-            if end == -1:
-                raise ValueError(f"Can't find end of the entity starting at byte offset {offset}")
-            start = len(out)
-            out.extend(text[i + 3 : end])
-            spans.append(("pre", start, len(out), {}))
-            i = end + 3
-        elif char in kinds:
-            end = text.find(char, i + 1)
-            if end == -1:
-                raise ValueError(f"Can't find end of the entity starting at byte offset {offset}")
-            start = len(out)
-            out.extend(text[i + 1 : end])
-            spans.append((kinds[char], start, len(out), {}))
-            i = end + 1
-        elif char == "[":
-            close = text.find("](", i + 1)
-            end = text.find(")", close + 2) if close != -1 else -1
-            if close == -1 or end == -1:
-                raise ValueError(f"Can't find end of the entity starting at byte offset {offset}")
-            start = len(out)
-            out.extend(text[i + 1 : close])
-            spans.append(("text_link", start, len(out), {"url": text[close + 2 : end]}))
-            i = end + 1
-        else:
-            out.append(char)
-            i += 1
-    return "".join(out), spans
+# Markup Telegram would render (or reject); the emulator refuses it rather than guess at it.
+_MARKUP_FIELDS: Final = ("parse_mode", "entities", "caption_entities")
 
 
 def _utf16_positions(text: str) -> list[int]:
@@ -484,40 +231,6 @@ def _utf16_positions(text: str) -> list[int]:
     for char in text:
         positions.append(positions[-1] + (2 if ord(char) > 0xFFFF else 1))
     return positions
-
-
-def _to_entities(plain: str, spans: Iterable[_Span]) -> tuple[str, list[JSON]]:
-    """Trim surrounding whitespace as Telegram does and express spans in UTF-16 code units."""
-    stripped = plain.strip()
-    lead = len(plain) - len(plain.lstrip())
-    positions = _utf16_positions(stripped)
-    entities: list[JSON] = []
-    for kind, start, end, extra in spans:
-        start, end = max(start - lead, 0), min(end - lead, len(stripped))
-        if end <= start:
-            continue
-        entities.append(
-            {"type": kind, "offset": positions[start], "length": positions[end] - positions[start], **extra}
-        )
-    entities.sort(key=lambda entity: (entity["offset"], -entity["length"]))
-    return stripped, entities
-
-
-def format_text(text: str, parse_mode: str | None) -> tuple[str, list[JSON]]:
-    """Plain text and entities Telegram makes of ``text`` under ``parse_mode``.
-
-    Raises :class:`ValueError` with tdlib's wording when the markup does not parse.
-    """
-    mode = (parse_mode or "").lower()
-    if mode == "html":
-        plain, spans = _parse_html(text)
-    elif mode == "markdownv2":
-        plain, spans = _parse_markdown_v2(text)
-    elif mode == "markdown":
-        plain, spans = _parse_markdown(text)
-    else:
-        plain, spans = text, []
-    return _to_entities(plain, spans)
 
 
 _COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/@])")
@@ -653,6 +366,8 @@ class TelegramEmulator:
 
         # what tests read
         self.sent: list[SentRecord] = []
+        self.refused_markup: list[Call] = []
+        """Sends with markup (parse_mode, entities): refused with 400, and the context exit fails."""
         self.calls: list[Call] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
@@ -736,8 +451,10 @@ class TelegramEmulator:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         await self.close()
+        if self.refused_markup and exc_type is None:
+            raise AssertionError(f"the bot sent markup the emulator does not render: {self.refused_markup}")
 
     def session(self, **kwargs: Any) -> EmulatorSession:
         """An aiogram session pointed at this emulator (see :class:`EmulatorSession`)."""
@@ -1114,10 +831,8 @@ class TelegramEmulator:
             if remaining <= 0:
                 raise TimeoutError(explain())
             changed = self._changed
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)
-            except TimeoutError:
-                pass
 
     async def wait_for_sent(self, count: int, timeout: float = 5.0) -> list[SentRecord]:
         """Return :attr:`sent` once it holds at least ``count`` records."""
@@ -1170,10 +885,9 @@ class TelegramEmulator:
             raise ValueError("no webhook url: pass url= or have the bot call setWebhook")
         token = stored.get("secret_token") if secret_token is _UNSET else secret_token
         headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
-        async with aiohttp.ClientSession() as client:
-            async with client.post(target, json=payload, headers=headers) as response:
-                status = response.status
-                method, params, files = await self._read_webhook_reply(response)
+        async with aiohttp.ClientSession() as client, client.post(target, json=payload, headers=headers) as response:
+            status = response.status
+            method, params, files = await self._read_webhook_reply(response)
         if status == 200 and method:
             await self._call(method, params, files)
         return status
@@ -1376,33 +1090,31 @@ class TelegramEmulator:
                     raise _bad("BUTTON_DATA_INVALID")
         return markup
 
-    @staticmethod
-    def _format(params: JSON, key: str, entities_key: str) -> tuple[str | None, list[JSON]]:
-        """Parse text or caption; limits are checked by the caller."""
-        value = params.get(key)
-        if value is None:
-            return None, []
-        try:
-            plain, entities = format_text(str(value), params.get("parse_mode"))
-        except ValueError as exc:
-            raise _bad(f"can't parse entities: {exc}") from None
-        if params.get(entities_key) and not params.get("parse_mode"):
-            entities = list(params[entities_key])
-        return plain, entities
+    def _plain(self, params: JSON, key: str) -> str | None:
+        """Text or caption as the user sees it (Telegram trims surrounding whitespace).
 
-    def _text(self, params: JSON) -> tuple[str, list[JSON]]:
-        plain, entities = self._format(params, "text", "entities")
+        The bot sends plain text only. Markup is refused (and fails the test when the emulator
+        closes), so a change that starts sending it is noticed, not shown as unrendered text.
+        """
+        if any(params.get(name) for name in _MARKUP_FIELDS):
+            self.refused_markup.append(self.calls[-1])
+            raise _bad("can't parse entities: the emulator renders plain text only")
+        value = params.get(key)
+        return None if value is None else str(value).strip()
+
+    def _text(self, params: JSON) -> str:
+        plain = self._plain(params, "text")
         if not plain:
             raise _bad("message text is empty")
         if len(plain) > MAX_TEXT:
             raise _bad("message is too long")
-        return plain, entities
+        return plain
 
-    def _caption(self, params: JSON) -> tuple[str | None, list[JSON]]:
-        plain, entities = self._format(params, "caption", "caption_entities")
+    def _caption(self, params: JSON) -> str | None:
+        plain = self._plain(params, "caption")
         if plain is not None and len(plain) > MAX_CAPTION:
             raise _bad("message caption is too long")
-        return plain or None, entities
+        return plain or None
 
     def _outgoing(self, chat: JSON, **fields: Any) -> JSON:
         message: JSON = {
@@ -1429,7 +1141,6 @@ class TelegramEmulator:
                 reply_markup=params.get("reply_markup"),
                 time=self.clock(),
                 params=params,
-                parse_mode=params.get("parse_mode"),
                 **fields,
             )
         )
@@ -1511,10 +1222,8 @@ class TelegramEmulator:
             if remaining <= 0:
                 return []
             changed = self._changed
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)
-            except TimeoutError:
-                pass
 
     def _confirm(self, offset: int) -> None:
         if offset < 0:
@@ -1589,10 +1298,10 @@ class TelegramEmulator:
 
     async def _send_message(self, params: JSON, files: dict[str, _StoredFile]) -> JSON:
         chat = self._writable_chat(params)
-        plain, entities = self._text(params)
+        plain = self._text(params)
         markup = self._check_markup(params.get("reply_markup"))
         self._throttle(chat, "sendmessage")
-        message = self._outgoing(chat, text=plain, entities=entities, reply_markup=markup)
+        message = self._outgoing(chat, text=plain, reply_markup=markup)
         self._record("sendMessage", message, params, plain=plain)
         return message
 
@@ -1611,20 +1320,19 @@ class TelegramEmulator:
         chat, message = self._editable(params)
         if "text" not in message:
             raise _bad("there is no text in the message to edit")
-        plain, entities = self._text(params)
+        plain = self._text(params)
         markup = self._check_markup(params.get("reply_markup"))
         inline = markup if markup is not None and "inline_keyboard" in markup else None
-        if (message["text"], message.get("entities", []), message.get("reply_markup")) == (plain, entities, inline):
+        if (message["text"], message.get("reply_markup")) == (plain, inline):
             raise _bad("message is not modified: specified new message content and reply markup are exactly "
                        "the same as a current content and reply markup of the message")
         self._throttle(chat, "editmessagetext")
         message["text"] = plain
         message["edit_date"] = int(self.wall_clock())
-        for name, value in (("entities", entities), ("reply_markup", inline)):
-            if value:
-                message[name] = value
-            else:
-                message.pop(name, None)
+        if inline:
+            message["reply_markup"] = inline
+        else:
+            message.pop("reply_markup", None)
         self._record("editMessageText", message, params, plain=plain, edit=True)
         return json.loads(json.dumps(message))
 
@@ -1664,7 +1372,7 @@ class TelegramEmulator:
 
     async def _send_photo(self, params: JSON, files: dict[str, _StoredFile]) -> JSON:
         chat = self._writable_chat(params)
-        caption, entities = self._caption(params)
+        caption = self._caption(params)
         markup = self._check_markup(params.get("reply_markup"))
         stored, filename, size = self._input_file(params, files, "photo", "photos", MAX_PHOTO_BYTES)
         self._throttle(chat, "sendphoto")
@@ -1675,15 +1383,14 @@ class TelegramEmulator:
             {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
              "width": 1280, "height": 960, "file_size": total},
         ]
-        message = self._outgoing(chat, photo=photo, caption=caption, caption_entities=entities,
-                                 reply_markup=markup)
+        message = self._outgoing(chat, photo=photo, caption=caption, reply_markup=markup)
         self._record("sendPhoto", message, params, plain=caption, filename=filename, size=size,
                      file_id=stored.file_id)
         return message
 
     async def _send_document(self, params: JSON, files: dict[str, _StoredFile]) -> JSON:
         chat = self._writable_chat(params)
-        caption, entities = self._caption(params)
+        caption = self._caption(params)
         markup = self._check_markup(params.get("reply_markup"))
         stored, filename, size = self._input_file(params, files, "document", "documents", MAX_DOCUMENT_BYTES)
         self._throttle(chat, "senddocument")
@@ -1694,8 +1401,7 @@ class TelegramEmulator:
             document["mime_type"] = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if stored.content is not None:
             document["file_size"] = len(stored.content)
-        message = self._outgoing(chat, document=document, caption=caption, caption_entities=entities,
-                                 reply_markup=markup)
+        message = self._outgoing(chat, document=document, caption=caption, reply_markup=markup)
         self._record("sendDocument", message, params, plain=caption, filename=filename, size=size,
                      file_id=stored.file_id)
         return message

@@ -9,7 +9,7 @@ expect nothing stored for that part: the point here is that nothing lands anywhe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,8 +24,8 @@ from models import people, store
 from models.tables import IndicatorPart, Submission
 
 PLAN = Path(__file__).resolve().parent.parent / "data" / "plans" / "dong-trieu-2025.yaml"
-NOW = datetime(2025, 4, 17, 2, 0, tzinfo=timezone.utc)  # Thursday 09:00 in Hanoi
-REGISTERED_LATE = datetime(2025, 2, 25, 2, 0, tzinfo=timezone.utc)  # before March's deadline (20/3)
+NOW = datetime(2025, 4, 17, 2, 0, tzinfo=UTC)  # Thursday 09:00 in Hanoi
+REGISTERED_LATE = datetime(2025, 2, 25, 2, 0, tzinfo=UTC)  # before March's deadline (20/3)
 ASKS = "asks"
 
 Stored = tuple[str, str, str]  # part code, period id, value ("72.5", "120/150", "done", "na")

@@ -13,12 +13,11 @@ import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -43,7 +42,7 @@ BUSY = "Hệ thống đang bận, tin nhắn của anh/chị sẽ được ghi t
 class LinkedClock:
     """The app's wall clock, moving with the fake seconds of the limiter and the emulator."""
 
-    START = datetime(2025, 3, 17, 2, 0, tzinfo=timezone.utc)  # Monday 09:00 in Hanoi
+    START = datetime(2025, 3, 17, 2, 0, tzinfo=UTC)  # Monday 09:00 in Hanoi
 
     def __init__(self, seconds: Seconds) -> None:
         self.seconds = seconds
@@ -296,7 +295,7 @@ async def test_a_fan_out_through_30_faults_is_delivered_once_each_within_twice_t
     for chat in chats:
         assert emu.messages_to(chat) == [f"calm {chat}", f"stormy {chat}"]  # none lost, none twice
     assert emu.too_many_requests == 0  # the bot's own pace never drew a 429
-    assert 6 <= calm and stormy <= 2 * calm, (calm, stormy)
+    assert calm >= 6 and stormy <= 2 * calm, (calm, stormy)
     assert await count(app, OutboxMessage, OutboxMessage.sent_at.is_(None)) == 0
 
 

@@ -20,8 +20,8 @@ from handlers.export import ExportError, export_command, export_workbook, sheet_
 from handlers.summary import build_summary
 from locales import translator
 from models import store
-from models.plans import PlanSpec, load_plan_file
 from models.periods import Period
+from models.plans import PlanSpec, load_plan_file
 from models.targets import Figure
 from tests.figures import store_figures
 

@@ -16,8 +16,8 @@ from bot.app import App
 from bot.cli import import_plan_file
 from handlers.context import Ctx
 from handlers.dispatch import route
-from handlers.inbox import Inbound, handle
 from handlers.events import Event
+from handlers.inbox import Inbound, handle
 from locales import translator
 from models import people, store
 from models.periods import Frequency, Period

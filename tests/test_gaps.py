@@ -4,8 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from models.gaps import Accumulation, Gap, Status, change, evaluate, is_done, needed_per_period
 from models.targets import Comparison, Figure, Measure, Target, parse_target

@@ -30,8 +30,8 @@ from bot.config import ConfigError, load_settings
 from bot.redact import SecretFilter
 from handlers import buttons, report
 from handlers.context import load_plan_view
-from handlers.inbox import Inbound, handle
 from handlers.events import Event
+from handlers.inbox import Inbound, handle
 from locales import translator
 from models import people, plan_xlsx, store
 from models.periods import Frequency, Period
@@ -233,7 +233,7 @@ async def _plan_id(app: App, code: str) -> int:
 
 
 async def test_a_leader_of_one_plan_is_an_officer_only_in_another_on_the_console(two_plans: Chat, app: App) -> None:
-    chat = two_plans
+    chat = two_plans  # noqa: F811  (the fixture, renamed)
     await chat.say("Minh", f"/start {await _invite(app, 'T2025', 'officer', 'mao-khe')}")
     await chat.say("Minh", "6: 81%")
     await chat.say("Boss", f"/start {await _invite(app, 'U2025', 'leader')}")
@@ -259,7 +259,7 @@ async def test_a_leader_of_one_plan_is_an_officer_only_in_another_on_the_console
 
 
 async def test_an_admin_of_every_plan_chooses_which_on_the_console(two_plans: Chat, app: App) -> None:
-    chat = two_plans
+    chat = two_plans  # noqa: F811  (the fixture, renamed)
     app.deps.admins = frozenset({("console", "Admin")})
     assert "Kế hoạch khác" in await chat.say("Admin", "/tonghop")  # the newest plan by default
     await chat.say("Admin", "/kehoach")
@@ -270,7 +270,7 @@ async def test_an_admin_of_every_plan_chooses_which_on_the_console(two_plans: Ch
     assert "đã cũ" in await _press(app, "Admin", "v1:plan:999")
 
 
-async def test_a_leader_of_one_plan_is_an_officer_only_in_another_through_telegram(tg: Harness, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811,E501
+async def test_a_leader_of_one_plan_is_an_officer_only_in_another_through_telegram(tg: Harness, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     other = tmp_path / "other-plan.yaml"
     other.write_text(SMALL_PLAN.read_text(encoding="utf-8").replace("code: T2025", "code: U2025"), encoding="utf-8")
     await import_plan_file(tg.app, other)
@@ -332,7 +332,7 @@ async def _guesses_from_everyone(app: App, count: int) -> None:
             await people.record_failed_attempt(session, "console", f"guesser-{sender}", app.now())
 
 
-async def test_wrong_codes_from_many_senders_pause_registration_on_the_console(chat: Chat, app: App, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811,E501
+async def test_wrong_codes_from_many_senders_pause_registration_on_the_console(chat: Chat, app: App, clock) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     good = await chat.invite("officer", "an-sinh")
     await _guesses_from_everyone(app, people.GLOBAL_THROTTLE_LIMIT - 1)
     assert "không đúng" in await chat.say("one-more-guesser", "/start WRONGXY9")  # the limit's last one

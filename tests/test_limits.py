@@ -145,8 +145,8 @@ class _Watched(dict):  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("second_locale, shared", [("vi", True), ("en", False)])
-async def test_identical_requests_in_flight_build_once(chat: Chat, app: App, monkeypatch: pytest.MonkeyPatch,
-                                                       second_locale: str, shared: bool) -> None:  # noqa: F811
+async def test_identical_requests_in_flight_build_once(chat: Chat, app: App, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+                                                       second_locale: str, shared: bool) -> None:
     await chat.register("Boss", "leader")
     await chat.register("Hoa", "leader")
     await chat.say("Hoa", "/ngonngu en" if second_locale == "en" else "/ngonngu vi")

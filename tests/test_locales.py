@@ -14,7 +14,6 @@ from babel.messages.pofile import read_po
 from locales import LOCALES, catalog, translator
 from locales.build import load_source, po_path, render
 
-
 # Forms of address exist in Vietnamese only ("đồng chí", "anh/chị"); English may leave them out.
 LANGUAGE_SPECIFIC = {"salutation"}
 

@@ -6,8 +6,7 @@ import sys
 from datetime import date, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from models.periods import (
     DEFAULT_DEADLINES,

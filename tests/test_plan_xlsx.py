@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from models.periods import DeadlineRule, Frequency, Period
 from models.plan_xlsx import header_field
 from models.plans import PlanFileError, load_plan_file
-from models.periods import DeadlineRule, Frequency, Period
 from models.targets import Comparison, Measure
 
 

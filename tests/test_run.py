@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_cli import ROOT, SMALL, run
 from tests.telegram_emulator import TelegramEmulator
+from tests.test_cli import ROOT, SMALL, run
 
 TOKEN = "123456:RUN-token"
 

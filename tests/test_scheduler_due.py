@@ -7,8 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar
 from scheduler.due import (

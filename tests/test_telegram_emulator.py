@@ -212,23 +212,30 @@ async def test_blocked_users_removed_bots_and_unknown_chats_are_refused(emu: Tel
     assert (removal.old_chat_member.status, removal.new_chat_member.status) == ("administrator", "kicked")
 
 
-async def test_text_limits_and_formatting_are_checked(emu: TelegramEmulator, bot: Bot) -> None:
+async def test_text_limits_are_checked_on_the_trimmed_text(emu: TelegramEmulator, bot: Bot) -> None:
     emu.add_chat(USER)
     with pytest.raises(TelegramBadRequest, match="message is too long"):
         await bot.send_message(USER, "x" * 4097)
     with pytest.raises(TelegramBadRequest, match="message text is empty"):
         await bot.send_message(USER, "  \n ")
-    await bot.send_message(USER, "x" * 4096)
+    sent = await bot.send_message(USER, "  " + "x" * 4096 + "\n")
+    assert sent.text == "x" * 4096 and emu.sent[-1].plain == sent.text
 
-    with pytest.raises(TelegramBadRequest, match="can't parse entities: Unsupported start tag"):
-        await bot.send_message(USER, "Tỷ lệ < 10%", parse_mode="HTML")
-    with pytest.raises(TelegramBadRequest, match=r"Character '\.' is reserved"):
-        await bot.send_message(USER, "72.5%", parse_mode="MarkdownV2")
 
-    sent = await bot.send_message(USER, "<b>Đạt</b> 72,5% &lt; 80%", parse_mode="HTML")
-    assert sent.text == "Đạt 72,5% < 80%"
-    assert sent.entities is not None and (sent.entities[0].type, sent.entities[0].length) == ("bold", 3)
-    assert emu.sent[-1].text == "<b>Đạt</b> 72,5% &lt; 80%" and emu.sent[-1].plain == sent.text
+async def test_markup_the_bot_never_sends_is_refused_and_fails_the_test(seconds: FakeClock) -> None:
+    emulator = TelegramEmulator(token=TOKEN, username=USERNAME, clock=seconds)
+    with pytest.raises(AssertionError, match="markup the emulator does not render"):
+        async with emulator:
+            emulator.add_chat(USER)
+            bot = emulator.make_bot()
+            try:
+                with pytest.raises(TelegramBadRequest, match="plain text only"):
+                    await bot.send_message(USER, "<b>Đạt</b>", parse_mode="HTML")
+                await bot.send_message(USER, "Đạt")
+            finally:
+                await bot.session.close()
+    assert [call.params["text"] for call in emulator.refused_markup] == ["<b>Đạt</b>"]
+    assert emulator.messages_to(USER) == ["Đạt"]
 
 
 async def test_callback_data_over_64_bytes_is_rejected(emu: TelegramEmulator, bot: Bot) -> None:

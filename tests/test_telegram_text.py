@@ -1,8 +1,7 @@
 """Telegram's message length rule, counted as Telegram counts (UTF-16 code units)."""
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from bot.channels.telegram_text import split_text, units
 
@@ -18,8 +17,8 @@ def test_pieces_fit_and_lose_nothing(lines: list[str], limit: int) -> None:
 
 
 def test_sections_are_kept_whole_and_emoji_count_two() -> None:
-    first = "\n".join(["🔴 Chỉ tiêu %d" % n for n in range(5)])
-    second = "\n".join(["🟢 Chỉ tiêu %d" % n for n in range(5, 10)])
+    first = "\n".join([f"🔴 Chỉ tiêu {n}" for n in range(5)])
+    second = "\n".join([f"🟢 Chỉ tiêu {n}" for n in range(5, 10)])
     text = f"{first}\n\n{second}"
     assert units("🔴") == 2 and units(first) == len(first) + 5
     assert split_text(text, units(first) + 20) == [first, second]  # cut between sections, not inside one

@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.channels.sender import OutboxSender, SendResult
-from handlers.context import Deps
 from handlers.events import Event, Reply
-from handlers.inbox import Inbound, handle
+from handlers.inbox import Deps, Inbound, handle
 from models.kinds import ChatKind
 from models.tables import OutboxMessage
 

@@ -1,14 +1,13 @@
 """initial schema: plans, units, indicators, people, roles, invites, submissions
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 12:23:32.780310
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
@@ -55,7 +54,8 @@ def upgrade() -> None:
     sa.Column('title', sa.Text(), nullable=True),
     sa.Column('bound_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_group_bindings_plan_id_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'],
+        name=op.f('fk_group_bindings_plan_id_plans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_group_bindings')),
     sa.UniqueConstraint('channel', 'chat_id', name=op.f('uq_group_bindings_channel_chat_id'))
     )
@@ -69,7 +69,8 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=64), nullable=False),
     sa.Column('chat_id', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_identities_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'],
+        name=op.f('fk_identities_person_id_people'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identities')),
     sa.UniqueConstraint('channel', 'external_id', name=op.f('uq_identities_channel_external_id'))
     )
@@ -123,7 +124,8 @@ def upgrade() -> None:
     sa.Column('quiet_start', sa.Time(), nullable=False),
     sa.Column('quiet_end', sa.Time(), nullable=False),
     sa.Column('source', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_schedule_rules_plan_id_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'],
+        name=op.f('fk_schedule_rules_plan_id_plans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_schedule_rules')),
     sa.UniqueConstraint('plan_id', 'frequency', name=op.f('uq_schedule_rules_plan_id_frequency'))
     )
@@ -141,7 +143,8 @@ def upgrade() -> None:
     sa.Column('deactivation_reason', sa.String(length=16), nullable=True),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
     sa.Column('in_file', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['merged_into_id'], ['units.id'], name=op.f('fk_units_merged_into_id_units'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['units.id'],
+        name=op.f('fk_units_merged_into_id_units'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['parent_id'], ['units.id'], name=op.f('fk_units_parent_id_units'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_units_plan_id_plans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_units')),
@@ -169,8 +172,10 @@ def upgrade() -> None:
     sa.Column('denominator_label', sa.Text(), nullable=True),
     sa.Column('applies_to', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['indicator_id'], ['indicators.id'], name=op.f('fk_indicator_parts_indicator_id_indicators'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_indicator_parts_plan_id_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['indicator_id'], ['indicators.id'],
+        name=op.f('fk_indicator_parts_indicator_id_indicators'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'],
+        name=op.f('fk_indicator_parts_plan_id_plans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_parts')),
     sa.UniqueConstraint('plan_id', 'code', name=op.f('uq_indicator_parts_plan_id_code'))
     )
@@ -189,7 +194,8 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('used_by', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['created_by'], ['people.id'], name=op.f('fk_invites_created_by_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by'], ['people.id'],
+        name=op.f('fk_invites_created_by_people'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_invites_plan_id_plans'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_invites_unit_id_units'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['used_by'], ['people.id'], name=op.f('fk_invites_used_by_people'), ondelete='SET NULL'),
@@ -202,7 +208,8 @@ def upgrade() -> None:
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['part_id'], ['indicator_parts.id'], name=op.f('fk_assignments_part_id_indicator_parts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['part_id'], ['indicator_parts.id'],
+        name=op.f('fk_assignments_part_id_indicator_parts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_assignments_unit_id_units'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments')),
     sa.UniqueConstraint('part_id', 'unit_id', name=op.f('uq_assignments_part_id_unit_id'))
@@ -220,7 +227,8 @@ def upgrade() -> None:
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ended_reason', sa.String(length=32), nullable=True),
     sa.Column('invite_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['invite_id'], ['invites.id'], name=op.f('fk_roles_invite_id_invites'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['invite_id'], ['invites.id'],
+        name=op.f('fk_roles_invite_id_invites'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_roles_person_id_people'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_roles_plan_id_plans'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_roles_unit_id_units'), ondelete='CASCADE'),
@@ -228,7 +236,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('roles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_roles_person_id'), ['person_id'], unique=False)
-        batch_op.create_index('uq_roles_active_officer', ['unit_id'], unique=True, sqlite_where=sa.text("role = 'officer' AND ended_at IS NULL"), postgresql_where=sa.text("role = 'officer' AND ended_at IS NULL"))
+        batch_op.create_index('uq_roles_active_officer', ['unit_id'], unique=True,
+            sqlite_where=sa.text("role = 'officer' AND ended_at IS NULL"),
+            postgresql_where=sa.text("role = 'officer' AND ended_at IS NULL"))
 
     op.create_table('submissions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -246,12 +256,15 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('message_ref', sa.String(length=128), nullable=True),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['part_id'], ['indicator_parts.id'], name=op.f('fk_submissions_part_id_indicator_parts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_submissions_person_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['part_id'], ['indicator_parts.id'],
+        name=op.f('fk_submissions_part_id_indicator_parts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'],
+        name=op.f('fk_submissions_person_id_people'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_submissions_plan_id_plans'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_submissions_unit_id_units'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_submissions')),
-    sa.UniqueConstraint('unit_id', 'part_id', 'period', 'version', name=op.f('uq_submissions_unit_id_part_id_period_version'))
+    sa.UniqueConstraint('unit_id', 'part_id', 'period', 'version',
+        name=op.f('uq_submissions_unit_id_part_id_period_version'))
     )
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.create_index('ix_submissions_current', ['unit_id', 'part_id', 'period', 'version'], unique=False)
@@ -268,7 +281,9 @@ def downgrade() -> None:
 
     op.drop_table('submissions')
     with op.batch_alter_table('roles', schema=None) as batch_op:
-        batch_op.drop_index('uq_roles_active_officer', sqlite_where=sa.text("role = 'officer' AND ended_at IS NULL"), postgresql_where=sa.text("role = 'officer' AND ended_at IS NULL"))
+        batch_op.drop_index('uq_roles_active_officer',
+            sqlite_where=sa.text("role = 'officer' AND ended_at IS NULL"),
+            postgresql_where=sa.text("role = 'officer' AND ended_at IS NULL"))
         batch_op.drop_index(batch_op.f('ix_roles_person_id'))
 
     op.drop_table('roles')
