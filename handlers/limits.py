@@ -20,14 +20,29 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
-from handlers.events import Reply
+from handlers.events import Event, Reply
 from handlers.intents import AskCharts, AskExport, AskMissing, AskSummary, Intent
+from locales import Translator
 
-if TYPE_CHECKING:
-    from handlers.context import Ctx
+
+class Asker(Protocol):
+    """What `expensive` needs of the event being handled (handlers.context.Ctx has it; importing
+    that here would close a cycle: the context holds the limits)."""
+
+    deps: Any
+    event: Event
+    now: datetime
+
+    @property
+    def t(self) -> Translator: ...
+
+    @property
+    def today(self) -> date: ...
+
+    def say(self, message_id: str, **params: Any) -> None: ...
 
 __all__ = [
     "GROUP_LIMIT",
@@ -77,7 +92,7 @@ def unknown_period(intent: Intent) -> str | None:
     return None
 
 
-async def expensive(ctx: Ctx, kind: str, plan_id: int, period_id: str, build: Build) -> list[Reply] | None:
+async def expensive(ctx: Asker, kind: str, plan_id: int, period_id: str, build: Build) -> list[Reply] | None:
     """The replies of an expensive request: joined to an identical build in flight, else built
     within the asker's and the group's limits; None after telling the asker to wait."""
     limits: Limits = ctx.deps.limits
