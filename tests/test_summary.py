@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 
 from bot.app import App
 from bot.cli import import_plan_file
@@ -413,3 +414,35 @@ async def test_per_period_counts_and_lines_from_the_baseline(app: App, tmp_path:
     assert three.line == D(25) and three.standing is Standing.ON_TRACK
     # Down to below 10% with no start known: off track until met.
     assert summary.row("4").line is None and summary.row("4").standing is Standing.OFF_TRACK
+
+
+async def test_summary_charts_and_spreadsheet_write_nothing(small: Plan, clock: Any) -> None:
+    """On SQLite the first write takes the database's write lock for the rest of the transaction:
+    a request that wrote before its build would make every other officer wait for the drawing."""
+    await march_figures(small)
+    clock.set(local(2025, 3, 25, 9, 0))
+    async with small.app.unit_of_work() as session:
+        await handler_ctx(small.app, session, role="leader", user="boss")
+        await handler_ctx(small.app, session, role="admin", user="admin1")
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = small.app.engine.sync_engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with small.app.sessions() as session:
+            for user, ask in (("boss", ask_summary), ("boss", ask_charts), ("admin1", export_for_admin)):
+                event = Event(channel="console", chat_id=user, chat_kind="private", sender_id=user,
+                              sender_name=user, text="/tonghop")
+                ctx = Ctx(small.app.deps, session, event, small.app.now())
+                ctx.person, ctx.roles = await people.person_and_roles(session, "console", user)
+                await ask(ctx, None)
+                assert ctx.replies and all(reply.attachments for reply in ctx.replies), ask
+            assert not session.new and not session.dirty and not session.deleted
+            await session.rollback()
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", seen)
+    assert statements
+    assert [s for s in statements if not s.lstrip().upper().startswith("SELECT")] == []
