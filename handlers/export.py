@@ -30,6 +30,7 @@ Vietnamese in every language; result headers and texts follow the reader's langu
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import Sequence
@@ -619,7 +620,7 @@ async def export_command(app: _App, plan_code: str, period_text: str, out_path: 
             raise ExportError(t("export-error-year", plan=plan.code, year=plan.year, period=period.id))
         view = await load_plan_view(session, plan.id)
         summary = await build_summary(session, view, period, today, app.settings.timezone, details=True)
-    content = export_workbook(view, summary, t)
+    content = await asyncio.to_thread(export_workbook, view, summary, t)
     path = Path(out_path)
     try:
         if path.parent and not path.parent.exists():

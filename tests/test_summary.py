@@ -4,6 +4,8 @@ BOT_TIMEZONE), the choice of period, the rendering as one text in sections, and 
 what they write (nothing)."""
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,7 +18,9 @@ from sqlalchemy import event as sqlalchemy_event
 
 from bot.app import App
 from bot.cli import import_plan_file
+from handlers import summary as summary_module
 from handlers.context import Ctx, PlanView, load_plan_view
+from handlers.dispatch import handle_within
 from handlers.events import Event
 from handlers.intents import PeriodHint
 from handlers.summary import (
@@ -446,3 +450,49 @@ async def test_summary_charts_and_spreadsheet_write_nothing(small: Plan, clock: 
         sqlalchemy_event.remove(engine, "before_cursor_execute", seen)
     assert statements
     assert [s for s in statements if not s.lstrip().upper().startswith("SELECT")] == []
+
+
+async def test_an_officers_figure_is_answered_while_the_summary_is_drawn(
+        small: Plan, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The charts are drawn in a worker thread and the summary holds no write lock: another
+    officer's figure is recorded and answered meanwhile (the drawing is held until it is)."""
+    clock.set(local(2025, 3, 25, 9, 0))
+    async with small.app.unit_of_work() as session:
+        await handler_ctx(small.app, session, role="leader", user="boss")
+        await handler_ctx(small.app, session, role="officer", unit="an-sinh", user="lan")
+    drawing, release = threading.Event(), threading.Event()
+    held_too_long: list[bool] = []
+    draw = summary_module.bullet_chart
+
+    def held(summary: Summary, t: Any) -> bytes:
+        drawing.set()
+        # Were the chart drawn on the event loop's thread, nothing could release it.
+        held_too_long.append(not release.wait(60))
+        return draw(summary, t)
+
+    monkeypatch.setattr(summary_module, "bullet_chart", held)
+    # Each request its own session, as each event gets one (past SQLite's one-at-a-time queue).
+    factory = getattr(small.app.sessions, "factory", small.app.sessions)
+    async with factory() as boss_session:
+        boss = Ctx(small.app.deps, boss_session, Event(channel="console", chat_id="boss", chat_kind="private",
+                                                      sender_id="boss", sender_name="boss", text="/tonghop"),
+                   small.app.now())
+        boss.person, boss.roles = await people.person_and_roles(boss_session, "console", "boss")
+        asked = asyncio.create_task(ask_summary(boss, None))
+        try:
+            while not drawing.is_set() and not asked.done():
+                await asyncio.sleep(0.01)
+            assert drawing.is_set()
+            figure = Event(channel="console", chat_id="lan", chat_kind="private", sender_id="lan",
+                           sender_name="lan", text="6: 120/150")
+            async with factory() as session:
+                replies = await asyncio.wait_for(handle_within(session, small.app.deps, figure), 60)
+                await session.commit()
+            answered_while_drawing = not release.is_set()
+        finally:
+            release.set()
+        await asyncio.wait_for(asked, 60)
+    assert answered_while_drawing and held_too_long == [False]
+    assert any("Đã ghi chỉ tiêu 6" in reply.text for reply in replies)
+    (summary_reply,) = boss.replies
+    assert len(summary_reply.attachments) == 2
