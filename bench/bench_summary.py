@@ -34,13 +34,13 @@ from sqlalchemy import insert, select
 from bot.app import build_app
 from bot.config import load_settings
 from handlers.charts import bullet_chart, grid_chart
-from handlers.context import load_plan_view
 from handlers.export import export_workbook
 from handlers.summary import build_summary, render_summary
 from locales import translator
 from models import store
 from models.periods import Period
 from models.plans import load_plan_file
+from models.store import load_plan_view
 from models.tables import IndicatorPart, Submission, Unit
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -355,7 +355,7 @@ async def telegram_username(app: App) -> str | None:
 
 
 async def _unit_or_fail(app: App, session: Any, plan: Any, typed: str) -> Any:
-    from handlers.context import load_plan_view
+    from models.store import load_plan_view
 
     units = await store.plan_units(session, plan)
     exact = [u for u in units if u.code == typed]

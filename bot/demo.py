@@ -161,9 +161,9 @@ def _figures_for(code: str, rng: random.Random, parts: list[str]) -> str:
 
 async def _owed(app: App, user: str) -> list[str]:
     """The part codes a registered officer's unit owes this month (as /baocao shows them)."""
-    from handlers.context import load_plan_view
     from models.people import active_roles, person_by_identity
     from models.periods import Frequency
+    from models.store import load_plan_view
 
     async with app.unit_of_work() as session:
         person = await person_by_identity(session, Channel.CONSOLE, user)
@@ -176,8 +176,8 @@ async def _owed(app: App, user: str) -> list[str]:
 async def _earlier_quarter(app: App, rng: random.Random) -> None:
     """The first quarter's figures, as the tracking office loaded them from its spreadsheets
     before the bot: they give April something to compare with, and nothing old is overdue."""
-    from handlers.context import load_plan_view
     from models.periods import Frequency, Period
+    from models.store import load_plan_view
     from models.tables import Submission
 
     async with app.unit_of_work() as session:
@@ -293,11 +293,11 @@ async def _script(d: Demo) -> None:
 
 async def _write_outputs(app: App, clock: DemoClock, output: Path, write: Callable[[str], None]) -> None:
     from handlers.charts import bullet_chart
-    from handlers.context import load_plan_view
     from handlers.export import export_workbook
     from handlers.summary import build_summary
     from locales import translator
     from models.periods import Period
+    from models.store import load_plan_view
 
     output.mkdir(parents=True, exist_ok=True)
     t = translator(app.settings.bot_locale)

@@ -26,9 +26,10 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import Patch
 
 from handlers.formatting import describe_amount, describe_target, period_label
-from handlers.summary import IndicatorRow, Standing, Summary, UnitRow
 from locales import Translator
 from models.gaps import Status
+from models.rollups import Standing
+from models.summary_data import IndicatorRow, Summary, UnitRow
 from models.targets import Comparison, Measure
 
 __all__ = ["DPI", "MAX_BULLETS", "MAX_GRID_PARTS", "MAX_GRID_UNITS", "bullet_chart", "bullet_size",
@@ -167,7 +168,7 @@ def bullet_chart(summary: Summary, t: Translator) -> bytes:
         positions = [count - 1 - index for index in range(len(rows))]
         axes.barh(positions, [1.0] * len(rows), height=0.78, color=_BAND, zorder=1)
         zone_left, zone_width, bars, colors, ticks_x, ticks_y = [], [], [], [], [], []
-        for y, row in zip(positions, rows):
+        for y, row in zip(positions, rows, strict=True):
             scale = _scale(row)
             marks, (low, high) = _target_marks(row)
             zone_left.append(float(min(low, scale) / scale))
@@ -290,7 +291,7 @@ def grid_chart(summary: Summary, t: Translator) -> bytes:
         figure.suptitle(title, x=0.02, y=1 - 0.12 / height, ha="left", va="top", fontsize=12, fontweight="bold")
         labels = ("chart-grid-not-reporting", "chart-grid-met", "chart-grid-not-met", "chart-grid-missing",
                   "rollup-chart-grid-not-applicable")
-        handles = [Patch(color=color, label=t(label)) for color, label in zip(_GRID_COLORS, labels)]
+        handles = [Patch(color=color, label=t(label)) for color, label in zip(_GRID_COLORS, labels, strict=True)]
         handles[0].set_edgecolor("#bdbdbd")
         figure.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=8,
                       bbox_to_anchor=(0.5, 0.05 / height))

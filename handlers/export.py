@@ -30,30 +30,37 @@ Vietnamese in every language; result headers and texts follow the reader's langu
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import re
-from copy import copy
-from weakref import WeakKeyDictionary
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from handlers.context import PartView, PlanView, load_plan_view
+from models.plan_view import PartView, PlanView
+from models.store import load_plan_view
 from handlers.formatting import describe_target, period_label
-from handlers.summary import IndicatorRow, Standing, Summary, build_summary, coverage_text
+from handlers.summary_text import coverage_text
 from locales import Translator
+from models import store
 from models.gaps import Status
 from models.periods import Period, PeriodError
-from models.plans import DEFAULT_TARGET_SOURCE
 from models.plan_xlsx import CONFLICTS_SHEET, META_SHEET, PARTS_SHEET, UNITS_SHEET
+from models.plans import DEFAULT_TARGET_SOURCE
+from models.rollups import Standing
+from models.summary_data import Cell as SummaryCell
+from models.summary_data import IndicatorRow, Summary
+from models.summary_queries import build_summary
 from models.tables import Indicator
 from models.targets import Comparison, Measure, TargetParseError, parse_target_detail
 
@@ -152,7 +159,8 @@ class _Styles:
 class _Sheet:
     """A write-only sheet: widths first, then rows of styled cells."""
 
-    def __init__(self, workbook: Workbook, title: str, columns: Sequence[_Column], header_row: int | None = None) -> None:
+    def __init__(self, workbook: Workbook, title: str, columns: Sequence[_Column],
+                 header_row: int | None = None) -> None:
         """`header_row`: the header's row number; panes freeze under it (set before any row is
         written, as a write-only sheet writes its view first)."""
         styles = _STYLES.get(workbook)
@@ -419,7 +427,8 @@ def _write_parts(workbook: Workbook, view: PlanView, t: Translator, taken: set[s
     ids = ("indicator", "code", "label", "applies-to", "target", "comparison", "measure", "numerator",
            "denominator", "unit", "condition", "reporters", "allow-not-applicable")
     widths = (12, 10, 40, 24, 22, 12, 12, 40, 40, 16, 40, 40, 14)
-    columns = [_Column(t(f"export-part-col-{name}"), width, wrap=width >= 22) for name, width in zip(ids, widths)]
+    columns = [_Column(t(f"export-part-col-{name}"), width, wrap=width >= 22)
+               for name, width in zip(ids, widths, strict=True)]
     sheet = _Sheet(workbook, sheet_title(PARTS_SHEET, taken), columns, header_row=1)
     sheet.header()
     for indicator in view.indicators:
@@ -457,7 +466,8 @@ def _write_conflicts(workbook: Workbook, view: PlanView, t: Translator, taken: s
         return
     ids = ("indicator", "part", "target", "source", "chosen", "rule")
     widths = (12, 10, 22, 40, 40, 40)
-    columns = [_Column(t(f"export-conflict-col-{name}"), width, wrap=width >= 22) for name, width in zip(ids, widths)]
+    columns = [_Column(t(f"export-conflict-col-{name}"), width, wrap=width >= 22)
+               for name, width in zip(ids, widths, strict=True)]
     sheet = _Sheet(workbook, sheet_title(CONFLICTS_SHEET, taken), columns, header_row=1)
     sheet.header()
     for row in rows:
@@ -471,7 +481,8 @@ def _write_rates(workbook: Workbook, summary: Summary, t: Translator, taken: set
     ids = ("code", "unit", "kind", "expected", "received", "on-time", "late", "missing", "rate",
            "on-time-rate", "missing-parts", "officer")
     widths = (16, 40, 12, 10, 10, 10, 10, 10, 12, 12, 30, 26)
-    columns = [_Column(t(f"export-rates-col-{name}"), width, wrap=width >= 26) for name, width in zip(ids, widths)]
+    columns = [_Column(t(f"export-rates-col-{name}"), width, wrap=width >= 26)
+               for name, width in zip(ids, widths, strict=True)]
     sheet = _Sheet(workbook, sheet_title(t("export-sheet-rates"), taken), columns, header_row=1)
     sheet.header()
 
@@ -491,11 +502,66 @@ def _write_rates(workbook: Workbook, summary: Summary, t: Translator, taken: set
              unit.officer or t("summary-chase-no-officer"))
 
 
+def _measure_cell(sheet: _Sheet, value: Decimal | None, percentage: bool) -> Any:
+    if value is None:
+        return None
+    if percentage:
+        return sheet.cell(_fraction(value), number_format=PERCENT, alignment=TOP)
+    return sheet.cell(_number(value), number_format=NUMBER, alignment=TOP)
+
+
+def _received_cells(sheet: _Sheet, row: IndicatorRow, cell: SummaryCell, t: Translator) -> tuple[list[Any], str, Any]:
+    """Figure, numerator, denominator and gap of a received figure, with its status and fill."""
+    figure = cell.figure
+    assert figure is not None
+    if _is_milestone(row):
+        done = cell.gap.status is Status.MET
+        amount = sheet.cell(t("figure-done") if done else t("figure-not-done"), alignment=TOP)
+    else:
+        amount = _measure_cell(sheet, figure.amount, row.target.is_percentage)
+    cells = [amount, _measure_cell(sheet, figure.numerator, False), _measure_cell(sheet, figure.denominator, False),
+             _measure_cell(sheet, cell.gap.gap, row.target.is_percentage)]
+    if cell.gap.status is Status.MET:
+        return cells, t("export-cell-met"), FILLS[Standing.MET]
+    if cell.gap.status is Status.NO_DATA:
+        return cells, t("export-cell-unusable"), FILLS[Standing.NO_DATA]
+    return cells, t("export-cell-not-met"), FILLS[Standing.ON_TRACK]
+
+
+def _figure_cells(sheet: _Sheet, row: IndicatorRow, cell: SummaryCell, t: Translator) -> tuple[list[Any], str, Any]:
+    if cell.figure is None:
+        return [None, None, None, None], t("export-cell-missing"), FILLS[Standing.OFF_TRACK]
+    if cell.figure.not_applicable:
+        return ([sheet.cell(t("figure-not-applicable"), alignment=TOP), None, None, None],
+                t("rollup-export-cell-not-applicable"), FILLS[Standing.NO_DATA])
+    return _received_cells(sheet, row, cell, t)
+
+
+def _unit_part_row(
+    sheet: _Sheet, row: IndicatorRow, cell: SummaryCell, t: Translator, zone: tzinfo | None,
+) -> list[Any]:
+    """One line of a unit's sheet: the part, the unit's figure, status, first time, deadline, on time."""
+    cells = sheet.values([row.code, f"{row.title} — {row.label}" if row.label else row.title,
+                          period_label(row.period, t), describe_target(row.target, t)])
+    figure_cells, status, fill = _figure_cells(sheet, row, cell, t)
+    cells += figure_cells
+    cells.append(sheet.cell(status, fill=fill, alignment=TOP))
+    when = cell.first_at.astimezone(zone).replace(tzinfo=None) if cell.first_at and zone else None
+    cells.append(sheet.cell(when, number_format=WHEN, alignment=TOP) if when else None)
+    cells.append(sheet.cell(row.deadline, number_format=DAY, alignment=TOP))
+    if cell.on_time is None:
+        cells.append(None)
+    else:
+        cells.append(sheet.cell(t("export-on-time") if cell.on_time else t("export-late"), alignment=TOP))
+    return cells
+
+
 def _write_unit_sheets(workbook: Workbook, summary: Summary, t: Translator, taken: set[str]) -> None:
     ids = ("code", "title", "period", "target", "figure", "numerator", "denominator", "gap", "status",
            "first-at", "deadline", "on-time")
     widths = (8, 40, 14, 14, 12, 12, 12, 12, 16, 17, 12, 12)
-    columns = [_Column(t(f"export-unitsheet-col-{name}"), width, wrap=width >= 40) for name, width in zip(ids, widths)]
+    columns = [_Column(t(f"export-unitsheet-col-{name}"), width, wrap=width >= 40)
+               for name, width in zip(ids, widths, strict=True)]
     rows_by_part = {row.part_id: row for row in summary.rows}
     expected: dict[int, list[int]] = {}
     for part_id, unit_ids in summary.expected.items():
@@ -511,55 +577,9 @@ def _write_unit_sheets(workbook: Workbook, summary: Summary, t: Translator, take
                                    late=counts.late, missing=counts.missing))])
         sheet.header()
         for part_id in sorted(expected.get(unit.unit_id, []), key=order.__getitem__):
-            row = rows_by_part[part_id]
             cell = summary.cell(part_id, unit.unit_id)
             assert cell is not None
-            values: list[Any] = [row.code, f"{row.title} — {row.label}" if row.label else row.title,
-                                 period_label(row.period, t), describe_target(row.target, t)]
-            cells = sheet.values(values)
-            figure = cell.figure
-            if figure is None:
-                cells += [None, None, None, None]
-                status, fill = t("export-cell-missing"), FILLS[Standing.OFF_TRACK]
-            elif figure.not_applicable:
-                cells += [sheet.cell(t("figure-not-applicable"), alignment=TOP), None, None, None]
-                status, fill = t("rollup-export-cell-not-applicable"), FILLS[Standing.NO_DATA]
-            else:
-                if _is_milestone(row):
-                    done = cell.gap.status is Status.MET
-                    cells.append(sheet.cell(t("figure-done") if done else t("figure-not-done"), alignment=TOP))
-                elif figure.amount is None:
-                    cells.append(None)
-                elif row.target.is_percentage:
-                    cells.append(sheet.cell(_fraction(figure.amount), number_format=PERCENT, alignment=TOP))
-                else:
-                    cells.append(sheet.cell(_number(figure.amount), number_format=NUMBER, alignment=TOP))
-                cells.append(sheet.cell(_number(figure.numerator), number_format=NUMBER, alignment=TOP)
-                             if figure.numerator is not None else None)
-                cells.append(sheet.cell(_number(figure.denominator), number_format=NUMBER, alignment=TOP)
-                             if figure.denominator is not None else None)
-                gap = cell.gap.gap
-                if gap is not None and row.target.is_percentage:
-                    cells.append(sheet.cell(_fraction(gap), number_format=PERCENT, alignment=TOP))
-                elif gap is not None:
-                    cells.append(sheet.cell(_number(gap), number_format=NUMBER, alignment=TOP))
-                else:
-                    cells.append(None)
-                if cell.gap.status is Status.MET:
-                    status, fill = t("export-cell-met"), FILLS[Standing.MET]
-                elif cell.gap.status is Status.NO_DATA:
-                    status, fill = t("export-cell-unusable"), FILLS[Standing.NO_DATA]
-                else:
-                    status, fill = t("export-cell-not-met"), FILLS[Standing.ON_TRACK]
-            cells.append(sheet.cell(status, fill=fill, alignment=TOP))
-            when = cell.first_at.astimezone(summary.zone).replace(tzinfo=None) if cell.first_at and summary.zone else None
-            cells.append(sheet.cell(when, number_format=WHEN, alignment=TOP) if when else None)
-            cells.append(sheet.cell(row.deadline, number_format=DAY, alignment=TOP))
-            if cell.on_time is None:
-                cells.append(None)
-            else:
-                cells.append(sheet.cell(t("export-on-time") if cell.on_time else t("export-late"), alignment=TOP))
-            sheet.append(cells)
+            sheet.append(_unit_part_row(sheet, rows_by_part[part_id], cell, t, summary.zone))
 
 
 # --- entry points -----------------------------------------------------------------------------
@@ -586,8 +606,6 @@ async def export_command(app: _App, plan_code: str, period_text: str, out_path: 
     returns the line to print, in BOT_LOCALE. Raises ExportError with a localized explanation for
     an unknown plan, a period that is not one or lies outside the plan's year, or a file that
     cannot be written."""
-    from models import store
-
     t = app.t
     try:
         period = Period.parse(period_text)
@@ -603,7 +621,7 @@ async def export_command(app: _App, plan_code: str, period_text: str, out_path: 
             raise ExportError(t("export-error-year", plan=plan.code, year=plan.year, period=period.id))
         view = await load_plan_view(session, plan.id)
         summary = await build_summary(session, view, period, today, app.settings.timezone, details=True)
-    content = export_workbook(view, summary, t)
+    content = await asyncio.to_thread(export_workbook, view, summary, t)
     path = Path(out_path)
     try:
         if path.parent and not path.parent.exists():

@@ -5,8 +5,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.app import App
-from handlers.context import load_plan_view
 from models import store
+from models.store import load_plan_view
 from models.submissions import store_figure
 from models.targets import Figure
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.cli import import_plan_file
-from handlers.context import load_plan_view
 from models import people, store
+from models.store import load_plan_view
 from models.tables import IndicatorPart, Submission
 
 PLAN = Path(__file__).resolve().parent.parent / "data" / "plans" / "dong-trieu-2025.yaml"

@@ -26,11 +26,11 @@ from handlers.charts import (
     grid_matrix,
     grid_size,
 )
-from handlers.context import load_plan_view
 from handlers.summary import Summary, build_summary
 from locales import translator
 from models import store
 from models.periods import Period
+from models.store import load_plan_view
 from models.targets import Figure
 from tests.figures import store_figures
 

@@ -15,13 +15,13 @@ from openpyxl import load_workbook
 
 from bot.app import App
 from bot.cli import import_plan_file
-from handlers.context import load_plan_view
 from handlers.export import ExportError, export_command, export_workbook, sheet_title
 from handlers.summary import build_summary
 from locales import translator
 from models import store
 from models.periods import Period
 from models.plans import PlanSpec, load_plan_file
+from models.store import load_plan_view
 from models.targets import Figure
 from tests.figures import store_figures
 

@@ -29,13 +29,13 @@ from bot.cli import import_plan_file
 from bot.config import ConfigError, load_settings
 from bot.redact import SecretFilter
 from handlers import buttons, report
-from handlers.context import load_plan_view
 from handlers.events import Event
 from handlers.inbox import Inbound, handle
 from locales import translator
 from models import people, plan_xlsx, store
 from models.periods import Frequency, Period
 from models.plans import MAX_YAML_BYTES, PlanFileError, load_plan_file
+from models.store import load_plan_view
 from models.tables import Base, IndicatorPart, Invite, ServerSecret, Submission
 from tests.telegram_emulator import TelegramEmulator
 from tests.test_dialog import SMALL as SMALL_PLAN, Chat, chat  # noqa: F401  (the console conversation fixture)

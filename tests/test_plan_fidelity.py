@@ -11,12 +11,12 @@ from hypothesis import given, strategies as st
 
 from bot.app import App
 from bot.cli import import_plan_file
-from handlers.context import load_plan_view
 from handlers.formatting import describe_target
 from locales import translator
 from models import store
 from models.periods import Frequency, Period, collects
 from models.plans import PlanFileError, load_plan_file
+from models.store import load_plan_view
 from models.targets import Comparison, Measure, parse_target
 from scheduler.due import Kind, plan_items
 from scheduler.tick import situation, tick

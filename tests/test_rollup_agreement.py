@@ -18,12 +18,12 @@ from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.cli import import_plan_file
 from handlers.charts import _value_text, grid_matrix
-from handlers.context import load_plan_view
 from handlers.summary import Standing, build_summary, collecting_period
 from locales import translator
 from models import people, store
 from models.periods import Period
 from models.plans import PlanFileError, load_plan_file
+from models.store import load_plan_view
 from models.targets import Figure
 from tests.figures import store_figures
 

@@ -1,9 +1,11 @@
 """The steering committee's summary: numbers checked against hand-computed expectations (ratio
 roll-ups as Σnumerator / Σdenominator, on-time counts at the end of the deadline day in
-BOT_TIMEZONE), the choice of period, the rendering and its split into messages of ≤ 4,096
-characters, and the handlers' permissions."""
+BOT_TIMEZONE), the choice of period, the rendering as one text in sections, and the handlers' permissions and
+what they write (nothing)."""
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,14 +14,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 
 from bot.app import App
 from bot.cli import import_plan_file
-from handlers.context import Ctx, PlanView, load_plan_view
+from handlers import summary as summary_module
+from handlers.context import Ctx
 from handlers.events import Event
+from handlers.inbox import Inbound, handle
 from handlers.intents import PeriodHint
 from handlers.summary import (
-    MAX_MESSAGE,
     Standing,
     Summary,
     ask_charts,
@@ -29,13 +33,15 @@ from handlers.summary import (
     covered_periods,
     export_for_admin,
     render_summary,
-    split_messages,
-    utf16_length,
+    summary_replies,
+    summary_text,
 )
 from locales import translator
 from models import people, store
 from models.gaps import Status
 from models.periods import Frequency, Period
+from models.plan_view import PlanView
+from models.store import load_plan_view
 from models.targets import Figure
 from tests.figures import store_figures
 
@@ -199,7 +205,7 @@ async def test_a_summary_of_an_open_period_says_so(small: Plan) -> None:
     summary = await small.summary(MARCH, date(2025, 3, 18))
     assert summary.open
     assert summary.row("6").amount == D(91)
-    text = "\n".join(render_summary(summary, translator("vi")))
+    text = summary_text(summary, translator("vi"))
     assert "chưa hết hạn" in text
 
 
@@ -216,7 +222,7 @@ async def test_rendered_summary_in_both_languages(small: Plan) -> None:
     await march_figures(small)
     await small.officer("mao-khe", "Trần Thị Hoa")
     summary = await small.summary(MARCH, date(2025, 3, 25))
-    vi = "\n".join(render_summary(summary, translator("vi")))
+    vi = summary_text(summary, translator("vi"))
     assert "📊 Tổng hợp chuyển đổi số — tháng 3/2025" in vi
     assert "🗓 Kỳ tháng 3/2025, hạn 20/03/2025" in vi and "🗓 Kỳ quý I/2025, hạn 15/03/2025" in vi
     assert "Đã nhận 9/11 (81,8%)" in vi
@@ -227,27 +233,29 @@ async def test_rendered_summary_in_both_languages(small: Plan) -> None:
     assert "🔴 22 · Giảm trạm 3G" in vi
     assert "1. 15 · Doanh nghiệp khởi nghiệp số\n   còn cách 2 doanh nghiệp · cần 0,22 doanh nghiệp/tháng" in vi
     assert "• Phường Mạo Khê: thiếu 2/2 (6, 9b) — Trần Thị Hoa" in vi
-    en = "\n".join(render_summary(summary, translator("en")))
+    en = summary_text(summary, translator("en"))
     assert "Received 9/11 (81.8%)" in en and "☑️ On time 6 · 🕒 Late 3 · ❌ Missing 2" in en
     assert "   82% (target ≥ 90%) · 8 percentage points to go" in en
     for line in vi.splitlines() + en.splitlines():
         assert len(line) <= 120, line  # short lines for a phone
 
 
-def test_split_keeps_every_line_and_respects_the_limit() -> None:
-    sections = [[f"🔴 dòng {s}.{n} " + "x" * (n % 70) for n in range(60)] for s in range(8)]
-    messages = split_messages(sections, limit=1000)
-    assert all(utf16_length(m) <= 1000 for m in messages)
-    assert [line for m in messages for line in m.splitlines() if line] == [line for s in sections for line in s]
-    # Sections that fit stay whole: two short ones share a message.
-    assert split_messages([["a", "b"], ["c"]]) == ["a\nb\n\nc"]
-    # A line longer than a message is cut, not lost.
-    cut = split_messages([["y" * 2500]], limit=1000)
-    assert "".join(cut) == "y" * 2500 and all(len(m) <= 1000 for m in cut)
-
-
-def test_telegram_counts_emoji_as_two() -> None:
-    assert utf16_length("🔴") == 2 and utf16_length("✅") == 1 and utf16_length("đ") == 1
+async def test_the_summary_is_one_text_in_sections_separated_by_blank_lines(small: Plan) -> None:
+    await march_figures(small)
+    summary = await small.summary(MARCH, date(2025, 3, 25))
+    t = translator("vi")
+    text = summary_text(summary, t)
+    sections = text.split("\n\n")
+    # Heading, reporting rates, indicators, largest gaps, units to chase: a channel that must split
+    # the text cuts at these blank lines first.
+    assert [section.splitlines()[0] for section in sections] == [
+        "📊 Tổng hợp chuyển đổi số — tháng 3/2025", t("summary-reports-header"),
+        t("summary-indicators-header", met=2, on_track=3, off_track=1, thin=0, no_data=0),
+        t("summary-top-gaps-header", count=len(summary.top_gaps)), t("summary-chase-header", count="1")]
+    assert all(line.strip() for section in sections for line in section.splitlines())
+    assert render_summary(summary, t) == [text]  # one message; the scheduler sends it as it is
+    (reply,) = await summary_replies(summary, t, charts=False)
+    assert reply.text == text and reply.attachments == () and reply.locale == "vi"
 
 
 def many_units_plan(path: Path, units: int) -> Path:
@@ -262,22 +270,20 @@ def many_units_plan(path: Path, units: int) -> Path:
     return path
 
 
-async def test_a_long_summary_is_split_without_losing_a_line(app: App, tmp_path: Path) -> None:
+async def test_a_long_summary_lists_every_unit_when_asked(app: App, tmp_path: Path) -> None:
     await import_plan_file(app, many_units_plan(tmp_path / "big.yaml", 120))
     plan = Plan(app, "BIG")
     await plan.put("x0", "1", "2025-03", Figure(value=D(95)), local(2025, 3, 18, 9, 0))
     summary = await plan.summary(MARCH, date(2025, 3, 25))
     assert len(summary.to_chase) == 120
     t = translator("vi")
-    messages = render_summary(summary, t, max_units=None)
-    assert sum(len(m) for m in messages) > MAX_MESSAGE and len(messages) >= 2
-    assert all(utf16_length(m) <= MAX_MESSAGE for m in messages)
-    lines = [line for m in messages for line in m.splitlines()]
+    lines = summary_text(summary, t, max_units=None).splitlines()
     for unit in summary.to_chase:
         assert sum(1 for line in lines if line.startswith(f"• {unit.name}:")) == 1
     # The default keeps the chat short: 30 units, then how many more.
-    short = render_summary(summary, t)
-    assert "… và 90 đơn vị khác" in "\n".join(short)
+    short = summary_text(summary, t)
+    assert sum(1 for line in short.splitlines() if line.startswith("• ")) == 30
+    assert "… và 90 đơn vị khác" in short
 
 
 # --- handlers -----------------------------------------------------------------------------------
@@ -309,12 +315,10 @@ async def test_leaders_get_the_summary_with_two_charts(small: Plan, clock: Any) 
     async with small.app.unit_of_work() as session:
         ctx = await handler_ctx(small.app, session, role="leader")
         await ask_summary(ctx, None)
-    assert len(ctx.replies) >= 1
-    assert "tháng 3/2025" in ctx.replies[0].text
-    last = ctx.replies[-1]
-    assert [a.kind for a in last.attachments] == ["photo", "photo"]
-    assert all(a.content.startswith(b"\x89PNG\r\n\x1a\n") for a in last.attachments)
-    assert all(not r.attachments for r in ctx.replies[:-1])
+    (reply,) = ctx.replies  # one text with its charts; the channel splits a long one
+    assert "tháng 3/2025" in reply.text
+    assert [a.kind for a in reply.attachments] == ["photo", "photo"]
+    assert all(a.content.startswith(b"\x89PNG\r\n\x1a\n") for a in reply.attachments)
 
 
 async def test_the_group_gets_it_and_a_period_can_be_named(small: Plan, clock: Any) -> None:
@@ -416,3 +420,75 @@ async def test_per_period_counts_and_lines_from_the_baseline(app: App, tmp_path:
     assert three.line == D(25) and three.standing is Standing.ON_TRACK
     # Down to below 10% with no start known: off track until met.
     assert summary.row("4").line is None and summary.row("4").standing is Standing.OFF_TRACK
+
+
+async def test_summary_charts_and_spreadsheet_write_nothing(small: Plan, clock: Any) -> None:
+    """On SQLite the first write takes the database's write lock for the rest of the transaction:
+    a request that wrote before its build would make every other officer wait for the drawing."""
+    await march_figures(small)
+    clock.set(local(2025, 3, 25, 9, 0))
+    async with small.app.unit_of_work() as session:
+        await handler_ctx(small.app, session, role="leader", user="boss")
+        await handler_ctx(small.app, session, role="admin", user="admin1")
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = small.app.engine.sync_engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with small.app.sessions() as session:
+            for user, ask in (("boss", ask_summary), ("boss", ask_charts), ("admin1", export_for_admin)):
+                event = Event(channel="console", chat_id=user, chat_kind="private", sender_id=user,
+                              sender_name=user, text="/tonghop")
+                ctx = Ctx(small.app.deps, session, event, small.app.now())
+                ctx.person, ctx.roles = await people.person_and_roles(session, "console", user)
+                await ask(ctx, None)
+                assert ctx.replies and all(reply.attachments for reply in ctx.replies), ask
+            assert not session.new and not session.dirty and not session.deleted
+            await session.rollback()
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", seen)
+    assert statements
+    assert [s for s in statements if not s.lstrip().upper().startswith("SELECT")] == []
+
+
+async def test_an_officers_figure_is_answered_while_the_summary_is_drawn(
+        small: Plan, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The charts are drawn in a worker thread and the summary holds no write lock: another
+    officer's figure is recorded and answered meanwhile (the drawing is held until it is)."""
+    clock.set(local(2025, 3, 25, 9, 0))
+    async with small.app.unit_of_work() as session:
+        await handler_ctx(small.app, session, role="leader", user="boss")
+        await handler_ctx(small.app, session, role="officer", unit="an-sinh", user="lan")
+    drawing, release = threading.Event(), threading.Event()
+    held_too_long: list[bool] = []
+    draw = summary_module.bullet_chart
+
+    def held(summary: Summary, t: Any) -> bytes:
+        drawing.set()
+        # Were the chart drawn on the event loop's thread, nothing could release it.
+        held_too_long.append(not release.wait(60))
+        return draw(summary, t)
+
+    monkeypatch.setattr(summary_module, "bullet_chart", held)
+    # Both through the one way in, as any channel hands them over: each its own unit of work.
+    asked = asyncio.create_task(handle(small.app.deps, Inbound(Event(
+        channel="console", chat_id="boss", chat_kind="private", sender_id="boss", sender_name="boss",
+        text="/tonghop"), key="boss-1")))
+    try:
+        while not drawing.is_set() and not asked.done():
+            await asyncio.sleep(0.01)
+        assert drawing.is_set()
+        figure = Event(channel="console", chat_id="lan", chat_kind="private", sender_id="lan",
+                       sender_name="lan", text="6: 120/150")
+        replies = (await asyncio.wait_for(handle(small.app.deps, Inbound(figure, key="lan-1")), 60)).replies
+        answered_while_drawing = not release.is_set()
+    finally:
+        release.set()
+    boss = await asyncio.wait_for(asked, 60)
+    assert answered_while_drawing and held_too_long == [False]
+    assert any("Đã ghi chỉ tiêu 6" in reply.text for reply in replies)
+    (summary_reply,) = boss.replies
+    assert len(summary_reply.attachments) == 2

@@ -1,0 +1,406 @@
+"""The steering committee's summary, computed: which periods a summary covers, reporting rates,
+every indicator's plan-wide standing, the largest gaps and the units to chase.
+
+Definitions (domain.md, Roll-ups; the issue's wording where domain.md is silent):
+
+- **Summary period and the parts it covers.** The summary of a period P covers the reporting cycle
+  that closes with P's last month: every part whose frequency has a period ending in that month
+  (P = March 2025: monthly parts for March and quarterly parts for Q1; P = Q1 2025: quarterly
+  parts for Q1 and monthly parts for March; P = 2025: December, Q4, H2 and the year). Parts of P's
+  own frequency are always in; parts of the other frequencies join once their own deadline has
+  passed, so a summary sent on 16/3 after the Q1 deadline (15/3) does not call March's monthly
+  figures (due 20/3) missing. Parts whose frequency has no period ending in that month (a
+  half-yearly indicator in March) are left out.
+  Without an explicit period: for each frequency the plan uses, the latest period of the plan's
+  year whose deadline has passed (the cycle just closed); of those, the one with the latest
+  deadline is the headline (on a tie, the longer frequency: Q2 and H1 both due 15/6 -> H1).
+  Before any deadline of the year has passed, the first period of the shortest frequency (an
+  open summary: "missing" then means "not received yet").
+- **Reporting rates**, as health information systems count them: expected = (unit, part) pairs
+  a unit must report for the part's period (active units assigned to the part); received = a
+  current figure exists; on time = the figure's FIRST version was submitted before the end of the
+  deadline day in BOT_TIMEZONE (up to 23:59:59.999… local time); late = received after that;
+  missing = expected - received. Overall and per unit; rates via models.rollups.reporting_rate.
+- **Plan-wide figure and verdict**: models.rollups.plan_figure over the expected units (ratios
+  Σnumerator / Σdenominator with percentage-only units at the mean denominator, counts summed,
+  milestones as the share of units done, percentages as the mean; "không phát sinh" counted as
+  received but left out of the figure and its coverage), with ✅ met, 🟡 on track, 🔴 off track,
+  ⚪ not enough data (coverage below the plan's threshold, 80% by default) or ⏳ no data. The
+  same function is behind /tinhhinh and the questions, so they never disagree with this.
+- **Gap**: the plan-wide figure's gap (models.gaps.evaluate); for a milestone, the units not done.
+  The five largest gaps rank the rows with a verdict (🟡 or 🔴) by gap relative to the target
+  (gap / target value; units not done / units counted), since points and enterprises do not
+  compare.
+- **Change since the previous period**: plan-wide amount now minus the previous period's (the
+  same units, rolled up the same way); for per-period indicators, this period's own amount.
+
+Pure: imports neither SQLAlchemy nor aiogram, reads the plan through the PlanLike protocol (the
+plan view handlers load) and the figures as plain rows (models.summary_queries reads them), so
+models.summary_queries.build_summary can run it in a worker thread.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any, Protocol
+
+from models.gaps import Accumulation, Status
+from models.periods import Frequency, Period, periods_of_year
+from models.rollups import Standing, is_milestone, plan_figure, roll_up
+from models.summary_data import IndicatorRow, ReportCounts, Summary, UnitRow
+from models.targets import Figure, Target
+
+__all__ = [
+    "TOP_GAPS",
+    "FigureRow",
+    "PartLike",
+    "PlanLike",
+    "choose_period",
+    "collecting_period",
+    "compute_summary",
+    "covered_periods",
+    "current_figures",
+    "end_of_day",
+    "periods_to_read",
+    "top_gaps",
+]
+
+TOP_GAPS = 5
+_ZERO = Decimal(0)
+_NO_UNITS: frozenset[int] = frozenset()
+
+# (part id, unit id, period id, version, value, numerator, denominator, done, not applicable, early):
+# one version of one figure as models.summary_queries.figure_versions reads it. Numbers as text or
+# Decimal, done and not applicable as a bool or 0/1; early is true when that version was submitted
+# before its period's cutoff.
+FigureRow = Sequence[Any]
+# (part id, period id) -> unit id -> the current figure
+FiguresByPart = dict[tuple[int, str], dict[int, Figure]]
+
+
+class PartLike(Protocol):
+    """What the summary reads of one indicator part (handlers.context.PartView)."""
+
+    @property
+    def part(self) -> Any: ...  # id, label
+
+    @property
+    def indicator(self) -> Any: ...  # code, number, title, accumulation, baseline, parts
+
+    @property
+    def target(self) -> Target: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def frequency(self) -> Frequency: ...
+
+
+class PlanLike(Protocol):
+    """What the summary reads of a plan (handlers.context.PlanView): a protocol, so this module
+    depends on no layer above models."""
+
+    @property
+    def plan(self) -> Any: ...  # id, code, title, year
+
+    @property
+    def parts(self) -> Mapping[int, PartLike]: ...
+
+    @property
+    def units(self) -> Mapping[int, Any]: ...  # code, name, kind
+
+    @property
+    def reporters(self) -> Mapping[int, Sequence[int]]: ...
+
+    @property
+    def coverage_threshold(self) -> Decimal: ...
+
+    def deadline(self, period: Period) -> date: ...
+
+    def active_unit(self, unit: Any, period: Period) -> bool: ...
+
+    def collecting(self, frequency: Frequency, today: date) -> Period | None: ...
+
+
+# --- choosing the periods ------------------------------------------------------------------------
+
+
+def _frequencies(view: PlanLike) -> list[Frequency]:
+    """The frequencies the plan uses, shortest first."""
+    return sorted({pv.frequency for pv in view.parts.values()}, key=lambda f: f.months)
+
+
+def covered_periods(view: PlanLike, period: Period, today: date) -> dict[Frequency, Period]:
+    """The period of each of the plan's frequencies that the summary of `period` covers (see the
+    module's docstring): the one ending in `period`'s last month, for the headline's frequency
+    always, for the others once their deadline has passed."""
+    chosen: dict[Frequency, Period] = {}
+    for frequency in _frequencies(view):
+        if period.last_month % frequency.months:
+            continue
+        candidate = Period.of_month(period.year, period.last_month, frequency)
+        if frequency is period.frequency or view.deadline(candidate) < today:
+            chosen[frequency] = candidate
+    return chosen
+
+
+def choose_period(view: PlanLike, today: date) -> Period:
+    """The cycle just closed: of the latest period with a passed deadline of each frequency the
+    plan uses, the one with the latest deadline (a tie goes to the longer frequency)."""
+    frequencies = _frequencies(view)
+    if not frequencies:
+        return Period(view.plan.year, Frequency.MONTHLY, 1)
+    best: tuple[date, int, Period] | None = None
+    for frequency in frequencies:
+        closed = [p for p in periods_of_year(view.plan.year, frequency) if view.deadline(p) < today]
+        if closed:
+            candidate = (view.deadline(closed[-1]), frequency.months, closed[-1])
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+    if best is None:
+        return Period(view.plan.year, frequencies[0], 1)
+    return best[2]
+
+
+def collecting_period(view: PlanLike, today: date) -> Period:
+    """The period being collected now: of each frequency's latest period whose data cut-off has
+    passed (its deadline is next, or passed and it is overdue), the one ending last; on a tie the
+    one due last, then the longer frequency. Before any cut-off of the plan's year, the first
+    period of the shortest frequency. What "who is missing" and the plan's standing answer for
+    when no period is named; its summary adds the other frequencies' periods ending in the same
+    month once they are due (covered_periods)."""
+    frequencies = _frequencies(view)
+    if not frequencies:
+        return Period(view.plan.year, Frequency.MONTHLY, 1)
+    candidates = [p for p in (view.collecting(f, today) for f in frequencies) if p is not None]
+    if not candidates:
+        return Period(view.plan.year, frequencies[0], 1)
+    return max(candidates, key=lambda p: (p.cutoff_window()[1], view.deadline(p), p.frequency.months))
+
+
+def end_of_day(day: date, zone: tzinfo) -> datetime:
+    """The first instant after `day` in `zone`: a report is on time strictly before it."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+
+
+def periods_to_read(parts: Iterable[PartLike], chosen: Mapping[Frequency, Period]) -> set[str]:
+    """The ids of the periods whose figures the summary needs: each part's own period and the one
+    before (for the change), and for a per-period indicator every earlier period of the year."""
+    wanted: set[str] = set()
+    for pv in parts:
+        own = chosen[pv.frequency]
+        wanted.add(own.id)
+        wanted.add(own.previous().id)
+        if Accumulation(pv.indicator.accumulation) is Accumulation.PER_PERIOD:
+            wanted.update(p.id for p in periods_of_year(own.year, pv.frequency) if p <= own)
+    return wanted
+
+
+# --- the figures ---------------------------------------------------------------------------------
+
+
+def _figure(raw: tuple[Any, Any, Any, Any, Any]) -> Figure:
+    value, numerator, denominator, done, nothing = raw
+    return Figure(
+        None if value is None else Decimal(value),
+        None if numerator is None else Decimal(numerator),
+        None if denominator is None else Decimal(denominator),
+        None if done is None else bool(done),
+        bool(nothing),
+    )
+
+
+def current_figures(rows: Iterable[FigureRow]) -> tuple[FiguresByPart, dict[int, set[int]]]:
+    """The current figure (the highest version) of each unit, part and period, and per part the
+    units with some version before the cutoff: the first version was on time exactly when some
+    version was, so no time needs comparing here."""
+    by_key: FiguresByPart = {}
+    versions: dict[tuple[int, int, str], int] = {}  # only versions above 1
+    early: dict[int, set[int]] = {}
+    # Figures are immutable: equal raw figures (100%, done, 3 enterprises) share one object.
+    made: dict[tuple[Any, Any, Any, Any, Any], Figure] = {}
+    for part_id, unit_id, period_id, version, value, numerator, denominator, done, nothing, in_time in rows:
+        if in_time:
+            found = early.get(part_id)
+            if found is None:
+                found = early[part_id] = set()
+            found.add(unit_id)
+        bucket = by_key.get((part_id, period_id))
+        if bucket is None:
+            bucket = by_key[(part_id, period_id)] = {}
+        if unit_id in bucket:  # a corrected figure: the highest version is current
+            key = (part_id, unit_id, period_id)
+            if version <= versions.get(key, 1):
+                continue
+            versions[key] = version
+        elif version > 1:
+            versions[(part_id, unit_id, period_id)] = version
+        raw = (value, numerator, denominator, done, nothing)
+        figure = made.get(raw)
+        if figure is None:
+            figure = made[raw] = _figure(raw)
+        bucket[unit_id] = figure
+    return by_key, early
+
+
+class _ActiveUnits:
+    """The units that owe figures for a period (PlanLike.active_unit), worked out once a period."""
+
+    def __init__(self, view: PlanLike) -> None:
+        self._view = view
+        self._cache: dict[Period, frozenset[int]] = {}
+
+    def __call__(self, period: Period) -> frozenset[int]:
+        found = self._cache.get(period)
+        if found is None:
+            view = self._view
+            found = frozenset(uid for uid, unit in view.units.items() if view.active_unit(unit, period))
+            self._cache[period] = found
+        return found
+
+    def expected(self, part_id: int, period: Period) -> list[int]:
+        """The units that must report the part for the period, in the plan's order."""
+        live = self(period)
+        return [uid for uid in self._view.reporters.get(part_id, ()) if uid in live]
+
+
+class _Tally:
+    """Reports per unit, added up part by part; and each part's figures, on-time units and
+    expected units as Summary keeps them."""
+
+    def __init__(self) -> None:
+        self.expected: Counter[int] = Counter()
+        self.received: Counter[int] = Counter()
+        self.on_time: Counter[int] = Counter()
+        self.missing: dict[int, list[str]] = {}
+        self.late: dict[int, list[str]] = {}
+        self.figures: dict[int, dict[int, Figure]] = {}
+        self.on_time_units: dict[int, set[int]] = {}
+        self.expected_by_part: dict[int, list[int]] = {}
+
+    def add(self, part_id: int, code: str, expected: list[int], given: dict[int, Figure],
+            in_time: set[int] | frozenset[int]) -> ReportCounts:
+        """Count one part's reports; list comprehensions and C-level counters keep 90,000 pairs fast."""
+        received = [uid for uid in expected if uid in given]
+        on_time = [uid for uid in received if uid in in_time]
+        self.figures[part_id] = {uid: given[uid] for uid in received}
+        self.on_time_units[part_id] = set(on_time)
+        self.expected_by_part[part_id] = expected
+        self.expected.update(expected)
+        self.received.update(received)
+        self.on_time.update(on_time)
+        if len(received) < len(expected):
+            for uid in expected:
+                if uid not in given:
+                    self.missing.setdefault(uid, []).append(code)
+        if len(on_time) < len(received):
+            for uid in received:
+                if uid not in in_time:
+                    self.late.setdefault(uid, []).append(code)
+        return ReportCounts(len(expected), len(received), len(on_time))
+
+    def unit_rows(self, view: PlanLike, officers: Mapping[int, str]) -> list[UnitRow]:
+        """Every unit expected to report something, in the plan file's order (unit ids follow it)."""
+        rows = []
+        for uid in sorted(self.expected):
+            unit = view.units[uid]
+            rows.append(UnitRow(uid, unit.code, unit.name, unit.kind, officers.get(uid),
+                                ReportCounts(self.expected[uid], self.received[uid], self.on_time[uid]),
+                                tuple(self.missing.get(uid, ())), tuple(self.late.get(uid, ()))))
+        return rows
+
+
+# --- the summary ---------------------------------------------------------------------------------
+
+
+def compute_summary(
+    view: PlanLike,
+    headline: Period,
+    chosen: Mapping[Frequency, Period],
+    parts: Sequence[PartLike],
+    rows: Iterable[FigureRow],
+    officers: Mapping[int, str],
+    today: date,
+    timezone: tzinfo,
+) -> Summary:
+    """The summary of `headline`'s cycle (`chosen`: the period of each frequency it covers,
+    `parts`: the parts of those frequencies) from every version of the figures of the covered
+    periods and those before them (FigureRow) and the units' officers. No I/O."""
+    by_key, early = current_figures(rows)
+    deadlines = {p: view.deadline(p) for p in chosen.values()}
+    active = _ActiveUnits(view)
+    tally = _Tally()
+    result_rows: list[IndicatorRow] = []
+    for pv in parts:
+        part_id, own = pv.part.id, chosen[pv.frequency]
+        expected = active.expected(part_id, own)
+        reports = tally.add(part_id, pv.code, expected, by_key.get((part_id, own.id), {}),
+                            early.get(part_id, _NO_UNITS))
+        result_rows.append(_indicator_row(view, pv, own, deadlines[own], expected, by_key, active, reports))
+    units = tally.unit_rows(view, officers)
+    return Summary(
+        plan_id=view.plan.id, plan_code=view.plan.code, plan_title=view.plan.title,
+        plan_year=view.plan.year, period=headline, periods=_periods_in_order(deadlines, headline), today=today,
+        open=view.deadline(headline) >= today, rows=result_rows,
+        reports=ReportCounts(sum(r.reports.expected for r in result_rows),
+                             sum(r.reports.received for r in result_rows),
+                             sum(r.reports.on_time for r in result_rows)),
+        units=units, top_gaps=top_gaps(result_rows), to_chase=_to_chase(units),
+        figures=tally.figures, on_time=tally.on_time_units, expected=tally.expected_by_part,
+        cutoffs={p: end_of_day(d, timezone) for p, d in deadlines.items()}, zone=timezone,
+    )
+
+
+def _periods_in_order(deadlines: Mapping[Period, date], headline: Period) -> list[tuple[Period, date]]:
+    """Every covered period with its deadline: the headline first, then the longer frequencies."""
+    return sorted(deadlines.items(), key=lambda item: (item[0] != headline, -item[0].frequency.months))
+
+
+def _to_chase(units: Iterable[UnitRow]) -> list[UnitRow]:
+    """The units with missing reports, most missing first."""
+    return sorted((u for u in units if u.reports.missing), key=lambda u: (-u.reports.missing, u.name))
+
+
+def top_gaps(rows: Sequence[IndicatorRow], count: int = TOP_GAPS) -> list[IndicatorRow]:
+    """The rows with the largest gaps relative to their targets, in plan order on a tie. Only
+    gaps with a verdict: a figure from too few units is not yet a gap of the plan."""
+    order = {row.part_id: index for index, row in enumerate(rows)}
+    ranked = [r for r in rows if r.relative_gap is not None and r.status is Status.NOT_MET
+              and r.standing in (Standing.ON_TRACK, Standing.OFF_TRACK)]
+    return sorted(ranked, key=lambda r: (-(r.relative_gap or _ZERO), order[r.part_id]))[:count]
+
+
+def _amount_at(view: PlanLike, pv: PartLike, period: Period, by_key: FiguresByPart,
+               active: Callable[[Period], frozenset[int]]) -> Decimal | None:
+    """The plan-wide amount of the part in `period`, rolled up the same way: the units expected then."""
+    figures = by_key.get((pv.part.id, period.id), {})
+    live = active(period)
+    units = [uid for uid in view.reporters.get(pv.part.id, ()) if uid in live]
+    return roll_up(pv.target, [figures.get(uid) for uid in units]).amount
+
+
+def _indicator_row(
+    view: PlanLike, pv: PartLike, period: Period, deadline: date, expected: list[int],
+    by_key: FiguresByPart, active: Callable[[Period], frozenset[int]], reports: ReportCounts,
+) -> IndicatorRow:
+    target = pv.target
+    given = by_key.get((pv.part.id, period.id), {})
+    accumulation = Accumulation(pv.indicator.accumulation)
+    previous = _amount_at(view, pv, period.previous(), by_key, active) if period.index > 1 else None
+    earlier: list[Decimal | None] = []
+    if accumulation is Accumulation.PER_PERIOD and not is_milestone(target):
+        earlier = [_amount_at(view, pv, p, by_key, active)
+                   for p in periods_of_year(period.year, period.frequency) if p < period]
+    result = plan_figure(
+        target, period, [given.get(uid) for uid in expected], previous=previous, earlier=earlier,
+        accumulation=accumulation, threshold=view.coverage_threshold,
+        baseline=pv.indicator.baseline if len(pv.indicator.parts) == 1 else None,
+    )
+    return IndicatorRow(
+        part_id=pv.part.id, code=pv.code, indicator_code=pv.indicator.code, number=pv.indicator.number,
+        title=pv.indicator.title, label=pv.part.label, target=target, frequency=pv.frequency,
+        period=period, deadline=deadline, result=result, reports=reports,
+    )
