@@ -15,7 +15,7 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from models.plans import Located, PlanFileError, PlanIssue, megabytes
+from models.plan_source import Located, PlanFileError, PlanIssue, megabytes
 from models.text import fold, slug
 
 META_SHEET = "Kế hoạch"

@@ -17,6 +17,8 @@ import yaml
 
 from models.numbers import NUMBER_PATTERN, parse_number
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, PeriodError
+from models.plan_source import Located, PlanFileError, PlanIssue, megabytes
+from models.plan_xlsx import read_xlsx_plan
 from models.targets import (
     Comparison,
     Measure,
@@ -167,63 +169,7 @@ class PlanSpec:
         return [part for indicator in self.indicators for part in indicator.parts]
 
 
-# --- errors -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PlanIssue:
-    """One problem in a plan file. `message` is a locale message id, `params` its fields."""
-
-    where: str  # "line" or "row"
-    number: int | None
-    field: str
-    message: str
-    params: tuple[tuple[str, str], ...] = ()
-    sheet: str | None = None
-
-
-class PlanFileError(Exception):
-    """A plan file that cannot be imported; holds every problem found."""
-
-    def __init__(self, path: str, issues: list[PlanIssue]) -> None:
-        super().__init__(f"{path}: {len(issues)} problem(s)")
-        self.path = path
-        self.issues = issues
-
-    def render(self, t: Any) -> str:
-        """One line per problem in the translator's language."""
-        lines = [t("plan-error-header", path=self.path, count=len(self.issues))]
-        for issue in self.issues:
-            place = ""
-            if issue.number is not None:
-                place = t(f"plan-error-at-{issue.where}", number=issue.number)
-                if issue.sheet:
-                    place = t("plan-error-in-sheet", sheet=issue.sheet, place=place)
-            lines.append(
-                t("plan-error-line", place=place, field=issue.field,
-                  message=t(issue.message, **dict(issue.params)))
-            )
-        return "\n".join(lines)
-
-
-# --- located raw data -------------------------------------------------------------------------
-
-
-class Located(dict):
-    """A mapping that remembers where it and each of its keys came from."""
-
-    where: str = "line"
-    number: int | None = None
-    sheet: str | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.key_numbers: dict[Any, int] = {}
-
-    def place_of(self, key: str | None) -> int | None:
-        if key is not None and key in self.key_numbers:
-            return self.key_numbers[key]
-        return self.number
+# --- YAML with places ------------------------------------------------------------------------
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -261,8 +207,6 @@ def load_plan_file(path: str | Path) -> PlanSpec:
     if not path.is_file():
         raise PlanFileError(shown, [PlanIssue("line", None, "-", "plan-error-no-file")])
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from models.plan_xlsx import read_xlsx_plan
-
         raw = read_xlsx_plan(path)
     elif path.suffix.lower() in (".yaml", ".yml"):
         raw = _read_yaml(path)
@@ -327,11 +271,6 @@ def _check_yaml_shape(path: Path, text: str) -> None:
             if aliases > MAX_YAML_ALIASES:
                 raise PlanFileError(str(path), [PlanIssue("line", event.start_mark.line + 1, "-", "plan-error-aliases",
                                                           (("limit", str(MAX_YAML_ALIASES)),))])
-
-
-def megabytes(size: int) -> str:
-    """A size as whole megabytes, rounded up (shown in errors: "51")."""
-    return str(-(-size // 2**20))
 
 
 def build_plan(raw: Located, shown_path: str) -> PlanSpec:
