@@ -1,7 +1,8 @@
 """The reporting schedule: prompts, reminders, overdue notices, escalations and the steering
 group's summary trigger, each sent exactly once.
 
-- due.py   what is due when (pure: rules + working-day calendar + `now`);
+- models/due.py  what is due when (pure: rules + working-day calendar + `now`; the chat's schedule
+  view uses it too, so it lives below handlers);
 - tick.py  performs what is due at one instant: builds the messages, claims each under a durable
            outbox key, and lets the channels' rate-limited senders deliver them;
 - jobs.py  APScheduler wiring for `python -m bot run` (it only calls tick every minute);

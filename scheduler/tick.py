@@ -1,6 +1,6 @@
 """Perform what is due at one instant: `tick(app, now)`.
 
-For every plan, for every schedule item that has fired and is still useful at `now` (scheduler/due.py),
+For every plan, for every schedule item that has fired and is still useful at `now` (models/due.py),
 the messages are built — a prompt listing what the unit owes with targets and last figures, a
 reminder or overdue notice listing only what is missing, an escalation naming units, officers and
 what they miss, the steering group's summary trigger — and each is written to the outbox under a
@@ -16,7 +16,7 @@ outbox's: a sender claims rows under a lease, sends through the channel's rate l
 sent; a process that dies mid fan-out leaves its leases to expire and another delivers the rest.
 
 Running tick twice for the same instant therefore sends nothing the second time, and starting after
-a pause performs each missed item once, if it is still useful (due.py says how long each one is).
+a pause performs each missed item once, if it is still useful (models/due.py says how long each one is).
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from models.plans import named_units
 from models.submissions import current_for_plan, figure_of
 from models.tables import GroupBinding, Identity, OutboxMessage, Person, Plan, Role, ScheduleRule, Submission
 from models.targets import Figure
-from scheduler.due import Item, Kind, due_items, plan_items, timings_from_rows
+from models.due import Item, Kind, due_items, plan_items, timings_from_rows
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -16,7 +16,7 @@ from handlers.formatting import period_label
 from locales import Translator
 from models.periods import Period, periods_of_year
 from models.tables import ScheduleRule
-from scheduler.due import Item, Timing, plan_items, timings_from_rows, upcoming_items
+from models.due import Item, Timing, plan_items, timings_from_rows, upcoming_items
 from scheduler.tick import describe_deadline, weekday
 
 SHOWN = 12

@@ -19,7 +19,7 @@ from models import store
 from models.periods import Frequency, Period, collects
 from models.plans import PlanFileError, load_plan_file
 from models.targets import Comparison, Measure, parse_target
-from scheduler.due import Kind, plan_items
+from models.due import Kind, plan_items
 from scheduler.tick import situation, tick
 from tests.conftest import PLANS, Clock
 from tests.test_scheduler_tick import ZONE, Office, local

@@ -27,7 +27,7 @@ from models.submissions import store_figure
 from models.tables import OutboxMessage, Unit
 from models.targets import Figure, Measure
 from scheduler.cli import add_tick_parser, cmd_tick
-from scheduler.due import Kind, is_quiet
+from models.due import Kind, is_quiet
 from scheduler.jobs import JOB_ID, start_scheduler, stop_scheduler, tick_job
 from scheduler.tick import TickReport, tick
 from scheduler.view import show_schedule, upcoming
