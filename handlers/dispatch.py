@@ -41,7 +41,7 @@ from handlers.understand import MAX_MESSAGE, language_of, understand
 from locales import translator
 from models import outbox, people
 from models.tables import ConversationState, Person, Role
-from scheduler.view import show_schedule
+from handlers.schedule import show_schedule
 
 log = logging.getLogger(__name__)
 UNREACHABLE_COMMANDS = ("/khonglienlac", "/unreachable")

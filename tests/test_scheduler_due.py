@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, WorkCalendar
 from models.due import (
     DEFAULT_TIMINGS,
     Item,
@@ -20,6 +19,13 @@ from models.due import (
     is_quiet,
     plan_items,
     upcoming_items,
+)
+from models.periods import (
+    DEFAULT_DEADLINES,
+    DeadlineRule,
+    Frequency,
+    Period,
+    WorkCalendar,
 )
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")

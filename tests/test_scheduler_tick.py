@@ -20,17 +20,17 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.sender import OutboxSender, SendResult
 from bot.cli import import_plan_file
 from bot.config import load_settings
+from bot.tick_cli import add_tick_parser, cmd_tick
 from handlers.context import Ctx, load_plan_view
 from handlers.events import Event
+from handlers.schedule import show_schedule, upcoming
 from models import people, store
+from models.due import Kind, is_quiet
 from models.submissions import store_figure
 from models.tables import OutboxMessage, Unit
 from models.targets import Figure, Measure
-from scheduler.cli import add_tick_parser, cmd_tick
-from models.due import Kind, is_quiet
 from scheduler.jobs import JOB_ID, start_scheduler, stop_scheduler, tick_job
 from scheduler.tick import TickReport, tick
-from scheduler.view import show_schedule, upcoming
 from tests.conftest import PLANS, Clock
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -174,7 +174,7 @@ async def walk(app: App, clock: Clock, recorder: Recorder, timeline: list[tuple[
             await step()
             continue
         before = len(recorder.sent)
-        report = await tick(app, instant, senders={"console": sender})
+        report = await tick(app.deps, instant, senders={"console": sender})
         fresh = recorder.sent[before:]
         got = {(d.kind, d.period, d.chat) for d in fresh}
         assert got == step, f"at {instant:%a %d/%m %H:%M}: got {sorted(got)}, expected {sorted(step)}"  # type: ignore[arg-type]
@@ -182,7 +182,7 @@ async def walk(app: App, clock: Clock, recorder: Recorder, timeline: list[tuple[
         keys = [d.key for d in fresh]
         assert len(keys) == len(set(keys)), f"a message twice at {instant}"
         assert len({k.split("#")[0] for k in keys}) == len(got), f"a message twice at {instant}"
-        again = await tick(app, instant, senders={"console": sender})
+        again = await tick(app.deps, instant, senders={"console": sender})
         assert again.queued == [] and len(recorder.sent) - before == len(fresh), f"the second tick at {instant} sent"
         reports[instant] = report
     return reports
@@ -333,28 +333,28 @@ async def test_catching_up_after_a_missed_reminder_sends_the_overdue_notice_not_
     recorder = Recorder(clock)
     sender = console_sender(app, recorder)
     clock.set(local(2025, 1, 15, 8))
-    await tick(app, clock(), senders={"console": sender})  # the prompts
+    await tick(app.deps, clock(), senders={"console": sender})  # the prompts
     await dt.report("an-sinh", "2025-01")
     # Down from 16/1 to the morning after the deadline.
     clock.set(local(2025, 1, 21, 10, 17))
-    report = await tick(app, clock(), senders={"console": sender})
+    report = await tick(app.deps, clock(), senders={"console": sender})
     assert sorted({(m.kind.value, m.recipient) for m in report.queued}) == [
         ("overdue", "Hoa"), ("overdue", "Minh"), ("overdue", "Nam"), ("summary", "BCĐ")]
     assert not [d for d in recorder.sent if d.kind == "reminder"]
     # Started after the next period's deadline, January's notices are no longer sent at all.
     clock.set(local(2025, 2, 21, 10))
-    later = await tick(app, clock(), senders={"console": sender})
+    later = await tick(app.deps, clock(), senders={"console": sender})
     assert {m.item.period_ids for m in later.queued} == {"2025-02"}
 
 
 async def test_tick_twice_for_the_same_instant_sends_nothing_the_second_time(app: App, clock: Clock, dt: Office) -> None:
     recorder = Recorder(clock)
     clock.set(local(2025, 1, 15, 8))
-    first = await tick(app, clock(), senders={"console": console_sender(app, recorder)})
+    first = await tick(app.deps, clock(), senders={"console": console_sender(app, recorder)})
     assert len(first.queued) == 4 and all(first.state(m) == "sent" for m in first.queued)
     restarted = build_app(app.settings, clock=clock)  # another process, same database
     try:
-        second = await tick(restarted, clock(), senders={"console": console_sender(restarted, recorder, "other")})
+        second = await tick(restarted.deps, clock(), senders={"console": console_sender(restarted, recorder, "other")})
     finally:
         await restarted.close()
     assert second.queued == [] and second.delivered == 0 and len(recorder.sent) == 4
@@ -365,17 +365,17 @@ async def test_deactivated_units_and_units_without_officers_get_nothing(app: App
         await session.execute(update(Unit).where(Unit.code == "mao-khe").values(active=False, deactivated_on=date(2024, 12, 1)))
     app.deps.plan_views.clear()
     clock.set(local(2025, 1, 15, 8))
-    report = await tick(app, clock())
+    report = await tick(app.deps, clock())
     assert sorted(m.recipient for m in report.queued) == ["Hoa", "Lan", "Nam"]
     clock.set(local(2025, 1, 22, 8))
-    escalation = next(m for m in (await tick(app, clock())).queued if m.kind is Kind.ESCALATION)
+    escalation = next(m for m in (await tick(app.deps, clock())).queued if m.kind is Kind.ESCALATION)
     assert "Mạo Khê" not in escalation.text and "/31 đơn vị" in escalation.text
 
 
 async def test_a_unit_that_reported_everything_before_the_prompt_is_not_prompted(app: App, clock: Clock, dt: Office) -> None:
     await dt.report("an-sinh", "2025-01")
     clock.set(local(2025, 1, 15, 8))
-    report = await tick(app, clock())
+    report = await tick(app.deps, clock())
     assert "Lan" not in {m.recipient for m in report.queued}
     minh = next(m for m in report.queued if m.recipient == "Minh")
     assert minh.key == "prompt:DT2025:2025-01:mao-khe@console"
@@ -384,7 +384,7 @@ async def test_a_unit_that_reported_everything_before_the_prompt_is_not_prompted
 async def test_a_partly_reported_unit_sees_what_is_already_in(app: App, clock: Clock, dt: Office) -> None:
     await dt.report("an-sinh", "2025-01", skip={"1"})
     clock.set(local(2025, 1, 15, 8))
-    lan = next(m for m in (await tick(app, clock())).queued if m.recipient == "Lan")
+    lan = next(m for m in (await tick(app.deps, clock())).queued if m.recipient == "Lan")
     assert lan.text.count("☑️") == 6 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
 
 
@@ -398,13 +398,13 @@ async def test_nothing_to_report_is_a_report_and_is_never_chased(app: App, clock
         await store_figure(session, plan_id=plan.id, part_id=one.part.id, unit_id=unit.id, period="2025-01",
                            figure=Figure(not_applicable=True), person_id=None, channel="console", now=app.now())
     clock.set(local(2025, 1, 20, 8))
-    reminded = {m.recipient for m in (await tick(app, clock())).queued if m.kind is Kind.REMINDER}
+    reminded = {m.recipient for m in (await tick(app.deps, clock())).queued if m.kind is Kind.REMINDER}
     assert "Minh" in reminded and "Lan" not in reminded
 
 
 async def test_without_senders_messages_stay_queued(app: App, clock: Clock, dt: Office) -> None:
     clock.set(local(2025, 1, 15, 8))
-    report = await tick(app, clock())
+    report = await tick(app.deps, clock())
     assert {report.state(m) for m in report.queued} == {"pending"} and report.drained == ()
     recorder = Recorder(clock)
     await console_sender(app, recorder).drain()  # `run` delivers them later
@@ -520,7 +520,7 @@ async def test_the_scheduler_ticks_at_start_and_every_minute(app: App, clock: Cl
 
     recorder = Recorder(clock)
     sender = console_sender(app, recorder)
-    scheduler = start_scheduler(app, {"console": sender}, on_report=seen)
+    scheduler = start_scheduler(app.deps, {"console": sender}, on_report=seen)
     try:
         job = scheduler.get_job(JOB_ID)
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time
@@ -537,7 +537,7 @@ async def test_the_scheduler_ticks_at_start_and_every_minute(app: App, clock: Cl
 
 async def test_outbox_keys_fit_the_column(app: App, clock: Clock, dt: Office) -> None:
     clock.set(local(2025, 1, 15, 8))
-    await tick(app, clock())
+    await tick(app.deps, clock())
     async with app.unit_of_work() as session:
         keys = list(await session.scalars(select(OutboxMessage.key)))
     assert keys and max(len(k) for k in keys) <= 200
@@ -586,7 +586,7 @@ async def test_a_month_end_to_end_through_telegram(app: App, clock: Clock) -> No
 
         async def at(instant: datetime) -> TickReport:
             clock.set(instant)
-            return await tick(app, instant, senders={"telegram": channel.sender})
+            return await tick(app.deps, instant, senders={"telegram": channel.sender})
 
         try:
             emu.user_message(1001, f"/start {await office.invite('officer', 'an-sinh')}", first_name="Lan")
@@ -636,7 +636,7 @@ async def test_an_escalation_says_when_the_officer_cannot_be_reached(app: App, c
         await session.execute(update(Person).where(Person.display_name == "Minh")
                               .values(unreachable_at=local(2025, 1, 10), unreachable_reason="forbidden: bot was blocked"))
     clock.set(local(2025, 1, 22, 8))
-    escalation = next(m for m in (await tick(app, clock())).queued if m.kind is Kind.ESCALATION)
+    escalation = next(m for m in (await tick(app.deps, clock())).queued if m.kind is Kind.ESCALATION)
     assert "Phường Mạo Khê — cán bộ đầu mối: Minh (không nhận được tin nhắn của bot, xem /khonglienlac)" in escalation.text
 
 
@@ -660,5 +660,5 @@ async def test_one_plan_failing_does_not_stop_the_others(app: App, clock: Clock,
     assert await cmd_tick(app, tick_args(None), out=out) == 1
     assert "DT2025" in out.getvalue() and "Ba (Xã An Sinh)" in out.getvalue()
     monkeypatch.setattr(module, "build_messages", real)
-    healed = await tick(app, clock())
+    healed = await tick(app.deps, clock())
     assert healed.failed_plans == [] and len(healed.queued) == 4

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from locales import Translator
@@ -59,7 +59,7 @@ async def cmd_tick(app: App, args: argparse.Namespace, out: TextIO | None = None
         closers.append(bot.session.close)
         senders["telegram"] = TelegramChannel(app, bot).sender
     try:
-        report = await tick(app, now, senders=senders or None)
+        report = await tick(app.deps, now, senders=senders or None)
     finally:
         for close in closers:
             await close()
