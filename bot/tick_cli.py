@@ -53,7 +53,7 @@ async def cmd_tick(app: App, args: argparse.Namespace, out: TextIO | None = None
     senders: dict[str, OutboxSender] = {}
     closers = []
     if app.settings.bot_token is not None:
-        from bot.channels.telegram import TelegramChannel, make_bot
+        from bot.channels.telegram import TelegramChannel, make_bot  # aiogram only when there is a token to use
 
         bot = make_bot(app.settings.bot_token.get_secret_value(), app.settings.telegram_api_url)
         closers.append(bot.session.close)

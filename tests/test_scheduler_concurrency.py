@@ -83,7 +83,8 @@ async def test_two_schedulers_at_once_deliver_each_message_once(app: App, clock:
     assert sum(report.delivered for report in reports) == COMMUNES
     async with app.unit_of_work() as session:
         rows = await session.scalar(select(func.count()).select_from(OutboxMessage))
-        unsent = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
+        unsent = await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
     assert (rows, unsent) == (COMMUNES, 0)
 
 
@@ -124,7 +125,8 @@ async def test_a_process_killed_mid_fan_out_leaves_the_rest_to_the_next(
         assert again.queued == [] and again.delivered == COMMUNES - 50  # the dead one held a batch of 50
         # A minute later the dead process's leases have expired: the rest goes out.
         clock.set(now + LEASE + timedelta(seconds=1))
-        later = await tick(restarted.deps, clock(), senders={"console": console_sender(restarted, recorder, "restarted")})
+        later = await tick(restarted.deps, clock(),
+                           senders={"console": console_sender(restarted, recorder, "restarted")})
         assert later.queued == [] and later.delivered == 40
     finally:
         await restarted.close()

@@ -230,7 +230,8 @@ def test_default_schedule_falls_on_working_days_in_order(frequency: Frequency, y
 
 @settings(max_examples=40, deadline=None)
 @given(timings(), st.integers(2025, 2026), st.integers(0, 400 * 24 * 4))
-def test_at_any_instant_one_message_at_most_per_period_reaches_an_officer(chosen, year: int, quarter_hours: int) -> None:  # type: ignore[no-untyped-def]
+def test_at_any_instant_one_message_at_most_per_period_reaches_an_officer(  # type: ignore[no-untyped-def]
+        chosen, year: int, quarter_hours: int) -> None:
     frequency, timing = chosen
     now = datetime(year, 1, 1, tzinfo=ZONE) + timedelta(minutes=15 * quarter_hours)
     due = due_items(plan_items("T", year, {frequency: timing}, CALENDAR, ZONE, [frequency]), now)

@@ -163,7 +163,8 @@ async def dt(app: App, clock: Clock) -> Office:
 Expected = set[tuple[str, str, str]]  # (kind, period, chat)
 
 
-async def walk(app: App, clock: Clock, recorder: Recorder, timeline: list[tuple[datetime, object]]) -> dict[datetime, TickReport]:
+async def walk(app: App, clock: Clock, recorder: Recorder,
+               timeline: list[tuple[datetime, object]]) -> dict[datetime, TickReport]:
     """Go through the timeline in order: at each instant either tick and compare what was
     delivered with what was expected, or do something (an officer reports)."""
     sender = console_sender(app, recorder)
@@ -256,7 +257,8 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
     assert first.key == "prompt:DT2025:2025-01:an-sinh@console"
     assert "Kính gửi đồng chí Lan" in first.text and "Xã An Sinh" in first.text and "tháng 1/2025" in first.text
     assert "Hạn gửi: thứ Hai 20/01/2025" in first.text
-    assert "⬜ 1 · Phê duyệt cấp độ và phương án an toàn HTTT — Hệ thống thông tin được phê duyệt cấp độ an toàn — mục tiêu ≥ 100%" in first.text
+    assert ("⬜ 1 · Phê duyệt cấp độ và phương án an toàn HTTT — Hệ thống thông tin được phê duyệt cấp độ an toàn"
+            " — mục tiêu ≥ 100%") in first.text
     assert first.text.count("⬜") == 7  # the commune's 7 monthly indicator parts, no quarterly one
     feb_prompt = next(d for d in recorder.to("Lan") if d.key.startswith("prompt:DT2025:2025-02"))
     assert "kỳ trước: 100% (tháng 1/2025)" in feb_prompt.text  # last figures
@@ -271,7 +273,8 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
     assert q1_reminder.text.count("\n• ") == 2
 
     nam = recorder.to("Nam")
-    assert nam[0].text.startswith("📋 Dear Nam: Chi cục Thuế thành phố's report for January 2025 is open (4 indicators)")
+    assert nam[0].text.startswith(
+        "📋 Dear Nam: Chi cục Thuế thành phố's report for January 2025 is open (4 indicators)")
     assert "weekend" in next(d for d in nam if d.kind == "reminder").text
 
     overdue = next(d for d in recorder.to("Minh") if d.key.startswith("overdue:DT2025:2025-01"))
@@ -294,7 +297,8 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
 
 async def test_a_deadline_in_tet_is_reminded_before_the_holiday(app: App, clock: Clock, tmp_path: Path) -> None:
     # Đông Triều's rules a year on: 20/2/2026 falls in Tết (16–20/2), 15/3/2026 is a Sunday.
-    text = DT2025.read_text(encoding="utf-8").replace("code: DT2025", "code: DT2026").replace("year: 2025", "year: 2026")
+    text = DT2025.read_text(encoding="utf-8")
+    text = text.replace("code: DT2025", "code: DT2026").replace("year: 2025", "year: 2026")
     path = tmp_path / "dong-trieu-2026.yaml"
     path.write_text(text, encoding="utf-8")
     clock.set(local(2026, 1, 5, 9))
@@ -323,13 +327,15 @@ async def test_a_deadline_in_tet_is_reminded_before_the_holiday(app: App, clock:
     ]
     await walk(app, clock, recorder, timeline)
     reminder = next(d for d in recorder.sent if d.kind == "reminder" and d.period == "2026-02")
-    assert "thứ Sáu 20/02/2026 — ngày nghỉ (Mùng bốn Tết Nguyên Đán), xin gửi trước, chậm nhất thứ Sáu 13/02/2026" in reminder.text
+    assert ("thứ Sáu 20/02/2026 — ngày nghỉ (Mùng bốn Tết Nguyên Đán), xin gửi trước, chậm nhất thứ Sáu 13/02/2026"
+            in reminder.text)
 
 
 # --- catching up, idempotence, who gets nothing --------------------------------------------------
 
 
-async def test_catching_up_after_a_missed_reminder_sends_the_overdue_notice_not_both(app: App, clock: Clock, dt: Office) -> None:
+async def test_catching_up_after_a_missed_reminder_sends_the_overdue_notice_not_both(app: App, clock: Clock,
+                                                                                   dt: Office) -> None:
     recorder = Recorder(clock)
     sender = console_sender(app, recorder)
     clock.set(local(2025, 1, 15, 8))
@@ -347,7 +353,8 @@ async def test_catching_up_after_a_missed_reminder_sends_the_overdue_notice_not_
     assert {m.item.period_ids for m in later.queued} == {"2025-02"}
 
 
-async def test_tick_twice_for_the_same_instant_sends_nothing_the_second_time(app: App, clock: Clock, dt: Office) -> None:
+async def test_tick_twice_for_the_same_instant_sends_nothing_the_second_time(app: App, clock: Clock,
+                                                                            dt: Office) -> None:
     recorder = Recorder(clock)
     clock.set(local(2025, 1, 15, 8))
     first = await tick(app.deps, clock(), senders={"console": console_sender(app, recorder)})
@@ -362,7 +369,8 @@ async def test_tick_twice_for_the_same_instant_sends_nothing_the_second_time(app
 
 async def test_deactivated_units_and_units_without_officers_get_nothing(app: App, clock: Clock, dt: Office) -> None:
     async with app.unit_of_work() as session:
-        await session.execute(update(Unit).where(Unit.code == "mao-khe").values(active=False, deactivated_on=date(2024, 12, 1)))
+        await session.execute(update(Unit).where(Unit.code == "mao-khe")
+                              .values(active=False, deactivated_on=date(2024, 12, 1)))
     app.deps.plan_views.clear()
     clock.set(local(2025, 1, 15, 8))
     report = await tick(app.deps, clock())
@@ -372,7 +380,8 @@ async def test_deactivated_units_and_units_without_officers_get_nothing(app: App
     assert "Mạo Khê" not in escalation.text and "/31 đơn vị" in escalation.text
 
 
-async def test_a_unit_that_reported_everything_before_the_prompt_is_not_prompted(app: App, clock: Clock, dt: Office) -> None:
+async def test_a_unit_that_reported_everything_before_the_prompt_is_not_prompted(app: App, clock: Clock,
+                                                                                 dt: Office) -> None:
     await dt.report("an-sinh", "2025-01")
     clock.set(local(2025, 1, 15, 8))
     report = await tick(app.deps, clock())
@@ -454,7 +463,8 @@ async def test_the_tick_command_sends_through_telegram(app: App, clock: Clock) -
                 person = await people.ensure_person(session, "telegram", "4242", "Lan", "4242", clock())
                 plan = await store.get_plan(session, "DT2025")
                 unit = next(u for u in await store.plan_units(session, plan) if u.code == "an-sinh")
-                await people.grant_role(session, person=person, role="officer", plan_id=plan.id, unit_id=unit.id, now=clock())
+                await people.grant_role(session, person=person, role="officer", plan_id=plan.id, unit_id=unit.id,
+                                        now=clock())
             emu.add_chat(4242, "private", first_name="Lan")
             await office.register("Minh", "officer", "mao-khe")  # console only: stays queued
             out = io.StringIO()
@@ -634,10 +644,12 @@ async def test_an_escalation_says_when_the_officer_cannot_be_reached(app: App, c
 
     async with app.unit_of_work() as session:
         await session.execute(update(Person).where(Person.display_name == "Minh")
-                              .values(unreachable_at=local(2025, 1, 10), unreachable_reason="forbidden: bot was blocked"))
+                              .values(unreachable_at=local(2025, 1, 10),
+                                      unreachable_reason="forbidden: bot was blocked"))
     clock.set(local(2025, 1, 22, 8))
     escalation = next(m for m in (await tick(app.deps, clock())).queued if m.kind is Kind.ESCALATION)
-    assert "Phường Mạo Khê — cán bộ đầu mối: Minh (không nhận được tin nhắn của bot, xem /khonglienlac)" in escalation.text
+    assert ("Phường Mạo Khê — cán bộ đầu mối: Minh (không nhận được tin nhắn của bot, xem /khonglienlac)"
+            in escalation.text)
 
 
 async def test_one_plan_failing_does_not_stop_the_others(app: App, clock: Clock, dt: Office,
