@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handlers.context import Ctx, Deps, PlanView, load_plan_view
 from handlers.formatting import period_label
 from locales import Translator
 from models.due import Item, Timing, plan_items, upcoming_items
 from models.periods import Frequency, Period, WorkCalendar, periods_of_year
 from models.schedule_queries import plan_timings
+from models.session import Session
 
 SHOWN = 12
 OFFICER_SHOWN = 4
 
 
-async def plan_schedule(session: AsyncSession, deps: Deps,
+async def plan_schedule(session: Session, deps: Deps,
                         plan_id: int) -> tuple[PlanView, dict[Frequency, Timing], list[Item]]:
     """The plan's view, its timings and every item of its year (for the frequencies it uses)."""
     view = await load_plan_view(session, plan_id, deps.plan_views)
@@ -33,7 +32,7 @@ async def plan_schedule(session: AsyncSession, deps: Deps,
     return view, timings, items
 
 
-async def upcoming(session: AsyncSession, deps: Deps, plan_id: int, now: datetime, limit: int = SHOWN) -> list[Item]:
+async def upcoming(session: Session, deps: Deps, plan_id: int, now: datetime, limit: int = SHOWN) -> list[Item]:
     """The plan's next `limit` scheduled items after `now`, in order."""
     _, _, items = await plan_schedule(session, deps, plan_id)
     return upcoming_items(items, now, limit)

@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handlers.context import Deps, PartView, PlanView
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.schedule import describe_deadline, plan_schedule
@@ -55,6 +53,7 @@ from models.schedule_queries import (
     plans_by_code,
     reported,
 )
+from models.session import Session
 from models.submissions import current_for_plan, figure_of
 from models.targets import Figure
 
@@ -198,7 +197,7 @@ class Situation:
         return [unit_id for unit_id in self.owed if self.missing(unit_id)]
 
 
-async def situation(session: AsyncSession, view: PlanView, item: Item) -> Situation:
+async def situation(session: Session, view: PlanView, item: Item) -> Situation:
     periods = {period.frequency: period for period in item.periods}
     owed: dict[int, list[tuple[Period, PartView]]] = {}
     for pv in view.parts.values():  # plan order
@@ -225,7 +224,7 @@ def tracking_unit_ids(view: PlanView, facts: Situation) -> set[int]:
     return {u.id for u in units if u.code in codes}
 
 
-async def _last_figures(session: AsyncSession, view: PlanView, item: Item,
+async def _last_figures(session: Session, view: PlanView, item: Item,
                         unit_ids: set[int]) -> dict[tuple[int, int], tuple[Period, Figure]]:
     """Each (unit, part)'s latest figure in an earlier period of the plan's year."""
     earlier = [p.id for period in item.periods for p in periods_of_year(period.year, period.frequency) if p < period]
@@ -245,7 +244,7 @@ async def _last_figures(session: AsyncSession, view: PlanView, item: Item,
 # --- the messages --------------------------------------------------------------------------------
 
 
-async def build_messages(session: AsyncSession, deps: Deps, view: PlanView, item: Item) -> list[Message]:
+async def build_messages(session: Session, deps: Deps, view: PlanView, item: Item) -> list[Message]:
     """The messages `item` calls for that were not made before (their keys are not in the outbox)."""
     facts = await situation(session, view, item)
     texts = Texts(deps.default_locale, deps.calendar, view)
@@ -256,7 +255,7 @@ async def build_messages(session: AsyncSession, deps: Deps, view: PlanView, item
     return await _officer_messages(session, facts, texts)
 
 
-async def _officer_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+async def _officer_messages(session: Session, facts: Situation, texts: Texts) -> list[Message]:
     item, view = facts.item, facts.view
     wanted: list[tuple[str, int, Recipient, str, str]] = []
     for unit_id in facts.owed:
@@ -286,7 +285,7 @@ async def _officer_messages(session: AsyncSession, facts: Situation, texts: Text
     return messages
 
 
-async def _escalation_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+async def _escalation_messages(session: Session, facts: Situation, texts: Texts) -> list[Message]:
     item = facts.item
     late = facts.units_missing()
     if not late:
@@ -307,7 +306,7 @@ async def _escalation_messages(session: AsyncSession, facts: Situation, texts: T
     return messages
 
 
-async def _summary_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+async def _summary_messages(session: Session, facts: Situation, texts: Texts) -> list[Message]:
     """The steering group's summary of the period just closed, with its two charts: one message
     per part of the text (each under Telegram's limit), the charts on the last."""
     item = facts.item
