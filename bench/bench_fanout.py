@@ -77,11 +77,11 @@ async def main(officers: int, database_url: str | None) -> None:
         channel = TelegramChannel(app, bot)  # the production sender and rate limiter (Limits())
         try:
             t0 = time.perf_counter()
-            report = await tick(app, PROMPT_AT)  # plan and queue: every prompt under its key
+            report = await tick(app.deps, PROMPT_AT)  # plan and queue: every prompt under its key
             t1 = time.perf_counter()
             delivered = await channel.sender.drain()
             t2 = time.perf_counter()
-            again = await tick(app, PROMPT_AT, senders={"telegram": channel.sender})  # the same instant again
+            again = await tick(app.deps, PROMPT_AT, senders={"telegram": channel.sender})  # the same instant again
         finally:
             await bot.session.close()
         async with app.unit_of_work() as session:

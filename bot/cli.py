@@ -24,13 +24,13 @@ from bot.channels.links import invite_link
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
 from bot.seeds import seed_plans
+from bot.tick_cli import add_tick_parser, cmd_tick, instant_argument
 from handlers.formatting import describe_target
 from locales import Translator, translator
 from models import store
 from models.kinds import Channel, RoleKind
 from models.plans import PlanFileError, load_plan_file
 from models.tables import Indicator
-from scheduler.cli import add_tick_parser, cmd_tick, instant_argument
 
 PLAN_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm")
 

@@ -110,7 +110,7 @@ class Demo:
         self.shown = self.hidden = 0
         self.brief_group = brief_group
         try:
-            report = await tick(self.app, self.clock.now, senders={Channel.CONSOLE: self.sender})
+            report = await tick(self.app.deps, self.clock.now, senders={Channel.CONSOLE: self.sender})
         finally:
             self.channel.write = self._bot_says
         if self.hidden:

@@ -196,7 +196,7 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
         if health is not None and not settings.webhook_url:
             tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port)))
         # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
-        scheduler = start_scheduler(app, senders, on_report=health.ticked if health else None)
+        scheduler = start_scheduler(app.deps, senders, on_report=health.ticked if health else None)
         try:
             await supervise(tasks, stop)
         finally:

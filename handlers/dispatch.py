@@ -20,6 +20,7 @@ from handlers import (
 )
 from handlers.commands import Route
 from handlers.context import Ctx
+from handlers.schedule import show_schedule
 from handlers.intents import (
     AskCharts,
     AskCompare,
@@ -49,7 +50,6 @@ from handlers.understand import MAX_MESSAGE, language_of, understand
 from models import people
 from models.kinds import RoleKind
 from models.tables import ConversationState
-from scheduler.view import show_schedule
 
 log = logging.getLogger(__name__)
 

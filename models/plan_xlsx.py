@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from models.plans import Located, PlanFileError, PlanIssue, megabytes
+from models.plan_source import Located, PlanFileError, PlanIssue, megabytes
 from models.text import fold, slug
 
 META_SHEET = "Kế hoạch"
@@ -41,44 +42,48 @@ class _SheetTooBig(Exception):
         self.sheet = sheet
 
 
+def _is(*names: str) -> Callable[[str], bool]:
+    return lambda header: header in names
+
+
+def _has(*words: str) -> Callable[[str], bool]:
+    return lambda header: any(word in header for word in words)
+
+
+def _starts(prefix: str) -> Callable[[str], bool]:
+    return lambda header: header.startswith(prefix)
+
+
+# What a folded column header stands for: the first rule that matches wins, so the order matters
+# ("chủ trì tổng hợp" is the tracking office before "chủ trì" is the lead).
+_HEADER_RULES: tuple[tuple[Callable[[str], bool], str | None], ...] = (
+    (_is("tt", "stt", "so tt"), "number"),
+    (_is("ma", "ma chi tieu", "ma so"), "code"),
+    (_starts("ly do"), "reporters_reason"),  # "Lý do giao": why these units report it
+    (_starts("muc tieu khac"), None),  # export's display of conflicts; read from the sheet of that name
+    (_has("so lieu", "danh gia", "khoang cach", "ty le bao cao"), None),  # result columns written by export
+    (lambda h: "theo doi" in h or ("chu tri" in h and ("tong hop" in h or "bao cao" in h)), "tracking"),
+    (_has("chu tri", "trien khai"), "lead"),
+    (_has("phoi hop", "ho tro"), "coordinating"),
+    (_has("cua tinh"), "province_target"),
+    (_starts("ket qua"), "baseline"),
+    (_has("muc do"), "level"),
+    (_has("co so de xuat"), "basis"),
+    (_has("cong thuc", "ghi chu"), "formula"),
+    (_has("tan suat", "ky bao cao"), "frequency"),
+    (_is("cach tinh", "cach cong don", "tich luy"), "accumulation"),
+    (_has("ten ngan"), "title"),
+    (_has("muc tieu", "chi tieu", "noi dung"), "text"),  # the first such column; the next is the target
+)
+
+
 def header_field(header: str, taken: set[str]) -> str | None:
     """The plan field a column header stands for, or None for a column we do not read."""
     h = re.sub(r"\b(19|20)\d\d\b", " ", fold(header))
     h = re.sub(r"\s+", " ", h).strip()
-    if h in ("tt", "stt", "so tt"):
-        return "number"
-    if h in ("ma", "ma chi tieu", "ma so"):
-        return "code"
-    if h.startswith("ly do"):  # "Lý do giao": why these units report it
-        return "reporters_reason"
-    if h.startswith("muc tieu khac"):
-        return None  # export's display of conflicts; read from the sheet of that name
-    if "so lieu" in h or "danh gia" in h or "khoang cach" in h or "ty le bao cao" in h:
-        return None  # result columns written by export
-    if "theo doi" in h or ("chu tri" in h and ("tong hop" in h or "bao cao" in h)):
-        return "tracking"
-    if "chu tri" in h or "trien khai" in h:
-        return "lead"
-    if "phoi hop" in h or "ho tro" in h:
-        return "coordinating"
-    if "cua tinh" in h:
-        return "province_target"
-    if h.startswith("ket qua"):
-        return "baseline"
-    if "muc do" in h:
-        return "level"
-    if "co so de xuat" in h:
-        return "basis"
-    if "cong thuc" in h or "ghi chu" in h:
-        return "formula"
-    if "tan suat" in h or "ky bao cao" in h:
-        return "frequency"
-    if h in ("cach tinh", "cach cong don", "tich luy"):
-        return "accumulation"
-    if "ten ngan" in h:
-        return "title"
-    if "muc tieu" in h or "chi tieu" in h or "noi dung" in h:
-        return "text" if "text" not in taken else "target"
+    for matches, field in _HEADER_RULES:
+        if matches(h):
+            return "target" if field == "text" and "text" in taken else field
     return None
 
 
@@ -106,7 +111,8 @@ def read_xlsx_plan(path: Path) -> Located:
         _check_package(path)
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise PlanFileError(shown, [PlanIssue("row", None, "-", "plan-error-xlsx", (("problem", str(exc) or type(exc).__name__),))]) from None
+        problem = str(exc) or type(exc).__name__
+        raise PlanFileError(shown, [PlanIssue("row", None, "-", "plan-error-xlsx", (("problem", problem),))]) from None
     try:
         return _read(workbook, path)
     except _SheetTooBig as exc:
@@ -175,65 +181,14 @@ def _find_table(workbook: Any) -> tuple[Any, list[tuple[int, list[str | None]]],
 
 
 def _read(workbook: Any, path: Path) -> Located:
-    shown = str(path)
     found = _find_table(workbook)
     if found is None:
-        raise PlanFileError(shown, [PlanIssue("row", None, "-", "plan-error-xlsx-header")])
+        raise PlanFileError(str(path), [PlanIssue("row", None, "-", "plan-error-xlsx-header")])
     sheet, rows, header_position, columns = found
-    header_cells = rows[header_position][1]
-    title_above = " ".join(filter(None, (c for _, cells in rows[:header_position] for c in cells)))
-
     meta = _read_meta(workbook)
     schedule = _schedule_of(meta)
-    plan = _located(META_SHEET if meta else sheet.title, 1)
-    plan.update(meta)
-    if "code" not in plan:
-        plan["code"] = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:32] or "PLAN"
-    if "title" not in plan and title_above:
-        plan["title"] = title_above
-    if "year" not in plan:
-        match = re.search(r"\b(20\d\d)\b", f"{title_above} {' '.join(filter(None, header_cells))}")
-        if match:
-            plan["year"] = int(match.group(1))
-        else:
-            raise PlanFileError(shown, [PlanIssue("row", 1, "plan.year", "plan-error-xlsx-year", sheet=sheet.title)])
-
-    indicators: list[Located] = []
-    groups: list[Located] = []
-    current_group: str | None = None
-    for row_number, cells in rows[header_position + 1:]:
-        values = {field: cells[column] if column < len(cells) else None for column, field in columns.items()}
-        if not any(values.values()):
-            continue
-        if [c for c in cells if c] == [c for c in header_cells if c]:
-            continue  # a header repeated after a page break
-        number = values.get("number")
-        # A group row: numbered I, II… or A, B…, or (in a table with a Mã column, as export writes
-        # it) any number with neither a code nor a target ("1.1 Chính quyền số").
-        if number and not values.get("target") and (
-            _ROMAN.match(number) or re.fullmatch(r"[A-Z]", number)
-            or ("code" in columns.values() and not values.get("code"))
-        ):
-            current_group = number
-            groups.append(_located(sheet.title, row_number, code=number, title=values.get("text") or number))
-            continue
-        if not number:
-            if indicators:  # cells of the row above, split over lines
-                previous = indicators[-1]
-                for field, text in values.items():
-                    if text:
-                        previous[field] = f"{previous[field]} {text}" if previous.get(field) else text
-            continue
-        node = _located(sheet.title, row_number, **values)
-        node.key_numbers = {key: row_number for key in node}
-        node["code"] = values.get("code") or number.rstrip(".")
-        node["number"] = number.rstrip(".")
-        if current_group:
-            node["group"] = current_group
-        if "title" not in node and values.get("text"):
-            node["title"] = _short_title(values["text"])
-        indicators.append(node)
-
+    plan = _plan_head(meta, path, sheet.title, rows, header_position)
+    indicators, groups = _table_rows(sheet.title, rows, header_position, columns)
     _attach_parts(workbook, indicators)
     _attach_conflicts(workbook, indicators)
     units = _read_units(workbook) or _guess_units(indicators)
@@ -242,6 +197,73 @@ def _read(workbook: Any, path: Path) -> Located:
         raw["schedule"] = schedule
     raw.where, raw.number, raw.sheet = "row", 1, sheet.title
     return raw
+
+
+def _plan_head(meta: dict[str, Any], path: Path, sheet: str, rows: list[tuple[int, list[str | None]]],
+               header_position: int) -> Located:
+    """The plan's code, title and year: from the meta sheet, else the file's name and the text
+    above and in the table's header (a year must be found somewhere)."""
+    header_cells = rows[header_position][1]
+    title_above = " ".join(filter(None, (c for _, cells in rows[:header_position] for c in cells)))
+    plan = _located(META_SHEET if meta else sheet, 1)
+    plan.update(meta)
+    if "code" not in plan:
+        plan["code"] = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:32] or "PLAN"
+    if "title" not in plan and title_above:
+        plan["title"] = title_above
+    if "year" not in plan:
+        match = re.search(r"\b(20\d\d)\b", f"{title_above} {' '.join(filter(None, header_cells))}")
+        if not match:
+            raise PlanFileError(str(path), [PlanIssue("row", 1, "plan.year", "plan-error-xlsx-year", sheet=sheet)])
+        plan["year"] = int(match.group(1))
+    return plan
+
+
+def _table_rows(sheet: str, rows: list[tuple[int, list[str | None]]], header_position: int,
+                columns: dict[int, str]) -> tuple[list[Located], list[Located]]:
+    """The appendix table's indicators and group rows, in order."""
+    header_cells = [c for c in rows[header_position][1] if c]
+    indicators: list[Located] = []
+    groups: list[Located] = []
+    current_group: str | None = None
+    for row_number, cells in rows[header_position + 1:]:
+        values = {field: cells[column] if column < len(cells) else None for column, field in columns.items()}
+        if not any(values.values()) or [c for c in cells if c] == header_cells:
+            continue  # empty, or a header repeated after a page break
+        number = values.get("number")
+        if number and _is_group_row(number, values, columns):
+            current_group = number
+            groups.append(_located(sheet, row_number, code=number, title=values.get("text") or number))
+        elif number:
+            indicators.append(_indicator_row(sheet, row_number, number, values, current_group))
+        elif indicators:  # cells of the row above, split over lines
+            previous = indicators[-1]
+            for field, text in values.items():
+                if text:
+                    previous[field] = f"{previous[field]} {text}" if previous.get(field) else text
+    return indicators, groups
+
+
+def _is_group_row(number: str, values: dict[str, str | None], columns: dict[int, str]) -> bool:
+    """A group row: numbered I, II… or A, B…, or (in a table with a Mã column, as export writes
+    it) any number with neither a code nor a target ("1.1 Chính quyền số")."""
+    if values.get("target"):
+        return False
+    return bool(_ROMAN.match(number) or re.fullmatch(r"[A-Z]", number)
+                or ("code" in columns.values() and not values.get("code")))
+
+
+def _indicator_row(sheet: str, row_number: int, number: str, values: dict[str, str | None],
+                   group: str | None) -> Located:
+    node = _located(sheet, row_number, **values)
+    node.key_numbers = {key: row_number for key in node}
+    node["code"] = values.get("code") or number.rstrip(".")
+    node["number"] = number.rstrip(".")
+    if group:
+        node["group"] = group
+    if "title" not in node and values.get("text"):
+        node["title"] = _short_title(values["text"])
+    return node
 
 
 def _read_meta(workbook: Any) -> dict[str, Any]:

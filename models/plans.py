@@ -6,17 +6,20 @@ line (YAML) or row (XLSX) and the field, so the person fixing it can fix everyth
 """
 from __future__ import annotations
 
+import enum
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from models.numbers import NUMBER_PATTERN, parse_number
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, PeriodError
+from models.plan_source import Located, PlanFileError, PlanIssue, megabytes
+from models.plan_xlsx import read_xlsx_plan
 from models.schedule import DEFAULT_TIMES, ScheduleTimes, format_quiet_hours
 from models.targets import (
     Comparison,
@@ -162,63 +165,7 @@ class PlanSpec:
         return [part for indicator in self.indicators for part in indicator.parts]
 
 
-# --- errors -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PlanIssue:
-    """One problem in a plan file. `message` is a locale message id, `params` its fields."""
-
-    where: str  # "line" or "row"
-    number: int | None
-    field: str
-    message: str
-    params: tuple[tuple[str, str], ...] = ()
-    sheet: str | None = None
-
-
-class PlanFileError(Exception):
-    """A plan file that cannot be imported; holds every problem found."""
-
-    def __init__(self, path: str, issues: list[PlanIssue]) -> None:
-        super().__init__(f"{path}: {len(issues)} problem(s)")
-        self.path = path
-        self.issues = issues
-
-    def render(self, t: Any) -> str:
-        """One line per problem in the translator's language."""
-        lines = [t("plan-error-header", path=self.path, count=len(self.issues))]
-        for issue in self.issues:
-            place = ""
-            if issue.number is not None:
-                place = t(f"plan-error-at-{issue.where}", number=issue.number)
-                if issue.sheet:
-                    place = t("plan-error-in-sheet", sheet=issue.sheet, place=place)
-            lines.append(
-                t("plan-error-line", place=place, field=issue.field,
-                  message=t(issue.message, **dict(issue.params)))
-            )
-        return "\n".join(lines)
-
-
-# --- located raw data -------------------------------------------------------------------------
-
-
-class Located(dict):
-    """A mapping that remembers where it and each of its keys came from."""
-
-    where: str = "line"
-    number: int | None = None
-    sheet: str | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.key_numbers: dict[Any, int] = {}
-
-    def place_of(self, key: str | None) -> int | None:
-        if key is not None and key in self.key_numbers:
-            return self.key_numbers[key]
-        return self.number
+# --- YAML with places ------------------------------------------------------------------------
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -256,8 +203,6 @@ def load_plan_file(path: str | Path) -> PlanSpec:
     if not path.is_file():
         raise PlanFileError(shown, [PlanIssue("line", None, "-", "plan-error-no-file")])
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from models.plan_xlsx import read_xlsx_plan
-
         raw = read_xlsx_plan(path)
     elif path.suffix.lower() in (".yaml", ".yml"):
         raw = _read_yaml(path)
@@ -284,7 +229,7 @@ def _read_yaml(path: Path) -> Located:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise PlanFileError(str(path), [PlanIssue("line", None, "-", "plan-error-encoding")])
+        raise PlanFileError(str(path), [PlanIssue("line", None, "-", "plan-error-encoding")]) from None
     try:
         _check_yaml_shape(path, text)
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
@@ -324,11 +269,6 @@ def _check_yaml_shape(path: Path, text: str) -> None:
                                                           (("limit", str(MAX_YAML_ALIASES)),))])
 
 
-def megabytes(size: int) -> str:
-    """A size as whole megabytes, rounded up (shown in errors: "51")."""
-    return str(-(-size // 2**20))
-
-
 def build_plan(raw: Located, shown_path: str) -> PlanSpec:
     """Validate raw located data (from YAML or XLSX) into a PlanSpec."""
     builder = _Builder(raw)
@@ -339,6 +279,36 @@ def build_plan(raw: Located, shown_path: str) -> PlanSpec:
 
 
 # --- validation -------------------------------------------------------------------------------
+
+
+_Choice = TypeVar("_Choice", bound=enum.Enum)
+
+
+@dataclass(slots=True)
+class _PartsOf:
+    """What each part of one indicator is read against."""
+
+    node: Located  # the indicator
+    label: str
+    code: str
+    target_raw: str  # the indicator's target cell
+    pieces: list[str]  # its pieces, when it is compound ("10%; 47-50%")
+    stated: list[tuple[Decimal, Comparison | None]]  # percentages the indicator's text states
+    reporters: Located | None  # the indicator's `reporters`, for parts without their own
+    named_in: str  # lead and coordinating units: reporters are derived from them otherwise
+    units: list[UnitSpec]
+    formula_labels: tuple[str | None, str | None]
+    single: bool  # the indicator has one part
+    used: set[int] = field(default_factory=set)  # positions in `stated` already given to a part
+
+    def take_stated(self, target: Target) -> Target:
+        """A bare percentage takes the comparison the text states for the same value, each
+        statement going to one part, in order ("trên 10% ... tối thiểu 10%")."""
+        for position, (value, comparison) in enumerate(self.stated):
+            if position not in self.used and value == target.value:
+                self.used.add(position)
+                return target if comparison is None else _with_comparison(target, comparison)
+        return target
 
 
 class _Builder:
@@ -605,28 +575,37 @@ class _Builder:
             if kind and kind not in UNIT_KINDS:
                 self.error(node, "kind", f"{label}.kind", "plan-error-unit-kind", value=kind,
                            allowed=", ".join(UNIT_KINDS))
-            deactivated = self.mapping(node, "deactivated", f"{label}.deactivated")
-            on = reason = into = None
-            if deactivated is not None:
-                self.unknown_keys(deactivated, {"on", "reason", "into"}, f"{label}.deactivated")
-                on = self.day(deactivated, "on", f"{label}.deactivated.on")
-                if on is None:
-                    self.error(deactivated, "on", f"{label}.deactivated.on", "plan-error-required")
-                reason = self.text(deactivated, "reason", f"{label}.deactivated.reason")
-                if reason and reason not in DEACTIVATION_REASONS:
-                    self.error(deactivated, "reason", f"{label}.deactivated.reason", "plan-error-choice",
-                               value=reason, allowed=", ".join(DEACTIVATION_REASONS))
-                into = self.text(deactivated, "into", f"{label}.deactivated.into")
+            deactivated, on, reason, into = self.deactivation(node, label)
             if code and name and kind:
                 seen[code] = node
                 units.append(UnitSpec(
                     code=code, name=name, kind=kind, parent=self.text(node, "parent", f"{label}.parent"),
                     aliases=self.strings(node, "aliases", f"{label}.aliases"),
                     named_in_plan=self.boolean(node, "named_in_plan", f"{label}.named_in_plan", True),
-                    active=self.boolean(node, "active", f"{label}.active", deactivated is None)
-                    and deactivated is None,
+                    active=self.boolean(node, "active", f"{label}.active", not deactivated) and not deactivated,
                     deactivated_on=on, deactivation_reason=reason, merged_into=into,
                 ))
+        self.unit_links(units, seen, nodes)
+        return units
+
+    def deactivation(self, node: Located, label: str) -> tuple[bool, date | None, str | None, str | None]:
+        """Whether the unit has a `deactivated` entry, and its day, reason and successor."""
+        deactivated = self.mapping(node, "deactivated", f"{label}.deactivated")
+        if deactivated is None:
+            return False, None, None, None
+        label = f"{label}.deactivated"
+        self.unknown_keys(deactivated, {"on", "reason", "into"}, label)
+        on = self.day(deactivated, "on", f"{label}.on")
+        if on is None:
+            self.error(deactivated, "on", f"{label}.on", "plan-error-required")
+        reason = self.text(deactivated, "reason", f"{label}.reason")
+        if reason and reason not in DEACTIVATION_REASONS:
+            self.error(deactivated, "reason", f"{label}.reason", "plan-error-choice",
+                       value=reason, allowed=", ".join(DEACTIVATION_REASONS))
+        return True, on, reason, self.text(deactivated, "into", f"{label}.into")
+
+    def unit_links(self, units: list[UnitSpec], seen: dict[str, Located], nodes: list[Located]) -> None:
+        """Parents and successors name units of the plan, and no unit is its own ancestor."""
         codes = {unit.code for unit in units}
         for unit in units:
             node = seen[unit.code]
@@ -644,7 +623,6 @@ class _Builder:
                     self.error(seen[unit.code], "parent", f"units.{unit.code}.parent", "plan-error-cycle")
                     break
                 walk, steps = parents.get(walk), steps + 1
-        return units
 
     def tables(self, nodes: list[Located]) -> list[TableSpec]:
         tables = []
@@ -689,11 +667,7 @@ class _Builder:
             code = self.text(node, "code", f"{label}.code", required=True)
             if code:
                 label = f"indicators.{code}"
-                if not _INDICATOR_CODE.match(code):
-                    self.error(node, "code", f"{label}.code", "plan-error-code", value=code)
-                if code in codes:
-                    self.error(node, "code", f"{label}.code", "plan-error-duplicate", value=code)
-                codes.add(code)
+                self.indicator_code(node, label, code, codes)
             title = self.text(node, "title", f"{label}.title", required=True)
             if title and len(title) > TITLE_MAX:
                 self.error(node, "title", f"{label}.title", "plan-error-title-long", max=TITLE_MAX, length=len(title))
@@ -705,14 +679,7 @@ class _Builder:
             group = self.text(node, "group", f"{label}.group")
             if group and group not in groups:
                 self.error(node, "group", f"{label}.group", "plan-error-unknown-group", code=group)
-            frequency = Frequency.MONTHLY
-            freq_raw = self.text(node, "frequency", f"{label}.frequency")
-            if freq_raw:
-                try:
-                    frequency = Frequency(freq_raw)
-                except ValueError:
-                    self.error(node, "frequency", f"{label}.frequency", "plan-error-frequency",
-                               value=freq_raw, allowed=", ".join(f.value for f in Frequency))
+            frequency = self.frequency(node, label)
             lead = self.text(node, "lead", f"{label}.lead")
             coordinating = self.text(node, "coordinating", f"{label}.coordinating")
             formula = self.text(node, "formula", f"{label}.formula")
@@ -723,13 +690,7 @@ class _Builder:
                 if part.code in part_codes or (part.code != code and part.code in codes):
                     self.error(node, "parts", f"{label}.parts.{part.code}", "plan-error-duplicate", value=part.code)
                 part_codes.add(part.code)
-            accumulation = self.text(node, "accumulation", f"{label}.accumulation")
-            if accumulation is None:
-                measures = {part.target.measure for part in parts}
-                accumulation = "cumulative" if measures == {Measure.COUNT} else "year_to_date"
-            elif accumulation not in ACCUMULATIONS:
-                self.error(node, "accumulation", f"{label}.accumulation", "plan-error-choice",
-                           value=accumulation, allowed=", ".join(ACCUMULATIONS))
+            accumulation = self.accumulation(node, label, parts)
             level_raw = self.text(node, "level", f"{label}.level")
             baseline_raw = self.text(node, "baseline", f"{label}.baseline")
             indicators.append(IndicatorSpec(
@@ -756,112 +717,173 @@ class _Builder:
         pieces = split_target(target_raw)
         if target_raw.strip() in ("-", "") or not pieces:
             pieces = []
+        part_nodes = self.part_nodes(node, label, code, target_raw, pieces)
+        if part_nodes is None:
+            return []
+        of = _PartsOf(
+            node=node, label=label, code=code, target_raw=target_raw, pieces=pieces,
+            stated=stated_comparisons(text), reporters=self.mapping(node, "reporters", f"{label}.reporters"),
+            named_in=" ; ".join(filter(None, [lead, coordinating])), units=units,
+            formula_labels=_formula_labels(formula), single=len(part_nodes) == 1,
+        )
+        read = [self.part(of, index, part_node) for index, part_node in enumerate(part_nodes)]
+        return [part for part in read if part is not None]
+
+    def indicator_code(self, node: Located, label: str, code: str, codes: set[str]) -> None:
+        """Check an indicator's code and note it among `codes`."""
+        if not _INDICATOR_CODE.match(code):
+            self.error(node, "code", f"{label}.code", "plan-error-code", value=code)
+        if code in codes:
+            self.error(node, "code", f"{label}.code", "plan-error-duplicate", value=code)
+        codes.add(code)
+
+    def frequency(self, node: Located, label: str) -> Frequency:
+        raw = self.text(node, "frequency", f"{label}.frequency")
+        if not raw:
+            return Frequency.MONTHLY
+        try:
+            return Frequency(raw)
+        except ValueError:
+            self.error(node, "frequency", f"{label}.frequency", "plan-error-frequency",
+                       value=raw, allowed=", ".join(f.value for f in Frequency))
+            return Frequency.MONTHLY
+
+    def accumulation(self, node: Located, label: str, parts: list[PartSpec]) -> str:
+        """How figures add up over the year; counts accumulate unless the plan says otherwise."""
+        accumulation = self.text(node, "accumulation", f"{label}.accumulation")
+        if accumulation is None:
+            measures = {part.target.measure for part in parts}
+            return "cumulative" if measures == {Measure.COUNT} else "year_to_date"
+        if accumulation not in ACCUMULATIONS:
+            self.error(node, "accumulation", f"{label}.accumulation", "plan-error-choice",
+                       value=accumulation, allowed=", ".join(ACCUMULATIONS))
+        return accumulation
+
+    def part_nodes(self, node: Located, label: str, code: str, target_raw: str,
+                   pieces: list[str]) -> list[Located] | None:
+        """The indicator's parts as written, or the indicator itself as its only part; None (the
+        problem noted) when its target and its parts do not fit together."""
         part_nodes = self.items(node, "parts", f"{label}.parts")
         if not part_nodes:
             if not pieces:
                 self.error(node, "target", f"{label}.target", "plan-error-target-needs-parts", raw=target_raw)
-                return []
+                return None
             if len(pieces) > 1:
                 self.error(node, "target", f"{label}.target", "plan-error-compound-needs-parts",
                            raw=target_raw, count=len(pieces))
-                return []
-            part_nodes = [Located(code=code)]
-            part_nodes[0].where, part_nodes[0].number, part_nodes[0].sheet = node.where, node.place_of("target"), node.sheet
-        elif pieces and len(pieces) > 1 and len(part_nodes) != len(pieces) and not all(
-            "target" in p for p in part_nodes
-        ):
+                return None
+            whole = Located(code=code)
+            whole.where, whole.number, whole.sheet = node.where, node.place_of("target"), node.sheet
+            return [whole]
+        if len(pieces) > 1 and len(part_nodes) != len(pieces) and not all("target" in p for p in part_nodes):
             self.error(node, "parts", f"{label}.parts", "plan-error-parts-count",
                        pieces=len(pieces), parts=len(part_nodes))
-            return []
-        stated = stated_comparisons(text)
-        used: set[int] = set()
-        reporters_node = self.mapping(node, "reporters", f"{label}.reporters")
-        numerator_default, denominator_default = _formula_labels(formula)
-        parts: list[PartSpec] = []
-        for index, part_node in enumerate(part_nodes):
-            plabel = f"{label}.parts[{index + 1}]"
-            self.unknown_keys(part_node, {"code", "label", "applies_to", "target", "comparison",
-                                          "measure", "numerator", "denominator", "unit", "reporters",
-                                          "allow_not_applicable", "condition"}, plabel)
-            part_code = self.text(part_node, "code", f"{plabel}.code")
-            if part_code is None:
-                if len(part_nodes) == 1:
-                    part_code = code
-                else:
-                    self.error(part_node, "code", f"{plabel}.code", "plan-error-required")
-                    continue
-            if not _INDICATOR_CODE.match(part_code):
-                self.error(part_node, "code", f"{plabel}.code", "plan-error-code", value=part_code)
-            own_raw = self.text(part_node, "target", f"{plabel}.target")
-            raw = own_raw or (pieces[index] if index < len(pieces) else None)
-            if raw is None:
-                self.error(part_node, "target", f"{plabel}.target", "plan-error-part-target", raw=target_raw)
-                continue
-            measure = None
-            measure_raw = self.text(part_node, "measure", f"{plabel}.measure")
-            if measure_raw:
-                try:
-                    measure = Measure(measure_raw)
-                except ValueError:
-                    self.error(part_node, "measure", f"{plabel}.measure", "plan-error-choice",
-                               value=measure_raw, allowed=", ".join(m.value for m in Measure))
+            return None
+        return part_nodes
+
+    def part(self, of: _PartsOf, index: int, node: Located) -> PartSpec | None:
+        """The indicator's `index`-th part (from 0), or None when it cannot be read."""
+        label = f"{of.label}.parts[{index + 1}]"
+        self.unknown_keys(node, {"code", "label", "applies_to", "target", "comparison", "measure", "numerator",
+                                 "denominator", "unit", "reporters", "allow_not_applicable", "condition"}, label)
+        code = self.part_code(of, node, label)
+        if code is None:
+            return None
+        target = self.part_target(of, index, node, label)
+        if target is None:
+            return None
+        target, numerator, denominator = self.ratio_labels(of, node, label, target)
+        unit_label = self.text(node, "unit", f"{label}.unit")
+        if unit_label:
+            target = _replace(target, unit=unit_label)
+        condition = self.text(node, "condition", f"{label}.condition")
+        if condition:
+            target = _replace(target, condition=condition)
+        applies_to = self.unit_kinds(node, "applies_to", f"{label}.applies_to")
+        own = self.mapping(node, "reporters", f"{label}.reporters")
+        chosen = own if own is not None else of.reporters
+        if chosen is not None:
+            reporters = self.reporters(chosen, f"{label}.reporters", of.units, applies_to)
+        else:
+            reporters = derive_reporters(of.named_in, of.units, applies_to)
+            if not reporters:
+                self.error(of.node, "coordinating", f"{label}.reporters", "plan-error-no-reporters", part=code)
+        return PartSpec(
+            code=code, target=target, label=self.text(node, "label", f"{label}.label"),
+            applies_to=applies_to, numerator_label=numerator, denominator_label=denominator,
+            reporters=reporters, reporters_overridden=chosen is not None,
+            allow_not_applicable=self.boolean(node, "allow_not_applicable", f"{label}.allow_not_applicable", True),
+        )
+
+    def part_code(self, of: _PartsOf, node: Located, label: str) -> str | None:
+        code = self.text(node, "code", f"{label}.code")
+        if code is None:
+            if not of.single:
+                self.error(node, "code", f"{label}.code", "plan-error-required")
+                return None
+            code = of.code  # an indicator's only part may go without a code: it has the indicator's
+        if not _INDICATOR_CODE.match(code):
+            self.error(node, "code", f"{label}.code", "plan-error-code", value=code)
+        return code
+
+    def part_target(self, of: _PartsOf, index: int, node: Located, label: str) -> Target | None:
+        """The part's own target, else its piece of the indicator's compound target; with the
+        comparison the part states, else the one the indicator's text states for that value."""
+        own_raw = self.text(node, "target", f"{label}.target")
+        raw = own_raw or (of.pieces[index] if index < len(of.pieces) else None)
+        if raw is None:
+            self.error(node, "target", f"{label}.target", "plan-error-part-target", raw=of.target_raw)
+            return None
+        measure = self.choice(node, "measure", f"{label}.measure", Measure)
+        try:
+            target, explicit = parse_target_detail(raw, measure)
+        except (TargetParseError, ValueError):
+            where, where_label = (node, label) if own_raw else (of.node, of.label)
+            self.error(where, "target", f"{where_label}.target", "plan-error-target", raw=raw)
+            return None
+        comparison_raw = self.text(node, "comparison", f"{label}.comparison")
+        if comparison_raw:
             try:
-                target, explicit = parse_target_detail(raw, measure)
-            except (TargetParseError, ValueError):
-                self.error(part_node if own_raw else node, "target",
-                           f"{plabel if own_raw else label}.target", "plan-error-target", raw=raw)
-                continue
-            comparison_raw = self.text(part_node, "comparison", f"{plabel}.comparison")
-            if comparison_raw:
-                try:
-                    target = _with_comparison(target, Comparison(comparison_raw))
-                except ValueError:
-                    self.error(part_node, "comparison", f"{plabel}.comparison", "plan-error-choice",
-                               value=comparison_raw, allowed=", ".join(c.value for c in Comparison))
-                    continue
-            elif not explicit and target.value is not None and target.is_percentage:
-                for position, (value, comparison) in enumerate(stated):
-                    if position not in used and value == target.value:
-                        used.add(position)
-                        if comparison is not None:
-                            target = _with_comparison(target, comparison)
-                        break
-            numerator = self.text(part_node, "numerator", f"{plabel}.numerator")
-            denominator = self.text(part_node, "denominator", f"{plabel}.denominator")
-            if target.measure is Measure.PERCENT and len(part_nodes) == 1 and not (numerator or denominator):
-                numerator, denominator = numerator_default, denominator_default
-            if (numerator or denominator) and target.measure is Measure.PERCENT:
-                target = _replace(target, measure=Measure.RATIO)
-            if target.measure is Measure.RATIO and not (numerator and denominator):
-                self.error(part_node, "numerator", f"{plabel}.numerator", "plan-error-ratio-labels")
-            unit_label = self.text(part_node, "unit", f"{plabel}.unit")
-            if unit_label:
-                target = _replace(target, unit=unit_label)
-            condition = self.text(part_node, "condition", f"{plabel}.condition")
-            if condition:
-                target = _replace(target, condition=condition)
-            applies_to = self.strings(part_node, "applies_to", f"{plabel}.applies_to")
-            for kind in applies_to:
-                if kind not in UNIT_KINDS:
-                    self.error(part_node, "applies_to", f"{plabel}.applies_to", "plan-error-unit-kind",
-                               value=kind, allowed=", ".join(UNIT_KINDS))
-            own_reporters = self.mapping(part_node, "reporters", f"{plabel}.reporters")
-            chosen = own_reporters if own_reporters is not None else reporters_node
-            if chosen is not None:
-                reporters = self.reporters(chosen, f"{plabel}.reporters", units, applies_to)
-            else:
-                reporters = derive_reporters(" ; ".join(filter(None, [lead, coordinating])), units, applies_to)
-                if not reporters:
-                    self.error(node, "coordinating", f"{plabel}.reporters", "plan-error-no-reporters",
-                               part=part_code)
-            parts.append(PartSpec(
-                code=part_code, target=target, label=self.text(part_node, "label", f"{plabel}.label"),
-                applies_to=applies_to, numerator_label=numerator, denominator_label=denominator,
-                reporters=reporters, reporters_overridden=chosen is not None,
-                allow_not_applicable=self.boolean(part_node, "allow_not_applicable",
-                                                  f"{plabel}.allow_not_applicable", True),
-            ))
-        return parts
+                return _with_comparison(target, Comparison(comparison_raw))
+            except ValueError:
+                self.error(node, "comparison", f"{label}.comparison", "plan-error-choice",
+                           value=comparison_raw, allowed=", ".join(c.value for c in Comparison))
+                return None
+        if not explicit and target.value is not None and target.is_percentage:
+            return of.take_stated(target)
+        return target
+
+    def ratio_labels(self, of: _PartsOf, node: Located, label: str,
+                     target: Target) -> tuple[Target, str | None, str | None]:
+        """A percentage with numerator and denominator labels is a ratio (an only part takes the
+        labels from the indicator's formula); a ratio needs both."""
+        numerator = self.text(node, "numerator", f"{label}.numerator")
+        denominator = self.text(node, "denominator", f"{label}.denominator")
+        if target.measure is Measure.PERCENT and of.single and not (numerator or denominator):
+            numerator, denominator = of.formula_labels
+        if (numerator or denominator) and target.measure is Measure.PERCENT:
+            target = _replace(target, measure=Measure.RATIO)
+        if target.measure is Measure.RATIO and not (numerator and denominator):
+            self.error(node, "numerator", f"{label}.numerator", "plan-error-ratio-labels")
+        return target, numerator, denominator
+
+    def choice(self, node: Located, key: str, label: str, kind: type[_Choice]) -> _Choice | None:
+        """One of an enum's values, or None (absent, or not one of them: the problem noted)."""
+        raw = self.text(node, key, label)
+        if not raw:
+            return None
+        try:
+            return kind(raw)
+        except ValueError:
+            self.error(node, key, label, "plan-error-choice", value=raw, allowed=", ".join(m.value for m in kind))
+            return None
+
+    def unit_kinds(self, node: Located, key: str, label: str) -> tuple[str, ...]:
+        kinds = self.strings(node, key, label)
+        for kind in kinds:
+            if kind not in UNIT_KINDS:
+                self.error(node, key, label, "plan-error-unit-kind", value=kind, allowed=", ".join(UNIT_KINDS))
+        return kinds
 
     def conflicts(self, node: Located, label: str, parts: list[PartSpec]) -> list[ConflictSpec]:
         found = []

@@ -1,7 +1,7 @@
 """When a plan's messages go out, besides its deadlines: the one place the defaults are written.
 
 The plan loader (models/plans.py `ScheduleSpec`), the stored rules (models/tables.py
-`ScheduleRule`'s column defaults) and the scheduler's arithmetic (scheduler/due.py `Timing`) all
+`ScheduleRule`'s column defaults) and the scheduler's arithmetic (models/due.py `Timing`) all
 take these fields and defaults from `ScheduleTimes`; the deadlines' defaults are
 models/periods.py `DEFAULT_DEADLINES`. Pure: no I/O. The format is docs/plan-format.md, "Schedule".
 """

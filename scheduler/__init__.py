@@ -1,10 +1,13 @@
 """The reporting schedule: prompts, reminders, overdue notices, escalations and the steering
 group's summary trigger, each sent exactly once.
 
-- due.py   what is due when (pure: rules + working-day calendar + `now`);
 - tick.py  performs what is due at one instant: builds the messages, claims each under a durable
            outbox key, and lets the channels' rate-limited senders deliver them;
-- jobs.py  APScheduler wiring for `python -m bot run` (it only calls tick every minute);
-- cli.py   `python -m bot tick [--now ISO-8601]`;
-- view.py  the upcoming schedule for admins ("lịch nhắc", /lich).
+- jobs.py  APScheduler wiring for `python -m bot run` (it only calls tick every minute).
+
+What is due when is pure arithmetic in models/due.py, the schedule's queries are in
+models/schedule_queries.py, and the chat's view of the schedule ("lịch nhắc", /lich) is
+handlers/schedule.py. The scheduler takes what it needs (the handlers' Deps, the channels' senders)
+as parameters and imports nothing of bot/: bot/run.py starts it, and `python -m bot tick` is
+bot/tick_cli.py.
 """

@@ -1,4 +1,4 @@
-"""APScheduler wiring for `python -m bot run`: one job that calls tick(now) at the start of every
+"""APScheduler wiring for `python -m bot run`: one job that calls tick(deps, now) at the start of every
 minute, in BOT_TIMEZONE. The tick is idempotent, so catching up after a restart is just the first
 tick (it runs at once on start), and a run skipped while the previous one was still busy loses
 nothing. The channels' senders, already running in `run`, are woken to deliver what a tick queued.
@@ -9,16 +9,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from scheduler.tick import TickReport, tick
-
-if TYPE_CHECKING:
-    from bot.app import App
-    from bot.channels.sender import OutboxSender
+from handlers.context import Deps
+from scheduler.tick import Sender, TickReport, tick
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +25,9 @@ MISFIRE_GRACE = 50  # seconds: a run this late still happens; later ones merge i
 class TickJob:
     """The job APScheduler calls. One at a time; what it did is kept for tests and logs."""
 
-    def __init__(self, app: App, senders: Mapping[str, OutboxSender] | None,
+    def __init__(self, deps: Deps, senders: Mapping[str, Sender] | None,
                  on_report: Callable[[TickReport], None] | None = None) -> None:
-        self.app = app
+        self.deps = deps
         # Kept by reference: channels started after the scheduler add their senders to it.
         self.senders = senders if senders is not None else {}
         self.on_report = on_report
@@ -41,7 +37,7 @@ class TickJob:
     async def run(self) -> None:
         async with self.running:
             try:
-                report = await tick(self.app, self.app.now())
+                report = await tick(self.deps, self.deps.clock())
             except Exception:  # the next minute tries again; nothing is lost
                 log.exception("scheduled tick failed")
                 return
@@ -55,18 +51,18 @@ class TickJob:
                 self.on_report(report)
 
 
-def start_scheduler(app: App, senders: Mapping[str, OutboxSender] | None = None, *,
+def start_scheduler(deps: Deps, senders: Mapping[str, Sender] | None = None, *,
                     on_report: Callable[[TickReport], None] | None = None,
                     first_run: datetime | None = None) -> AsyncIOScheduler:
     """Start the schedule on the running event loop: a tick now (catch-up), then every minute.
-    `senders` (channel -> OutboxSender, running elsewhere) are woken when a tick queued messages."""
-    zone = app.settings.timezone
+    `senders` (channel -> Sender, running elsewhere) are woken when a tick queued messages."""
+    zone = deps.timezone
     for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
         quiet = logging.getLogger(name)  # "Running job…" every minute is noise in the bot's log
         if quiet.level == logging.NOTSET:
             quiet.setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone=zone)
-    job = TickJob(app, senders, on_report)
+    job = TickJob(deps, senders, on_report)
     scheduler.add_job(
         job.run, trigger=CronTrigger(second=0, timezone=zone), id=JOB_ID, name="reporting schedule tick",
         replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=MISFIRE_GRACE,
@@ -92,7 +88,7 @@ async def stop_scheduler(scheduler: AsyncIOScheduler, timeout: float = 10.0) -> 
     if job is not None and job.running.locked():
         try:
             await asyncio.wait_for(_wait_idle(job), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("scheduled tick still running at stop; it is cancelled and redone at the next start")
     scheduler.shutdown(wait=False)
     await asyncio.sleep(0)  # let the executor's cancellations run

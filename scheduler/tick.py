@@ -1,6 +1,6 @@
-"""Perform what is due at one instant: `tick(app, now)`.
+"""Perform what is due at one instant: `tick(deps, now)`.
 
-For every plan, for every schedule item that has fired and is still useful at `now` (scheduler/due.py),
+For every plan, for every schedule item that has fired and is still useful at `now` (models/due.py),
 the messages are built — a prompt listing what the unit owes with targets and last figures, a
 reminder or overdue notice listing only what is missing, an escalation naming units, officers and
 what they miss, the steering group's summary trigger — and each is written to the outbox under a
@@ -16,42 +16,63 @@ outbox's: a sender claims rows under a lease, sends through the channel's rate l
 sent; a process that dies mid fan-out leaves its leases to expire and another delivers the rest.
 
 Running tick twice for the same instant therefore sends nothing the second time, and starting after
-a pause performs each missed item once, if it is still useful (due.py says how long each one is).
+a pause performs each missed item once, if it is still useful (models/due.py says how long each one is).
+
+The scheduler knows nothing of the process around it: it takes the handlers' `Deps` (sessions,
+clock, zone, calendar, default language) and the channels' senders as parameters (bot/ builds them),
+and asks the database through models/schedule_queries.py.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
-
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from handlers.context import PartView, PlanView, load_plan_view
+from handlers.context import Deps
+from models.plan_view import PartView, PlanView
 from handlers.formatting import describe_figure, describe_target, period_label
+from handlers.schedule import describe_deadline, plan_schedule
 from handlers.summary import build_summary, chart_attachments, render_summary
 from locales import Translator, translator
 from models import outbox
+from models.due import Item, Kind, due_items
 from models.periods import Period, WorkCalendar, periods_of_year
 from models.plans import named_units
+from models.schedule_queries import (
+    Recipient,
+    active_groups,
+    delivery_states,
+    existing_keys,
+    focal_officers,
+    insert_new,
+    overseers,
+    plans_by_code,
+    reported,
+)
+from models.session import Session
 from models.submissions import current_for_plan, figure_of
-from models.tables import GroupBinding, Identity, OutboxMessage, Person, Plan, Role, ScheduleRule, Submission
 from models.targets import Figure
-from scheduler.due import Item, Kind, due_items, plan_items, timings_from_rows
-
-if TYPE_CHECKING:
-    from bot.app import App
-    from bot.channels.sender import OutboxSender
 
 log = logging.getLogger(__name__)
 
-CHUNK = 500  # rows per INSERT / keys per IN (…)
 ESCALATION_UNITS_SHOWN = 40  # an escalation lists this many units, then says how many more
+
+
+class Sender(Protocol):
+    """A channel's outbox sender, as a tick uses it (bot/channels/sender.py's OutboxSender)."""
+
+    sent: int  # messages delivered so far
+    failed: int  # messages that failed for good so far
+    wake: asyncio.Event  # set to make it look at the outbox now
+
+    async def drain(self) -> None:
+        """Deliver everything due now, then return."""
+        ...
 
 
 # --- what a tick reports -------------------------------------------------------------------------
@@ -100,21 +121,20 @@ class TickReport:
 # --- the tick ------------------------------------------------------------------------------------
 
 
-async def tick(app: App, now: datetime, *, senders: Mapping[str, OutboxSender] | None = None) -> TickReport:
+async def tick(deps: Deps, now: datetime, *, senders: Mapping[str, Sender] | None = None) -> TickReport:
     """Perform everything due at `now` (timezone-aware) for every plan, then let `senders`
-    (channel -> OutboxSender) deliver what is queued. Idempotent for a given instant."""
+    (channel -> Sender) deliver what is queued. Idempotent for a given instant."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     report = TickReport(now)
-    zone = app.settings.timezone
-    async with app.sessions() as session:
-        plans = (await session.execute(select(Plan.id, Plan.code, Plan.year).order_by(Plan.code))).all()
-    local_year = now.astimezone(zone).year
+    async with deps.sessions() as session:
+        plans = await plans_by_code(session)
+    local_year = now.astimezone(deps.timezone).year
     for plan_id, code, year in plans:
         if not year - 1 <= local_year <= year + 1:  # nothing of this plan's year can be due
             continue
         try:
-            await _plan_tick(app, plan_id, code, year, now, report)
+            await _plan_tick(deps, plan_id, now, report)
         except Exception:  # one plan's trouble must not stop the others; the next tick retries
             log.exception("scheduled work for plan %s failed", code)
             report.failed_plans.append(code)
@@ -125,32 +145,27 @@ async def tick(app: App, now: datetime, *, senders: Mapping[str, OutboxSender] |
             report.delivered += sender.sent - sent
             report.failed += sender.failed - failed
         report.drained = tuple(senders)
-    report.status = await _statuses(app, [m.key for m in report.queued])
+    if report.queued:
+        async with deps.sessions() as session:
+            report.status = await delivery_states(session, [m.key for m in report.queued])
     return report
 
 
-async def _plan_tick(app: App, plan_id: int, code: str, year: int, now: datetime, report: TickReport) -> None:
-    async with app.sessions() as session:
-        view = await load_plan_view(session, plan_id, app.deps.plan_views)
-        timings = timings_from_rows(await session.scalars(
-            select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)))
-    frequencies = {pv.frequency for pv in view.parts.values()}
-    if not frequencies:
-        return
-    items = plan_items(code, year, timings, app.deps.calendar, app.settings.timezone, frequencies,
-                       view.collect_from)
+async def _plan_tick(deps: Deps, plan_id: int, now: datetime, report: TickReport) -> None:
+    async with deps.sessions() as session:
+        view, _, items = await plan_schedule(session, deps, plan_id)
     for item in due_items(items, now):
         report.due.append(item)
-        async with app.sessions() as session:
-            messages = await build_messages(session, app, view, item)
-        report.queued.extend(await _enqueue(app, messages))
+        async with deps.sessions() as session:
+            messages = await build_messages(session, deps, view, item)
+        report.queued.extend(await _enqueue(deps, messages))
 
 
-async def _enqueue(app: App, messages: list[Message]) -> list[Message]:
+async def _enqueue(deps: Deps, messages: list[Message]) -> list[Message]:
     """Write the messages whose keys are new; return those (the others were made before)."""
     if not messages:
         return []
-    stamp = app.now()  # when the row was written: the real clock, whatever instant was planned
+    stamp = deps.clock()  # when the row was written: the real clock, whatever instant was planned
     by_key = {m.key: m for m in sorted(messages, key=lambda m: m.key)}
     rows = [
         dict(key=m.key, channel=m.channel, chat_id=m.chat_id, person_id=m.person_id,
@@ -158,66 +173,12 @@ async def _enqueue(app: App, messages: list[Message]) -> list[Message]:
              not_before=stamp, attempts=0)
         for m in by_key.values()
     ]
-    async with app.unit_of_work() as session:
-        inserted = await _insert_new(session, rows, stamp)
+    async with deps.sessions() as session, session.begin():  # one transaction: committed, or rolled back
+        inserted = await insert_new(session, rows, stamp)
     return [m for key, m in by_key.items() if key in inserted]
 
 
-async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]], stamp: datetime) -> set[str]:
-    """Insert rows whose key is not taken; the keys inserted. Rows go in key order, so concurrent
-    processes lock the same keys in the same order."""
-    dialect = (await session.connection()).dialect.name
-    inserted: set[str] = set()
-    if dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        for start in range(0, len(rows), CHUNK):
-            statement = (insert(OutboxMessage).values(rows[start:start + CHUNK])
-                         .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.key))
-            inserted.update(await session.scalars(statement))
-        return inserted
-    for row in rows:  # any other database: one savepoint per row
-        made = await outbox.enqueue(session, key=row["key"], channel=row["channel"], chat_id=row["chat_id"],
-                                    payload=row["payload"], now=stamp, person_id=row["person_id"])
-        if made is not None:
-            inserted.add(row["key"])
-    return inserted
-
-
-async def _existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), CHUNK):
-        found.update(await session.scalars(
-            select(OutboxMessage.key).where(OutboxMessage.key.in_(keys[start:start + CHUNK]))))
-    return found
-
-
-async def _statuses(app: App, keys: Sequence[str]) -> dict[str, str]:
-    status: dict[str, str] = {}
-    if not keys:
-        return status
-    async with app.sessions() as session:
-        for start in range(0, len(keys), CHUNK):
-            rows = await session.execute(
-                select(OutboxMessage.key, OutboxMessage.sent_at, OutboxMessage.failed_at)
-                .where(OutboxMessage.key.in_(keys[start:start + CHUNK])))
-            for key, sent_at, failed_at in rows:
-                status[key] = "sent" if sent_at else "failed" if failed_at else "pending"
-    return status
-
-
 # --- who owes what -------------------------------------------------------------------------------
-
-
-@dataclass
-class Recipient:
-    person_id: int
-    name: str
-    locale: str | None
-    addresses: list[tuple[str, str]] = field(default_factory=list)  # (channel, chat id)
-    unreachable: bool = False  # messages to them fail for good (blocked the bot, chat gone)
 
 
 @dataclass
@@ -237,7 +198,7 @@ class Situation:
         return [unit_id for unit_id in self.owed if self.missing(unit_id)]
 
 
-async def situation(session: AsyncSession, view: PlanView, item: Item) -> Situation:
+async def situation(session: Session, view: PlanView, item: Item) -> Situation:
     periods = {period.frequency: period for period in item.periods}
     owed: dict[int, list[tuple[Period, PartView]]] = {}
     for pv in view.parts.values():  # plan order
@@ -248,31 +209,9 @@ async def situation(session: AsyncSession, view: PlanView, item: Item) -> Situat
             unit = view.units.get(unit_id)
             if unit is not None and view.active_unit(unit, period):
                 owed.setdefault(unit_id, []).append((period, pv))
-    done = {
-        (unit_id, part_id, period)
-        for unit_id, part_id, period in await session.execute(
-            select(Submission.unit_id, Submission.part_id, Submission.period).distinct()
-            .where(Submission.plan_id == view.plan.id, Submission.period.in_([p.id for p in item.periods])))
-    }
-    officers = await _officers(session, list(owed))
+    done = await reported(session, view.plan.id, [p.id for p in item.periods])
+    officers = await focal_officers(session, list(owed))
     return Situation(view, item, owed, done, officers)
-
-
-async def _officers(session: AsyncSession, unit_ids: list[int]) -> dict[int, Recipient]:
-    officers: dict[int, Recipient] = {}
-    for start in range(0, len(unit_ids), CHUNK):
-        rows = await session.execute(
-            select(Role.unit_id, Person.id, Person.display_name, Person.locale, Person.unreachable_at,
-                   Identity.channel, Identity.chat_id, Identity.external_id)
-            .join(Person, Person.id == Role.person_id)
-            .outerjoin(Identity, Identity.person_id == Person.id)
-            .where(Role.role == "officer", Role.ended_at.is_(None), Role.unit_id.in_(unit_ids[start:start + CHUNK]))
-            .order_by(Role.unit_id, Identity.id))
-        for unit_id, person_id, name, locale, unreachable_at, channel, chat_id, external_id in rows:
-            officer = officers.setdefault(unit_id, Recipient(person_id, name, locale, unreachable=unreachable_at is not None))
-            if channel is not None:
-                officer.addresses.append((channel, chat_id or external_id))
-    return officers
 
 
 def tracking_unit_ids(view: PlanView, facts: Situation) -> set[int]:
@@ -286,31 +225,7 @@ def tracking_unit_ids(view: PlanView, facts: Situation) -> set[int]:
     return {u.id for u in units if u.code in codes}
 
 
-async def _overseers(session: AsyncSession, view: PlanView, facts: Situation) -> list[Recipient]:
-    """Who hears of escalations: the plan's leaders and admins, and everyone with a role in an
-    office that tracks what is missing (tracking_unit_ids), not only a unit's focal officer."""
-    people: dict[int, Recipient] = {}
-    oversight = or_(
-        (Role.role.in_(("leader", "admin")) & or_(Role.plan_id == view.plan.id, Role.plan_id.is_(None))),
-        Role.unit_id.in_(sorted(tracking_unit_ids(view, facts))),
-    )
-    rows = await session.execute(
-        select(Person.id, Person.display_name, Person.locale, Person.unreachable_at, Identity.channel,
-               Identity.chat_id, Identity.external_id)
-        .join(Role, Role.person_id == Person.id)
-        .join(Identity, Identity.person_id == Person.id)
-        .where(Role.ended_at.is_(None), oversight)
-        .order_by(Person.id, Identity.id))
-    for person_id, name, locale, unreachable_at, channel, chat_id, external_id in rows:
-        person = people.setdefault(person_id, Recipient(person_id, name, locale,
-                                                        unreachable=unreachable_at is not None))
-        address = (channel, chat_id or external_id)
-        if address not in person.addresses:
-            person.addresses.append(address)
-    return list(people.values())
-
-
-async def _last_figures(session: AsyncSession, view: PlanView, item: Item,
+async def _last_figures(session: Session, view: PlanView, item: Item,
                         unit_ids: set[int]) -> dict[tuple[int, int], tuple[Period, Figure]]:
     """Each (unit, part)'s latest figure in an earlier period of the plan's year."""
     earlier = [p.id for period in item.periods for p in periods_of_year(period.year, period.frequency) if p < period]
@@ -330,10 +245,10 @@ async def _last_figures(session: AsyncSession, view: PlanView, item: Item,
 # --- the messages --------------------------------------------------------------------------------
 
 
-async def build_messages(session: AsyncSession, app: App, view: PlanView, item: Item) -> list[Message]:
+async def build_messages(session: Session, deps: Deps, view: PlanView, item: Item) -> list[Message]:
     """The messages `item` calls for that were not made before (their keys are not in the outbox)."""
     facts = await situation(session, view, item)
-    texts = Texts(app.settings.bot_locale, app.deps.calendar, view)
+    texts = Texts(deps.default_locale, deps.calendar, view)
     if item.kind is Kind.SUMMARY:
         return await _summary_messages(session, facts, texts)
     if item.kind is Kind.ESCALATION:
@@ -341,7 +256,7 @@ async def build_messages(session: AsyncSession, app: App, view: PlanView, item: 
     return await _officer_messages(session, facts, texts)
 
 
-async def _officer_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+async def _officer_messages(session: Session, facts: Situation, texts: Texts) -> list[Message]:
     item, view = facts.item, facts.view
     wanted: list[tuple[str, int, Recipient, str, str]] = []
     for unit_id in facts.owed:
@@ -351,7 +266,7 @@ async def _officer_messages(session: AsyncSession, facts: Situation, texts: Text
         unit = view.units[unit_id]
         for channel, chat_id in officer.addresses:
             wanted.append((f"{item.key}:{unit.code}@{channel}", unit_id, officer, channel, chat_id))
-    existing = await _existing_keys(session, [w[0] for w in wanted])
+    existing = await existing_keys(session, [w[0] for w in wanted])
     wanted = [w for w in wanted if w[0] not in existing]
     last = {}
     if item.kind is Kind.PROMPT and wanted:
@@ -371,17 +286,17 @@ async def _officer_messages(session: AsyncSession, facts: Situation, texts: Text
     return messages
 
 
-async def _escalation_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+async def _escalation_messages(session: Session, facts: Situation, texts: Texts) -> list[Message]:
     item = facts.item
     late = facts.units_missing()
     if not late:
         return []
     wanted = [
         (f"{item.key}:p{person.person_id}@{channel}", person, channel, chat_id)
-        for person in await _overseers(session, facts.view, facts)
+        for person in await overseers(session, facts.view.plan.id, sorted(tracking_unit_ids(facts.view, facts)))
         for channel, chat_id in person.addresses
     ]
-    existing = await _existing_keys(session, [w[0] for w in wanted])
+    existing = await existing_keys(session, [w[0] for w in wanted])
     messages = []
     for key, person, channel, chat_id in wanted:
         if key in existing:
@@ -392,14 +307,13 @@ async def _escalation_messages(session: AsyncSession, facts: Situation, texts: T
     return messages
 
 
-async def _summary_messages(session: AsyncSession, facts: Situation, texts: Texts) -> list[Message]:
+async def _summary_messages(session: Session, facts: Situation, texts: Texts) -> list[Message]:
     """The steering group's summary of the period just closed, with its two charts: one message
     per part of the text (each under Telegram's limit), the charts on the last."""
     item = facts.item
-    groups = list(await session.scalars(select(GroupBinding).where(
-        GroupBinding.plan_id == facts.view.plan.id, GroupBinding.removed_at.is_(None)).order_by(GroupBinding.id)))
+    groups = await active_groups(session, facts.view.plan.id)
     wanted = [(f"{item.key}:group@{g.channel}:{g.chat_id}", g) for g in groups]
-    existing = await _existing_keys(session, [f"{key}#1" for key, _ in wanted])
+    existing = await existing_keys(session, [f"{key}#1" for key, _ in wanted])
     wanted = [(key, group) for key, group in wanted if f"{key}#1" not in existing]
     if not wanted:
         return []
@@ -525,17 +439,4 @@ class Texts:
         if len(units) > ESCALATION_UNITS_SHOWN:
             lines.append(t("schedule-escalation-more", count=len(units) - ESCALATION_UNITS_SHOWN))
         return "\n".join(lines)
-
-
-def weekday(t: Translator, day: date) -> str:
-    return t(f"schedule-weekday-{day.weekday()}")
-
-
-def describe_deadline(t: Translator, calendar: WorkCalendar, day: date) -> str:
-    if calendar.is_working_day(day):
-        return t("schedule-deadline", weekday=weekday(t, day), date=t.date(day))
-    workday = calendar.previous_working_day(day)
-    reason = calendar.holiday_name(day, t.locale) or t("schedule-weekend")
-    return t("schedule-deadline-day-off", weekday=weekday(t, day), date=t.date(day), reason=reason,
-             workday=f"{weekday(t, workday)} {t.date(workday)}")
 

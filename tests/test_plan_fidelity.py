@@ -14,11 +14,11 @@ from bot.cli import import_plan_file
 from handlers.formatting import describe_target
 from locales import translator
 from models import store
+from models.due import Kind, plan_items
 from models.periods import Frequency, Period, collects
 from models.plans import PlanFileError, load_plan_file
 from models.store import load_plan_view
 from models.targets import Comparison, Measure, parse_target
-from scheduler.due import Kind, plan_items
 from scheduler.tick import situation, tick
 from tests.conftest import PLANS, Clock
 from tests.test_scheduler_tick import ZONE, Office, local
@@ -91,9 +91,9 @@ async def test_nobody_is_prompted_chased_or_escalated_for_a_period_before_collec
     # March and Q1 would be prompted, reminded, overdue, escalated and summarised in these days.
     for day in (11, 14, 17, 18, 20, 21, 24):
         clock.set(local(2025, 3, day, 9))
-        assert (await tick(app, clock())).queued == [], day
+        assert (await tick(app.deps, clock())).queued == [], day
     clock.set(local(2025, 4, 15, 9))  # April's prompt: the first period collected
-    report = await tick(app, clock())
+    report = await tick(app.deps, clock())
     assert {(m.kind, m.recipient) for m in report.queued} == {(Kind.PROMPT, "Lan")}
     assert "tháng 4/2025" in report.queued[0].text
 
@@ -129,7 +129,7 @@ async def test_an_escalation_reaches_admins_leaders_and_everyone_in_the_tracking
     await office.register("Tuan", "officer", "hcc")
     await office.report("hcc", "2025-01")
     clock.set(local(2025, 1, 22, 8))
-    escalations = [m for m in (await tick(app, clock())).queued if m.kind is Kind.ESCALATION]
+    escalations = [m for m in (await tick(app.deps, clock())).queued if m.kind is Kind.ESCALATION]
     assert {m.recipient for m in escalations} == {"ChuTich", "QuanTri", "Hoa", "Tuan"}
     assert all("Xã An Sinh" in m.text for m in escalations)
     assert "Lan" not in {m.recipient for m in escalations}  # a unit's own officer gets the overdue notice

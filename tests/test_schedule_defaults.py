@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from bot.app import App
 from models import store
+from models.due import DEFAULT_TIMINGS, Item, Timing, timings_from_rows
 from models.periods import DEFAULT_DEADLINES, Frequency
 from models.plans import ScheduleSpec, load_plan_file
 from models.schedule import DEFAULT_TIMES, ScheduleTimes, format_quiet_hours, times_of
 from models.tables import ScheduleRule
-from scheduler.due import DEFAULT_TIMINGS, Item, Timing, timings_from_rows
 
 SMALL = Path(__file__).resolve().parent / "data" / "small-plan.yaml"  # its schedule names deadlines only
 NAMES = [field.name for field in fields(ScheduleTimes)]

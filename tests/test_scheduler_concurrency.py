@@ -68,8 +68,8 @@ async def test_two_schedulers_at_once_deliver_each_message_once(app: App, clock:
     recorder = Recorder(clock)
     try:
         reports = await asyncio.gather(
-            tick(first, now, senders={"console": console_sender(first, recorder, "process-1")}),
-            tick(second, now, senders={"console": console_sender(second, recorder, "process-2")}),
+            tick(first.deps, now, senders={"console": console_sender(first, recorder, "process-1")}),
+            tick(second.deps, now, senders={"console": console_sender(second, recorder, "process-2")}),
         )
     finally:
         await first.close()
@@ -83,7 +83,8 @@ async def test_two_schedulers_at_once_deliver_each_message_once(app: App, clock:
     assert sum(report.delivered for report in reports) == COMMUNES
     async with app.unit_of_work() as session:
         rows = await session.scalar(select(func.count()).select_from(OutboxMessage))
-        unsent = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
+        unsent = await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
     assert (rows, unsent) == (COMMUNES, 0)
 
 
@@ -113,18 +114,19 @@ async def test_a_process_killed_mid_fan_out_leaves_the_rest_to_the_next(
 
     dying = build_app(app.settings, clock=clock)
     with pytest.raises(death):
-        await tick(dying, now, senders={"console": console_sender(dying, Dies(recorder, 10, death), "dying")})
+        await tick(dying.deps, now, senders={"console": console_sender(dying, Dies(recorder, 10, death), "dying")})
     await dying.close()
     assert len(recorder.sent) == 10
 
     # The restarted process, at the same instant: makes nothing new, sends what nobody holds.
     restarted = build_app(app.settings, clock=clock)
     try:
-        again = await tick(restarted, now, senders={"console": console_sender(restarted, recorder, "restarted")})
+        again = await tick(restarted.deps, now, senders={"console": console_sender(restarted, recorder, "restarted")})
         assert again.queued == [] and again.delivered == COMMUNES - 50  # the dead one held a batch of 50
         # A minute later the dead process's leases have expired: the rest goes out.
         clock.set(now + LEASE + timedelta(seconds=1))
-        later = await tick(restarted, clock(), senders={"console": console_sender(restarted, recorder, "restarted")})
+        later = await tick(restarted.deps, clock(),
+                           senders={"console": console_sender(restarted, recorder, "restarted")})
         assert later.queued == [] and later.delivered == 40
     finally:
         await restarted.close()

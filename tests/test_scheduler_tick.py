@@ -21,18 +21,18 @@ from bot.channels.sender import OutboxSender, SendResult
 from bot.channels.telegram_text import split_text
 from bot.cli import import_plan_file
 from bot.config import load_settings
+from bot.tick_cli import add_tick_parser, cmd_tick
 from handlers.context import Ctx
 from handlers.events import Event
+from handlers.schedule import show_schedule, upcoming
 from models import people, store
+from models.due import Kind, is_quiet
 from models.store import load_plan_view
 from models.submissions import store_figure
 from models.tables import OutboxMessage, Unit
 from models.targets import Figure, Measure
-from scheduler.cli import add_tick_parser, cmd_tick
-from scheduler.due import Kind, is_quiet
 from scheduler.jobs import JOB_ID, start_scheduler, stop_scheduler, tick_job
 from scheduler.tick import TickReport, tick
-from scheduler.view import show_schedule, upcoming
 from tests.conftest import PLANS, Clock
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -165,7 +165,8 @@ async def dt(app: App, clock: Clock) -> Office:
 Expected = set[tuple[str, str, str]]  # (kind, period, chat)
 
 
-async def walk(app: App, clock: Clock, recorder: Recorder, timeline: list[tuple[datetime, object]]) -> dict[datetime, TickReport]:
+async def walk(app: App, clock: Clock, recorder: Recorder,
+               timeline: list[tuple[datetime, object]]) -> dict[datetime, TickReport]:
     """Go through the timeline in order: at each instant either tick and compare what was
     delivered with what was expected, or do something (an officer reports)."""
     sender = console_sender(app, recorder)
@@ -176,7 +177,7 @@ async def walk(app: App, clock: Clock, recorder: Recorder, timeline: list[tuple[
             await step()
             continue
         before = len(recorder.sent)
-        report = await tick(app, instant, senders={"console": sender})
+        report = await tick(app.deps, instant, senders={"console": sender})
         fresh = recorder.sent[before:]
         got = {(d.kind, d.period, d.chat) for d in fresh}
         assert got == step, f"at {instant:%a %d/%m %H:%M}: got {sorted(got)}, expected {sorted(step)}"  # type: ignore[arg-type]
@@ -184,7 +185,7 @@ async def walk(app: App, clock: Clock, recorder: Recorder, timeline: list[tuple[
         keys = [d.key for d in fresh]
         assert len(keys) == len(set(keys)), f"a message twice at {instant}"
         assert len({k.split("#")[0] for k in keys}) == len(got), f"a message twice at {instant}"
-        again = await tick(app, instant, senders={"console": sender})
+        again = await tick(app.deps, instant, senders={"console": sender})
         assert again.queued == [] and len(recorder.sent) - before == len(fresh), f"the second tick at {instant} sent"
         reports[instant] = report
     return reports
@@ -258,7 +259,8 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
     assert first.key == "prompt:DT2025:2025-01:an-sinh@console"
     assert "Kính gửi đồng chí Lan" in first.text and "Xã An Sinh" in first.text and "tháng 1/2025" in first.text
     assert "Hạn gửi: thứ Hai 20/01/2025" in first.text
-    assert "⬜ 1 · Phê duyệt cấp độ và phương án an toàn HTTT — Hệ thống thông tin được phê duyệt cấp độ an toàn — mục tiêu ≥ 100%" in first.text
+    assert ("⬜ 1 · Phê duyệt cấp độ và phương án an toàn HTTT — Hệ thống thông tin được phê duyệt cấp độ an toàn"
+            " — mục tiêu ≥ 100%") in first.text
     assert first.text.count("⬜") == 7  # the commune's 7 monthly indicator parts, no quarterly one
     feb_prompt = next(d for d in recorder.to("Lan") if d.key.startswith("prompt:DT2025:2025-02"))
     assert "kỳ trước: 100% (tháng 1/2025)" in feb_prompt.text  # last figures
@@ -273,7 +275,8 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
     assert q1_reminder.text.count("\n• ") == 2
 
     nam = recorder.to("Nam")
-    assert nam[0].text.startswith("📋 Dear Nam: Chi cục Thuế thành phố's report for January 2025 is open (4 indicators)")
+    assert nam[0].text.startswith(
+        "📋 Dear Nam: Chi cục Thuế thành phố's report for January 2025 is open (4 indicators)")
     assert "weekend" in next(d for d in nam if d.kind == "reminder").text
 
     overdue = next(d for d in recorder.to("Minh") if d.key.startswith("overdue:DT2025:2025-01"))
@@ -296,7 +299,8 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
 
 async def test_a_deadline_in_tet_is_reminded_before_the_holiday(app: App, clock: Clock, tmp_path: Path) -> None:
     # Đông Triều's rules a year on: 20/2/2026 falls in Tết (16–20/2), 15/3/2026 is a Sunday.
-    text = DT2025.read_text(encoding="utf-8").replace("code: DT2025", "code: DT2026").replace("year: 2025", "year: 2026")
+    text = DT2025.read_text(encoding="utf-8")
+    text = text.replace("code: DT2025", "code: DT2026").replace("year: 2025", "year: 2026")
     path = tmp_path / "dong-trieu-2026.yaml"
     path.write_text(text, encoding="utf-8")
     clock.set(local(2026, 1, 5, 9))
@@ -325,38 +329,41 @@ async def test_a_deadline_in_tet_is_reminded_before_the_holiday(app: App, clock:
     ]
     await walk(app, clock, recorder, timeline)
     reminder = next(d for d in recorder.sent if d.kind == "reminder" and d.period == "2026-02")
-    assert "thứ Sáu 20/02/2026 — ngày nghỉ (Mùng bốn Tết Nguyên Đán), xin gửi trước, chậm nhất thứ Sáu 13/02/2026" in reminder.text
+    assert ("thứ Sáu 20/02/2026 — ngày nghỉ (Mùng bốn Tết Nguyên Đán), xin gửi trước, chậm nhất thứ Sáu 13/02/2026"
+            in reminder.text)
 
 
 # --- catching up, idempotence, who gets nothing --------------------------------------------------
 
 
-async def test_catching_up_after_a_missed_reminder_sends_the_overdue_notice_not_both(app: App, clock: Clock, dt: Office) -> None:
+async def test_catching_up_after_a_missed_reminder_sends_the_overdue_notice_not_both(app: App, clock: Clock,
+                                                                                   dt: Office) -> None:
     recorder = Recorder(clock)
     sender = console_sender(app, recorder)
     clock.set(local(2025, 1, 15, 8))
-    await tick(app, clock(), senders={"console": sender})  # the prompts
+    await tick(app.deps, clock(), senders={"console": sender})  # the prompts
     await dt.report("an-sinh", "2025-01")
     # Down from 16/1 to the morning after the deadline.
     clock.set(local(2025, 1, 21, 10, 17))
-    report = await tick(app, clock(), senders={"console": sender})
+    report = await tick(app.deps, clock(), senders={"console": sender})
     assert sorted({(m.kind.value, m.recipient) for m in report.queued}) == [
         ("overdue", "Hoa"), ("overdue", "Minh"), ("overdue", "Nam"), ("summary", "BCĐ")]
     assert not [d for d in recorder.sent if d.kind == "reminder"]
     # Started after the next period's deadline, January's notices are no longer sent at all.
     clock.set(local(2025, 2, 21, 10))
-    later = await tick(app, clock(), senders={"console": sender})
+    later = await tick(app.deps, clock(), senders={"console": sender})
     assert {m.item.period_ids for m in later.queued} == {"2025-02"}
 
 
-async def test_tick_twice_for_the_same_instant_sends_nothing_the_second_time(app: App, clock: Clock, dt: Office) -> None:
+async def test_tick_twice_for_the_same_instant_sends_nothing_the_second_time(app: App, clock: Clock,
+                                                                            dt: Office) -> None:
     recorder = Recorder(clock)
     clock.set(local(2025, 1, 15, 8))
-    first = await tick(app, clock(), senders={"console": console_sender(app, recorder)})
+    first = await tick(app.deps, clock(), senders={"console": console_sender(app, recorder)})
     assert len(first.queued) == 4 and all(first.state(m) == "sent" for m in first.queued)
     restarted = build_app(app.settings, clock=clock)  # another process, same database
     try:
-        second = await tick(restarted, clock(), senders={"console": console_sender(restarted, recorder, "other")})
+        second = await tick(restarted.deps, clock(), senders={"console": console_sender(restarted, recorder, "other")})
     finally:
         await restarted.close()
     assert second.queued == [] and second.delivered == 0 and len(recorder.sent) == 4
@@ -364,20 +371,22 @@ async def test_tick_twice_for_the_same_instant_sends_nothing_the_second_time(app
 
 async def test_deactivated_units_and_units_without_officers_get_nothing(app: App, clock: Clock, dt: Office) -> None:
     async with app.unit_of_work() as session:
-        await session.execute(update(Unit).where(Unit.code == "mao-khe").values(active=False, deactivated_on=date(2024, 12, 1)))
+        await session.execute(update(Unit).where(Unit.code == "mao-khe")
+                              .values(active=False, deactivated_on=date(2024, 12, 1)))
     app.deps.plan_views.clear()
     clock.set(local(2025, 1, 15, 8))
-    report = await tick(app, clock())
+    report = await tick(app.deps, clock())
     assert sorted(m.recipient for m in report.queued) == ["Hoa", "Lan", "Nam"]
     clock.set(local(2025, 1, 22, 8))
-    escalation = next(m for m in (await tick(app, clock())).queued if m.kind is Kind.ESCALATION)
+    escalation = next(m for m in (await tick(app.deps, clock())).queued if m.kind is Kind.ESCALATION)
     assert "Mạo Khê" not in escalation.text and "/31 đơn vị" in escalation.text
 
 
-async def test_a_unit_that_reported_everything_before_the_prompt_is_not_prompted(app: App, clock: Clock, dt: Office) -> None:
+async def test_a_unit_that_reported_everything_before_the_prompt_is_not_prompted(app: App, clock: Clock,
+                                                                                 dt: Office) -> None:
     await dt.report("an-sinh", "2025-01")
     clock.set(local(2025, 1, 15, 8))
-    report = await tick(app, clock())
+    report = await tick(app.deps, clock())
     assert "Lan" not in {m.recipient for m in report.queued}
     minh = next(m for m in report.queued if m.recipient == "Minh")
     assert minh.key == "prompt:DT2025:2025-01:mao-khe@console"
@@ -386,7 +395,7 @@ async def test_a_unit_that_reported_everything_before_the_prompt_is_not_prompted
 async def test_a_partly_reported_unit_sees_what_is_already_in(app: App, clock: Clock, dt: Office) -> None:
     await dt.report("an-sinh", "2025-01", skip={"1"})
     clock.set(local(2025, 1, 15, 8))
-    lan = next(m for m in (await tick(app, clock())).queued if m.recipient == "Lan")
+    lan = next(m for m in (await tick(app.deps, clock())).queued if m.recipient == "Lan")
     assert lan.text.count("☑️") == 6 and lan.text.count("⬜") == 1 and "⬜ 1 ·" in lan.text
 
 
@@ -400,13 +409,13 @@ async def test_nothing_to_report_is_a_report_and_is_never_chased(app: App, clock
         await store_figure(session, plan_id=plan.id, part_id=one.part.id, unit_id=unit.id, period="2025-01",
                            figure=Figure(not_applicable=True), person_id=None, channel="console", now=app.now())
     clock.set(local(2025, 1, 20, 8))
-    reminded = {m.recipient for m in (await tick(app, clock())).queued if m.kind is Kind.REMINDER}
+    reminded = {m.recipient for m in (await tick(app.deps, clock())).queued if m.kind is Kind.REMINDER}
     assert "Minh" in reminded and "Lan" not in reminded
 
 
 async def test_without_senders_messages_stay_queued(app: App, clock: Clock, dt: Office) -> None:
     clock.set(local(2025, 1, 15, 8))
-    report = await tick(app, clock())
+    report = await tick(app.deps, clock())
     assert {report.state(m) for m in report.queued} == {"pending"} and report.drained == ()
     recorder = Recorder(clock)
     await console_sender(app, recorder).drain()  # `run` delivers them later
@@ -456,7 +465,8 @@ async def test_the_tick_command_sends_through_telegram(app: App, clock: Clock) -
                 person = await people.ensure_person(session, "telegram", "4242", "Lan", "4242", clock())
                 plan = await store.get_plan(session, "DT2025")
                 unit = next(u for u in await store.plan_units(session, plan) if u.code == "an-sinh")
-                await people.grant_role(session, person=person, role="officer", plan_id=plan.id, unit_id=unit.id, now=clock())
+                await people.grant_role(session, person=person, role="officer", plan_id=plan.id, unit_id=unit.id,
+                                        now=clock())
             emu.add_chat(4242, "private", first_name="Lan")
             await office.register("Minh", "officer", "mao-khe")  # console only: stays queued
             out = io.StringIO()
@@ -522,7 +532,7 @@ async def test_the_scheduler_ticks_at_start_and_every_minute(app: App, clock: Cl
 
     recorder = Recorder(clock)
     sender = console_sender(app, recorder)
-    scheduler = start_scheduler(app, {"console": sender}, on_report=seen)
+    scheduler = start_scheduler(app.deps, {"console": sender}, on_report=seen)
     try:
         job = scheduler.get_job(JOB_ID)
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time
@@ -539,7 +549,7 @@ async def test_the_scheduler_ticks_at_start_and_every_minute(app: App, clock: Cl
 
 async def test_outbox_keys_fit_the_column(app: App, clock: Clock, dt: Office) -> None:
     clock.set(local(2025, 1, 15, 8))
-    await tick(app, clock())
+    await tick(app.deps, clock())
     async with app.unit_of_work() as session:
         keys = list(await session.scalars(select(OutboxMessage.key)))
     assert keys and max(len(k) for k in keys) <= 200
@@ -588,7 +598,7 @@ async def test_a_month_end_to_end_through_telegram(app: App, clock: Clock) -> No
 
         async def at(instant: datetime) -> TickReport:
             clock.set(instant)
-            return await tick(app, instant, senders={"telegram": channel.sender})
+            return await tick(app.deps, instant, senders={"telegram": channel.sender})
 
         try:
             emu.user_message(1001, f"/start {await office.invite('officer', 'an-sinh')}", first_name="Lan")
@@ -638,10 +648,12 @@ async def test_an_escalation_says_when_the_officer_cannot_be_reached(app: App, c
 
     async with app.unit_of_work() as session:
         await session.execute(update(Person).where(Person.display_name == "Minh")
-                              .values(unreachable_at=local(2025, 1, 10), unreachable_reason="forbidden: bot was blocked"))
+                              .values(unreachable_at=local(2025, 1, 10),
+                                      unreachable_reason="forbidden: bot was blocked"))
     clock.set(local(2025, 1, 22, 8))
-    escalation = next(m for m in (await tick(app, clock())).queued if m.kind is Kind.ESCALATION)
-    assert "Phường Mạo Khê — cán bộ đầu mối: Minh (không nhận được tin nhắn của bot, xem /khonglienlac)" in escalation.text
+    escalation = next(m for m in (await tick(app.deps, clock())).queued if m.kind is Kind.ESCALATION)
+    assert ("Phường Mạo Khê — cán bộ đầu mối: Minh (không nhận được tin nhắn của bot, xem /khonglienlac)"
+            in escalation.text)
 
 
 async def test_one_plan_failing_does_not_stop_the_others(app: App, clock: Clock, dt: Office,
@@ -664,5 +676,5 @@ async def test_one_plan_failing_does_not_stop_the_others(app: App, clock: Clock,
     assert await cmd_tick(app, tick_args(None), out=out) == 1
     assert "DT2025" in out.getvalue() and "Ba (Xã An Sinh)" in out.getvalue()
     monkeypatch.setattr(module, "build_messages", real)
-    healed = await tick(app, clock())
+    healed = await tick(app.deps, clock())
     assert healed.failed_plans == [] and len(healed.queued) == 4

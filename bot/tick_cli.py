@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from locales import Translator
@@ -53,13 +53,13 @@ async def cmd_tick(app: App, args: argparse.Namespace, out: TextIO | None = None
     senders: dict[str, OutboxSender] = {}
     closers = []
     if app.settings.bot_token is not None:
-        from bot.channels.telegram import TelegramChannel, make_bot
+        from bot.channels.telegram import TelegramChannel, make_bot  # aiogram only when there is a token to use
 
         bot = make_bot(app.settings.bot_token.get_secret_value(), app.settings.telegram_api_url)
         closers.append(bot.session.close)
         senders["telegram"] = TelegramChannel(app, bot).sender
     try:
-        report = await tick(app, now, senders=senders or None)
+        report = await tick(app.deps, now, senders=senders or None)
     finally:
         for close in closers:
             await close()

@@ -2,38 +2,39 @@
 
 Admins and leaders get the plan's next scheduled messages (what, for which period, on which local
 day and hour, and the deadline, with a note when it falls on a day off); a focal officer gets the
-next deadlines of their own unit.
+next deadlines of their own unit. The scheduler (scheduler/tick.py) words its deadlines with the
+same `describe_deadline` and lists a plan's items with the same `plan_schedule`.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from handlers.context import Ctx, Deps, PlanView, load_plan_view
+from handlers.context import Ctx, Deps
 from handlers.formatting import period_label
 from locales import Translator
-from models.periods import Period, periods_of_year
-from models.tables import ScheduleRule
-from scheduler.due import Item, Timing, plan_items, timings_from_rows, upcoming_items
-from scheduler.tick import describe_deadline, weekday
+from models.due import Item, Timing, plan_items, upcoming_items
+from models.periods import Frequency, Period, WorkCalendar, periods_of_year
+from models.plan_view import PlanView
+from models.schedule_queries import plan_timings
+from models.session import Session
+from models.store import load_plan_view
 
 SHOWN = 12
 OFFICER_SHOWN = 4
 
 
-async def plan_schedule(session: AsyncSession, deps: Deps, plan_id: int) -> tuple[PlanView, dict, list[Item]]:
+async def plan_schedule(session: Session, deps: Deps,
+                        plan_id: int) -> tuple[PlanView, dict[Frequency, Timing], list[Item]]:
     """The plan's view, its timings and every item of its year (for the frequencies it uses)."""
     view = await load_plan_view(session, plan_id, deps.plan_views)
-    timings = timings_from_rows(await session.scalars(select(ScheduleRule).where(ScheduleRule.plan_id == plan_id)))
+    timings = await plan_timings(session, plan_id)
     frequencies = {pv.frequency for pv in view.parts.values()}
     items = plan_items(view.plan.code, view.plan.year, timings, deps.calendar, deps.timezone, frequencies,
                        view.collect_from)
     return view, timings, items
 
 
-async def upcoming(session: AsyncSession, deps: Deps, plan_id: int, now: datetime, limit: int = SHOWN) -> list[Item]:
+async def upcoming(session: Session, deps: Deps, plan_id: int, now: datetime, limit: int = SHOWN) -> list[Item]:
     """The plan's next `limit` scheduled items after `now`, in order."""
     _, _, items = await plan_schedule(session, deps, plan_id)
     return upcoming_items(items, now, limit)
@@ -70,8 +71,8 @@ async def show_schedule(ctx: Ctx) -> None:
     lines = [t("schedule-view-header", plan=view.plan.title)]
     lines += [describe_item(t, ctx.deps, item) for item in shown]
     timing: Timing = next(iter(timings.values()))
-    lines += ["", t("schedule-view-footer", zone=str(ctx.deps.timezone), quiet_start=timing.quiet_start.strftime("%H:%M"),
-                    quiet_end=timing.quiet_end.strftime("%H:%M"))]
+    lines += ["", t("schedule-view-footer", zone=str(ctx.deps.timezone),
+                    quiet_start=timing.quiet_start.strftime("%H:%M"), quiet_end=timing.quiet_end.strftime("%H:%M"))]
     ctx.say_text("\n".join(lines))
 
 
@@ -96,3 +97,17 @@ async def _officer_deadlines(ctx: Ctx) -> None:
         lines.append(t("schedule-officer-line", period=period_label(period, t),
                        deadline=describe_deadline(t, ctx.deps.calendar, deadline), count=counts[period]))
     ctx.say_text("\n".join(lines))
+
+
+def weekday(t: Translator, day: date) -> str:
+    return t(f"schedule-weekday-{day.weekday()}")
+
+
+def describe_deadline(t: Translator, calendar: WorkCalendar, day: date) -> str:
+    """"thứ Năm 20/03/2025"; a day off says so and names the working day before it."""
+    if calendar.is_working_day(day):
+        return t("schedule-deadline", weekday=weekday(t, day), date=t.date(day))
+    workday = calendar.previous_working_day(day)
+    reason = calendar.holiday_name(day, t.locale) or t("schedule-weekend")
+    return t("schedule-deadline-day-off", weekday=weekday(t, day), date=t.date(day), reason=reason,
+             workday=f"{weekday(t, workday)} {t.date(workday)}")
