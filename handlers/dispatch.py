@@ -20,7 +20,6 @@ from handlers import (
 )
 from handlers.commands import Route
 from handlers.context import Ctx
-from handlers.schedule import show_schedule
 from handlers.intents import (
     AskCharts,
     AskCompare,
@@ -45,6 +44,7 @@ from handlers.intents import (
     SubmitFigures,
     Thanks,
 )
+from handlers.schedule import show_schedule
 from handlers.start import start
 from handlers.understand import MAX_MESSAGE, language_of, understand
 from models import people

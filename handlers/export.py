@@ -47,19 +47,18 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from models.plan_view import PartView, PlanView
-from models.store import load_plan_view
 from handlers.formatting import describe_target, period_label
 from handlers.summary_text import coverage_text
 from locales import Translator
 from models import store
 from models.gaps import Status
 from models.periods import Period, PeriodError
+from models.plan_view import PartView, PlanView
 from models.plan_xlsx import CONFLICTS_SHEET, META_SHEET, PARTS_SHEET, UNITS_SHEET
 from models.plans import DEFAULT_TARGET_SOURCE
 from models.rollups import Standing
-from models.summary_data import Cell as SummaryCell
-from models.summary_data import IndicatorRow, Summary
+from models.store import load_plan_view
+from models.summary_data import Cell as SummaryCell, IndicatorRow, Summary
 from models.summary_queries import build_summary
 from models.tables import Indicator
 from models.targets import Comparison, Measure, TargetParseError, parse_target_detail

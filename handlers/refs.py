@@ -40,7 +40,7 @@ def resolve(view: PlanView, ref: str, unit_id: int | None = None) -> Resolved:
     by_code = [p for p in view.parts.values() if p.indicator.code.lower() == ref]
     by_number = [
         p for p in view.parts.values()
-        if p.indicator.number.lower() == ref and p.indicator.code.lower() != ref
+        if (p.indicator.number.lower() == ref and p.indicator.code.lower() != ref)
         or (p.indicator.code.lower().endswith(f".{ref}") and p.indicator.number.lower() == ref)
     ]
     candidates = by_code + [p for p in by_number if p not in by_code]

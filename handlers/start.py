@@ -72,7 +72,7 @@ async def _register(ctx: Ctx, invite: Invite, plan: Plan | None) -> None:
         ctx.session, e.channel, e.sender_id, e.sender_name, e.chat_id, ctx.now)
     ctx.person = person
     unit = await store.unit_by_id(ctx.session, invite.unit_id) if invite.unit_id else None
-    role, replaced = await people.grant_role(
+    _, replaced = await people.grant_role(
         ctx.session, person=person, role=invite.role, plan_id=plan.id if plan else None,
         unit_id=unit.id if unit else None, now=ctx.now, invite_id=invite.id,
     )

@@ -232,7 +232,7 @@ def _read_yaml(path: Path) -> Located:
         raise PlanFileError(str(path), [PlanIssue("line", None, "-", "plan-error-encoding")]) from None
     try:
         _check_yaml_shape(path, text)
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -1044,6 +1044,17 @@ def _with_comparison(target: Target, comparison: Comparison) -> Target:
 
 
 __all__ = [
-    "ConflictSpec", "IndicatorSpec", "PartSpec", "PlanFileError", "PlanIssue", "PlanSpec", "ScheduleSpec",
-    "UnitSpec", "build_plan", "derive_reporters", "named_units", "load_plan_file", "Located",
+    "ConflictSpec",
+    "IndicatorSpec",
+    "Located",
+    "PartSpec",
+    "PlanFileError",
+    "PlanIssue",
+    "PlanSpec",
+    "ScheduleSpec",
+    "UnitSpec",
+    "build_plan",
+    "derive_reporters",
+    "load_plan_file",
+    "named_units",
 ]

@@ -361,7 +361,7 @@ def _percentages(figures: Sequence[Figure | None], weights: Sequence[Decimal] | 
         total_weight = sum(used_weights, _ZERO)
         # No weight among the units that reported: the plain mean says more than nothing.
         if total_weight > 0:
-            mean = sum((w * v for w, v in zip(used_weights, values)), _ZERO) / total_weight
+            mean = sum((w * v for w, v in zip(used_weights, values, strict=True)), _ZERO) / total_weight
     return Rollup(mean, None, None, len(values), len(figures), None)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -25,10 +25,10 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false as sa_false,
     text,
+    true as sa_true,
 )
-from sqlalchemy import false as sa_false
-from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from models.kinds import RoleKind
@@ -99,7 +99,7 @@ class StrEnumText(TypeDecorator[enum.StrEnum]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UtcDateTime,
         Decimal: DecimalText,
         date: Date,

@@ -34,7 +34,6 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from handlers.context import Deps
-from models.plan_view import PartView, PlanView
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.schedule import describe_deadline, plan_schedule
 from handlers.summary import build_summary, chart_attachments, render_summary
@@ -42,6 +41,7 @@ from locales import Translator, translator
 from models import outbox
 from models.due import Item, Kind, due_items
 from models.periods import Period, WorkCalendar, periods_of_year
+from models.plan_view import PartView, PlanView
 from models.plans import named_units
 from models.schedule_queries import (
     Recipient,

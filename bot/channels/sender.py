@@ -3,10 +3,11 @@ the durable outbox.
 
 Each channel's sender claims due messages under a lease, waits for the rate limiter, sends, and
 marks each message sent as soon as its send returns and the database takes the write, so a crash
-re-sends at most the messages in flight. A sender only sends and marks rows whose claim it still holds (the claim's token is checked
-in the same statement), so a sender whose lease ran out never sends what another took over. A
-failed send goes back to the queue with a backoff instead of being retried in place, so neither
-the drain nor the poll loop waits for it; a send whose answer was lost is retried once, later.
+re-sends at most the messages in flight. A sender only sends and marks rows whose claim it still
+holds (the claim's token is checked in the same statement), so a sender whose lease ran out never
+sends what another took over. A failed send goes back to the queue with a backoff instead of being
+retried in place, so neither the drain nor the poll loop waits for it; a send whose answer was lost
+is retried once, later.
 With several processes on one PostgreSQL database, only the one holding the bot's sender turn
 (bot/singleton.py) sends; the others queue and nudge it.
 The clock and the sleep are injected, so tests run without waiting for real time.

@@ -14,6 +14,7 @@ can be stored; each officer waiting hears so once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import os
@@ -168,12 +169,9 @@ class TelegramChannel:
 
     async def _answer(self, query: CallbackQuery) -> None:
         # Answered first: the button stops spinning whatever the handling takes.
-        try:
+        # Too old, flood-limited, Telegram down: only the spinner stays; handling the press matters more.
+        with contextlib.suppress(AiogramError, TimeoutError):
             await self.bot.answer_callback_query(query.id)
-        except (AiogramError, TimeoutError):
-            # Too old, flood-limited, Telegram down: only the spinner stays; handling the press
-            # matters more.
-            pass
 
     # --- polling --------------------------------------------------------------------------------
 
@@ -227,10 +225,8 @@ class TelegramChannel:
             offset = updates[-1].update_id + 1
         if offset is not None:
             # Confirm the last batch so a restart does not fetch it again (it would be skipped anyway).
-            try:
+            with contextlib.suppress(TelegramNetworkError, TelegramServerError, TelegramRetryAfter):
                 await self.bot.get_updates(offset=offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES)
-            except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter):
-                pass
 
     async def intake(self, updates: list[Update]) -> bool:
         """Handle updates (polled or posted); False when the database is unavailable: what could
