@@ -23,13 +23,22 @@ from bot.sqlite_inline import Patience, inline_creator
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one's lock (bot, tick, CLI share a file)
+
+
+def make_engine(database_url: str, *, sqlite_inline: bool = False, **kwargs: Any) -> AsyncEngine:
+    """The engine for `database_url`. On SQLite, aiosqlite as SQLAlchemy ships it: each connection
+    has its own thread, so a long query waits there, not in the event loop, and a writer waits
+    up to SQLITE_BUSY_TIMEOUT for the lock inside SQLite. `sqlite_inline` (the SQLITE_INLINE
+    setting) runs statements in the event loop's thread instead (bot/sqlite_inline.py)."""
     url = make_url(database_url)
     prepare_sqlite_folder(url)
     if url.get_backend_name() == "sqlite":
-        # Several writers (bot, tick, CLI) may share one file: wait up to 30 s for the lock
-        # instead of failing.
-        kwargs.setdefault("async_creator", inline_creator(url, Patience(timeout=30.0)))
+        if sqlite_inline:
+            kwargs.setdefault("async_creator", inline_creator(url, Patience(timeout=SQLITE_BUSY_TIMEOUT)))
+        else:
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
     else:
         # A connection the server dropped (a restart, pg_terminate_backend, an idle timeout) is
         # found and replaced before use, instead of failing the first statement sent on it.
@@ -81,12 +90,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SerializedSessions:
-    """Sessions taken one at a time, for SQLite.
+    """Sessions taken one at a time: part of the SQLITE_INLINE trick.
 
-    SQLite has one writer; when transactions overlap, its busy handler makes the losers sleep in
-    growing steps (up to 100 ms), which under load costs far more than queueing them in asyncio.
-    So in one process, units of work on SQLite run one after another. Other processes on the same
-    file still wait through the busy timeout.
+    An inline connection never sleeps inside SQLite: when another connection holds the write lock
+    it retries from the event loop, in growing steps. Queueing this process's units of work in
+    asyncio instead keeps its own connections from colliding at all; other processes on the same
+    file are still waited for. The price: a long unit of work (a summary) holds up every other.
     """
 
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
@@ -100,9 +109,12 @@ class SerializedSessions:
                 yield session
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | SerializedSessions:
+def make_sessionmaker(engine: AsyncEngine, *,
+                      one_at_a_time: bool = False) -> async_sessionmaker[AsyncSession] | SerializedSessions:
+    """Sessions on `engine`, concurrent by default: on SQLite each writer waits for the write lock
+    (make_engine's busy timeout). `one_at_a_time` (with SQLITE_INLINE) queues them in this process."""
     factory = async_sessionmaker(engine, expire_on_commit=False)
-    if engine.url.get_backend_name() == "sqlite":
+    if one_at_a_time and engine.url.get_backend_name() == "sqlite":
         return SerializedSessions(factory)
     return factory
 
