@@ -46,7 +46,6 @@ from typing import Any, Final
 
 import aiohttp
 
-from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer

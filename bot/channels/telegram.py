@@ -14,8 +14,6 @@ updates until they can be stored; each officer waiting hears so once.
 """
 from __future__ import annotations
 
-from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
-
 import asyncio
 import base64
 import hmac
