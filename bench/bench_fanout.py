@@ -25,6 +25,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.tricks import FLAG, HELP, use_tricks_if_asked  # noqa: E402
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.generated import plan_yaml, register_officers  # noqa: E402
@@ -111,5 +115,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--officers", type=int, default=5000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     arguments = parser.parse_args()
+    print(PATH)
     asyncio.run(main(arguments.officers, arguments.database_url))

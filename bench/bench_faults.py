@@ -24,6 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.tricks import FLAG, HELP, use_tricks_if_asked  # noqa: E402
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
@@ -108,5 +112,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL (a throwaway database is made)")
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     arguments = parser.parse_args()
+    print(PATH)
     asyncio.run(main(arguments.messages, arguments.postgres))

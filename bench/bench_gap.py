@@ -23,6 +23,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.tricks import FLAG, HELP, use_tricks_if_asked  # noqa: E402
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
 from sqlalchemy import insert, select  # noqa: E402
 
 from bench.generated import plan_yaml  # noqa: E402
@@ -99,5 +103,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
     parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
+    print(PATH)
     asyncio.run(main(args.database_url, args.questions))

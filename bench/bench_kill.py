@@ -28,6 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.tricks import FLAG, HELP, use_tricks_if_asked  # noqa: E402
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.generated import fresh_database, plan_yaml, register_officers  # noqa: E402
@@ -140,6 +144,8 @@ if __name__ == "__main__":
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--postgres", default=None)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     arguments = parser.parse_args()
+    print(PATH)
     asyncio.run(main(arguments.officers, arguments.figures, arguments.rate, arguments.kills, arguments.seed,
                      arguments.postgres))

@@ -24,6 +24,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.tricks import FLAG, HELP, use_tricks_if_asked  # noqa: E402
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
 from bench.bench_telegram import Replies  # noqa: E402
 from bench.generated import plan_yaml, register_officers  # noqa: E402
 from bot.app import build_app  # noqa: E402
@@ -106,5 +110,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--officers", type=int, default=5000)
     parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
+    print(PATH)
     asyncio.run(main(args.officers, args.messages))

@@ -30,6 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.tricks import FLAG, HELP, use_tricks_if_asked  # noqa: E402
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
 import aiohttp  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
@@ -168,5 +172,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     arguments = parser.parse_args()
+    print(PATH)
     asyncio.run(main(arguments.officers, arguments.figures, arguments.rate, arguments.seed, arguments.postgres))

@@ -29,6 +29,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.tricks import FLAG, HELP, use_tricks_if_asked  # noqa: E402
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
 from sqlalchemy import insert, select  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
@@ -162,5 +166,7 @@ if __name__ == "__main__":
     parser.add_argument("--units", type=int, default=3000)
     parser.add_argument("--indicators", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
+    print(PATH)
     asyncio.run(main(args.database_url, args.units, args.indicators, args.repeat))

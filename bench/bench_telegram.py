@@ -31,7 +31,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.channels import lean_aiogram  # noqa: F401,E402,I001  (first: before aiogram is imported)
+from bench.tricks import FLAG, HELP, use_tricks_if_asked  # noqa: E402
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
 from aiogram import Dispatcher, Router  # noqa: E402
 from aiogram.types import Message  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
@@ -242,5 +245,7 @@ if __name__ == "__main__":
     parser.add_argument("--figures", type=int, default=10)
     parser.add_argument("--database-url", help="a PostgreSQL server to run on instead of SQLite")
     parser.add_argument("--rate", type=float, default=40.0, help="updates per second in the steady phase")
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
+    print(PATH)
     asyncio.run(main(args.officers, args.figures, args.database_url, args.rate))
