@@ -61,7 +61,9 @@ class Replies:
         self.emu = emu
         self.seen = 0
         self.counts: dict[int, int] = {}
-        self.waiting: dict[int, tuple[int, asyncio.Future[None]]] = {}
+        # Several waiters per chat: at a steady rate an officer's next figure may come before the
+        # reply to the last one (a slow machine), and each waits for its own count.
+        self.waiting: dict[int, list[tuple[int, asyncio.Future[None]]]] = {}
 
     async def watch(self) -> None:
         while True:
@@ -71,16 +73,20 @@ class Replies:
             for record in new:
                 chat = int(record.chat_id)
                 self.counts[chat] = self.counts.get(chat, 0) + 1
-                wanted = self.waiting.get(chat)
-                if wanted and self.counts[chat] >= wanted[0] and not wanted[1].done():
-                    wanted[1].set_result(None)
+                for count, future in self.waiting.get(chat, ()):
+                    if self.counts[chat] >= count and not future.done():
+                        future.set_result(None)
 
     async def until(self, chat: int, count: int) -> None:
         if self.counts.get(chat, 0) >= count:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiting[chat] = (count, future)
-        await future
+        waiters = self.waiting.setdefault(chat, [])
+        waiters.append((count, future))
+        try:
+            await future
+        finally:
+            waiters.remove((count, future))
 
 
 async def drive(emu: TelegramEmulator, users: list[int], messages: list[list[str]]) -> tuple[float, list[float]]:
