@@ -129,12 +129,17 @@ MIGRATION_LOCK = 0x347146E4751F2AAF  # pg_advisory_xact_lock's key: any fixed nu
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` on the engine's database. On PostgreSQL, processes
-    starting together (webhook workers) migrate one after another: the others wait on an advisory
-    lock, then find nothing left to do."""
+    """Apply migrations up to `revision` on the engine's database. Processes starting together
+    (webhook workers, the bot and a CLI command) migrate one after another: the others wait on an
+    advisory lock (PostgreSQL) or the write lock (SQLite), then find nothing left to do."""
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        elif connection.dialect.name == "sqlite":
+            # Python's sqlite3 runs DDL outside any transaction, so two migrators would both find
+            # no alembic_version and both create it. The write lock first: the others wait for it
+            # (the busy timeout), then find nothing left to do; and a migration is all or nothing.
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
         await connection.run_sync(_upgrade, revision)
 
 
