@@ -60,5 +60,4 @@ class App:
 
 def build_app(settings: Settings, clock: Clock = system_clock) -> App:
     engine = make_engine(settings.database_url, sqlite_inline=settings.sqlite_inline)
-    sessions = make_sessionmaker(engine, one_at_a_time=settings.sqlite_inline)
-    return App(settings=settings, engine=engine, sessions=sessions, clock=clock)
+    return App(settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock)

@@ -90,12 +90,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SerializedSessions:
-    """Sessions taken one at a time: part of the SQLITE_INLINE trick.
+    """Sessions taken one at a time, for SQLite.
 
-    An inline connection never sleeps inside SQLite: when another connection holds the write lock
-    it retries from the event loop, in growing steps. Queueing this process's units of work in
-    asyncio instead keeps its own connections from colliding at all; other processes on the same
-    file are still waited for. The price: a long unit of work (a summary) holds up every other.
+    SQLite has one writer, and a unit of work takes the write lock early (an update is marked
+    handled first). When this process's units overlap, SQLite's busy handler makes the losers
+    sleep in growing steps (up to 100 ms) and in no order, so under load a batch could starve
+    behind the sender's marks. Queued in asyncio they take turns at once, and outcomes that
+    arrive while a write waits join it (sender.py). Other processes on the same file (the tick
+    command, an import) still wait through the busy timeout. A unit of work should therefore
+    not hold its session across slow work (drawing a chart).
     """
 
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
@@ -109,12 +112,9 @@ class SerializedSessions:
                 yield session
 
 
-def make_sessionmaker(engine: AsyncEngine, *,
-                      one_at_a_time: bool = False) -> async_sessionmaker[AsyncSession] | SerializedSessions:
-    """Sessions on `engine`, concurrent by default: on SQLite each writer waits for the write lock
-    (make_engine's busy timeout). `one_at_a_time` (with SQLITE_INLINE) queues them in this process."""
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | SerializedSessions:
     factory = async_sessionmaker(engine, expire_on_commit=False)
-    if one_at_a_time and engine.url.get_backend_name() == "sqlite":
+    if engine.url.get_backend_name() == "sqlite":
         return SerializedSessions(factory)
     return factory
 

@@ -102,6 +102,6 @@ async def test_the_setting_turns_the_trick_on_for_the_app(tmp_path: Path) -> Non
         async with app.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             assert isinstance(raw.driver_connection, InlineConnection)
-        assert isinstance(app.sessions, SerializedSessions)  # its units of work queue in the process
+        assert isinstance(app.sessions, SerializedSessions)
     finally:
         await app.close()

@@ -1,8 +1,9 @@
 """SQLite on the standard path (bot/db.py): aiosqlite as SQLAlchemy ships it, a pool of
 connections each on its own thread, and writers that wait for SQLite's write lock (up to 30 s)
-instead of failing with "database is locked" — two chats' transactions at once, a tick and a
-chat, another process. Reads stay outside transactions (Python's legacy transaction control),
-so a unit of work that read first can still write after another one committed."""
+instead of failing with "database is locked" — two transactions at once (as from two processes:
+the app queues its own units of work), a tick and a burst of chats, another process holding the
+lock. Reads stay outside transactions (Python's legacy transaction control), so a unit of work
+that read first can still write after another one committed."""
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from bot.app import build_app
 from bot.config import load_settings
-from bot.db import SQLITE_BUSY_TIMEOUT, make_engine, make_sessionmaker
+from bot.db import SQLITE_BUSY_TIMEOUT, SerializedSessions, make_engine
 
 
 def url_in(folder: Path) -> str:
@@ -44,7 +45,7 @@ async def test_the_default_engine_is_aiosqlite_with_a_pool_and_the_bots_pragmas(
     app = build_app(load_settings(DATABASE_URL=url_in(tmp_path)))
     try:
         assert isinstance(app.engine.pool, AsyncAdaptedQueuePool)  # a file database: a pool, not one connection
-        assert isinstance(app.sessions, async_sessionmaker)  # units of work are not queued in the process
+        assert isinstance(app.sessions, SerializedSessions)  # the process's own units of work take turns
         async with app.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             assert isinstance(raw.driver_connection, aiosqlite.Connection)
@@ -58,7 +59,7 @@ async def test_the_default_engine_is_aiosqlite_with_a_pool_and_the_bots_pragmas(
 async def test_two_writing_transactions_at_once_wait_for_each_other(tmp_path: Path) -> None:
     engine = make_engine(url_in(tmp_path))
     await make_table(engine)
-    sessions = make_sessionmaker(engine)
+    sessions = async_sessionmaker(engine)  # not queued in asyncio: SQLite's lock decides
     first_wrote, first_may_commit = asyncio.Event(), asyncio.Event()
 
     async def first_chat() -> None:
@@ -84,7 +85,7 @@ async def test_two_writing_transactions_at_once_wait_for_each_other(tmp_path: Pa
 
 
 async def test_many_units_of_work_at_once_all_commit(tmp_path: Path) -> None:
-    """A tick and a burst of chats, more of them than the pool keeps open: none fails."""
+    """A tick and a burst of chats in one process, each waiting its turn: none fails."""
     app = build_app(load_settings(DATABASE_URL=url_in(tmp_path)))
     await make_table(app.engine)
 
@@ -127,7 +128,7 @@ async def test_reads_are_outside_transactions_so_a_later_write_still_gets_the_lo
     committed, and the write would fail at once (SQLITE_BUSY_SNAPSHOT, no waiting)."""
     engine = make_engine(url_in(tmp_path))
     await make_table(engine)
-    sessions = make_sessionmaker(engine)
+    sessions = async_sessionmaker(engine)
     async with sessions() as reader, reader.begin():
         assert list(await reader.scalars(text("SELECT v FROM t"))) == []
         raw = await (await reader.connection()).get_raw_connection()
