@@ -1,6 +1,6 @@
 """Fan-out of one tick's prompts to thousands of officers through Telegram's flood limits.
 
-    .venv/bin/python bench/bench_fanout.py [--officers 5000] [--database-url URL]
+    .venv/bin/python bench/bench_fanout.py [--officers 5000] [--database-url URL] [--tricks]
 
 Builds a plan of N communes (two monthly indicators each), registers one Telegram officer per
 commune directly in the database, starts the Telegram emulator (tests/telegram_emulator.py) with its

@@ -1,6 +1,6 @@
 """A fan-out through send faults, in real time: nothing lost, nothing twice, and how long it takes.
 
-    .venv/bin/python bench/bench_faults.py [--messages 200] [--postgres SERVER_URL]
+    .venv/bin/python bench/bench_faults.py [--messages 200] [--postgres SERVER_URL] [--tricks]
 
 Queues one message for each of N private chats and lets the real TelegramChannel sender (aiogram
 over HTTP, its rate limiter, the outbox's claim → send → mark) deliver them to the Telegram emulator
@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,7 +51,7 @@ async def main(messages: int, postgres: str | None) -> None:
 
 
 async def run(messages: int, url: str) -> None:
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     started = time.monotonic()
 
     def clock() -> datetime:

@@ -1,7 +1,7 @@
 """Gap answers with 100,000 stored submissions: time from a typed question to the reply, through
 the whole conversation path (understanding, unit of work, queries, arithmetic, formatting).
 
-    .venv/bin/python bench/bench_gap.py [--database-url URL] [--questions 300]
+    .venv/bin/python bench/bench_gap.py [--database-url URL] [--questions 300] [--tricks]
 
 Builds a plan of 300 communes × 28 monthly indicators, stores a year of figures for each
 (100,800 rows), registers an officer per commune, then asks "chỉ tiêu N còn thiếu bao nhiêu?"

@@ -1,6 +1,6 @@
 """kill -9 under load: figures stored once, replies lost never and sent twice at most once per kill.
 
-    .venv/bin/python bench/bench_kill.py [--officers 100] [--figures 10] [--rate 40] [--kills 5] [--seed 13]
+    .venv/bin/python bench/bench_kill.py [--officers 100] [--figures 10] [--rate 40] [--kills 5] [--seed 13] [--tricks]
                                          [--postgres SERVER_URL]
 
 `python -m bot run` polls the Telegram emulator (flood limits on) as its own process. Officers
@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def confirms(text: str | None) -> bool:
 
 
 async def prepare(url: str, officers: int, figures: int, folder: Path) -> list[int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     app = build_app(load_settings(DATABASE_URL=url))
     await app.migrate()
     path = folder / "plan.yaml"
@@ -92,10 +92,12 @@ async def main(officers: int, figures: int, rate: float, kills: int, seed: int, 
                 expected = officers * figures
                 print(f"{'PostgreSQL' if postgres else 'SQLite'}: {expected} figures at {rate:.0f}/s, "
                       f"{kills} × kill -9")
-                print(f"figures stored: {stored} (updates handled: {handled}; stored twice: {max(0, stored - expected)})")
+                print(f"figures stored: {stored} (updates handled: {handled}; "
+                      f"stored twice: {max(0, stored - expected)})")
                 print(f"replies: {sum(replies.values())} sent, {len(replies)} distinct, "
                       f"lost {expected - len(replies)}, sent twice {sum(n - 1 for n in replies.values())}")
-                print(f"other messages (the scheduler's prompts): {sum(everything.values()) - sum(replies.values())} sent, "
+                others = sum(everything.values()) - sum(replies.values())
+                print(f"other messages (the scheduler's prompts): {others} sent, "
                       f"sent twice {sum(n - 1 for sent, n in everything.items() if not confirms(sent[1]))}")
                 print(f"429 answers: {emu.too_many_requests}")
                 print(f"bot log: {(folder / 'bot.log').read_text(errors='replace').count('Traceback')} tracebacks")

@@ -1,6 +1,6 @@
 """Resident memory of the running bot with 5,000 registered officers.
 
-    .venv/bin/python bench/bench_memory.py [--officers 5000] [--messages 300]
+    .venv/bin/python bench/bench_memory.py [--officers 5000] [--messages 300] [--tricks]
 
 Builds a SQLite database with a plan of 5,000 communes × 10 indicators and one registered
 officer per commune, starts `python -m bot run` as its own process against the Bot API emulator

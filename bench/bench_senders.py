@@ -1,7 +1,7 @@
 """Two webhook processes on one PostgreSQL database: together within Telegram's limits, the holder
 of the sender turn killed halfway.
 
-    .venv/bin/python bench/bench_senders.py [--officers 100] [--figures 10] [--rate 40] [--seed 13]
+    .venv/bin/python bench/bench_senders.py [--officers 100] [--figures 10] [--rate 40] [--seed 13] [--tricks]
                                             [--postgres SERVER_URL]
 
 Two `python -m bot run` processes in webhook mode (the README's province deployment) against a

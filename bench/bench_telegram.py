@@ -1,6 +1,6 @@
 """End-to-end throughput of the Telegram channel, beside a bare aiogram echo bot (the ceiling).
 
-    .venv/bin/python bench/bench_telegram.py [--officers 200] [--figures 10] [--database-url URL]
+    .venv/bin/python bench/bench_telegram.py [--officers 200] [--figures 10] [--database-url URL] [--tricks]
 
 Both bots poll the same Bot API emulator over loopback HTTP. 200 officers (registered in the
 database beforehand) each send 10 figures, one after another, waiting for each reply, all
@@ -104,20 +104,21 @@ async def drive(emu: TelegramEmulator, users: list[int], messages: list[list[str
             latencies.append((time.perf_counter() - began) * 1000)
 
     started = time.perf_counter()
-    await asyncio.gather(*(one_user(u, m) for u, m in zip(users, messages)))
+    await asyncio.gather(*(one_user(u, m) for u, m in zip(users, messages, strict=True)))
     elapsed = time.perf_counter() - started
     watcher.cancel()
     return elapsed, latencies
 
 
-async def paced(emu: TelegramEmulator, users: list[int], messages: list[list[str]], rate: float) -> tuple[float, list[float]]:
+async def paced(emu: TelegramEmulator, users: list[int], messages: list[list[str]],
+                rate: float) -> tuple[float, list[float]]:
     """Messages arrive at a steady `rate` per second (open loop, officers taking turns), as a
     busy reporting day looks; returns the wall time and update-to-reply latencies."""
     latencies: list[float] = []
     replies = Replies(emu)
     watcher = asyncio.create_task(replies.watch())
     sent_per_user: dict[int, int] = {}
-    order = [(user, text) for round_ in zip(*messages) for user, text in zip(users, round_)]
+    order = [(user, text) for round_ in zip(*messages, strict=True) for user, text in zip(users, round_, strict=True)]
 
     async def one(user: int, text: str) -> None:
         sent_per_user[user] = sent_per_user.get(user, 0) + 1
