@@ -37,8 +37,7 @@ def make_engine(database_url: str, *, sqlite_inline: bool = False, **kwargs: Any
         if sqlite_inline:
             kwargs.setdefault("async_creator", inline_creator(url, Patience(timeout=SQLITE_BUSY_TIMEOUT)))
         else:
-            connect_args = kwargs.setdefault("connect_args", {})
-            connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT, **kwargs.get("connect_args", {})}
     else:
         # A connection the server dropped (a restart, pg_terminate_backend, an idle timeout) is
         # found and replaced before use, instead of failing the first statement sent on it.
