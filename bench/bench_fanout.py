@@ -1,6 +1,6 @@
 """Fan-out of one tick's prompts to thousands of officers through Telegram's flood limits.
 
-    .venv/bin/python bench/bench_fanout.py [--officers 5000] [--database-url URL]
+    .venv/bin/python bench/bench_fanout.py [--officers 5000] [--database-url URL] [--tricks]
 
 Builds a plan of N communes (two monthly indicators each), registers one Telegram officer per
 commune directly in the database, starts the Telegram emulator (tests/telegram_emulator.py) with its
@@ -24,6 +24,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.tricks import FLAG, HELP, use_tricks_if_asked
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
 from sqlalchemy import func, select
 
@@ -111,5 +115,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--officers", type=int, default=5000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     arguments = parser.parse_args()
+    print(PATH)
     asyncio.run(main(arguments.officers, arguments.database_url))

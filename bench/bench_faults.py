@@ -1,6 +1,6 @@
 """A fan-out through send faults, in real time: nothing lost, nothing twice, and how long it takes.
 
-    .venv/bin/python bench/bench_faults.py [--messages 200] [--postgres SERVER_URL]
+    .venv/bin/python bench/bench_faults.py [--messages 200] [--postgres SERVER_URL] [--tricks]
 
 Queues one message for each of N private chats and lets the real TelegramChannel sender (aiogram
 over HTTP, its rate limiter, the outbox's claim → send → mark) deliver them to the Telegram emulator
@@ -23,6 +23,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.tricks import FLAG, HELP, use_tricks_if_asked
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
 from sqlalchemy import func, select
 
@@ -108,5 +112,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL (a throwaway database is made)")
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     arguments = parser.parse_args()
+    print(PATH)
     asyncio.run(main(arguments.messages, arguments.postgres))

@@ -1,7 +1,7 @@
 """Gap answers with 100,000 stored submissions: time from a typed question to the reply, through
 the whole conversation path (understanding, unit of work, queries, arithmetic, formatting).
 
-    .venv/bin/python bench/bench_gap.py [--database-url URL] [--questions 300]
+    .venv/bin/python bench/bench_gap.py [--database-url URL] [--questions 300] [--tricks]
 
 Builds a plan of 300 communes × 28 monthly indicators, stores a year of figures for each
 (100,800 rows), registers an officer per commune, then asks "chỉ tiêu N còn thiếu bao nhiêu?"
@@ -22,6 +22,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.tricks import FLAG, HELP, use_tricks_if_asked
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
 from sqlalchemy import insert, select
 
@@ -99,5 +103,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
     parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
+    print(PATH)
     asyncio.run(main(args.database_url, args.questions))

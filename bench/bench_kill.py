@@ -1,6 +1,6 @@
 """kill -9 under load: figures stored once, replies lost never and sent twice at most once per kill.
 
-    .venv/bin/python bench/bench_kill.py [--officers 100] [--figures 10] [--rate 40] [--kills 5] [--seed 13]
+    .venv/bin/python bench/bench_kill.py [--officers 100] [--figures 10] [--rate 40] [--kills 5] [--seed 13] [--tricks]
                                          [--postgres SERVER_URL]
 
 `python -m bot run` polls the Telegram emulator (flood limits on) as its own process. Officers
@@ -28,15 +28,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from bench.tricks import FLAG, HELP, use_tricks_if_asked
 
-from bench.generated import fresh_database, plan_yaml, register_officers  # noqa: E402
-from bot.app import build_app  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from models import store  # noqa: E402
-from models.plans import load_plan_file  # noqa: E402
-from models.tables import ProcessedUpdate, Submission  # noqa: E402
-from tests.telegram_emulator import TelegramEmulator  # noqa: E402
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
+from sqlalchemy import func, select
+
+from bench.generated import fresh_database, plan_yaml, register_officers
+from bot.app import build_app
+from bot.config import load_settings
+from models import store
+from models.plans import load_plan_file
+from models.tables import ProcessedUpdate, Submission
+from tests.telegram_emulator import TelegramEmulator
 
 FIRST_CHAT = 700_000
 
@@ -88,10 +92,12 @@ async def main(officers: int, figures: int, rate: float, kills: int, seed: int, 
                 expected = officers * figures
                 print(f"{'PostgreSQL' if postgres else 'SQLite'}: {expected} figures at {rate:.0f}/s, "
                       f"{kills} × kill -9")
-                print(f"figures stored: {stored} (updates handled: {handled}; stored twice: {max(0, stored - expected)})")
+                print(f"figures stored: {stored} (updates handled: {handled}; "
+                      f"stored twice: {max(0, stored - expected)})")
                 print(f"replies: {sum(replies.values())} sent, {len(replies)} distinct, "
                       f"lost {expected - len(replies)}, sent twice {sum(n - 1 for n in replies.values())}")
-                print(f"other messages (the scheduler's prompts): {sum(everything.values()) - sum(replies.values())} sent, "
+                others = sum(everything.values()) - sum(replies.values())
+                print(f"other messages (the scheduler's prompts): {others} sent, "
                       f"sent twice {sum(n - 1 for sent, n in everything.items() if not confirms(sent[1]))}")
                 print(f"429 answers: {emu.too_many_requests}")
                 print(f"bot log: {(folder / 'bot.log').read_text(errors='replace').count('Traceback')} tracebacks")
@@ -140,6 +146,8 @@ if __name__ == "__main__":
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--postgres", default=None)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     arguments = parser.parse_args()
+    print(PATH)
     asyncio.run(main(arguments.officers, arguments.figures, arguments.rate, arguments.kills, arguments.seed,
                      arguments.postgres))

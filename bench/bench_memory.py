@@ -1,6 +1,6 @@
 """Resident memory of the running bot with 5,000 registered officers.
 
-    .venv/bin/python bench/bench_memory.py [--officers 5000] [--messages 300]
+    .venv/bin/python bench/bench_memory.py [--officers 5000] [--messages 300] [--tricks]
 
 Builds a SQLite database with a plan of 5,000 communes × 10 indicators and one registered
 officer per commune, starts `python -m bot run` as its own process against the Bot API emulator
@@ -24,13 +24,17 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_telegram import Replies  # noqa: E402
-from bench.generated import plan_yaml, register_officers  # noqa: E402
-from bot.app import build_app  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from models import store  # noqa: E402
-from models.plans import load_plan_file  # noqa: E402
-from tests.telegram_emulator import TelegramEmulator  # noqa: E402
+from bench.tricks import FLAG, HELP, use_tricks_if_asked
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
+from bench.bench_telegram import Replies
+from bench.generated import plan_yaml, register_officers
+from bot.app import build_app
+from bot.config import load_settings
+from models import store
+from models.plans import load_plan_file
+from tests.telegram_emulator import TelegramEmulator
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 TOKEN = "123456:BENCH-token"
@@ -106,5 +110,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--officers", type=int, default=5000)
     parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
+    print(PATH)
     asyncio.run(main(args.officers, args.messages))

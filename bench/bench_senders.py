@@ -1,7 +1,7 @@
 """Two webhook processes on one PostgreSQL database: together within Telegram's limits, the holder
 of the sender turn killed halfway.
 
-    .venv/bin/python bench/bench_senders.py [--officers 100] [--figures 10] [--rate 40] [--seed 13]
+    .venv/bin/python bench/bench_senders.py [--officers 100] [--figures 10] [--rate 40] [--seed 13] [--tricks]
                                             [--postgres SERVER_URL]
 
 Two `python -m bot run` processes in webhook mode (the README's province deployment) against a
@@ -30,15 +30,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from bench.tricks import FLAG, HELP, use_tricks_if_asked
 
-from bench.bench_kill import confirms, prepare  # noqa: E402
-from bench.generated import fresh_database  # noqa: E402
-from bot.app import build_app  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from models.tables import Submission  # noqa: E402
-from tests.telegram_emulator import TelegramEmulator  # noqa: E402
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
+
+import aiohttp
+from sqlalchemy import func, select
+
+from bench.bench_kill import confirms, prepare
+from bench.generated import fresh_database
+from bot.app import build_app
+from bot.config import load_settings
+from models.tables import Submission
+from tests.telegram_emulator import TelegramEmulator
 
 SECRET = "bench-secret-0123456789"
 
@@ -168,5 +172,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     arguments = parser.parse_args()
+    print(PATH)
     asyncio.run(main(arguments.officers, arguments.figures, arguments.rate, arguments.seed, arguments.postgres))

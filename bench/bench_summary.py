@@ -1,6 +1,7 @@
 """The steering committee's summary for a province-sized plan: 3,000 units × 30 indicators.
 
-    .venv/bin/python bench/bench_summary.py [--database-url URL] [--units 3000] [--indicators 30] [--repeat 3]
+    .venv/bin/python bench/bench_summary.py [--database-url URL] [--units 3000] [--indicators 30]
+                                            [--repeat 3] [--tricks]
 
 Builds a plan of UNITS communes and INDICATORS monthly indicators (ratios, percentages, counts and
 milestones in turn), stores March's and February's figures for 95% of the units (about 171,000
@@ -25,9 +26,14 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.tricks import FLAG, HELP, use_tricks_if_asked
+
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
 from sqlalchemy import insert, select
 
@@ -67,27 +73,9 @@ def plan_yaml(units: int, indicators: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def main(database_url: str | None, units: int, indicators: int, repeat: int) -> None:
-    folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
-    url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
-    app = build_app(load_settings(DATABASE_URL=url))
-    await app.migrate()
-    path = Path(folder.name) / "bench.yaml"
-    path.write_text(plan_yaml(units, indicators), encoding="utf-8")
-    started = time.perf_counter()
-    spec = load_plan_file(path)
-    async with app.unit_of_work() as session:
-        await store.import_plan(session, spec, "bench", datetime.now(UTC))
-    print(f"plan imported: {units:,} units × {indicators} indicators in {time.perf_counter() - started:.1f} s")
-
-    rng = random.Random(6)
-    async with app.unit_of_work() as session:
-        plan = await store.get_plan(session, "BENCH")
-        assert plan is not None
-        unit_ids = list(await session.scalars(select(Unit.id).where(Unit.plan_id == plan.id, Unit.code != "tinh")))
-        parts = list(await session.execute(select(IndicatorPart.id, IndicatorPart.measure)
-                                           .where(IndicatorPart.plan_id == plan.id)))
-    rows = []
+def submission_rows(plan_id: int, unit_ids: list[int], parts: list[Any], rng: random.Random) -> list[dict[str, Any]]:
+    """February's and March's figures for 95% of the units, a tenth of March's corrected once."""
+    rows: list[dict[str, Any]] = []
     deadline = datetime(2025, 3, 20, 17, 0, tzinfo=UTC)
     for period, month in (("2025-02", 2), ("2025-03", 3)):
         for unit_id in unit_ids:
@@ -95,7 +83,7 @@ async def main(database_url: str | None, units: int, indicators: int, repeat: in
                 continue  # 5% of units send nothing
             for part_id, measure in parts:
                 at = deadline - timedelta(days=30 * (3 - month)) + timedelta(hours=rng.randint(-200, 30))
-                row = dict(plan_id=plan.id, part_id=part_id, unit_id=unit_id, period=period, version=1,
+                row = dict(plan_id=plan_id, part_id=part_id, unit_id=unit_id, period=period, version=1,
                            value=None, numerator=None, denominator=None, done=None, channel="console",
                            submitted_at=at)
                 if measure == "ratio":
@@ -110,6 +98,29 @@ async def main(database_url: str | None, units: int, indicators: int, repeat: in
                 rows.append(row)
                 if period == "2025-03" and rng.random() < 0.1:
                     rows.append(dict(row, version=2, submitted_at=at + timedelta(days=2)))
+    return rows
+
+
+async def main(database_url: str | None, units: int, indicators: int, repeat: int) -> None:
+    folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
+    url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
+    app = build_app(load_settings(DATABASE_URL=url))
+    await app.migrate()
+    path = Path(folder.name) / "bench.yaml"
+    path.write_text(plan_yaml(units, indicators), encoding="utf-8")
+    started = time.perf_counter()
+    spec = load_plan_file(path)
+    async with app.unit_of_work() as session:
+        await store.import_plan(session, spec, "bench", datetime.now(UTC))
+    print(f"plan imported: {units:,} units × {indicators} indicators in {time.perf_counter() - started:.1f} s")
+
+    async with app.unit_of_work() as session:
+        plan = await store.get_plan(session, "BENCH")
+        assert plan is not None
+        unit_ids = list(await session.scalars(select(Unit.id).where(Unit.plan_id == plan.id, Unit.code != "tinh")))
+        parts = list(await session.execute(select(IndicatorPart.id, IndicatorPart.measure)
+                                           .where(IndicatorPart.plan_id == plan.id)))
+    rows = submission_rows(plan.id, unit_ids, parts, random.Random(6))
     started = time.perf_counter()
     async with app.unit_of_work() as session:
         connection = await session.connection()
@@ -162,5 +173,7 @@ if __name__ == "__main__":
     parser.add_argument("--units", type=int, default=3000)
     parser.add_argument("--indicators", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
+    print(PATH)
     asyncio.run(main(args.database_url, args.units, args.indicators, args.repeat))

@@ -1,6 +1,6 @@
 """End-to-end throughput of the Telegram channel, beside a bare aiogram echo bot (the ceiling).
 
-    .venv/bin/python bench/bench_telegram.py [--officers 200] [--figures 10] [--database-url URL]
+    .venv/bin/python bench/bench_telegram.py [--officers 200] [--figures 10] [--database-url URL] [--tricks]
 
 Both bots poll the same Bot API emulator over loopback HTTP. 200 officers (registered in the
 database beforehand) each send 10 figures, one after another, waiting for each reply, all
@@ -31,23 +31,24 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.channels import lean_aiogram  # noqa: F401,E402  (first: before aiogram is imported)
+from bench.tricks import FLAG, HELP, use_tricks_if_asked
 
-# isort: split
-from aiogram import Dispatcher, Router  # noqa: E402
-from aiogram.types import Message  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
-from bench.generated import fresh_database, plan_yaml, register_officers  # noqa: E402
-from bot.app import build_app  # noqa: E402
-from bot.channels.sender import Limits  # noqa: E402
-from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.run import settle_long_lived_objects  # noqa: E402
-from models import store  # noqa: E402
-from models.plans import load_plan_file  # noqa: E402
-from models.tables import Submission  # noqa: E402
-from tests.telegram_emulator import TelegramEmulator  # noqa: E402
+from aiogram import Dispatcher, Router
+from aiogram.types import Message
+from sqlalchemy import func, select
+
+from bench.generated import fresh_database, plan_yaml, register_officers
+from bot.app import build_app
+from bot.channels.sender import Limits
+from bot.channels.telegram import TelegramChannel
+from bot.config import load_settings
+from bot.run import settle_long_lived_objects
+from models import store
+from models.plans import load_plan_file
+from models.tables import Submission
+from tests.telegram_emulator import TelegramEmulator
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NO_LIMITS = Limits(per_second=1e9, private_burst=10**9, private_interval=1e-9, group_per_minute=10**9)
@@ -60,7 +61,9 @@ class Replies:
         self.emu = emu
         self.seen = 0
         self.counts: dict[int, int] = {}
-        self.waiting: dict[int, tuple[int, asyncio.Future[None]]] = {}
+        # Several waiters per chat: at a steady rate an officer's next figure may come before the
+        # reply to the last one (a slow machine), and each waits for its own count.
+        self.waiting: dict[int, list[tuple[int, asyncio.Future[None]]]] = {}
 
     async def watch(self) -> None:
         while True:
@@ -70,16 +73,20 @@ class Replies:
             for record in new:
                 chat = int(record.chat_id)
                 self.counts[chat] = self.counts.get(chat, 0) + 1
-                wanted = self.waiting.get(chat)
-                if wanted and self.counts[chat] >= wanted[0] and not wanted[1].done():
-                    wanted[1].set_result(None)
+                for count, future in self.waiting.get(chat, ()):
+                    if self.counts[chat] >= count and not future.done():
+                        future.set_result(None)
 
     async def until(self, chat: int, count: int) -> None:
         if self.counts.get(chat, 0) >= count:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiting[chat] = (count, future)
-        await future
+        waiters = self.waiting.setdefault(chat, [])
+        waiters.append((count, future))
+        try:
+            await future
+        finally:
+            waiters.remove((count, future))
 
 
 async def drive(emu: TelegramEmulator, users: list[int], messages: list[list[str]]) -> tuple[float, list[float]]:
@@ -97,20 +104,21 @@ async def drive(emu: TelegramEmulator, users: list[int], messages: list[list[str
             latencies.append((time.perf_counter() - began) * 1000)
 
     started = time.perf_counter()
-    await asyncio.gather(*(one_user(u, m) for u, m in zip(users, messages)))
+    await asyncio.gather(*(one_user(u, m) for u, m in zip(users, messages, strict=True)))
     elapsed = time.perf_counter() - started
     watcher.cancel()
     return elapsed, latencies
 
 
-async def paced(emu: TelegramEmulator, users: list[int], messages: list[list[str]], rate: float) -> tuple[float, list[float]]:
+async def paced(emu: TelegramEmulator, users: list[int], messages: list[list[str]],
+                rate: float) -> tuple[float, list[float]]:
     """Messages arrive at a steady `rate` per second (open loop, officers taking turns), as a
     busy reporting day looks; returns the wall time and update-to-reply latencies."""
     latencies: list[float] = []
     replies = Replies(emu)
     watcher = asyncio.create_task(replies.watch())
     sent_per_user: dict[int, int] = {}
-    order = [(user, text) for round_ in zip(*messages) for user, text in zip(users, round_)]
+    order = [(user, text) for round_ in zip(*messages, strict=True) for user, text in zip(users, round_, strict=True)]
 
     async def one(user: int, text: str) -> None:
         sent_per_user[user] = sent_per_user.get(user, 0) + 1
@@ -244,5 +252,7 @@ if __name__ == "__main__":
     parser.add_argument("--figures", type=int, default=10)
     parser.add_argument("--database-url", help="a PostgreSQL server to run on instead of SQLite")
     parser.add_argument("--rate", type=float, default=40.0, help="updates per second in the steady phase")
+    parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
+    print(PATH)
     asyncio.run(main(args.officers, args.figures, args.database_url, args.rate))

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
+import yaml
 
-from handlers.understand import understand  # noqa: E402
+from handlers.understand import understand
 
 UTTERANCES = ROOT / "tests" / "utterances.yaml"
 

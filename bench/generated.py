@@ -53,8 +53,8 @@ async def register_officers(session: AsyncSession, plan_id: int, channel: str, f
     person_ids = list(await session.scalars(select(Person.id).where(Person.id > before).order_by(Person.id)))
     await session.execute(insert(Identity), [
         {"person_id": pid, "channel": channel, "external_id": str(chat), "chat_id": str(chat), "created_at": now}
-        for pid, chat in zip(person_ids, chats)])
+        for pid, chat in zip(person_ids, chats, strict=True)])
     await session.execute(insert(Role), [
         {"person_id": pid, "plan_id": plan_id, "role": "officer", "unit_id": uid, "started_at": now}
-        for pid, uid in zip(person_ids, units)])
+        for pid, uid in zip(person_ids, units, strict=True)])
     return chats

@@ -59,5 +59,6 @@ class App:
 
 
 def build_app(settings: Settings, clock: Clock = system_clock) -> App:
-    engine = make_engine(settings.database_url)
-    return App(settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock)
+    engine = make_engine(settings.database_url, sqlite_inline=settings.sqlite_inline)
+    return App(settings=settings, engine=engine, sessions=make_sessionmaker(engine, serialized=settings.sqlite_inline),
+               clock=clock)

@@ -27,6 +27,9 @@ _ASYNC_DRIVERS = {
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
 
+_SWITCH_ON = frozenset({"1", "true", "yes", "on"})
+_SWITCH_WORDS = _SWITCH_ON | {"0", "false", "no", "off"}
+
 
 class ConfigError(Exception):
     """A bad configuration value; str() is the one line to show."""
@@ -49,6 +52,11 @@ class Settings(BaseSettings):
     # Operations (docs/operations.md): /healthz and /metrics in polling mode too, and log format.
     metrics: bool = Field(False, alias="METRICS")
     log_format: str = Field("text", alias="LOG_FORMAT")
+    # Speed tricks, off by default (bench/RESULTS.md measures what each buys): SQLite statements run
+    # in the event loop's thread (bot/sqlite_inline.py), and aiogram imported without building its
+    # models up front (bot/channels/lean_aiogram.py).
+    sqlite_inline: bool = Field(False, alias="SQLITE_INLINE")
+    aiogram_lean_import: bool = Field(False, alias="AIOGRAM_LEAN_IMPORT")
 
     @field_validator("database_url")
     @classmethod
@@ -67,6 +75,18 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("metrics", "sqlite_inline", "aiogram_lean_import", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower()
+        if not word:  # a blank line in the env file: the default, off for every switch
+            return False
+        if word not in _SWITCH_WORDS:
+            raise ValueError("config-error-switch")
+        return word in _SWITCH_ON
 
     @field_validator("bot_token", "zalo_bot_token")
     @classmethod

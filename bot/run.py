@@ -9,7 +9,6 @@ import logging
 import signal
 from urllib.parse import urlparse
 
-from bot.channels import lean_aiogram  # noqa: F401,I001  (first: before aiogram is imported)
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiohttp import web
 

@@ -9,9 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels import lean_aiogram  # noqa: F401  (the suite runs aiogram as the bot does)
-
-# isort: split
 from bot.app import App, build_app
 from bot.config import load_settings
 from tests.databases import throwaway_postgres
@@ -21,6 +18,7 @@ PLANS = ROOT / "data" / "plans"
 ENV_VARIABLES = (
     "DATABASE_URL", "BOT_TOKEN", "TELEGRAM_API_URL", "ZALO_BOT_TOKEN", "ZALO_API_URL", "BOT_TIMEZONE",
     "BOT_LOCALE", "BOT_ADMINS", "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "METRICS", "LOG_FORMAT",
+    "SQLITE_INLINE", "AIOGRAM_LEAN_IMPORT",
 )
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

@@ -46,10 +46,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
-
-from bot.channels import lean_aiogram  # noqa: F401  (first: before aiogram is imported)
-
-# isort: split
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer

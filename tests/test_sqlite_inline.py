@@ -1,5 +1,6 @@
-"""The in-thread SQLite connection (bot/sqlite_inline.py): a lock held by another process is
-waited for from the event loop, never inside SQLite, and errors keep their SQLAlchemy types."""
+"""The in-thread SQLite connection (bot/sqlite_inline.py, opt-in with SQLITE_INLINE): a lock held
+by another process is waited for from the event loop, never inside SQLite, and errors keep their
+SQLAlchemy types. The standard path (aiosqlite) is tested in test_sqlite_standard.py."""
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.db import make_engine
-from bot.sqlite_inline import Patience, inline_creator
+from bot.app import build_app
+from bot.config import load_settings
+from bot.db import SerializedSessions, make_engine
+from bot.sqlite_inline import InlineConnection, Patience, inline_creator
 
 
 def url_in(folder: Path) -> str:
@@ -32,7 +35,7 @@ async def test_a_write_waits_for_another_writer_while_the_event_loop_runs(tmp_pa
     await make_table(url)
     other = sqlite3.connect(tmp_path / "inline.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holding the write lock
-    engine = make_engine(url)
+    engine = make_engine(url, sqlite_inline=True)
 
     async def write() -> None:
         async with engine.begin() as connection:
@@ -79,7 +82,7 @@ async def test_a_lock_held_past_the_timeout_fails_as_sqlalchemy_reports_it(tmp_p
 async def test_constraint_errors_and_rollbacks_behave_as_with_aiosqlite(tmp_path: Path) -> None:
     url = url_in(tmp_path)
     await make_table(url)
-    engine = make_engine(url)
+    engine = make_engine(url, sqlite_inline=True)
     async with engine.begin() as connection:
         await connection.execute(text("INSERT INTO t (id, v) VALUES (1, 'a')"))
     with pytest.raises(IntegrityError):
@@ -91,3 +94,14 @@ async def test_constraint_errors_and_rollbacks_behave_as_with_aiosqlite(tmp_path
         rows = await connection.execute(text("SELECT id, v FROM t WHERE id IN (1, 2)"))
         assert rows.all() == [(1, "a")]
     await engine.dispose()
+
+
+async def test_the_setting_turns_the_trick_on_for_the_app(tmp_path: Path) -> None:
+    app = build_app(load_settings(DATABASE_URL=url_in(tmp_path), SQLITE_INLINE="true"))
+    try:
+        async with app.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert isinstance(raw.driver_connection, InlineConnection)
+        assert isinstance(app.sessions, SerializedSessions)
+    finally:
+        await app.close()

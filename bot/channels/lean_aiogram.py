@@ -20,7 +20,9 @@ with Message not built on its own, a collected ``Response[Message]`` takes about
 again (it builds Message's whole validator): this module keeps each one it is asked for (a few
 dozen at most, one per result type).
 
-Import this module before anything imports aiogram.
+This is opt-in (the AIOGRAM_LEAN_IMPORT setting): it leans on pydantic's private parts, so it is
+trusted only with the versions the lock file pins. Importing this module changes nothing; the entry
+point (bot/__main__.py) calls `import_aiogram_as_configured()` before anything imports aiogram.
 """
 from __future__ import annotations
 
@@ -34,7 +36,23 @@ from pydantic._internal import _config
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
-def _import_aiogram_lazily() -> None:
+def import_aiogram_as_configured() -> bool:
+    """Import aiogram the lean way when the AIOGRAM_LEAN_IMPORT setting is on; whether it was.
+    A bad configuration is left for the command line to report, with the rest."""
+    from bot.config import ConfigError, load_settings
+
+    try:
+        lean = load_settings().aiogram_lean_import
+    except ConfigError:
+        return False
+    if lean:
+        import_aiogram_lean()
+    return lean
+
+
+def import_aiogram_lean() -> None:
+    """Import aiogram with its models' building deferred to first use. If aiogram was imported
+    already, it is left as it is."""
     if "aiogram" in sys.modules:
         return
     eager = BaseModel.__dict__["model_rebuild"]
@@ -84,6 +102,3 @@ def _keep_response_models() -> None:
         return model
 
     Response.__class_getitem__ = classmethod(kept)  # type: ignore[method-assign,assignment]
-
-
-_import_aiogram_lazily()
