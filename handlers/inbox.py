@@ -50,6 +50,7 @@ class Outcome:
     # Replies that could not be queued (the database failed after the handler did): send as they are.
     unsent: list[Reply] = field(default_factory=list)
     duplicate: bool = False  # handled before; nothing was done
+    unavailable: bool = False  # the database was unavailable: nothing was stored, it must come again
 
 
 class Unavailable(Exception):
@@ -59,8 +60,9 @@ class Unavailable(Exception):
 
 async def handle_all(deps: Deps, items: Sequence[Inbound], *, claim_by: str | None = None,
                      parallel: int = PARALLEL) -> list[Outcome]:
-    """Handle a channel's batch: each chat's events in order, chats side by side. Raises
-    Unavailable (after the others are done) if any event could not be stored."""
+    """Handle a channel's batch: each chat's events in order, chats side by side. An event that
+    could not be stored because the database is unavailable, and the events of its chat after it,
+    come back `unavailable`; the others are handled (their replies are the caller's to send)."""
     by_chat: dict[tuple[str, str], list[int]] = {}
     for index, item in enumerate(items):
         by_chat.setdefault((item.event.channel, item.event.chat_id), []).append(index)
@@ -70,13 +72,13 @@ async def handle_all(deps: Deps, items: Sequence[Inbound], *, claim_by: str | No
     async def in_order(indexes: list[int]) -> None:
         async with gate:
             for index in indexes:
-                outcomes[index] = await handle(deps, items[index], claim_by=claim_by)
+                try:
+                    outcomes[index] = await handle(deps, items[index], claim_by=claim_by)
+                except Unavailable:
+                    return  # this one and the chat's later ones wait for the database, in order
 
-    results = await asyncio.gather(*(in_order(indexes) for indexes in by_chat.values()), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return [outcome or Outcome() for outcome in outcomes]
+    await asyncio.gather(*(in_order(indexes) for indexes in by_chat.values()))
+    return [outcome or Outcome(unavailable=True) for outcome in outcomes]
 
 
 async def handle(deps: Deps, item: Inbound, *, claim_by: str | None = None) -> Outcome:

@@ -101,6 +101,10 @@ async def test_nothing_is_stored_while_the_database_is_away(chat: Chat, app: App
     assert await count(app, Submission) == 0
     async with app.unit_of_work() as session:
         assert await session.scalar(select(ProcessedUpdate).where(ProcessedUpdate.update_key == "u-3")) is None
+    app.deps.sessions = away  # type: ignore[assignment]
+    [outcome] = await handle_all(app.deps, [Inbound(said("Lan", "6: 120/150"), key="u-3")])
+    assert outcome.unavailable and not outcome.replies  # in a batch: said so, the others go on
+    app.deps.sessions = real
     assert (await handle(app.deps, Inbound(said("Lan", "6: 120/150"), key="u-3"))).replies  # handled once back
 
 

@@ -57,7 +57,7 @@ from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, S
 from bot.channels.telegram_text import split_text
 from handlers.commands import Scope, menu
 from handlers.events import Choice, Event, Happening, Reply
-from handlers.inbox import Inbound, Outcome, Unavailable, handle_all
+from handlers.inbox import Inbound, Outcome, handle_all
 from locales import translator
 from models import membership
 from models.kinds import ChatKind
@@ -97,7 +97,7 @@ class TelegramChannel:
         self._progress: dict[int, int] = {}  # outbox id -> pieces already sent (long messages)
         self.conflicts = 0  # 409s from getUpdates: another process polls with this token
         self._outage = False  # the database was unavailable at the last intake
-        self._told_busy: set[int] = set()  # private chats told so during this outage
+        self._told_busy: set[str] = set()  # private chats told so during this outage
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -236,20 +236,19 @@ class TelegramChannel:
         await asyncio.gather(*(self._answer(u.callback_query) for u in updates if u.callback_query))
         items = [Inbound(event, key=str(update.update_id))
                  for update in updates if (event := self.event_of(update)) is not None]
-        try:
-            outcomes = await handle_all(self.app.deps, items, claim_by=self.worker if self.sender.sends else None)
-        except Unavailable as exc:
+        outcomes = await handle_all(self.app.deps, items, claim_by=self.worker if self.sender.sends else None)
+        await self._deliver(items, outcomes)  # what was stored is answered, outage or not
+        waiting = [item.event for item, outcome in zip(items, outcomes, strict=True) if outcome.unavailable]
+        if waiting:
             if not self._outage:  # one line per outage, not one per update
-                log.warning("the database is unavailable (%s); updates wait for it, unconfirmed",
-                            type(exc.__cause__).__name__)
+                log.warning("the database is unavailable; updates wait for it, unconfirmed")
                 self._outage = True
-            await self._tell_busy(updates)
+            await self._tell_busy(waiting)
             return False
         if self._outage:
             log.warning("the database is back; waiting updates are being handled")
             self._outage = False
             self._told_busy.clear()
-        await self._deliver(items, outcomes)
         return True
 
     async def _deliver(self, items: list[Inbound], outcomes: list[Outcome]) -> None:
@@ -264,15 +263,15 @@ class TelegramChannel:
             for reply in outcome.unsent:
                 await self.transport(OutboxMessage(id=0, chat_id=item.event.chat_id, payload=reply.to_payload()))
 
-    async def _tell_busy(self, updates: list[Update]) -> None:
+    async def _tell_busy(self, waiting: list[Event]) -> None:
+        """Each private chat whose message waits hears so, once per outage."""
         t = translator(self.app.settings.bot_locale)
-        for update in updates:
-            message = update.message
-            if message is None or message.chat.type != "private" or message.chat.id in self._told_busy:
+        for event in waiting:
+            if not event.private or event.choice or event.chat_id in self._told_busy:
                 continue
-            self._told_busy.add(message.chat.id)
+            self._told_busy.add(event.chat_id)
             # Sent directly: the outbox lives in the database that is away.
-            await self.transport(OutboxMessage(id=0, chat_id=str(message.chat.id),
+            await self.transport(OutboxMessage(id=0, chat_id=event.chat_id,
                                                payload=Reply(t("intake-busy"), locale=t.locale).to_payload()))
 
     def webhook_handler(self, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
