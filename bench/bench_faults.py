@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from bot.app import build_app
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.config import load_settings
+from handlers.events import Reply
 from models import outbox
 from models.tables import OutboxMessage
 from tests.databases import throwaway_postgres
@@ -72,7 +73,7 @@ async def run(messages: int, url: str) -> None:
             async with app.unit_of_work() as session:
                 for chat in chats:
                     await outbox.enqueue(session, key=f"{name}:{chat}", channel="telegram", chat_id=str(chat),
-                                         payload=outbox.reply_payload(f"{name} {chat}"), now=clock())
+                                         payload=Reply(f"{name} {chat}").to_payload(), now=clock())
             refused, sent_before = emu.too_many_requests, len(emu.sent)
             t0 = time.perf_counter()
             while True:

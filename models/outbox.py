@@ -163,12 +163,6 @@ async def unknown_outcomes(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.coalesce(func.sum(OutboxMessage.unknown_outcomes), 0))) or 0)
 
 
-def reply_payload(text: str, choices: Sequence[tuple[str, str]] = (), attachments: Sequence[dict[str, Any]] = (),
-                  edit_message_id: str | None = None) -> dict[str, Any]:
-    return {"text": text, "choices": [list(c) for c in choices], "attachments": list(attachments),
-            "edit_message_id": edit_message_id}
-
-
 # --- monitoring (/healthz, /metrics) -------------------------------------------------------
 
 

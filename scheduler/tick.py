@@ -25,20 +25,19 @@ and asks the database through models/schedule_queries.py.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from handlers.context import Deps
+from handlers.events import Attachment, Reply
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.schedule import describe_deadline, plan_schedule
 from handlers.summary import build_summary, chart_attachments, render_summary
 from locales import Translator, translator
-from models import outbox
 from models.due import Item, Kind, due_items
 from models.periods import Period, WorkCalendar, periods_of_year
 from models.plan_view import PartView, PlanView
@@ -92,7 +91,7 @@ class Message:
     unit: str | None  # the unit it is about (prompts, reminders, overdue notices)
     text: str
     locale: str
-    attachments: tuple[dict[str, Any], ...] = ()  # outbox form: kind, filename, caption, base64 data
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass
@@ -169,7 +168,7 @@ async def _enqueue(deps: Deps, messages: list[Message]) -> list[Message]:
     by_key = {m.key: m for m in sorted(messages, key=lambda m: m.key)}
     rows = [
         dict(key=m.key, channel=m.channel, chat_id=m.chat_id, person_id=m.person_id,
-             payload=outbox.reply_payload(m.text, attachments=m.attachments), created_at=stamp,
+             payload=Reply(m.text, attachments=m.attachments, locale=m.locale).to_payload(), created_at=stamp,
              not_before=stamp, attempts=0)
         for m in by_key.values()
     ]
@@ -323,11 +322,7 @@ async def _summary_messages(session: Session, facts: Situation, texts: Texts) ->
     assert zone is not None
     summary = await build_summary(session, facts.view, period, item.fire_at.date(), zone)
     parts = render_summary(summary, t)
-    charts = tuple(
-        {"kind": a.kind, "filename": a.filename, "caption": a.caption,
-         "data": base64.b64encode(a.content).decode("ascii")}
-        for a in await chart_attachments(summary, t)
-    )
+    charts = tuple(await chart_attachments(summary, t))
     messages = []
     for key, group in wanted:
         for number, text in enumerate(parts, start=1):

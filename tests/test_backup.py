@@ -19,6 +19,7 @@ from bot.channels.console import ConsoleChannel
 from bot.cli import import_plan_file
 from bot.config import load_settings
 from bot.db import make_engine
+from handlers.events import Reply
 from locales import translator
 from models import outbox, people, store
 from models.tables import Submission
@@ -51,7 +52,7 @@ async def fill(app: App, clock: Clock) -> ConsoleChannel:
         await people.create_invite(session, role="leader", plan=plan, unit=None, now=clock())
         for n in range(3):
             await outbox.enqueue(session, key=f"test:{n}", channel="telegram", chat_id=str(100 + n),
-                                 payload=outbox.reply_payload(f"tin {n}"), now=clock(),
+                                 payload=Reply(f"tin {n}").to_payload(), now=clock(),
                                  not_before=clock() + timedelta(hours=n))
     console = ConsoleChannel(app.deps, write=lambda _: None)
     await console.send("Lan", f"/start {code}")

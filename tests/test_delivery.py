@@ -31,6 +31,7 @@ from bot.config import load_settings
 from bot.db import make_engine, make_sessionmaker
 from bot.run import serve_webhook
 from bot.sqlite_inline import Patience, inline_creator
+from handlers.events import Reply
 from models import outbox
 from models.tables import OutboxMessage, Person, Submission
 from tests.telegram_emulator import TelegramEmulator
@@ -158,7 +159,7 @@ async def test_each_message_is_marked_sent_as_soon_as_it_is_sent(app: App, clock
     """Replies handed over together are marked one by one, not all after the last: a crash
     re-sends at most the one in flight."""
     async with app.unit_of_work() as session:
-        rows = [outbox.new_message(key=f"m{n}", channel="console", chat_id="c", payload=outbox.reply_payload(f"m{n}"),
+        rows = [outbox.new_message(key=f"m{n}", channel="console", chat_id="c", payload=Reply(f"m{n}").to_payload(),
                                    now=clock(), claim_by="here") for n in range(5)]
         session.add_all(rows)
     release = asyncio.Event()
@@ -192,7 +193,7 @@ async def test_a_sender_killed_mid_fan_out_loses_nothing_and_re_sends_only_the_o
     async with app.unit_of_work() as session:
         for n in range(40):
             await outbox.enqueue(session, key=f"f{n}", channel="console", chat_id=f"c{n}",
-                                 payload=outbox.reply_payload("prompt"), now=clock())
+                                 payload=Reply("prompt").to_payload(), now=clock())
     sent: list[str] = []
 
     async def dies(row: OutboxMessage) -> SendResult:
@@ -218,7 +219,7 @@ async def test_a_sender_whose_lease_ran_out_neither_sends_nor_marks_what_another
     async with app.unit_of_work() as session:
         for n in range(3):
             await outbox.enqueue(session, key=f"k{n}", channel="console", chat_id="c",
-                                 payload=outbox.reply_payload(f"k{n}"), now=clock())
+                                 payload=Reply(f"k{n}").to_payload(), now=clock())
     sent: list[tuple[str, str]] = []
 
     def sender(worker: str) -> OutboxSender:
@@ -239,7 +240,7 @@ async def test_a_sender_whose_lease_ran_out_neither_sends_nor_marks_what_another
 
 async def test_a_lease_that_ran_out_unclaimed_is_renewed_and_the_message_sent(app: App, clock: LinkedClock) -> None:
     async with app.unit_of_work() as session:
-        await outbox.enqueue(session, key="k", channel="console", chat_id="c", payload=outbox.reply_payload("k"),
+        await outbox.enqueue(session, key="k", channel="console", chat_id="c", payload=Reply("k").to_payload(),
                              now=clock())
     sent: list[str] = []
 
@@ -280,7 +281,7 @@ async def test_a_fan_out_through_30_faults_is_delivered_once_each_within_twice_t
         async with app.unit_of_work() as session:
             for chat in chats:
                 await outbox.enqueue(session, key=f"{name}:{chat}", channel="telegram", chat_id=str(chat),
-                                     payload=outbox.reply_payload(f"{name} {chat}"), now=clock())
+                                     payload=Reply(f"{name} {chat}").to_payload(), now=clock())
         return await deliver_everything(app, channel.sender, clock)
 
     try:

@@ -24,6 +24,7 @@ from bot.cli import import_plan_file
 from bot.config import load_settings
 from bot.run import serve_webhook
 from bot.singleton import SenderTurn
+from handlers.events import Reply
 from models import outbox
 from models.tables import OutboxMessage, Submission
 from tests.conftest import BACKENDS
@@ -139,7 +140,7 @@ async def fan_out(process: Process, clock: LinkedClock, name: str, chats: range)
     async with process.app.unit_of_work() as session:
         for chat in chats:
             await outbox.enqueue(session, key=f"{name}:{chat}", channel="telegram", chat_id=str(chat),
-                                 payload=outbox.reply_payload(f"{name} {chat}"), now=clock())
+                                 payload=Reply(f"{name} {chat}").to_payload(), now=clock())
     process.channel.sender.wake.set()
 
 
