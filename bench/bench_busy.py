@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -31,17 +30,14 @@ from bench.tricks import FLAG, HELP, use_tricks_if_asked
 
 PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
-from sqlalchemy import insert, select
 
-from bench.bench_summary import plan_yaml, submission_rows
+from bench.bench_summary import fill
 from bench.generated import register_officers
 from bot.app import build_app
 from bot.config import load_settings
 from handlers.events import Event
 from handlers.inbox import Inbound, handle
-from models import people, store
-from models.plans import load_plan_file
-from models.tables import IndicatorPart, Submission, Unit
+from models import people
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2025, 3, 25, 9, 0, tzinfo=ZONE)
@@ -57,20 +53,8 @@ def said(chat: int | str, text: str) -> Inbound:
 async def prepare(folder: str, units: int, indicators: int):  # type: ignore[no-untyped-def]
     app = build_app(load_settings(DATABASE_URL=f"sqlite+aiosqlite:///{folder}/bench.db"), clock=lambda: NOW)
     await app.migrate()
-    path = Path(folder) / "bench.yaml"
-    path.write_text(plan_yaml(units, indicators), encoding="utf-8")
+    plan = await fill(app, Path(folder), units, indicators)
     async with app.unit_of_work() as session:
-        await store.import_plan(session, load_plan_file(path), "bench", datetime.now(UTC))
-    async with app.unit_of_work() as session:
-        plan = await store.get_plan(session, "BENCH")
-        assert plan is not None
-        unit_ids = list(await session.scalars(select(Unit.id).where(Unit.plan_id == plan.id, Unit.code != "tinh")))
-        parts = list(await session.execute(select(IndicatorPart.id, IndicatorPart.measure)
-                                           .where(IndicatorPart.plan_id == plan.id)))
-        connection = await session.connection()
-        rows = submission_rows(plan.id, unit_ids, parts, random.Random(6))
-        for start in range(0, len(rows), 20_000):
-            await connection.execute(insert(Submission.__table__), rows[start:start + 20_000])
         chats = await register_officers(session, plan.id, "console", FIRST_CHAT, NOW)
         for n in range(LEADERS):  # a leader may ask only so often (handlers/limits.py): one per round
             leader = await people.ensure_person(session, "console", f"boss{n}", f"Lãnh đạo {n}", f"boss{n}", NOW)

@@ -37,7 +37,7 @@ PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
 from sqlalchemy import insert, select
 
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.config import load_settings
 from handlers.charts import bullet_chart, grid_chart
 from handlers.export import export_workbook
@@ -47,7 +47,7 @@ from models import store
 from models.periods import Period
 from models.plans import load_plan_file
 from models.store import load_plan_view
-from models.tables import IndicatorPart, Submission, Unit
+from models.tables import IndicatorPart, Plan, Submission, Unit
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = ("ratio", "percent", "count", "milestone")
@@ -101,12 +101,9 @@ def submission_rows(plan_id: int, unit_ids: list[int], parts: list[Any], rng: ra
     return rows
 
 
-async def main(database_url: str | None, units: int, indicators: int, repeat: int) -> None:
-    folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
-    url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
-    app = build_app(load_settings(DATABASE_URL=url))
-    await app.migrate()
-    path = Path(folder.name) / "bench.yaml"
+async def fill(app: App, folder: Path, units: int, indicators: int) -> Plan:
+    """The generated plan, imported, with February's and March's figures; timings printed."""
+    path = folder / "bench.yaml"
     path.write_text(plan_yaml(units, indicators), encoding="utf-8")
     started = time.perf_counter()
     spec = load_plan_file(path)
@@ -127,7 +124,15 @@ async def main(database_url: str | None, units: int, indicators: int, repeat: in
         for start in range(0, len(rows), 20_000):
             await connection.execute(insert(Submission.__table__), rows[start:start + 20_000])
     print(f"{len(rows):,} submission rows stored in {time.perf_counter() - started:.1f} s")
-    del rows
+    return plan
+
+
+async def main(database_url: str | None, units: int, indicators: int, repeat: int) -> None:
+    folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
+    url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
+    app = build_app(load_settings(DATABASE_URL=url))
+    await app.migrate()
+    plan = await fill(app, Path(folder.name), units, indicators)
     gc.collect()
 
     t = translator("vi")
