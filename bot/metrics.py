@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.sql.dml import Insert
 
 from bot.log_context import update_context
-from handlers.events import Handling
+from handlers.events import Handling, HandlingOutcome
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -100,7 +100,7 @@ class Metrics:
                 try:
                     yield
                 except BaseException:
-                    handling.outcome = "failed"
+                    handling.outcome = HandlingOutcome.FAILED
                     raise
                 finally:
                     self.updates.labels(channel, handling.outcome).inc()

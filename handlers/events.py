@@ -102,6 +102,12 @@ class Delivery:
     replaces: str | None = None  # the channel's id of the message to edit
 
 
+class HandlingOutcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"  # answered with an apology, or the database was unavailable
+    DUPLICATE = "duplicate"  # handled before: nothing done
+
+
 @dataclass(slots=True)
 class Handling:
     """One event being handled, for whoever watches (metrics, the log's context): its outcome is
@@ -109,4 +115,4 @@ class Handling:
 
     event: Event
     key: str | None  # the channel's id of the update
-    outcome: str = "ok"  # "ok", "failed" (answered with an apology) or "duplicate"
+    outcome: HandlingOutcome = HandlingOutcome.OK

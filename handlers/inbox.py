@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from handlers.context import Ctx, Deps
 from handlers.dispatch import route
-from handlers.events import Event, Handling, Reply
+from handlers.events import Event, Handling, HandlingOutcome, Reply
 from locales import translator
 from models import outbox
 from models.availability import database_unavailable
@@ -90,15 +90,15 @@ async def handle(deps: Deps, item: Inbound, *, claim_by: str | None = None) -> O
             outcome = await _unit_of_work(deps, item, claim_by)
         except Exception as exc:
             if database_unavailable(exc):
-                handling.outcome = "failed"
+                handling.outcome = HandlingOutcome.FAILED
                 raise Unavailable() from exc
             # Whatever this event read is suspect now: plan views are built again from the database.
             deps.plan_views.clear()
             log.exception("failed to handle a %s event (chat kind %s)", item.event.channel, item.event.chat_kind)
-            handling.outcome = "failed"
+            handling.outcome = HandlingOutcome.FAILED
             return await _apologise(deps, item, claim_by)
         if outcome.duplicate:
-            handling.outcome = "duplicate"
+            handling.outcome = HandlingOutcome.DUPLICATE
         return outcome
 
 

@@ -14,6 +14,7 @@ from handlers.refs import resolve
 from locales import Translator
 from models import submissions
 from models.gaps import Accumulation
+from models.kinds import StoreOutcome
 from models.periods import Period
 from models.plan_view import PartView, PlanView
 from models.submissions import figure_of
@@ -440,13 +441,13 @@ async def _store(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: 
         channel=e.channel, now=ctx.now, message_ref=f"{e.chat_id}:{e.message_id}" if e.message_id else None,
         previous=current,
     )
-    if stored.outcome != "duplicate":  # later lines of the same message see this version
+    if stored.outcome != StoreOutcome.DUPLICATE:  # later lines of the same message see this version
         history[:] = [r for r in history if r is not current] + [stored.row]
     params = dict(code=item.part.code, title=item.part.indicator.title, period=period_label(item.period, t),
                   figure=describe_figure(item.figure, item.part.target, t))
-    if stored.outcome == "duplicate":
+    if stored.outcome == StoreOutcome.DUPLICATE:
         return t("report-duplicate", **params)
-    if stored.outcome == "corrected":
+    if stored.outcome == StoreOutcome.CORRECTED:
         assert stored.previous is not None
         return t("report-corrected", old=describe_figure(figure_of(stored.previous), item.part.target, t), **params)
     return t("report-stored", **params)

@@ -81,8 +81,9 @@ from models.periods import MAX_YEAR, MIN_YEAR, Frequency
 
 __all__ = ["understand"]
 
-# Telegram caps a message at 4096 characters; questions are short, so the keyword rules (some with
-# lazy ".+?" groups) only look at the first few hundred characters.
+# The longest message the bot reads (as long as a Telegram message; a longer one is refused whole,
+# never read in part). Questions are short, so the keyword rules (some with lazy ".+?" groups) only
+# look at the first few hundred characters.
 MAX_MESSAGE = 4096
 MAX_QUESTION = 300
 MAX_CHOICE_DIGITS = 6  # "3" is the third listed choice; "1000000" is a value, not a choice
