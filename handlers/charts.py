@@ -18,12 +18,8 @@ import io
 import threading
 from collections.abc import Sequence
 from decimal import Decimal
-
-import matplotlib
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure as MplFigure
-from matplotlib.patches import Patch
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from handlers.formatting import describe_amount, describe_target, period_label
 from locales import Translator
@@ -31,6 +27,9 @@ from models.gaps import Status
 from models.rollups import Standing
 from models.summary_data import IndicatorRow, Summary, UnitRow
 from models.targets import Comparison, Measure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 __all__ = ["DPI", "MAX_BULLETS", "MAX_GRID_PARTS", "MAX_GRID_UNITS", "bullet_chart", "bullet_size",
            "grid_chart", "grid_size"]
@@ -80,7 +79,20 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _matplotlib() -> tuple[ModuleType, Any, Any, Any, Any]:
+    """matplotlib, loaded when the first chart is drawn rather than when the bot starts (about
+    50 MiB that a process which never draws, a webhook worker or the tick, does not pay for)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    return matplotlib, FigureCanvasAgg, ListedColormap, Figure, Patch
+
+
 def _png(figure: MplFigure) -> bytes:
+    _, FigureCanvasAgg, *_ = _matplotlib()
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
@@ -159,6 +171,7 @@ def bullet_chart(summary: Summary, t: Translator) -> bytes:
     rows = _bullet_rows(summary)
     width_px, height_px = bullet_size(len(rows))
     width, height = width_px / DPI, height_px / DPI
+    matplotlib, _, _, MplFigure, Patch = _matplotlib()
     with _LOCK, matplotlib.rc_context(_RC):
         figure = MplFigure(figsize=(width, height), dpi=DPI)
         axes = figure.add_axes((BULLET_LEFT / width, BULLET_BOTTOM / height,
@@ -267,6 +280,7 @@ def grid_chart(summary: Summary, t: Translator) -> bytes:
     width_px, height_px = grid_size(len(units), len(rows))
     width, height = width_px / DPI, height_px / DPI
     matrix = grid_matrix(summary, units, rows) or [[_NOT_REPORTING]]
+    matplotlib, _, ListedColormap, MplFigure, Patch = _matplotlib()
     with _LOCK, matplotlib.rc_context(_RC):
         figure = MplFigure(figsize=(width, height), dpi=DPI)
         plot_width = GRID_CELL * max(len(rows), 1)
