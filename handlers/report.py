@@ -138,7 +138,7 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
     out.extend(t("report-unreadable-line", line=text) for text in unreadable)
     history = await submissions.current_for_unit(
         ctx.session, unit.id, {a.part.part.id for a in accepted + unnamed})
-    late = _late_choices(ctx, view, history, unnamed)
+    late = _period_questions(ctx, view, history, unnamed, correction)
     if late:
         accepted.extend(item for item in unnamed if item.part.part.id not in late)
     else:
@@ -151,7 +151,7 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
             out.append(await _store(ctx, view, unit, item, history))
     if late:
         asked = [item for item in unnamed if item.part.part.id in late]
-        await _ask_period(ctx, unit, asked, late, out, to_confirm)
+        await _ask_period(ctx, unit, asked, late, out, to_confirm, correction)
         return
     if to_confirm:
         await _ask_confirm(ctx, history, to_confirm, out)
@@ -204,14 +204,41 @@ def _late_choices(ctx: Ctx, view: PlanView, history: list[Submission], items: li
     return late
 
 
+def _period_questions(ctx: Ctx, view: PlanView, history: list[Submission], unnamed: list[Accepted],
+                      correction: bool) -> dict[int, Period]:
+    """The figures without a period whose period must be asked: part id -> the other period offered."""
+    late = _late_choices(ctx, view, history, unnamed)
+    if correction:
+        late |= _corrected_elsewhere(history, [item for item in unnamed if item.part.part.id not in late])
+    return late
+
+
+def _corrected_elsewhere(history: list[Submission], items: list[Accepted]) -> dict[int, Period]:
+    """Corrections that name no period ("em nhập nhầm, đúng là 82%") of parts whose latest figure
+    from the unit is of another period than the one being reported (March's, sent late): part id
+    -> that period. Which one is corrected is asked, never guessed."""
+    latest: dict[int, Submission] = {}
+    for row in history:
+        if row.part_id not in latest or (row.submitted_at, row.id) > (latest[row.part_id].submitted_at,
+                                                                      latest[row.part_id].id):
+            latest[row.part_id] = row
+    earlier: dict[int, Period] = {}
+    for item in items:
+        row = latest.get(item.part.part.id)
+        if row is not None and row.period != item.period.id:
+            earlier[item.part.part.id] = Period.parse(row.period)
+    return earlier
+
+
 async def _ask_period(ctx: Ctx, unit: Unit, asked: list[Accepted], late: dict[int, Period], out: list[str],
-                      to_confirm: list[Accepted]) -> None:
-    """Which period a figure without one is for, the missing one offered first. Figures of the
-    same message waiting for a "far from the previous one" confirmation are held with them and
-    confirmed after the answer (one question at a time)."""
+                      to_confirm: list[Accepted], correction: bool = False) -> None:
+    """Which period a figure without one is for: the missing one (or, for a correction, the one
+    last given) offered first. Figures of the same message waiting for a "far from the previous
+    one" confirmation are held with them and confirmed after the answer (one question at a time)."""
     t = ctx.t
+    question = "report-ask-correction-period" if correction else "report-ask-period"
     for item in asked:
-        out.append(t("report-ask-period", code=item.part.code, figure=describe_figure(item.figure, item.part.target, t),
+        out.append(t(question, code=item.part.code, figure=describe_figure(item.figure, item.part.target, t),
                      missing=period_label(late[item.part.part.id], t), current=period_label(item.period, t)))
     for item in to_confirm:
         out.append(t("report-held", code=item.part.code, period=period_label(item.period, t),
@@ -219,7 +246,8 @@ async def _ask_period(ctx: Ctx, unit: Unit, asked: list[Accepted], late: dict[in
     missing_labels = sorted({period_label(p, t) for p in late.values()})
     current_labels = sorted({period_label(item.period, t) for item in asked})
     choices = (
-        Choice(t("choice-period-missing", periods=", ".join(missing_labels)), buttons.encode(buttons.Late(True))),
+        Choice(t("choice-period-earlier" if correction else "choice-period-missing", periods=", ".join(missing_labels)),
+               buttons.encode(buttons.Late(True))),
         Choice(t("choice-period-current", periods=", ".join(current_labels)), buttons.encode(buttons.Late(False))),
     )
     pending = []

@@ -77,13 +77,15 @@ def single_line_cases() -> list[Case]:
             ("Tháng 2/2025: {r}: {v}%", "2025-02"),
             ("{r} = {v}%", "2025-04"),
             ("ct{r} tháng 1 đạt {v}%", "2025-01"),
-            ("xin sửa ct {r} thành {v}%", "2025-04"),
+            # Right after January's figure: which month it corrects is asked, not guessed.
+            ("xin sửa ct {r} thành {v}%", ASKS),
             ("Chỉ tiêu {r} (T2): {v}%", "2025-02"),
             ("chi tieu so {r} thang truoc: {v}%", "2025-03"),
         ]
         for template, period in templates:
             value = v()
-            cases.append(Case(template.format(r=r, v=value), [(r, period, dec(value))] if period else []))
+            expect = ASKS if period == ASKS else [(r, period, dec(value))] if period else []
+            cases.append(Case(template.format(r=r, v=value), expect))
         cases += [
             Case(f"{r}: không phát sinh", [(r, "2025-04", "na")]),
             Case(f"ct {r} thang 2: ko phat sinh", [(r, "2025-02", "na")]),
@@ -158,6 +160,12 @@ def late_cases() -> list[Case]:
         Case("6: 20%\n1: 70%", ASKS, user="Binh"),
         Case("2", [("1", "2025-04", "70")], user="Binh"),
         Case("có", [("6", "2025-04", "20")], user="Binh"),
+        # A correction naming no period after a late March figure: which month it corrects is asked.
+        Case("xin loi chi tieu 8 em nhap nham, dung la 82%", ASKS, user="Binh"),  # March's was sent last
+        Case("1", [("8", "2025-03", "82")], user="Binh"),  # the month just sent: March, corrected
+        Case("sửa lại chỉ tiêu 8 là 83%", ASKS, user="Binh"),
+        Case("2", [("8", "2025-04", "83")], user="Binh"),  # the month being reported: April
+        Case("sửa lại chỉ tiêu 8 là 84%", [("8", "2025-04", "84")], user="Binh"),  # April's was the last
     ]
 
 
