@@ -22,7 +22,7 @@ from handlers.dispatch import route
 from handlers.events import Event, Handling, HandlingOutcome, Reply
 from locales import translator
 from models import outbox
-from models.availability import database_unavailable
+from models.availability import database_unavailable, write_conflict
 from models.session import Session
 from models.tables import OutboxMessage
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # Chats handled side by side: within a connection pool's reach, so none waits for a connection.
 PARALLEL = 8
+CONFLICT_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ async def handle(deps: Deps, item: Inbound, *, claim_by: str | None = None) -> O
     handling = Handling(item.event, item.key)
     with deps.watch(handling) if deps.watch is not None else nullcontext():
         try:
-            outcome = await _unit_of_work(deps, item, claim_by)
+            outcome = await _first_to_commit(deps, item, claim_by)
         except Exception as exc:
             if database_unavailable(exc):
                 handling.outcome = HandlingOutcome.FAILED
@@ -100,6 +101,19 @@ async def handle(deps: Deps, item: Inbound, *, claim_by: str | None = None) -> O
         if outcome.duplicate:
             handling.outcome = HandlingOutcome.DUPLICATE
         return outcome
+
+
+async def _first_to_commit(deps: Deps, item: Inbound, claim_by: str | None) -> Outcome:
+    """The unit of work, done again from the start when another transaction wrote the same thing
+    first (another process storing the next version of the same figure): nothing of the failed
+    attempt was kept, and the next one sees the other's result."""
+    for _ in range(CONFLICT_RETRIES):
+        try:
+            return await _unit_of_work(deps, item, claim_by)
+        except Exception as exc:
+            if not write_conflict(exc):
+                raise
+    return await _unit_of_work(deps, item, claim_by)
 
 
 async def _unit_of_work(deps: Deps, item: Inbound, claim_by: str | None) -> Outcome:

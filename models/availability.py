@@ -1,11 +1,11 @@
-"""Whether a database error means "not now" (down, restarting, locked past the wait) rather than a
-bug or bad data: work that failed so is worth doing again later, unchanged."""
+"""Whether a database error means "not now" (down, restarting, locked past the wait) or "someone
+else wrote first", rather than a bug or bad data: work that failed so is worth doing again."""
 from __future__ import annotations
 
 import socket
 import sqlite3
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -38,3 +38,13 @@ def _asyncpg_unavailable(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__
     return False
+
+
+def write_conflict(exc: BaseException) -> bool:
+    """Whether `exc` says another transaction wrote the same thing first (two processes storing the
+    next version of one figure, PostgreSQL's serialization failures and deadlocks): the work, done
+    again from the start, will see the other's result."""
+    if isinstance(exc, IntegrityError):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return state in ("40001", "40P01")

@@ -466,6 +466,8 @@ async def test_a_second_poller_crashes_neither_and_every_update_is_handled_once(
                 for n in range(20):
                     emu.user_message(LAN if n % 2 else MINH, f"6: {100 + n}/150")
                 await emu.wait_until_updates_consumed()
+                # One poller's getUpdates confirms what the other still handles: wait for the answers.
+                await emu.wait_for_sent(before + 20)
                 await first.channel.sender.settle()
                 await second.channel.sender.settle()
                 assert first.polling is not None and not first.polling.done()

@@ -134,3 +134,24 @@ def test_a_reply_survives_the_outbox(text: str, choices: list[tuple[str, str]],
     expected_edit = edit and bool(replaces)
     assert delivery.reply == Reply(reply.text, reply.choices, reply.attachments, edit=expected_edit, locale="en")
     assert delivery.replaces == (replaces if expected_edit else None)
+
+
+async def test_a_unit_of_work_that_lost_a_race_is_done_again(chat: Chat, app: App,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process stored the next version of the same figure first (a unique key taken): the
+    event is handled again from the start, not answered with an apology."""
+    from sqlalchemy.exc import IntegrityError
+
+    await chat.register("Lan", "officer", "an-sinh")
+    submit, attempts = report.submit, []
+
+    async def loses_once(ctx, *args, **kwargs):  # type: ignore[no-untyped-def]
+        attempts.append(1)
+        await submit(ctx, *args, **kwargs)  # writes, then finds the other process was first
+        if len(attempts) == 1:
+            raise IntegrityError("INSERT INTO submissions", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setattr(report, "submit", loses_once)
+    outcome = await handle(app.deps, Inbound(said("Lan", "6: 120/150"), key="u-9"))
+    assert len(attempts) == 2 and "Đã ghi chỉ tiêu 6" in outcome.replies[0].text
+    assert await count(app, Submission) == 1  # the first attempt left nothing
