@@ -84,6 +84,7 @@ class SubmitFigures(Intent):
     period: PeriodHint | None = None  # "tháng 10: 6: 72,5%"
     correction: bool = False  # "sửa chỉ tiêu 6: 75%"
     unreadable: tuple[str, ...] = ()  # lines that look like figures but could not be read, as typed
+    questions: tuple[str, ...] = ()  # questions among the figures ("khi nào hết hạn?"), as typed
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,12 +113,14 @@ async def pick(ctx: Ctx, part_id: int, period: Period) -> None:
 
 
 async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | None, correction: bool,
-                 fixed: tuple[int, str] | None = None, unreadable: tuple[str, ...] = ()) -> None:
+                 fixed: tuple[int, str] | None = None, unreadable: tuple[str, ...] = (),
+                 questions: tuple[str, ...] = ()) -> None:
     """Figures sent as text ("6: 72,5%; 7: xong") or, with `fixed`, one value for a chosen part.
 
     Every figure ends in exactly one of: stored, unchanged, refused with its reason, or asked
     about (far from the previous one; no period named while an earlier one is missing); every
-    line that could not be read is quoted back."""
+    line that could not be read is quoted back, and so is a question among the figures (asked
+    to come on its own, where it is answered)."""
     found = await officer_unit(ctx)
     if found is None:
         return
@@ -136,6 +138,7 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
         else:
             accepted.append(result)
     out.extend(t("report-unreadable-line", line=text) for text in unreadable)
+    out.extend(t("report-question-line", line=text) for text in questions)
     history = await submissions.current_for_unit(
         ctx.session, unit.id, {a.part.part.id for a in accepted + unnamed})
     late = _period_questions(ctx, view, history, unnamed, correction)

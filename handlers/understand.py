@@ -787,9 +787,11 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
     and the lines after it until another is named; a period elsewhere in a line ("6: 65% (tháng
     2)", "ct 7 thang 2: 60%") holds for that line only. A line naming two different periods is
     marked, to be asked about. A line with a digit that holds no readable figure is returned in
-    `unreadable` (when the message holds figures), so the reply can quote it back."""
+    `unreadable` (when the message holds figures), so the reply can quote it back; a question
+    without a digit, in `questions`, so the reply can ask for it on its own."""
     found: list[FigureLine] = []
     unreadable: list[str] = []
+    questions: list[str] = []
     sticky: PeriodHint | None = None
     correction = False
     for o, t in segments:
@@ -802,6 +804,8 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
         if not t or "?" in t or _QUESTION.search(t):
             if _DIGIT.search(t):
                 unreadable.append(typed)
+            elif t:
+                questions.append(typed.strip())
             continue
         unit = None
         if t[0].isalpha() and (m := _UNIT_LEAD.match(t)):
@@ -828,8 +832,8 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
         # One period for the whole message: said once, on the message.
         shared = found[0].period
         return SubmitFigures(tuple(FigureLine(x.ref, x.figure, None, x.unit) for x in found), shared,
-                             correction, tuple(unreadable))
-    return SubmitFigures(tuple(found), None, correction, tuple(unreadable))
+                             correction, tuple(unreadable), tuple(questions))
+    return SubmitFigures(tuple(found), None, correction, tuple(unreadable), tuple(questions))
 
 
 def _line_figures(o: str, t: str, locale: str, unreadable: list[str]) -> tuple[list[FigureLine], list[PeriodHint]]:
