@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from bot.config import prepare_sqlite_folder
 from bot.sqlite_inline import Patience, inline_creator
-from models.availability import database_unavailable  # noqa: F401  (re-exported: bot's callers)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from bot.db import database_unavailable, make_engine
+from bot.db import make_engine
+from models.availability import database_unavailable
 
 try:
     import fcntl

@@ -13,13 +13,13 @@ from locales import Translator, translator
 from models import people
 from models.kinds import RoleKind
 from models.periods import WorkCalendar
-from models.plan_view import PartView, PlanView
+from models.plan_view import PlanView
 from models.session import Session, SessionFactory
 from models.store import ViewCache, load_plan_view
 from models.tables import Person, Role
 
 # The plan view and the session factory live in models/; named here too for their older importers.
-__all__ = ["Ctx", "Deps", "PartView", "PlanView", "SessionFactory", "load_plan_view"]
+__all__ = ["Ctx", "Deps", "SessionFactory"]
 
 
 @dataclass

@@ -107,13 +107,14 @@ async def _first_to_commit(deps: Deps, item: Inbound, claim_by: str | None) -> O
     """The unit of work, done again from the start when another transaction wrote the same thing
     first (another process storing the next version of the same figure): nothing of the failed
     attempt was kept, and the next one sees the other's result."""
-    for _ in range(CONFLICT_RETRIES):
+    retries = CONFLICT_RETRIES
+    while True:
         try:
             return await _unit_of_work(deps, item, claim_by)
         except Exception as exc:
-            if not write_conflict(exc):
+            if retries == 0 or not write_conflict(exc):
                 raise
-    return await _unit_of_work(deps, item, claim_by)
+            retries -= 1
 
 
 async def _unit_of_work(deps: Deps, item: Inbound, claim_by: str | None) -> Outcome:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -44,14 +44,6 @@ async def processed_among(session: AsyncSession, channel: str, update_keys: Sequ
     """Which of these updates were handled before."""
     return set(await session.scalars(select(ProcessedUpdate.update_key).where(
         ProcessedUpdate.channel == channel, ProcessedUpdate.update_key.in_(list(update_keys)))))
-
-
-async def mark_all_processed(session: AsyncSession, channel: str, update_keys: Sequence[str], now: datetime) -> None:
-    """Record several updates as handled, first thing in the transaction that handles them all;
-    IntegrityError if another process recorded one of them first."""
-    if update_keys:
-        await session.execute(insert(ProcessedUpdate), [
-            {"channel": channel, "update_key": key, "processed_at": now} for key in update_keys])
 
 
 def new_message(*, key: str, channel: str, chat_id: str, payload: dict[str, Any], now: datetime,

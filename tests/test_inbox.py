@@ -155,3 +155,13 @@ async def test_a_unit_of_work_that_lost_a_race_is_done_again(chat: Chat, app: Ap
     outcome = await handle(app.deps, Inbound(said("Lan", "6: 120/150"), key="u-9"))
     assert len(attempts) == 2 and "Đã ghi chỉ tiêu 6" in outcome.replies[0].text
     assert await count(app, Submission) == 1  # the first attempt left nothing
+
+
+async def test_the_console_says_so_when_the_database_is_away(chat: Chat, app: App) -> None:
+    await chat.register("Lan", "officer", "an-sinh")
+
+    def away() -> object:
+        raise ConnectionRefusedError("down")
+
+    app.deps.sessions = away  # type: ignore[assignment]
+    assert "Số liệu chưa được ghi" in await chat.say("Lan", "6: 120/150")  # an answer, not a traceback

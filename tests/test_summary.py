@@ -478,8 +478,8 @@ async def test_an_officers_figure_is_answered_while_the_summary_is_drawn(
         channel="console", chat_id="boss", chat_kind="private", sender_id="boss", sender_name="boss",
         text="/tonghop"), key="boss-1")))
     try:
-        while not drawing.is_set() and not asked.done():
-            await asyncio.sleep(0.01)
+        started = asyncio.ensure_future(asyncio.to_thread(drawing.wait, 60))
+        await asyncio.wait([started, asked], return_when=asyncio.FIRST_COMPLETED)
         assert drawing.is_set()
         figure = Event(channel="console", chat_id="lan", chat_kind="private", sender_id="lan",
                        sender_name="lan", text="6: 120/150")

@@ -11,7 +11,8 @@ from typing import TextIO
 
 from bot.channels.sender import OutboxSender, SendResult
 from handlers.events import Event, Reply
-from handlers.inbox import Deps, Inbound, handle
+from handlers.inbox import Deps, Inbound, handle_all
+from locales import translator
 from models.kinds import ChatKind
 from models.tables import OutboxMessage
 
@@ -50,7 +51,10 @@ class ConsoleChannel:
             chat_title=chat if group else None, mentioned=mentioned, at=self.now,
         )
         # The same way in as every channel: the replies are queued, then delivered (written) here.
-        outcome = await handle(self.deps, Inbound(event), claim_by=self._sender.worker)
+        [outcome] = await handle_all(self.deps, [Inbound(event)], claim_by=self._sender.worker)
+        if outcome.unavailable:  # nothing was stored, and a console does not send it again by itself
+            outcome.unsent.append(Reply(translator(self.deps.default_locale)("error-internal")))
+            outcome.replies = outcome.unsent
         await self._sender.deliver(outcome.held)
         for reply in outcome.unsent:
             self.write(f"[bot → {event.chat_id}]\n{render(reply)}")

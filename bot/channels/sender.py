@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.db import database_unavailable
 from models import outbox
+from models.availability import database_unavailable
 from models.tables import OutboxMessage
 
 if TYPE_CHECKING:
