@@ -802,7 +802,9 @@ def _figures(segments: list[tuple[str, str]], locale: str) -> SubmitFigures | No
         correction = correction or fix or bool(_CORRECTION_NOTE.search(t))
         sticky = front or sticky
         if not t or "?" in t or _QUESTION.search(t):
-            if _DIGIT.search(t):
+            # Question words make it a question ("khi nao het han thang 4?"); a "?" alone after
+            # digits, a figure the officer was unsure of ("6: 72%?"), is quoted as unreadable.
+            if _DIGIT.search(t) and not _QUESTION.search(t):
                 unreadable.append(typed)
             elif t:
                 questions.append(typed.strip())

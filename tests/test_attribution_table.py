@@ -112,6 +112,8 @@ def other_cases() -> list[Case]:
         Case("6: 79%\nxyz 12 abc", [("6", "2025-04", "79")], quoted="xyz 12 abc"),
         Case("6: 79,5%\nkhi nào hết hạn tháng này ạ?", [("6", "2025-04", "79.5")], quoted="khi nào hết hạn tháng này ạ?"),
         Case("9b: 80%\nchi tieu nay tinh the nao?", [("9b", "2025-04", "80")], quoted="chi tieu nay tinh the nao?"),
+        Case("6: 78%\nchi tieu 9 con thieu bao nhieu?", [("6", "2025-04", "78")],
+             quoted="chi tieu 9 con thieu bao nhieu?"),
         Case("Em gửi số liệu tháng 3 ạ:\n1: 80%\n2: 81%\n3: 82%",
              [("1", "2025-03", "80"), ("2", "2025-03", "81"), ("3", "2025-03", "82")]),
         Case("Kính gửi phòng VHTT, xã An Sinh báo cáo:\n1. Chỉ tiêu 1: 87%\n2. Chỉ tiêu 2: 86%\n3) ct 3: 85,5%",
