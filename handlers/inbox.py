@@ -23,6 +23,7 @@ from handlers.events import Event, Handling, HandlingOutcome, Reply
 from locales import translator
 from models import outbox
 from models.availability import database_unavailable, write_conflict
+from models.kinds import Urgency
 from models.session import Session
 from models.tables import OutboxMessage
 
@@ -153,6 +154,8 @@ def _queue(session: Session, event: Event, key: str | None, replies: list[Reply]
             payload=reply.to_payload(edit_message_id), now=ctx.now,
             person_id=ctx.person.id if mine and ctx.person is not None else None,
             claim_by=claim_by if channel == event.channel else None,
+            # The person waits for the answer; a message this causes elsewhere (a leader told) does not.
+            priority=Urgency.REPLY if mine else Urgency.ROUTINE,
         )
         rows.append(row)
     outbox.add_all(session, rows)

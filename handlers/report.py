@@ -147,11 +147,13 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
     else:
         accepted.extend(unnamed)
     to_confirm: list[Accepted] = []
+    staged: list[submissions.Stored] = []
     for item in accepted:
         if _far_from_previous(history, item):
             to_confirm.append(item)
         else:
-            out.append(await _store(ctx, view, unit, item, history))
+            out.append(_stage(ctx, view, unit, item, history, staged))
+    await submissions.insert_versions(ctx.session, staged)
     if late:
         asked = [item for item in unnamed if item.part.part.id in late]
         await _ask_period(ctx, unit, asked, late, out, to_confirm, correction)
@@ -285,11 +287,13 @@ async def choose_period(ctx: Ctx, missing: bool, data: dict[str, Any]) -> None:
     history = await submissions.current_for_unit(ctx.session, unit.id, {a.part.part.id for a in items})
     out: list[str] = []
     to_confirm = []
+    staged: list[submissions.Stored] = []
     for item in items:
         if _far_from_previous(history, item):
             to_confirm.append(item)
         else:
-            out.append(await _store(ctx, view, unit, item, history))
+            out.append(_stage(ctx, view, unit, item, history, staged))
+    await submissions.insert_versions(ctx.session, staged)
     if to_confirm:
         await _ask_confirm(ctx, history, to_confirm, out)
         return
@@ -314,12 +318,14 @@ async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]]) -> None:
         return
     out = []
     history = await submissions.current_for_unit(ctx.session, unit.id, {item["part_id"] for item in pending})
+    staged: list[submissions.Stored] = []
     for item in pending:
         pv = view.parts.get(item["part_id"])
         if pv is None:
             continue
         figure = _figure_of_pending(item)
-        out.append(await _store(ctx, view, unit, Accepted(pv, Period.parse(item["period"]), figure), history))
+        out.append(_stage(ctx, view, unit, Accepted(pv, Period.parse(item["period"]), figure), history, staged))
+    await submissions.insert_versions(ctx.session, staged)
     out.append(await missing_line(ctx, view, unit))
     ctx.say_text("\n".join(out))
 
@@ -462,17 +468,22 @@ def _previous_figure(history: list[Submission], pv: PartView, period: Period,
     return figure_of(max(earlier, key=lambda r: Period.parse(r.period))) if earlier else None
 
 
-async def _store(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: list[Submission]) -> str:
+def _stage(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: list[Submission],
+           staged: list[submissions.Stored]) -> str:
+    """Decide what storing `item` does and say it; the new version joins `staged`, written with
+    the message's other figures by submissions.insert_versions. Later lines of the same message
+    see this version (a figure corrected within one message is two versions)."""
     t = ctx.t
     e = ctx.event
     current = next((r for r in history if r.part_id == item.part.part.id and r.period == item.period.id), None)
-    stored = await submissions.store_figure(
-        ctx.session, plan_id=view.plan.id, part_id=item.part.part.id, unit_id=unit.id,
+    stored = submissions.next_version(
+        plan_id=view.plan.id, part_id=item.part.part.id, unit_id=unit.id,
         period=item.period.id, figure=item.figure, person_id=ctx.person.id if ctx.person else None,
         channel=e.channel, now=ctx.now, message_ref=f"{e.chat_id}:{e.message_id}" if e.message_id else None,
         previous=current,
     )
-    if stored.outcome != StoreOutcome.DUPLICATE:  # later lines of the same message see this version
+    staged.append(stored)
+    if stored.outcome != StoreOutcome.DUPLICATE:
         history[:] = [r for r in history if r is not current] + [stored.row]
     params = dict(code=item.part.code, title=item.part.indicator.title, period=period_label(item.period, t),
                   figure=describe_figure(item.figure, item.part.target, t))

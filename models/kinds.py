@@ -49,6 +49,15 @@ class StoreOutcome(enum.StrEnum):
     DUPLICATE = "duplicate"  # the same figure again (a double tap, a resent message): nothing stored
 
 
+class Urgency(enum.IntEnum):
+    """Which outbox messages go first when more are waiting than the messenger lets the bot send:
+    the reply to what a person just sent, then reminders and prompts, then bulk (summaries)."""
+
+    REPLY = 0
+    ROUTINE = 1
+    BULK = 2
+
+
 class Delivery(enum.StrEnum):
     """Where one outbox message stands."""
 

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from models.kinds import Urgency
 from models.tables import OutboxMessage, Person, ProcessedUpdate
 
 LEASE = timedelta(seconds=60)
@@ -48,23 +49,25 @@ async def processed_among(session: AsyncSession, channel: str, update_keys: Sequ
 
 def new_message(*, key: str, channel: str, chat_id: str, payload: dict[str, Any], now: datetime,
                 person_id: int | None = None, not_before: datetime | None = None,
-                claim_by: str | None = None) -> OutboxMessage:
+                claim_by: str | None = None, priority: Urgency = Urgency.ROUTINE) -> OutboxMessage:
     """An outbox row, not yet added to any session. With `claim_by`, that process holds it."""
     return OutboxMessage(
         key=key, channel=channel, chat_id=chat_id, person_id=person_id, payload=payload, created_at=now,
         not_before=not_before or now, claimed_by=claim_by, claimed_until=now + LEASE if claim_by else None,
+        priority=int(priority),
     )
 
 
 async def enqueue(session: AsyncSession, *, key: str, channel: str, chat_id: str, payload: dict[str, Any],
                   now: datetime, person_id: int | None = None, not_before: datetime | None = None,
-                  claim_by: str | None = None, unique: bool = False) -> OutboxMessage | None:
+                  claim_by: str | None = None, unique: bool = False,
+                  priority: Urgency = Urgency.ROUTINE) -> OutboxMessage | None:
     """Add a message unless one with the same key exists (then None: it was queued before).
     With `claim_by`, the caller's process holds it, to send it right after committing. `unique`
     says the key cannot exist yet (a reply to an update being handled once), which saves the
     savepoint that guards a key other processes may be queuing too."""
     row = new_message(key=key, channel=channel, chat_id=chat_id, payload=payload, now=now, person_id=person_id,
-                      not_before=not_before, claim_by=claim_by)
+                      not_before=not_before, claim_by=claim_by, priority=priority)
     if unique:
         session.add(row)
         return row
@@ -78,7 +81,8 @@ async def enqueue(session: AsyncSession, *, key: str, channel: str, chat_id: str
 
 async def claim(session: AsyncSession, *, channel: str, worker: str, now: datetime, limit: int = 50,
                 lease: timedelta = LEASE) -> list[OutboxMessage]:
-    """Take up to `limit` due messages nobody holds (or whose holder's lease ran out).
+    """Take up to `limit` due messages nobody holds (or whose holder's lease ran out), the most
+    urgent first (models.kinds.Urgency), then the longest waiting.
 
     Holds on both databases: on PostgreSQL the candidates are locked with SKIP LOCKED, so two
     processes never pick the same rows; on SQLite the single writer makes the update atomic. The
@@ -87,7 +91,7 @@ async def claim(session: AsyncSession, *, channel: str, worker: str, now: dateti
     due = and_(OutboxMessage.channel == channel, OutboxMessage.sent_at.is_(None),
                OutboxMessage.failed_at.is_(None), OutboxMessage.not_before <= now, free)
     ids = list(await session.scalars(
-        select(OutboxMessage.id).where(due).order_by(OutboxMessage.not_before, OutboxMessage.id)
+        select(OutboxMessage.id).where(due).order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit).with_for_update(skip_locked=True)
     ))
     if not ids:
@@ -99,7 +103,7 @@ async def claim(session: AsyncSession, *, channel: str, worker: str, now: dateti
     )
     return list(await session.scalars(
         select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token)
-        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
     ))
 
 

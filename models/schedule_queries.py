@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import outbox
 from models.due import Timing, timings_from_rows
+from models.kinds import Urgency
 from models.periods import Frequency
 from models.tables import GroupBinding, Identity, OutboxMessage, Person, Plan, Role, ScheduleRule, Submission
 
@@ -139,7 +140,8 @@ async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]], now:
         return inserted
     for row in rows:  # any other database: one savepoint per row
         made = await outbox.enqueue(session, key=row["key"], channel=row["channel"], chat_id=row["chat_id"],
-                                    payload=row["payload"], now=now, person_id=row["person_id"])
+                                    payload=row["payload"], now=now, person_id=row["person_id"],
+                                    priority=Urgency(row.get("priority", Urgency.ROUTINE)))
         if made is not None:
             inserted.add(row["key"])
     return inserted

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     Time,
@@ -465,6 +466,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     # Sends whose answer was lost (sent or not, nobody knows): retried once, never more.
     unknown_outcomes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # models.kinds.Urgency: what goes first when messages wait for the messenger's rate limits.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]  # a permanent failure (blocked, chat not found)

@@ -39,6 +39,7 @@ from handlers.schedule import describe_deadline, plan_schedule
 from handlers.summary import build_summary, chart_attachments, render_summary
 from locales import Translator, translator
 from models.due import Item, Kind, due_items
+from models.kinds import Urgency
 from models.periods import Period, WorkCalendar, periods_of_year
 from models.plan_view import PartView, PlanView
 from models.plans import named_units
@@ -169,7 +170,7 @@ async def _enqueue(deps: Deps, messages: list[Message]) -> list[Message]:
     rows = [
         dict(key=m.key, channel=m.channel, chat_id=m.chat_id, person_id=m.person_id,
              payload=Reply(m.text, attachments=m.attachments, locale=m.locale).to_payload(), created_at=stamp,
-             not_before=stamp, attempts=0)
+             not_before=stamp, attempts=0, priority=int(Urgency.BULK if m.kind is Kind.SUMMARY else Urgency.ROUTINE))
         for m in by_key.values()
     ]
     async with deps.sessions() as session, session.begin():  # one transaction: committed, or rolled back

@@ -372,6 +372,9 @@ class TelegramEmulator:
         """Every injected update by update_id (delivered or not)."""
         self.too_many_requests = 0
         """How many sends the flood limits (:meth:`rate_limit`) answered with 429."""
+        self.latency = 0.0
+        """Seconds each send or edit takes on the network, half before Telegram performs it and half
+        after (a real round trip: the benchmarks' rate limits are kept over real delays)."""
         self.webhook: JSON | None = None
         """``{"url", "secret_token", "allowed_updates", "max_connections"}`` after setWebhook."""
 
@@ -928,7 +931,12 @@ class TelegramEmulator:
         if self._take_lost(method.lower(), performed=False) and request.transport is not None:
             request.transport.abort()  # dropped on the way: never performed
             return web.Response(status=499)
+        sending = self.latency > 0 and method.lower() in RATE_LIMITED_METHODS
+        if sending:
+            await asyncio.sleep(self.latency / 2)
         status, body = await self._call(method, params, files)
+        if sending:
+            await asyncio.sleep(self.latency / 2)
         if status == 200 and self._take_lost(method.lower(), performed=True) and request.transport is not None:
             request.transport.abort()  # performed, but the bot never hears so
         return web.json_response(body, status=status)

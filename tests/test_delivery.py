@@ -188,17 +188,22 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("kill_at", [1, 17, 40])
-async def test_a_sender_killed_mid_fan_out_loses_nothing_and_re_sends_only_the_one_in_flight(
+async def test_a_sender_killed_mid_fan_out_loses_nothing_and_re_sends_only_what_was_in_flight(
         app: App, clock: LinkedClock, kill_at: int) -> None:
     async with app.unit_of_work() as session:
         for n in range(40):
             await outbox.enqueue(session, key=f"f{n}", channel="console", chat_id=f"c{n}",
                                  payload=Reply("prompt").to_payload(), now=clock())
     sent: list[str] = []
+    dead = False
 
     async def dies(row: OutboxMessage) -> SendResult:
+        nonlocal dead
+        if dead:  # the process is gone: nothing more goes out
+            raise Killed()
         sent.append(row.key)
         if len(sent) == kill_at:
+            dead = True
             raise Killed()  # the message went out; the process dies before recording it
         return SendResult(True)
 
@@ -211,7 +216,11 @@ async def test_a_sender_killed_mid_fan_out_loses_nothing_and_re_sends_only_the_o
     clock.set(clock() + outbox.LEASE + timedelta(seconds=1))  # its claims run out
     await OutboxSender(app.sessions, "console", lives, worker="restarted", wall_clock=clock).drain()
     assert sorted(set(sent)) == sorted(f"f{n}" for n in range(40))  # nothing lost
-    assert len(sent) == 41 and sent.count(sent[kill_at - 1]) == 2  # the one in flight, once more
+    again = {key for key in sent if sent.count(key) > 1}
+    # The one in flight goes once more, and so may those sent side by side whose marks the kill
+    # beat; none more than once more, and never more than the sender has in flight.
+    assert sent[kill_at - 1] in again and all(sent.count(key) == 2 for key in again)
+    assert len(again) <= min(kill_at, OutboxSender.IN_FLIGHT)
 
 
 async def test_a_sender_whose_lease_ran_out_neither_sends_nor_marks_what_another_took(

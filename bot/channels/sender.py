@@ -15,6 +15,8 @@ The clock and the sleep are injected, so tests run without waiting for real time
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import math
 import time
@@ -68,57 +70,117 @@ def _wait(window: deque[_Slot], span: float, allowed: int, now: float) -> float:
     return counting[len(counting) - allowed] + span - now
 
 
+@dataclass(eq=False)
+class _Waiter:
+    """A send waiting for its place: granted the slot it will hold, or given up (cancelled)."""
+
+    chat_id: str
+    group: bool
+    granted: asyncio.Future[_Slot]
+
+
 @dataclass
 class RateLimiter:
     """Keeps within Telegram's limits as Telegram counts them: when a message arrives, which is
     somewhere between our release of it and its answer. A message holds its place in every window
     from its release until its answer plus the window's span, so no window of arrivals can hold
     more than allowed, whatever the network's delays. One limiter serves every sender of a bot in
-    the process (replies and scheduled messages alike)."""
+    the process (replies and scheduled messages alike).
+
+    Who goes next: the waiting send of the most urgent priority (a reply before a reminder before
+    a summary), first come first served within a priority, whose chat may receive now. A chat
+    that must wait (its own limits) does not hold up the others, and a busy chat gets its turn
+    after every other waiting chat of its priority, since each chat's sends come one at a time
+    (OutboxSender keeps each chat's messages in order). Places are given out when one is asked
+    for, when a send ends, and when a window frees up (a timer), never by polling."""
 
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.monotonic
     sleep: Sleep = asyncio.sleep
     _global: deque[_Slot] = field(default_factory=deque)
     _chats: dict[str, deque[_Slot]] = field(default_factory=dict)
-    _global_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _chat_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    _ended: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiting: list[tuple[int, int, _Waiter]] = field(default_factory=list)  # heap: (priority, arrival)
+    _arrivals: itertools.count[int] = field(default_factory=itertools.count)
+    _timer_at: float | None = None
+    _timers: set[asyncio.Task[None]] = field(default_factory=set)
     _sweep_at: int = 1000
 
-    async def _take(self, windows: list[tuple[deque[_Slot], float, int]], slot: _Slot) -> None:
-        while True:
-            wait = max(_wait(window, span, allowed, self.clock()) for window, span, allowed in windows)
-            if wait <= 0:
-                for window, _, _ in windows:
-                    window.append(slot)
-                return
-            if math.isinf(wait):  # full of messages in flight: the next answer frees a place
-                self._ended.clear()
-                await self._ended.wait()
-            else:
-                await self.sleep(wait)
-
     @asynccontextmanager
-    async def slot(self, chat_id: str, group: bool) -> AsyncIterator[None]:
-        """Hold a place for one API call to `chat_id` while it runs. The chat's own windows are
-        waited for first, under the chat's lock, so a busy chat does not hold up the others."""
-        slot = _Slot()
-        chat_windows = [(self.limits.private_interval * self.limits.private_burst, self.limits.private_burst)]
-        if group:
-            chat_windows.append((60.0, self.limits.group_per_minute))
-        chat_lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+    async def slot(self, chat_id: str, group: bool, priority: int = 0) -> AsyncIterator[None]:
+        """Hold a place for one API call to `chat_id` while it runs; lower `priority` goes first."""
+        waiter = _Waiter(chat_id, group, asyncio.get_running_loop().create_future())
+        heapq.heappush(self._waiting, (priority, next(self._arrivals), waiter))
+        self._grant()
+        slot: _Slot | None = None
         try:
-            async with chat_lock:
-                chat = self._chats.setdefault(chat_id, deque())
-                await self._take([(chat, span, allowed) for span, allowed in chat_windows], slot)
-                async with self._global_lock:
-                    await self._take([(self._global, 1.0, int(self.limits.per_second))], slot)
+            slot = await waiter.granted
             yield
         finally:
-            slot.end = self.clock()
-            self._ended.set()
+            if slot is None and waiter.granted.done() and not waiter.granted.cancelled():
+                slot = waiter.granted.result()  # granted, then cancelled before it could run
+            waiter.granted.cancel()  # still waiting: given up (skipped when its turn comes)
+            if slot is not None:
+                slot.end = self.clock()
+            self._grant()  # the place it held, or its turn, may let another go
             self._forget_idle()
+
+    def _chat_wait(self, waiter: _Waiter, now: float) -> float:
+        limits = self.limits
+        chat = self._chats.setdefault(waiter.chat_id, deque())
+        wait = _wait(chat, limits.private_interval * limits.private_burst, limits.private_burst, now)
+        if waiter.group:
+            wait = max(wait, _wait(chat, 60.0, limits.group_per_minute, now))
+        return wait
+
+    def _grant(self) -> None:
+        """Give places to waiting sends, most urgent first, while the limits allow."""
+        now = self.clock()
+        while self._waiting:
+            wait = _wait(self._global, 1.0, int(self.limits.per_second), now)
+            if wait > 0:  # full: a window frees up later, or a send in flight ends (which calls this)
+                self._wake_in(wait, now)
+                return
+            chosen: _Waiter | None = None
+            skipped: list[tuple[int, int, _Waiter]] = []
+            soonest = math.inf
+            while self._waiting:
+                entry = heapq.heappop(self._waiting)
+                waiter = entry[2]
+                if waiter.granted.done():  # given up
+                    continue
+                chat_wait = self._chat_wait(waiter, now)
+                if chat_wait <= 0:
+                    chosen = waiter
+                    break
+                skipped.append(entry)
+                soonest = min(soonest, chat_wait)
+            for entry in skipped:
+                heapq.heappush(self._waiting, entry)
+            if chosen is None:
+                self._wake_in(soonest, now)
+                return
+            slot = _Slot()
+            self._global.append(slot)
+            self._chats[chosen.chat_id].append(slot)
+            chosen.granted.set_result(slot)
+
+    def _wake_in(self, seconds: float, now: float) -> None:
+        """Look again once `seconds` have passed (inf: a send's end will call _grant)."""
+        if math.isinf(seconds):
+            return
+        at = now + seconds
+        if self._timer_at is not None and self._timer_at <= at:
+            return
+        self._timer_at = at
+        timer = asyncio.ensure_future(self._timer(at, seconds))
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
+    async def _timer(self, at: float, seconds: float) -> None:
+        await self.sleep(seconds)
+        if self._timer_at == at:
+            self._timer_at = None
+        self._grant()
 
     def _forget_idle(self) -> None:
         """Drop the windows of chats where nothing counts any more, now and then (a province
@@ -126,11 +188,10 @@ class RateLimiter:
         if len(self._chats) < self._sweep_at:
             return
         before = self.clock() - 60.0
+        waiting = {entry[2].chat_id for entry in self._waiting}
         for chat_id, window in list(self._chats.items()):
-            lock = self._chat_locks.get(chat_id)
-            if (lock is None or not lock.locked()) and all(slot.end <= before for slot in window):
+            if chat_id not in waiting and all(slot.end <= before for slot in window):
                 del self._chats[chat_id]
-                self._chat_locks.pop(chat_id, None)
         self._sweep_at = max(1000, 2 * len(self._chats))
 
 
@@ -157,6 +218,7 @@ class OutboxSender:
     # later: a second copy is better than none, a third more likely to annoy than to inform.
     UNKNOWN_RETRY = timedelta(seconds=5)
     MAX_BACKOFF = 300.0
+    IN_FLIGHT = 100  # claimed by a drain and not yet sent: about three seconds of Telegram's rate
     DATABASE_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)  # 15.5 s in all, well within a lease
 
     def __init__(self, sessions, channel: str, transport: Transport, *, worker: str,  # type: ignore[no-untyped-def]
@@ -173,7 +235,8 @@ class OutboxSender:
         self.retried = 0  # sends put back in the queue (429, 5xx, network)
         self.unknown = 0  # sends whose answer was lost (also counted in the outbox itself)
         self.taken_over = 0  # rows another sender claimed after this one's lease ran out
-        self._chats: dict[str, asyncio.Task[None]] = {}  # the last delivery handed over, per chat
+        # The last delivery handed over, per chat and priority.
+        self._chats: dict[tuple[str, int], asyncio.Task[None]] = {}
         self._group: _Outcomes | None = None  # outcomes waiting to be written together
         self._writing: set[asyncio.Task[None]] = set()
         # Across processes on PostgreSQL: this one sends only while it holds the turn.
@@ -189,23 +252,29 @@ class OutboxSender:
         for row in rows:
             await self._send_one(row)
 
-    def hand_over(self, rows: list[OutboxMessage]) -> None:
+    def hand_over(self, rows: list[OutboxMessage],
+                  on_done: Callable[[int], None] | None = None) -> list[asyncio.Task[None]]:
         """Send messages this process holds in the background and return at once (the replies to
-        a polled batch: the poll loop goes on). Each chat's go out in order, after the ones handed
-        over before them; chats go side by side."""
-        by_chat: dict[str, list[OutboxMessage]] = {}
+        a polled batch: the poll loop goes on). Each chat's messages of one priority go out in
+        order, after the ones handed over before them; chats and priorities go side by side (the
+        rate limiter picks the most urgent). `on_done(n)` is told as each chat's share is done."""
+        by_chat: dict[tuple[str, int], list[OutboxMessage]] = {}
         for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
-        for chat_id, sequence in by_chat.items():
-            task = asyncio.create_task(self._after(self._chats.get(chat_id), sequence))
-            self._chats[chat_id] = task
-            task.add_done_callback(lambda done, chat_id=chat_id: self._forget(chat_id, done))
+            by_chat.setdefault((row.chat_id, row.priority), []).append(row)
+        tasks = []
+        for chain, sequence in by_chat.items():
+            task = asyncio.create_task(self._after(self._chats.get(chain), sequence, on_done))
+            self._chats[chain] = task
+            task.add_done_callback(lambda done, chain=chain: self._forget(chain, done))
+            tasks.append(task)
+        return tasks
 
-    def _forget(self, chat_id: str, task: asyncio.Task[None]) -> None:
-        if self._chats.get(chat_id) is task:
-            del self._chats[chat_id]
+    def _forget(self, chain: tuple[str, int], task: asyncio.Task[None]) -> None:
+        if self._chats.get(chain) is task:
+            del self._chats[chain]
 
-    async def _after(self, previous: asyncio.Task[None] | None, rows: list[OutboxMessage]) -> None:
+    async def _after(self, previous: asyncio.Task[None] | None, rows: list[OutboxMessage],
+                     on_done: Callable[[int], None] | None) -> None:
         if previous is not None:
             await asyncio.wait([previous])
         try:
@@ -213,6 +282,9 @@ class OutboxSender:
         except Exception as exc:  # the database, most likely: the leases run out and a drain takes them
             log.warning("delivering %d held %s messages failed (%s); they are sent again later",
                         len(rows), self.channel, type(exc).__name__)
+        finally:
+            if on_done is not None:
+                on_done(len(rows))
 
     async def settle(self) -> None:
         """Wait for every delivery handed over so far."""
@@ -220,18 +292,52 @@ class OutboxSender:
             await asyncio.wait(list(self._chats.values()))
 
     async def drain(self, limit: int = 50) -> int:
-        """Claim and send what is due until nothing is; returns how many were handled."""
+        """Claim and send what is due until nothing is; returns how many were handled. Claimed
+        messages go out side by side (each chat's in order), the most urgent first, with up to
+        IN_FLIGHT of them claimed and not yet sent: enough to keep the messenger's rate busy
+        over a slow network, few enough that none waits in memory for long."""
         handled = 0
-        while self.sends:  # a turn lost meanwhile: the batch in hand is finished, no new one taken
+        outstanding = 0
+        fewer = asyncio.Event()
+        chains: list[asyncio.Task[None]] = []
+
+        def done(count: int) -> None:
+            nonlocal outstanding
+            outstanding -= count
+            fewer.set()
+
+        async def fewer_in_flight() -> None:
+            fewer.clear()
+            await fewer.wait()
+            self._stop_if_fatal(chains)
+            chains[:] = [chain for chain in chains if not chain.done()]
+
+        while self.sends:  # a turn lost meanwhile: what is in hand is finished, no more taken
+            room = self.IN_FLIGHT - outstanding
+            if room <= 0:
+                await fewer_in_flight()
+                continue
             async with self.sessions() as session:
                 rows = await outbox.claim(session, channel=self.channel, worker=self.worker,
-                                          now=self.wall_clock(), limit=limit)
+                                          now=self.wall_clock(), limit=min(limit, room))
                 await session.commit()
             if not rows:
-                return handled
-            await self.deliver(rows)
+                break
+            outstanding += len(rows)
             handled += len(rows)
+            chains.extend(self.hand_over(rows, done))
+        while outstanding > 0:
+            await fewer_in_flight()
+        self._stop_if_fatal(chains)
         return handled
+
+    def _stop_if_fatal(self, chains: list[asyncio.Task[None]]) -> None:
+        """What stops a process (an exit, a kill) in one delivery stops all its sending."""
+        for chain in chains:
+            if chain.done() and not chain.cancelled() and chain.exception() is not None:
+                for other in list(self._chats.values()):
+                    other.cancel()
+                raise chain.exception()  # type: ignore[misc]
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Drain whenever woken, and every `idle` seconds for retries and other processes' work;

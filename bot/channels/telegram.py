@@ -60,7 +60,7 @@ from handlers.events import Choice, Event, Happening, Reply
 from handlers.inbox import Inbound, Outcome, handle_all
 from locales import translator
 from models import membership
-from models.kinds import ChatKind
+from models.kinds import ChatKind, Urgency
 from models.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ class TelegramChannel:
         self.conflicts = 0  # 409s from getUpdates: another process polls with this token
         self._outage = False  # the database was unavailable at the last intake
         self._told_busy: set[str] = set()  # private chats told so during this outage
+        self._answering: set[asyncio.Task[None]] = set()  # answerCallbackQuery calls on their way
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -232,8 +233,12 @@ class TelegramChannel:
         """Handle updates (polled or posted); False when the database is unavailable: what could
         not be stored must not be confirmed to Telegram, and each private chat among them hears
         once per outage that its message will be recorded shortly."""
-        # Pressed buttons stop spinning now, not after the handling.
-        await asyncio.gather(*(self._answer(u.callback_query) for u in updates if u.callback_query))
+        # Pressed buttons stop spinning now, not after the handling, which does not wait for them.
+        for update in updates:
+            if update.callback_query is not None:
+                answering = asyncio.create_task(self._answer(update.callback_query))
+                self._answering.add(answering)  # held, or the loop could lose the task
+                answering.add_done_callback(self._answering.discard)
         items = [Inbound(event, key=str(update.update_id))
                  for update in updates if (event := self.event_of(update)) is not None]
         outcomes = await handle_all(self.app.deps, items, claim_by=self.worker if self.sender.sends else None)
@@ -261,7 +266,8 @@ class TelegramChannel:
             self.sender.wake.set()  # queued unclaimed: the holder of the sender turn is nudged
         for item, outcome in zip(items, outcomes, strict=True):
             for reply in outcome.unsent:
-                await self.transport(OutboxMessage(id=0, chat_id=item.event.chat_id, payload=reply.to_payload()))
+                await self.transport(OutboxMessage(id=0, chat_id=item.event.chat_id, payload=reply.to_payload(),
+                                                   priority=Urgency.REPLY))
 
     async def _tell_busy(self, waiting: list[Event]) -> None:
         """Each private chat whose message waits hears so, once per outage."""
@@ -271,7 +277,7 @@ class TelegramChannel:
                 continue
             self._told_busy.add(event.chat_id)
             # Sent directly: the outbox lives in the database that is away.
-            await self.transport(OutboxMessage(id=0, chat_id=event.chat_id,
+            await self.transport(OutboxMessage(id=0, chat_id=event.chat_id, priority=Urgency.REPLY,
                                                payload=Reply(t("intake-busy"), locale=t.locale).to_payload()))
 
     def webhook_handler(self, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -301,7 +307,7 @@ class TelegramChannel:
         delivery = Reply.from_payload(row.payload)
         chat_id: int | str = int(row.chat_id) if row.chat_id.lstrip("-").isdigit() else row.chat_id
         try:
-            message_id = await self._send(row.id, chat_id, delivery.reply, delivery.replaces)
+            message_id = await self._send(row.id, chat_id, delivery.reply, delivery.replaces, row.priority)
         except TelegramRetryAfter as exc:
             return SendResult(False, retry_after=float(exc.retry_after), error="429 retry after")
         except TelegramForbiddenError as exc:
@@ -320,7 +326,8 @@ class TelegramChannel:
         self._progress.pop(row.id, None)
         return SendResult(True, channel_message_id=message_id)
 
-    async def _send(self, row_id: int, chat_id: int | str, reply: Reply, replaces: str | None) -> str | None:
+    async def _send(self, row_id: int, chat_id: int | str, reply: Reply, replaces: str | None,
+                    priority: int = 0) -> str | None:
         """The reply's pieces (a long text in several messages, the buttons under the last), then its
         files; the id of the last message. A row retried after some pieces went out goes on from
         the first piece not sent."""
@@ -330,17 +337,17 @@ class TelegramChannel:
         done = self._progress.get(row_id, 0) if row_id else 0
         message_id: str | None = None
         if replaces and len(pieces) == 1 and done == 0:
-            message_id, done = await self._edit(chat_id, group, pieces[0], replaces, markup)
+            message_id, done = await self._edit(chat_id, group, pieces[0], replaces, markup, priority)
         for index in range(done, len(pieces)):
             last = index == len(pieces) - 1
-            async with self.limiter.slot(str(chat_id), group):
+            async with self.limiter.slot(str(chat_id), group, priority):
                 sent = await self.bot.send_message(chat_id, pieces[index], reply_markup=markup if last else None)
             message_id = str(sent.message_id)
             if row_id:
                 self._progress[row_id] = index + 1
         for attachment in reply.attachments:
             file = BufferedInputFile(attachment.content, filename=attachment.filename)
-            async with self.limiter.slot(str(chat_id), group):
+            async with self.limiter.slot(str(chat_id), group, priority):
                 if attachment.kind == "photo":
                     sent = await self.bot.send_photo(chat_id, file, caption=attachment.caption)
                 else:
@@ -349,11 +356,11 @@ class TelegramChannel:
         return message_id
 
     async def _edit(self, chat_id: int | str, group: bool, text: str, replaces: str,
-                    markup: InlineKeyboardMarkup | None) -> tuple[str | None, int]:
+                    markup: InlineKeyboardMarkup | None, priority: int) -> tuple[str | None, int]:
         """Replace the message whose button was pressed; (its id, 1) if it was, (None, 0) when it
         cannot be (too old to edit, deleted): then the reply goes as a new message."""
         try:
-            async with self.limiter.slot(str(chat_id), group):
+            async with self.limiter.slot(str(chat_id), group, priority):
                 sent = await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=int(replaces),
                                                         reply_markup=markup)
         except TelegramBadRequest as exc:
