@@ -33,6 +33,7 @@ from bot.run import serve_webhook
 from bot.sqlite_inline import Patience, inline_creator
 from handlers.events import Reply
 from models import outbox
+from models.kinds import Urgency
 from models.tables import OutboxMessage, Person, Submission
 from tests.telegram_emulator import TelegramEmulator
 from tests.test_telegram import LAN, MINH, SMALL, TOKEN, USERNAME, Harness, Seconds
@@ -373,6 +374,60 @@ def test_telegram_never_counts_more_than_30_arrivals_in_a_second(delays: list[tu
         mine = sorted(moment for moment, other in arrivals if other == chat)
         for index, first in enumerate(mine):
             assert sum(1 for moment in mine[index:] if moment < first + 3.0) <= 3
+
+
+def test_the_most_urgent_waiting_send_goes_first_and_first_come_first_served_within_it() -> None:
+    """One message a second allowed: while the first goes, summaries, reminders and replies queue
+    up in that order; the replies go next, then the reminders, then the summaries."""
+    time = VirtualTime()
+    limiter = RateLimiter(Limits(per_second=1), clock=time, sleep=time.sleep)
+    order: list[str] = []
+
+    async def send(name: str, priority: int) -> None:
+        async with limiter.slot(name, group=False, priority=priority):
+            order.append(name)
+
+    async def everyone() -> None:
+        first = asyncio.ensure_future(send("first", Urgency.ROUTINE))
+        await asyncio.sleep(0)
+        queued = [("summary1", Urgency.BULK), ("summary2", Urgency.BULK), ("reminder1", Urgency.ROUTINE),
+                  ("reminder2", Urgency.ROUTINE), ("reply1", Urgency.REPLY), ("reply2", Urgency.REPLY)]
+        await asyncio.gather(first, *(send(name, priority) for name, priority in queued))
+
+    asyncio.run(time.run(everyone()))
+    assert order == ["first", "reply1", "reply2", "reminder1", "reminder2", "summary1", "summary2"]
+
+
+def test_a_chat_held_by_its_own_limit_holds_up_no_other_chat() -> None:
+    """A busy officer's ten replies (three at once, then one a second in the chat) and nine
+    other officers' single replies, all at once: the others are not kept behind the busy chat."""
+    time = VirtualTime()
+    limiter = RateLimiter(Limits(), clock=time, sleep=time.sleep)
+    granted: list[tuple[str, float]] = []
+
+    async def chat(name: str, messages: int) -> None:
+        for _ in range(messages):  # one chat's messages go in order, one after another
+            async with limiter.slot(name, group=False):
+                granted.append((name, time.now))
+
+    async def everyone() -> None:
+        await asyncio.gather(chat("busy", 10), *(chat(f"other{n}", 1) for n in range(9)))
+
+    asyncio.run(time.run(everyone()))
+    others = [moment for name, moment in granted if name != "busy"]
+    busy = [moment for name, moment in granted if name == "busy"]
+    assert len(others) == 9 and max(others) == 0.0  # all at once
+    assert len(busy) == 10 and busy[2] == 0.0 and busy[3] > 0.0  # the busy chat waits for its own limit
+
+
+async def test_a_drain_claims_replies_before_reminders_before_summaries(app: App, clock: LinkedClock) -> None:
+    async with app.unit_of_work() as session:
+        for key, priority in (("summary", Urgency.BULK), ("reminder", Urgency.ROUTINE), ("reply", Urgency.REPLY)):
+            await outbox.enqueue(session, key=key, channel="console", chat_id=key,
+                                 payload=Reply(key).to_payload(), now=clock(), priority=priority)
+    async with app.unit_of_work() as session:
+        claimed = await outbox.claim(session, channel="console", worker="w", now=clock(), limit=2)
+    assert [row.key for row in claimed] == ["reply", "reminder"]
 
 
 # --- intake -------------------------------------------------------------------------------------
