@@ -42,6 +42,25 @@ class Event:
     def private(self) -> bool:
         return self.chat_kind == ChatKind.PRIVATE
 
+    def to_payload(self) -> dict[str, Any]:
+        """The intake journal's JSON form (handlers/inbox.py Intake): written and read here only."""
+        return {"channel": self.channel, "chat_id": self.chat_id, "chat_kind": self.chat_kind.value,
+                "sender_id": self.sender_id, "sender_name": self.sender_name, "text": self.text,
+                "choice": self.choice, "message_id": self.message_id,
+                "at": self.at.isoformat() if self.at is not None else None, "chat_title": self.chat_title,
+                "mentioned": self.mentioned, "happening": self.happening.value if self.happening else None,
+                "moved_to": self.moved_to}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Event:
+        return cls(channel=data["channel"], chat_id=data["chat_id"], chat_kind=ChatKind(data["chat_kind"]),
+                   sender_id=data["sender_id"], sender_name=data["sender_name"], text=data.get("text"),
+                   choice=data.get("choice"), message_id=data.get("message_id"),
+                   at=datetime.fromisoformat(data["at"]) if data.get("at") else None,
+                   chat_title=data.get("chat_title"), mentioned=bool(data.get("mentioned")),
+                   happening=Happening(data["happening"]) if data.get("happening") else None,
+                   moved_to=data.get("moved_to"))
+
 
 @dataclass(frozen=True, slots=True)
 class Choice:

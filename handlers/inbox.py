@@ -11,23 +11,24 @@ Events, and renders and delivers what is queued.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from handlers.context import Ctx, Deps
 from handlers.dispatch import route
 from handlers.events import Event, Handling, HandlingOutcome, Reply
 from locales import translator
-from models import outbox
+from models import intake, outbox
 from models.availability import database_unavailable, write_conflict
 from models.kinds import Urgency
 from models.session import Session
 from models.tables import OutboxMessage
 
-__all__ = ["PARALLEL", "Deps", "Inbound", "Outcome", "Unavailable", "handle", "handle_all"]
+__all__ = ["PARALLEL", "Deps", "Inbound", "Intake", "Outcome", "Unavailable", "handle", "handle_all"]
 
 log = logging.getLogger(__name__)
 
@@ -181,3 +182,150 @@ async def _apologise(deps: Deps, item: Inbound, claim_by: str | None) -> Outcome
         log.exception("could not queue the apology for a failed %s event", event.channel)
         return Outcome(replies=[apology], unsent=[apology])
     return Outcome(replies=[apology], held=held)
+
+
+# --- intake: taking updates without waiting for their handling ----------------------------------
+
+Deliver = Callable[[Inbound, Outcome], Awaitable[None]]
+Busy = Callable[[list[Event]], Awaitable[None]]
+
+
+class Intake:
+    """Updates taken from a channel and handled in the background, so that taking the next ones
+    never waits for the handling (a chairman's summary, an export, a database lock) nor for the
+    sending. `accept` writes the batch's events to the intake journal in one statement, after which
+    the channel may confirm them to the messenger (a crash loses nothing: `recover` handles what
+    was written and not handled, at the next start); then each event is one unit of work
+    (`handle`), each chat's in the order they came, across batches, PARALLEL chats side by side.
+    While the database is away, a chat's next event waits and is tried again, in order; its
+    replies go to `deliver` once handled. At most `backlog` events wait at a time: beyond that
+    `room` holds the channel's next fetch, so memory stays bounded."""
+
+    WAITS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # tries again while the database is unavailable
+    FORGET_EVERY = 200  # handled updates whose journal rows are deleted together
+
+    def __init__(self, deps: Deps, channel: str, *, deliver: Deliver, busy: Busy,
+                 claim_by: Callable[[], str | None] = lambda: None, parallel: int = PARALLEL,
+                 backlog: int = 2000, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.deps = deps
+        self.channel = channel
+        self.deliver = deliver
+        self.busy = busy
+        self.claim_by = claim_by
+        self.backlog = backlog
+        self.sleep = sleep
+        self._gate = asyncio.Semaphore(parallel)
+        self._chats: dict[str, asyncio.Task[None]] = {}  # each chat's last event, handled or waiting
+        self._waiting = 0
+        self._fewer = asyncio.Event()
+        self._handled: list[str] = []  # keys whose journal rows are still to delete
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.outage = False
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    async def accept(self, items: Sequence[Inbound]) -> bool:
+        """Write the events to the journal and start handling them; False (nothing written) when
+        the database is unavailable: then the channel must not confirm them."""
+        now = self.deps.clock()
+        # Each event keeps the moment it came (a figure sent before a deadline is on time however
+        # long the queue), and is written as such.
+        items = [Inbound(replace(item.event, at=item.event.at or now), item.key) for item in items]
+        try:
+            async with self.deps.sessions() as session:
+                await intake.journal(session, self.channel, [(item.key, item.event.to_payload())
+                                                             for item in items if item.key is not None], now)
+                await session.commit()
+        except Exception as exc:
+            if database_unavailable(exc):
+                return False
+            raise
+        self.submit(items)
+        return True
+
+    async def recover(self) -> int:
+        """Handle what an earlier run wrote and did not handle (a crash, a stop mid-backlog), before
+        anything new: how many there were."""
+        async with self.deps.sessions() as session:
+            await intake.forget(session, self.channel)
+            left = await intake.waiting(session, self.channel)
+            await session.commit()
+        self.submit([Inbound(Event.from_payload(event), key) for key, event in left])
+        return len(left)
+
+    def submit(self, items: Sequence[Inbound]) -> None:
+        for item in items:
+            chat = item.event.chat_id
+            task = asyncio.create_task(self._in_turn(self._chats.get(chat), item))
+            self._chats[chat] = task
+            self._waiting += 1
+            task.add_done_callback(lambda done, chat=chat: self._done(chat, done))
+
+    def _done(self, chat: str, task: asyncio.Task[None]) -> None:
+        if self._chats.get(chat) is task:
+            del self._chats[chat]
+        self._waiting -= 1
+        self._fewer.set()
+
+    async def room(self) -> None:
+        """Wait while the backlog is full."""
+        while self._waiting >= self.backlog:
+            self._fewer.clear()
+            await self._fewer.wait()
+
+    async def settle(self) -> None:
+        """Wait for every event taken so far to be handled, and forget their journal rows."""
+        while self._chats:
+            await asyncio.wait(list(self._chats.values()))
+        await self._forget()
+
+    async def _in_turn(self, previous: asyncio.Task[None] | None, item: Inbound) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        async with self._gate:
+            outcome = await self._handled_at_last(item)
+        try:
+            await self.deliver(item, outcome)
+        except Exception:  # the sender's trouble; the replies are queued and go out later
+            log.exception("delivering the replies to a %s event failed", self.channel)
+        if item.key is not None:
+            self._handled.append(item.key)
+            if len(self._handled) >= self.FORGET_EVERY:
+                task = asyncio.create_task(self._forget())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _handled_at_last(self, item: Inbound) -> Outcome:
+        """Handled, however long the database is away: this chat's later events wait behind it."""
+        told = False
+        for attempt in itertools.count():
+            try:
+                outcome = await handle(self.deps, item, claim_by=self.claim_by())
+            except Unavailable:
+                if not self.outage:  # one line per outage, not one per event
+                    log.warning("the database is unavailable; %s updates wait for it, in order", self.channel)
+                    self.outage = True
+                if not told:
+                    told = True
+                    await self.busy([item.event])
+                await self.sleep(self.WAITS[min(attempt, len(self.WAITS) - 1)])
+                continue
+            if self.outage:
+                log.warning("the database is back; waiting %s updates are being handled", self.channel)
+                self.outage = False
+            return outcome
+        raise AssertionError("unreachable")
+
+    async def _forget(self) -> None:
+        keys, self._handled = self._handled, []
+        if not keys:
+            return
+        try:
+            async with self.deps.sessions() as session:
+                await intake.forget(session, self.channel, keys)
+                await session.commit()
+        except Exception as exc:  # left rows are harmless: `recover` skips what was handled
+            log.warning("could not clear %d handled %s updates from the intake (%s)", len(keys), self.channel,
+                        type(exc).__name__)

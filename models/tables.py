@@ -445,6 +445,21 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime]
 
 
+class IntakeEvent(Base):
+    """An update taken from the messenger and not yet handled: written before the messenger is told
+    it arrived (the next poll's offset), so the poll loop never waits for the handling and a crash
+    loses nothing. Handled updates are recorded in processed_updates and their rows deleted."""
+
+    __tablename__ = "intake"
+    __table_args__ = (UniqueConstraint("channel", "update_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_key: Mapped[str] = mapped_column(String(64))
+    event: Mapped[dict[str, Any]] = mapped_column()  # handlers.events.Event.to_payload
+    received_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """A message to send, written before it is sent: claimed, sent, marked sent. Its unique key
     makes every message (a reply, a prompt, a reminder) go out once, across restarts and across

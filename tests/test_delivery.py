@@ -466,7 +466,7 @@ async def test_figures_sent_while_the_database_is_away_wait_and_are_stored_once(
         assert sorted(record.text or "" for record in emu.sent[before:]) == [BUSY, BUSY]  # once per officer
         outage.down = False
         await emu.wait_until_updates_consumed()
-        await h.channel.sender.settle()
+        await h.channel.settle()
     assert await count(app, Submission) == 3
     recorded = [record.text or "" for record in emu.sent[before + 2:]]
     assert len(recorded) == 3 and all("chỉ tiêu 6 (tháng 3/2025)" in text for text in recorded)
@@ -495,7 +495,7 @@ async def test_a_webhook_update_is_refused_with_503_while_the_database_is_away(
         outage.down = False
         assert await emu.deliver_webhook(update, url, "s3cret-token-1234") == 200
         assert await emu.deliver_webhook(update, url, "s3cret-token-1234") == 200  # a duplicate post
-        await h.channel.sender.settle()
+        await h.channel.settle()
     finally:
         stop.set()
         await server
@@ -532,8 +532,8 @@ async def test_a_second_poller_crashes_neither_and_every_update_is_handled_once(
                 await emu.wait_until_updates_consumed()
                 # One poller's getUpdates confirms what the other still handles: wait for the answers.
                 await emu.wait_for_sent(before + 20)
-                await first.channel.sender.settle()
-                await second.channel.sender.settle()
+                await first.channel.settle()
+                await second.channel.settle()
                 assert first.polling is not None and not first.polling.done()
                 assert second.polling is not None and not second.polling.done()
             conflicts = [first.channel.conflicts, second.channel.conflicts]
@@ -619,11 +619,11 @@ async def test_a_real_outage_and_killed_connections_lose_no_figure(
                 await emu.wait_for_call("getUpdates", polls + 2)
                 assert [update["update_id"] for update in emu.pending_updates] == waiting
             await emu.wait_until_updates_consumed()
-            await h.channel.sender.settle()
+            await h.channel.settle()
             for n in range(3):  # connections killed under the pool: found before use, replaced
                 await kill_connections()
                 await h.say(LAN, f"6: {110 + n}/150")
-            await h.channel.sender.settle()
+            await h.channel.settle()
         assert await count(app, Submission) == 9
         assert sorted(record.text or "" for record in emu.sent[before:before + 2]) == [BUSY, BUSY]
         assert len(emu.sent) == before + 2 + 9  # and every figure answered once

@@ -51,16 +51,16 @@ async def _stored(app: App) -> list[tuple[int, str, str]]:
 
 def _fail_first(monkeypatch: pytest.MonkeyPatch, times: int = 1) -> None:
     """The next figures stored raise, after the plan view was loaded in that event's session."""
-    store_figure = report._store
+    insert_versions = report.submissions.insert_versions
     failed: list[bool] = []
 
-    async def fails_first(*args, **kwargs):  # type: ignore[no-untyped-def]
-        if len(failed) < times:
+    async def fails_first(session, stored):  # type: ignore[no-untyped-def]
+        if stored and len(failed) < times:
             failed.append(True)
             raise RuntimeError("a bug in handling")
-        return await store_figure(*args, **kwargs)
+        return await insert_versions(session, stored)
 
-    monkeypatch.setattr(report, "_store", fails_first)
+    monkeypatch.setattr(report.submissions, "insert_versions", fails_first)
 
 
 # --- 1. one failed event poisons a plan until restart ----------------------------------------------
@@ -153,7 +153,7 @@ async def test_forged_button_data_is_refused_politely_through_telegram(tg: Harne
         before = len(tg.emu.sent)
         tg.emu.press_button(LAN, listing.message_id, data, check=False)
         await tg.emu.wait_until_updates_consumed()
-        await tg.channel.sender.settle()  # replies go out beside the poll loop
+        await tg.channel.settle()  # replies go out beside the poll loop
         assert ["đã cũ" in (r.text or "") for r in tg.emu.sent[before:]] == [True], data
     assert "Đã ghi" not in (await tg.say(LAN, "55"))[0]
     assert await _stored(tg.app) == []

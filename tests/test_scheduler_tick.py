@@ -593,7 +593,7 @@ async def test_a_month_end_to_end_through_telegram(app: App, clock: Clock) -> No
             updates = await bot.get_updates(offset=offset[0] or None, timeout=0)
             if updates:
                 assert await channel.intake(updates)
-                await channel.sender.settle()  # the replies are sent in the background
+                await channel.settle()  # the replies are sent in the background
                 offset[0] = updates[-1].update_id + 1
 
         async def at(instant: datetime) -> TickReport:

@@ -67,15 +67,15 @@ class Harness:
             self.emu.user_message(user, text)
         else:
             self.emu.group_message(chat, user, text)
-        await self.emu.wait_until_updates_consumed()  # confirmed by the next poll: the batch is handled
-        await self.channel.sender.settle()  # and its replies, handed over to the sender, are sent
+        await self.emu.wait_until_updates_consumed()  # confirmed by the next poll: the batch is taken
+        await self.channel.settle()  # handled in the background, and its replies sent
         return [r.text or "" for r in self.emu.sent[before:]]
 
     async def press(self, user: int, message_id: int, data: str) -> list[str]:
         before = len(self.emu.sent)
         self.emu.press_button(user, message_id, data)
         await self.emu.wait_until_updates_consumed()
-        await self.channel.sender.settle()
+        await self.channel.settle()
         return [r.text or "" for r in self.emu.sent[before:]]
 
     async def count(self, table: type) -> int:
@@ -195,11 +195,11 @@ async def test_the_same_update_delivered_twice_is_stored_once(tg: Harness) -> No
     await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
     update_id = tg.emu.user_message(LAN, "6: 120/150")
     await tg.emu.wait_until_updates_consumed()
-    await tg.channel.sender.settle()
+    await tg.channel.settle()
     replies = len(tg.emu.sent)
     tg.emu.redeliver(update_id)
     await tg.emu.wait_until_updates_consumed()
-    await tg.channel.sender.settle()
+    await tg.channel.settle()
     assert await tg.count(Submission) == 1
     assert len(tg.emu.sent) == replies  # and no second reply
 
@@ -213,7 +213,7 @@ async def test_a_polled_batch_is_stored_and_answered_in_each_chats_order(tg: Har
         tg.emu.user_message(user, text)
     await tg.emu.wait_until_updates_consumed()
     await tg.emu.wait_for_sent(before + 4)
-    await tg.channel.sender.settle()  # each send is marked once its answer is back
+    await tg.channel.settle()  # each send is marked once its answer is back
     assert await tg.count(Submission) == 3
     to_lan = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == LAN]
     to_minh = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == MINH]
@@ -234,6 +234,7 @@ async def test_an_officer_replaced_can_no_longer_report(tg: Harness) -> None:
     await tg.say(MINH, f"/start {code}")  # Minh takes the commune over ...
     tg.emu.user_message(LAN, "6: 120/150")  # ... then Lan sends a figure
     await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
     await tg.emu.wait_for_sent(before + 3)  # Minh welcomed, Lan told of the handover, Lan answered
     assert await tg.count(Submission) == 0
     assert not any("Đã ghi" in (r.text or "") for r in tg.emu.sent[before:])
@@ -246,6 +247,7 @@ async def test_a_role_granted_earlier_in_the_same_batch_is_the_one_used(tg: Harn
     tg.emu.user_message(MINH, f"/start {code}")  # Minh now answers for Mạo Khê ...
     tg.emu.user_message(MINH, "6: 120/150")  # ... and reports for it, in the same batch
     await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
     await tg.emu.wait_for_sent(before + 2)
     async with tg.app.unit_of_work() as session:
         units = list(await session.scalars(select(Unit.code).join(Submission, Submission.unit_id == Unit.id)))
@@ -271,6 +273,7 @@ async def test_one_failing_update_leaves_the_rest_of_its_batch_answered(tg: Harn
     tg.emu.user_message(MINH, "6: 90/150")
     tg.emu.user_message(LAN, "7: đạt")
     await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
     await tg.emu.wait_for_sent(before + 3)
     to_lan = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == LAN]
     to_minh = [r.text or "" for r in tg.emu.sent[before:] if r.chat_id == MINH]
@@ -288,11 +291,13 @@ async def test_a_supergroup_upgrade_keeps_the_binding_and_removal_is_recorded(tg
     await tg.say(BOSS, f"/start {await tg.invite('group')}", chat=GROUP)
     tg.emu.migrate_group(GROUP, -1009999)
     await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
     async with tg.app.unit_of_work() as session:
         assert (await session.scalar(select(GroupBinding))).chat_id == "-1009999"
     before = len(tg.emu.sent)
     tg.emu.bot_removed(-1009999, by_user_id=BOSS)
     await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
     await tg.emu.wait_for_sent(before + 1)
     async with tg.app.unit_of_work() as session:
         assert (await session.scalar(select(GroupBinding))).removed_at is not None

@@ -5,11 +5,12 @@ side of things: which updates mean what, buttons and edits, long messages, the c
 links, polling and webhooks, and delivery through the outbox within Telegram's rate limits.
 
 Exactly once: each update is handled with its id recorded in the same transaction as its effects and
-replies (handlers/inbox.py), and the polling offset is confirmed only after a batch is handled, so an
-update delivered again after a crash or a webhook retry changes nothing. The replies are handed to the
-sender, which sends them while the next batch is fetched. While the database is unavailable nothing
-is confirmed (the offset stays, a webhook post gets 503), so Telegram keeps the updates until they
-can be stored; each officer waiting hears so once.
+replies (handlers/inbox.py), and a polled batch is confirmed (the next offset) only once it is written
+to the intake journal, which a restart handles first, so an update delivered again after a crash or a
+webhook retry changes nothing and none is lost. Polling never waits for the handling, nor the
+handling for the sending: the replies are handed to the sender, which sends them on its own. While
+the database is unavailable nothing is confirmed (the offset stays, a webhook post gets 503), so
+Telegram keeps the updates until they can be stored; each officer waiting hears so once.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, S
 from bot.channels.telegram_text import split_text
 from handlers.commands import Scope, menu
 from handlers.events import Choice, Event, Happening, Reply
-from handlers.inbox import Inbound, Outcome, handle_all
+from handlers.inbox import Inbound, Intake, Outcome, handle_all
 from locales import translator
 from models import membership
 from models.kinds import ChatKind, Urgency
@@ -99,6 +100,9 @@ class TelegramChannel:
         self._outage = False  # the database was unavailable at the last intake
         self._told_busy: set[str] = set()  # private chats told so during this outage
         self._answering: set[asyncio.Task[None]] = set()  # answerCallbackQuery calls on their way
+        # Polled updates, handled in the background so the next poll never waits for them.
+        self.intake_queue = Intake(app.deps, CHANNEL, deliver=self._deliver_one, busy=self._tell_busy,
+                                   claim_by=lambda: self.worker if self.sender.sends else None, sleep=sleep)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -177,14 +181,21 @@ class TelegramChannel:
     # --- polling --------------------------------------------------------------------------------
 
     async def poll(self, stop: asyncio.Event, timeout: int = 25) -> None:
-        """Long polling. A batch is handled (chats in parallel, each chat's updates in order)
-        before its offset is confirmed by the next request."""
+        """Long polling. Each batch is written to the intake journal and confirmed by the next
+        request at once; its updates are handled in the background (handlers/inbox.py Intake:
+        each chat's in order, chats side by side), so the next batch is fetched without waiting
+        for a slow one (a summary, an export) or for any sending. What an earlier run took and
+        did not handle is handled first."""
         await self.bot.delete_webhook(drop_pending_updates=False)
+        recovered = await self.intake_queue.recover()
+        if recovered:
+            log.info("handling %d updates taken before the last stop", recovered)
         offset: int | None = None
         failures = 0
         conflicts = 0  # in a row, for the backoff
         outage = 0  # tries of the same batch while the database is unavailable
         while not stop.is_set():
+            await self.intake_queue.room()
             fetch = asyncio.ensure_future(self.bot.get_updates(offset=offset, timeout=timeout,
                                                                allowed_updates=ALLOWED_UPDATES))
             stopper = asyncio.ensure_future(stop.wait())
@@ -217,7 +228,7 @@ class TelegramChannel:
                 continue
             if not updates:
                 continue
-            if not await self.intake(updates):
+            if not await self.take(updates):
                 # Not confirmed: Telegram keeps the batch and gives it again with the next poll.
                 outage += 1
                 await self._pause(min(30.0, 2.0 ** min(outage, 5)), stop)
@@ -228,17 +239,49 @@ class TelegramChannel:
             # Confirm the last batch so a restart does not fetch it again (it would be skipped anyway).
             with contextlib.suppress(TelegramNetworkError, TelegramServerError, TelegramRetryAfter):
                 await self.bot.get_updates(offset=offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES)
+        await self.intake_queue.settle()
 
-    async def intake(self, updates: list[Update]) -> bool:
-        """Handle updates (polled or posted); False when the database is unavailable: what could
-        not be stored must not be confirmed to Telegram, and each private chat among them hears
-        once per outage that its message will be recorded shortly."""
-        # Pressed buttons stop spinning now, not after the handling, which does not wait for them.
+    async def take(self, updates: list[Update]) -> bool:
+        """Write polled updates to the intake journal and start handling them; False when the
+        database is unavailable: what could not be written must not be confirmed to Telegram, and
+        each private chat among them hears once per outage that its message will be recorded."""
+        self._answer_presses(updates)
+        items = [Inbound(event, key=str(update.update_id))
+                 for update in updates if (event := self.event_of(update)) is not None]
+        if not await self.intake_queue.accept(items):
+            if not self._outage:  # one line per outage, not one per poll
+                log.warning("the database is unavailable; updates wait for it, unconfirmed")
+                self._outage = True
+            await self._tell_busy([item.event for item in items])
+            return False
+        if self._outage:
+            log.warning("the database is back; waiting updates are being handled")
+            self._outage = False
+        if not self.intake_queue.outage:
+            self._told_busy.clear()
+        return True
+
+    def _answer_presses(self, updates: list[Update]) -> None:
+        """Pressed buttons stop spinning now, not after the handling, which does not wait for them."""
         for update in updates:
             if update.callback_query is not None:
                 answering = asyncio.create_task(self._answer(update.callback_query))
                 self._answering.add(answering)  # held, or the loop could lose the task
                 answering.add_done_callback(self._answering.discard)
+
+    async def settle(self) -> None:
+        """Wait until every update taken so far is handled and its replies sent."""
+        await self.intake_queue.settle()
+        await self.sender.settle()
+
+    async def _deliver_one(self, item: Inbound, outcome: Outcome) -> None:
+        await self._deliver([item], [outcome])
+
+    async def intake(self, updates: list[Update]) -> bool:
+        """Handle updates (polled or posted); False when the database is unavailable: what could
+        not be stored must not be confirmed to Telegram, and each private chat among them hears
+        once per outage that its message will be recorded shortly."""
+        self._answer_presses(updates)
         items = [Inbound(event, key=str(update.update_id))
                  for update in updates if (event := self.event_of(update)) is not None]
         outcomes = await handle_all(self.app.deps, items, claim_by=self.worker if self.sender.sends else None)
