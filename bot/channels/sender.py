@@ -236,7 +236,7 @@ class OutboxSender:
         self.unknown = 0  # sends whose answer was lost (also counted in the outbox itself)
         self.taken_over = 0  # rows another sender claimed after this one's lease ran out
         # The last delivery handed over, per chat and priority.
-        self._chats: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._chats: dict[tuple[str, int], asyncio.Task[BaseException | None]] = {}
         self._group: _Outcomes | None = None  # outcomes waiting to be written together
         self._writing: set[asyncio.Task[None]] = set()
         # Across processes on PostgreSQL: this one sends only while it holds the turn.
@@ -253,7 +253,7 @@ class OutboxSender:
             await self._send_one(row)
 
     def hand_over(self, rows: list[OutboxMessage],
-                  on_done: Callable[[int], None] | None = None) -> list[asyncio.Task[None]]:
+                  on_done: Callable[[int], None] | None = None) -> list[asyncio.Task[BaseException | None]]:
         """Send messages this process holds in the background and return at once (the replies to
         a polled batch: the poll loop goes on). Each chat's messages of one priority go out in
         order, after the ones handed over before them; chats and priorities go side by side (the
@@ -269,12 +269,15 @@ class OutboxSender:
             tasks.append(task)
         return tasks
 
-    def _forget(self, chain: tuple[str, int], task: asyncio.Task[None]) -> None:
+    def _forget(self, chain: tuple[str, int], task: asyncio.Task[BaseException | None]) -> None:
         if self._chats.get(chain) is task:
             del self._chats[chain]
 
-    async def _after(self, previous: asyncio.Task[None] | None, rows: list[OutboxMessage],
-                     on_done: Callable[[int], None] | None) -> None:
+    async def _after(self, previous: asyncio.Task[Any] | None, rows: list[OutboxMessage],
+                     on_done: Callable[[int], None] | None) -> BaseException | None:
+        """Deliver `rows` after the chain's previous delivery; what stops a process (an exit, a
+        cancellation) in a send is returned, for the drain that handed them over to raise in its
+        caller's place (raised here, an exit would leave the event loop from a background task)."""
         if previous is not None:
             await asyncio.wait([previous])
         try:
@@ -282,9 +285,12 @@ class OutboxSender:
         except Exception as exc:  # the database, most likely: the leases run out and a drain takes them
             log.warning("delivering %d held %s messages failed (%s); they are sent again later",
                         len(rows), self.channel, type(exc).__name__)
+        except BaseException as exc:
+            return exc
         finally:
             if on_done is not None:
                 on_done(len(rows))
+        return None
 
     async def settle(self) -> None:
         """Wait for every delivery handed over so far."""
@@ -299,7 +305,7 @@ class OutboxSender:
         handled = 0
         outstanding = 0
         fewer = asyncio.Event()
-        chains: list[asyncio.Task[None]] = []
+        chains: list[asyncio.Task[BaseException | None]] = []
 
         def done(count: int) -> None:
             nonlocal outstanding
@@ -309,10 +315,11 @@ class OutboxSender:
         async def fewer_in_flight() -> None:
             fewer.clear()
             await fewer.wait()
-            self._stop_if_fatal(chains)
+            await self._stop_if_fatal(chains)
             chains[:] = [chain for chain in chains if not chain.done()]
 
         while self.sends:  # a turn lost meanwhile: what is in hand is finished, no more taken
+            await self._stop_if_fatal(chains)
             room = self.IN_FLIGHT - outstanding
             if room <= 0:
                 await fewer_in_flight()
@@ -328,16 +335,19 @@ class OutboxSender:
             chains.extend(self.hand_over(rows, done))
         while outstanding > 0:
             await fewer_in_flight()
-        self._stop_if_fatal(chains)
+        await self._stop_if_fatal(chains)
         return handled
 
-    def _stop_if_fatal(self, chains: list[asyncio.Task[None]]) -> None:
-        """What stops a process (an exit, a kill) in one delivery stops all its sending."""
+    async def _stop_if_fatal(self, chains: list[asyncio.Task[BaseException | None]]) -> None:
+        """What stops a process (an exit, a cancellation) in one delivery stops all its sending;
+        the marks of what was sent are written first, so that none of it goes out again."""
         for chain in chains:
-            if chain.done() and not chain.cancelled() and chain.exception() is not None:
+            stopped = chain.exception() or chain.result() if chain.done() and not chain.cancelled() else None
+            if stopped is not None:
                 for other in list(self._chats.values()):
                     other.cancel()
-                raise chain.exception()  # type: ignore[misc]
+                await asyncio.gather(*self._writing, return_exceptions=True)
+                raise stopped
 
     async def run(self, stop: asyncio.Event, idle: float = 5.0) -> None:
         """Drain whenever woken, and every `idle` seconds for retries and other processes' work;
