@@ -55,7 +55,7 @@ from handlers.formatting import describe_target, period_label
 from handlers.summary_text import coverage_text
 from locales import Translator
 from models import store
-from models.gaps import Status
+from models.gaps import Status, evaluate
 from models.periods import Period, PeriodError
 from models.plan_view import PartView, PlanView
 from models.plan_xlsx import CONFLICTS_SHEET, META_SHEET, PARTS_SHEET, UNITS_SHEET
@@ -65,7 +65,7 @@ from models.store import load_plan_view
 from models.summary_data import Cell as SummaryCell, IndicatorRow, Summary
 from models.summary_queries import build_summary
 from models.tables import Indicator
-from models.targets import Comparison, Measure, TargetParseError, parse_target_detail
+from models.targets import Comparison, Figure, Measure, TargetParseError, parse_target_detail
 
 __all__ = [
     "UNIT_SHEETS_MAX",
@@ -656,24 +656,40 @@ def _write_unit_sheets(book: _Book, summary: Summary, texts: _Texts, taken: set[
                           sheet.cell(row.deadline, number_format=DAY, alignment=TOP), on_time])
 
 
-def _grid_cell(sheet: _Sheet, row: IndicatorRow, cell: SummaryCell, words: _Words) -> _Styled:
-    """A unit's figure for a part as one cell of the grid: the figure, coloured by its status
-    (as in the unit sheets), in italics when it came after the deadline."""
-    late = ITALIC if cell.on_time is False else None
-    figure = cell.figure
-    if figure is None:
-        return sheet.cell(None, fill=FILLS[Standing.OFF_TRACK])
-    if figure.not_applicable:
-        return sheet.cell(words["figure-not-applicable"], font=late, fill=FILLS[Standing.NO_DATA])
-    status = cell.gap.status
-    fill = FILLS[Standing.MET] if status is Status.MET else (
-        FILLS[Standing.NO_DATA] if status is Status.NO_DATA else FILLS[Standing.ON_TRACK])
-    if _is_milestone(row):
-        return sheet.cell(words["figure-done"] if status is Status.MET else words["figure-not-done"], font=late,
-                          fill=fill)
-    if row.target.is_percentage:
-        return sheet.cell(_fraction(figure.amount), font=late, fill=fill, number_format=PERCENT)
-    return sheet.cell(_number(figure.amount), font=late, fill=fill, number_format=NUMBER)
+class _GridCells:
+    """The grid's cells of one sheet: a format per kind of cell, made once, and each distinct
+    figure of a part held against its target once (figures repeat: 100%, 0, done). What a cell
+    says is what Summary.cell says of it."""
+
+    def __init__(self, sheet: _Sheet, summary: Summary, words: _Words) -> None:
+        self.sheet, self.summary, self.words = sheet, summary, words
+        self.gaps: dict[tuple[int, Figure], Status] = {}
+        self.missing = sheet.cell(None, fill=FILLS[Standing.OFF_TRACK])
+        fills = {Status.MET: FILLS[Standing.MET], Status.NO_DATA: FILLS[Standing.NO_DATA]}
+        self.formats = {
+            (status, late, number_format): sheet.book.format(
+                ITALIC if late else None, fills.get(status, FILLS[Standing.ON_TRACK]), number_format, None)
+            for status in Status for late in (False, True) for number_format in (PERCENT, NUMBER, None)
+        }
+
+    def __call__(self, row: IndicatorRow, unit_id: int) -> _Styled:
+        """A unit's figure for a part: coloured by its status (as in the unit sheets), in italics
+        when it came after the deadline, an empty red cell when it has not come."""
+        figure = self.summary.figures.get(row.part_id, {}).get(unit_id)
+        if figure is None:
+            return self.missing
+        late = unit_id not in self.summary.on_time.get(row.part_id, ())
+        if figure.not_applicable:
+            return _Styled(self.words["figure-not-applicable"], self.formats[Status.NO_DATA, late, None])
+        status = self.gaps.get((row.part_id, figure))
+        if status is None:
+            status = self.gaps[row.part_id, figure] = evaluate(row.target, figure).status
+        if _is_milestone(row):
+            text = self.words["figure-done"] if status is Status.MET else self.words["figure-not-done"]
+            return _Styled(text, self.formats[status, late, None])
+        if row.target.is_percentage:
+            return _Styled(_fraction(figure.amount), self.formats[status, late, PERCENT])
+        return _Styled(_number(figure.amount), self.formats[status, late, NUMBER])
 
 
 def _write_unit_grid(book: _Book, summary: Summary, texts: _Texts, taken: set[str]) -> None:
@@ -692,13 +708,11 @@ def _write_unit_grid(book: _Book, summary: Summary, texts: _Texts, taken: set[st
     sheet.header()
     owed = {part_id: set(unit_ids) for part_id, unit_ids in summary.expected.items()}
     parts = [(row, owed.get(row.part_id, set())) for row in summary.rows]
-    words = texts.words
+    grid_cell = _GridCells(sheet, summary, texts.words)
     for unit in summary.units:
-        cells: list[Any] = [unit.code, unit.name]
-        for row, owing in parts:
-            cell = summary.cell(row.part_id, unit.unit_id) if unit.unit_id in owing else None
-            cells.append(None if cell is None else _grid_cell(sheet, row, cell, words))
-        sheet.append(cells)
+        unit_id = unit.unit_id
+        sheet.append([unit.code, unit.name, *(grid_cell(row, unit_id) if unit_id in owing else None
+                                              for row, owing in parts)])
     sheet.autofilter(2)
 
 
