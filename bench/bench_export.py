@@ -10,6 +10,7 @@ monthly indicators, February's and March's figures for 95% of the units. Then, i
 
 - read: the plan view and the detailed summary read from the database;
 - write: the workbook written (handlers.export.export_workbook), its size and layout;
+- the CPU time those took (on a shared machine, steadier than the wall clock);
 - peak RSS of that process (the whole of it: interpreter, libraries, data and workbook);
 - loop lag: the longest the event loop waited for its turn while the data was read, and while the
   workbook was written in a worker thread (what an officer's reply would wait on top of its own
@@ -47,6 +48,14 @@ PROBE = 0.005  # the lag probe's sleep, seconds
 
 
 def peak_mib() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss across
+    exec, so a child would report the parent's peak (the filling's) as its own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
@@ -62,7 +71,7 @@ async def lag_while(work: asyncio.Future[object]) -> float:
 
 async def measure(url: str) -> None:
     """In the fresh process: read, write in a worker thread while probing the loop, print."""
-    from handlers.export import export_workbook, unit_layout
+    from handlers.export import export_workbook, summary_details, unit_layout
     from locales import translator
     from models import store
     from models.periods import Period
@@ -79,9 +88,11 @@ async def measure(url: str) -> None:
             assert plan is not None
             view = await load_plan_view(session, plan.id)
             period = Period.parse("2025-03")
-            return view, await build_summary(session, view, period, date(2025, 3, 25), ZONE, details=True)
+            summary = await build_summary(session, view, period, date(2025, 3, 25), ZONE,
+                                          details=summary_details(view))
+            return view, summary
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     reading = asyncio.ensure_future(read())
     read_lag = await lag_while(reading)
     view, summary = await reading
@@ -91,11 +102,12 @@ async def measure(url: str) -> None:
     lag = await lag_while(work)
     content = await work
     write = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     await app.close()
-    print(f"read {read_time:6.2f} s   write {write:6.2f} s   total {read_time + write:6.2f} s   "
+    print(f"read {read_time:6.2f} s   write {write:6.2f} s   total {read_time + write:6.2f} s (CPU {cpu:.2f} s)   "
           f"peak RSS {peak_mib():6.0f} MiB (after imports {baseline:.0f})   "
           f"loop lag: reading {read_lag * 1000:5.0f} ms, writing {lag * 1000:5.0f} ms   "
-          f"{len(content) / 1e6:.1f} MB, {unit_layout(summary)} layout")
+          f"{len(content) / 1e6:.1f} MB, {unit_layout(view)} layout")
 
 
 async def main(server_url: str | None, units: int, indicators: int) -> None:

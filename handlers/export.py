@@ -74,6 +74,7 @@ __all__ = [
     "export_filename",
     "export_workbook",
     "sheet_title",
+    "summary_details",
     "unit_layout",
 ]
 
@@ -156,9 +157,19 @@ def export_filename(summary: Summary) -> str:
     return f"{summary.plan_code}-{summary.period.id}.xlsx"
 
 
-def unit_layout(summary: Summary) -> str:
-    """"sheets" (one sheet per reporting unit) or "grid" (one sheet: a row per unit, a column per part)."""
-    return "sheets" if len(summary.units) <= UNIT_SHEETS_MAX else "grid"
+def unit_layout(view: PlanView) -> str:
+    """"sheets" (one sheet per reporting unit) or "grid" (one sheet: a row per unit, a column per
+    part), by the number of units that report anything in the plan, so that a plan's exports keep
+    one layout whatever the period."""
+    reporting = {unit_id for unit_ids in view.reporters.values() for unit_id in unit_ids}
+    return "sheets" if len(reporting) <= UNIT_SHEETS_MAX else "grid"
+
+
+def summary_details(view: PlanView) -> bool:
+    """Whether the export needs the summary's details (each figure's first submission time): the
+    unit sheets show it, the grid does not, and at 10,000 units reading it costs a grouped query
+    over every version and a dictionary of 300,000 times."""
+    return unit_layout(view) == "sheets"
 
 
 class _Book:
@@ -732,7 +743,7 @@ def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:
     _write_conflicts(book, view, t, taken)
     _write_rates(book, summary, t, taken)
     texts = _Texts(summary, t)
-    if unit_layout(summary) == "sheets":
+    if unit_layout(view) == "sheets":
         _write_unit_sheets(book, summary, texts, taken)
     else:
         _write_unit_grid(book, summary, texts, taken)
@@ -759,7 +770,8 @@ async def export_command(app: _App, plan_code: str, period_text: str, out_path: 
         if period.year != plan.year:
             raise ExportError(t("export-error-year", plan=plan.code, year=plan.year, period=period.id))
         view = await load_plan_view(session, plan.id)
-        summary = await build_summary(session, view, period, today, app.settings.timezone, details=True)
+        summary = await build_summary(session, view, period, today, app.settings.timezone,
+                                      details=summary_details(view))
     content = await asyncio.to_thread(export_workbook, view, summary, t)
     path = Path(out_path)
     try:

@@ -22,7 +22,7 @@ from bot.cli import import_plan_file
 from handlers import summary as summary_module
 from handlers.context import Ctx
 from handlers.events import Event, Reply
-from handlers.export import UNIT_SHEETS_MAX, export_workbook, unit_layout
+from handlers.export import UNIT_SHEETS_MAX, export_workbook, summary_details, unit_layout
 from handlers.inbox import Inbound, handle
 from handlers.intents import PeriodHint
 from locales import translator
@@ -142,9 +142,9 @@ async def test_the_grid_shows_status_colours_late_figures_and_what_is_missing(bi
         plan = await store.get_plan(session, "BIG")
         assert plan is not None
         view = await store.load_plan_view(session, plan.id)
-        summary = await summary_module.build_summary(session, view, Period.parse("2025-03"), big.now().date(), ZONE,
-                                                     details=True)
-    assert unit_layout(summary) == "grid"
+        assert not summary_details(view)  # the grid shows no first times: they are not read
+        summary = await summary_module.build_summary(session, view, Period.parse("2025-03"), big.now().date(), ZONE)
+    assert unit_layout(view) == "grid"
     book = load_workbook(BytesIO(export_workbook(view, summary, translator("en"))))
     grid = book["Unit figures"]
     last = grid.cell(2 + UNITS, 2 + INDICATORS)  # the last unit's last part
