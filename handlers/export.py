@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -177,8 +178,11 @@ class _Book:
     the next one starts, so memory stays flat whatever the plan's size. Each combination of font,
     fill, number format and alignment is registered once."""
 
-    def __init__(self, buffer: io.BytesIO) -> None:
-        self.workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "remove_timezone": True})
+    def __init__(self, buffer: io.BytesIO, folder: str) -> None:
+        """`folder`: where the rows wait until the workbook is closed (removed by the caller
+        whatever happens, as XlsxWriter removes them only when it closes)."""
+        options = {"constant_memory": True, "remove_timezone": True, "tmpdir": folder}
+        self.workbook = xlsxwriter.Workbook(buffer, options)
         self.formats: dict[tuple[Any, ...], Format] = {}
 
     def format(self, font: _Style | None, fill: _Style | None, number_format: str | None,
@@ -194,6 +198,14 @@ class _Book:
 
     def close(self) -> None:
         self.workbook.close()
+
+    def discard(self) -> None:
+        """Closes the temporary files of a workbook that will not be finished: XlsxWriter closes
+        them only in close(), which would assemble the file first."""
+        for worksheet in self.workbook.worksheets():
+            handle = getattr(worksheet, "row_data_fh", None)  # constant-memory mode's rows
+            if handle is not None:
+                handle.close()
 
 
 def _write(ws: Worksheet, row: int, column: int, value: Any, style: Format | None) -> None:
@@ -730,11 +742,7 @@ def _write_unit_grid(book: _Book, summary: Summary, texts: _Texts, taken: set[st
 # --- entry points -----------------------------------------------------------------------------
 
 
-def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:
-    """The workbook (module docstring) as .xlsx bytes. CPU-bound for seconds at province size:
-    callers run it in a worker thread."""
-    buffer = io.BytesIO()
-    book = _Book(buffer)
+def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator) -> None:
     taken: set[str] = set()
     _write_appendix(book, view, summary, t, taken)
     _write_meta(book, view, t, taken)
@@ -747,7 +755,20 @@ def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:
         _write_unit_sheets(book, summary, texts, taken)
     else:
         _write_unit_grid(book, summary, texts, taken)
-    book.close()
+
+
+def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:
+    """The workbook (module docstring) as .xlsx bytes. CPU-bound for seconds at province size:
+    callers run it in a worker thread."""
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="dtbot-export-") as folder:
+        book = _Book(buffer, folder)
+        try:
+            _write_sheets(book, view, summary, t)
+        except BaseException:
+            book.discard()
+            raise
+        book.close()
     return buffer.getvalue()
 
 

@@ -5,6 +5,7 @@ sheet per unit. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from sqlalchemy import insert, select
 
 from bot.app import App
 from bot.cli import import_plan_file
-from handlers import summary as summary_module
+from handlers import export as export_module, summary as summary_module
 from handlers.context import Ctx
 from handlers.events import Event, Reply
 from handlers.export import UNIT_SHEETS_MAX, export_workbook, summary_details, unit_layout
@@ -250,3 +251,29 @@ def _document(replies: list[Reply]) -> Any:
     (reply,) = replies
     (document,) = reply.attachments
     return document
+
+
+async def test_a_workbook_that_fails_half_way_leaves_no_temporary_files(
+        app: App, clock: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Rows wait in temporary files until the workbook is closed; a failure must not leave them."""
+    clock.set(local(2025, 3, 25, 9, 0))
+    await import_plan_file(app, SMALL)
+    async with app.unit_of_work() as session:
+        plan = await store.get_plan(session, "T2025")
+        assert plan is not None
+        view = await store.load_plan_view(session, plan.id)
+        summary = await summary_module.build_summary(session, view, Period.parse("2025-03"), app.now().date(), ZONE,
+                                                     details=True)
+    folder = tmp_path / "temporary"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export_module, "_write_unit_sheets", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export_workbook(view, summary, translator("vi"))
+    assert list(folder.iterdir()) == []
+    monkeypatch.undo()
+    assert export_workbook(view, summary, translator("vi"))[:2] == b"PK"  # a zip: the workbook
