@@ -10,7 +10,7 @@ submission rows, a tenth of March's corrected once), then times, best of --repea
 - build: build_summary (the bulk query, the roll-ups, reporting rates, on-time counts);
 - render: render_summary (the chat messages);
 - bullet / grid: the two charts (PNG);
-- export: the spreadsheet (informative: one sheet per unit).
+- export: the spreadsheet (informative; bench_export.py measures it on its own, with its memory).
 
 Aims (issue 6): build under 1 s, each chart under 2 s. SQLite by default, in a temp folder.
 """

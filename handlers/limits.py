@@ -8,6 +8,9 @@ asking again and again must not hold everyone else up.
 - One shared result: while a request is being built, an identical one (same plan, period, kind,
   language and day) waits for that build and gets its replies instead of starting a second build;
   a request joined this way costs its asker nothing against the limits.
+- One at a time per plan: a build marked `serial` (the spreadsheet: seconds of CPU and most of
+  the memory a province's export needs) waits for the plan's previous one of its kind to finish,
+  so two admins exporting different periods of one plan never hold two of them at once.
 - Commands that take a period (/tonghop, /bieudo, /xuat, /chuanop) refuse an argument that names
   no period, naming what is accepted, instead of answering for the default period.
 
@@ -68,6 +71,7 @@ class Limits:
 
     asked: dict[Hashable, deque[datetime]] = field(default_factory=dict)
     building: dict[Hashable, asyncio.Future[list[Reply]]] = field(default_factory=dict)
+    serial: dict[tuple[str, int], asyncio.Lock] = field(default_factory=dict)  # (kind, plan id) -> its turn
 
     def wait_for(self, key: Hashable, limit: int, window: timedelta, now: datetime) -> timedelta | None:
         """How long `key` must wait before its next build (None: it may build now)."""
@@ -92,9 +96,12 @@ def unknown_period(intent: Intent) -> str | None:
     return None
 
 
-async def expensive(ctx: Asker, kind: str, plan_id: int, period_id: str, build: Build) -> list[Reply] | None:
+async def expensive(ctx: Asker, kind: str, plan_id: int, period_id: str, build: Build, *,
+                    serial: bool = False) -> list[Reply] | None:
     """The replies of an expensive request: joined to an identical build in flight, else built
-    within the asker's and the group's limits; None after telling the asker to wait."""
+    within the asker's and the group's limits; None after telling the asker to wait. `serial`:
+    built only when no other build of this kind for this plan is running (an identical request
+    arriving meanwhile joins this one, waiting or not)."""
     limits: Limits = ctx.deps.limits
     key = (kind, plan_id, period_id, ctx.t.locale, ctx.today)
     running = limits.building.get(key)
@@ -114,7 +121,11 @@ async def expensive(ctx: Asker, kind: str, plan_id: int, period_id: str, build: 
     future: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
     limits.building[key] = future
     try:
-        replies = await build()
+        if serial:
+            async with limits.serial.setdefault((kind, plan_id), asyncio.Lock()):
+                replies = await build()
+        else:
+            replies = await build()
     except Exception as exc:
         future.set_exception(exc)
         future.exception()  # retrieved: whoever joined gets it raised; nobody else must log it

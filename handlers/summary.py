@@ -19,7 +19,7 @@ from handlers import limits
 from handlers.charts import bullet_chart, grid_chart
 from handlers.context import Ctx
 from handlers.events import Attachment, Reply
-from handlers.export import export_filename, export_workbook
+from handlers.export import export_filename, export_workbook, summary_details
 from handlers.formatting import describe_amount, describe_target, period_label, points
 from handlers.intents import PeriodHint
 from handlers.summary_text import coverage_text, verdict_note
@@ -263,9 +263,13 @@ async def summary_of(
 
 
 async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,
-                     build: Callable[[PlanView, Summary], Awaitable[list[Reply]]], *, details: bool = False) -> None:
+                     build: Callable[[PlanView, Summary], Awaitable[list[Reply]]], *,
+                     details: bool | Callable[[PlanView], bool] = False, serial: bool = False) -> None:
     """A summary-based answer built within the limits (handlers/limits.py): one build for
-    identical requests in flight, none past the asker's or the group's rate."""
+    identical requests in flight, none past the asker's or the group's rate; `details`: whether
+    (or, of the plan view, a function saying whether) the summary needs each figure's first time;
+    `serial`: one at a time per plan (the summary is read once its turn comes, so it is as fresh
+    as it can be)."""
     view = await _plan_view(ctx)
     if view is None:
         return
@@ -274,10 +278,11 @@ async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,
         return
 
     async def answer() -> list[Reply]:
-        summary = await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=details)
+        wanted = details(view) if callable(details) else details
+        summary = await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=wanted)
         return await build(view, summary)
 
-    replies = await limits.expensive(ctx, kind, view.plan.id, period.id, answer)
+    replies = await limits.expensive(ctx, kind, view.plan.id, period.id, answer, serial=serial)
     ctx.replies.extend(replies or ())
 
 
@@ -331,7 +336,8 @@ async def ask_charts(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
 
 
 async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
-    """/xuat [period]: admins get the summary period's spreadsheet as a document."""
+    """/xuat [period]: admins get the summary period's spreadsheet as a document: one export at a
+    time per plan, an identical request meanwhile getting the same file."""
     if not ctx.is_admin:
         ctx.say("question-admins-only")
         return
@@ -346,4 +352,4 @@ async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> N
         return [Reply(t("export-ready", plan=summary.plan_title, period=label), attachments=(document,),
                       locale=t.locale)]
 
-    await _expensive(ctx, "export", period_hint, spreadsheet, details=True)
+    await _expensive(ctx, "export", period_hint, spreadsheet, details=summary_details, serial=True)
