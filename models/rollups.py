@@ -203,10 +203,7 @@ def roll_up(
         return roll_up_totals(target, tally(figures))
     # Weights are per unit, so a weighted mean cannot come from totals: computed from the figures.
     not_applicable = sum(1 for figure in figures if figure is not None and figure.not_applicable)
-    if target.measure is Measure.RATIO:
-        rollup = _ratios(figures, weights)
-    else:
-        rollup = _percentages(figures, weights)
+    rollup = _ratios(figures, weights) if target.measure is Measure.RATIO else _percentages(figures, weights)
     if not not_applicable:
         return rollup
     return Rollup(rollup.amount, rollup.numerator, rollup.denominator, rollup.units_reporting,
