@@ -31,10 +31,12 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Numeric,
     String,
     and_,
     case,
     cast,
+    exists,
     false,
     func,
     literal,
@@ -43,6 +45,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.numbers import FIGURE_PLACES, normalize
 from models.people import officer_names
@@ -137,39 +140,51 @@ def _scope(view: PlanLike, chosen: Mapping[Frequency, Period], parts: Sequence[P
     return _Scope(view.plan.id, pairs, own, dict(cutoffs))
 
 
-def _current(scope: _Scope, pairs: Iterable[tuple[int, str]]) -> Any:
-    """The current versions of the figures of these (part, period) pairs from the units expected:
-    a subquery of (part, unit, period, version, early), early 1 when the first version came before
-    the period's cutoff (some version did: min(submitted_at) < cutoff)."""
+@dataclass(frozen=True)
+class _Current:
+    """The current versions of some (part, period) pairs: a condition on Submission, and `early`,
+    1 when the first version came before the period's cutoff (some version did)."""
+
+    where: Any
+    early: Any
+
+
+def _current(scope: _Scope, pairs: Iterable[tuple[int, str]]) -> _Current:
+    """A row is current when no higher version of its unit, part and period exists: one probe of
+    the unique index per row, no grouping (most figures have one version). On time: the row
+    itself was before the cutoff, or, for a correction, an earlier version was."""
+    s = Submission
     by_period: dict[str, list[int]] = {}
     for part_id, period_id in pairs:
         by_period.setdefault(period_id, []).append(part_id)
-    wanted = or_(*(and_(Submission.period == period_id, Submission.part_id.in_(sorted(part_ids)))
+    wanted = or_(*(and_(s.period == period_id, s.part_id.in_(sorted(part_ids)))
                    for period_id, part_ids in by_period.items())) if by_period else false()
-    first = func.min(Submission.submitted_at)
-    return (
-        select(Submission.part_id, Submission.unit_id, Submission.period,
-               func.max(Submission.version).label("version"),
-               _early(Submission.period, first, scope.cutoffs).label("early"))
-        .where(Submission.plan_id == scope.plan_id, wanted)
-        .group_by(Submission.part_id, Submission.unit_id, Submission.period)
-        .subquery("current")
-    )
+    other = aliased(Submission)
+    same = and_(other.unit_id == s.unit_id, other.part_id == s.part_id, other.period == s.period)
+    latest = ~exists().where(same, other.version > s.version)
+    cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in by_period}
+    if cutoffs:
+        # Typed as the column, so each cutoff is bound as UTC the way submitted_at is stored.
+        before = case(*((s.period == period_id, literal(at, s.submitted_at.type)) for period_id, at in cutoffs.items()))
+        corrected_in_time = and_(s.version > 1, exists().where(same, other.submitted_at < before))
+        early = case((or_(s.submitted_at < before, corrected_in_time), 1), else_=0)
+    else:
+        early = literal(0)
+    return _Current(and_(s.plan_id == scope.plan_id, wanted, latest), early)
 
 
-def _joined(scope: _Scope, current: Any, *columns: Any) -> Any:
-    """Select `columns` from the current versions joined to the assignments (the reporters),
-    without the units a period does not count."""
+def _joined(scope: _Scope, current: _Current, *columns: Any) -> Any:
+    """Select `columns` from the current versions of the units expected: joined to the
+    assignments (the reporters), without the units a period does not count."""
     s = Submission
     excluded = [and_(s.period == period_id, s.unit_id.in_(units))
                 for (_, period_id), units in scope.pairs.items() if units]
     query = (
         select(*columns)
         .select_from(s)
-        .join(current, and_(s.unit_id == current.c.unit_id, s.part_id == current.c.part_id,
-                            s.period == current.c.period, s.version == current.c.version))
         .join(Assignment, and_(Assignment.part_id == s.part_id, Assignment.unit_id == s.unit_id,
                                Assignment.active.is_(True)))
+        .where(current.where)
     )
     if excluded:
         query = query.where(~or_(*excluded))
@@ -184,66 +199,121 @@ class _Sums:
         self.sqlite = dialect == "sqlite"
         self.columns: list[Any] = []
 
-    def add(self, condition: Any, column: Any) -> int:
-        """Add Σ column where condition; returns its position for read()."""
+    def add(self, column: Any) -> int:
+        """Add Σ column; returns its position for read()."""
         at = len(self.columns)
         if self.sqlite:
             raw = type_coerce(column, BigInteger)
-            self.columns.append(func.sum(case((condition, raw.op("/")(literal(_SCALE))), else_=0)))
-            self.columns.append(func.sum(case((condition, raw % _SCALE), else_=0)))
+            self.columns.append(func.sum(raw.op("/")(literal(_SCALE))))
+            self.columns.append(func.sum(raw % _SCALE))
         else:
-            self.columns.append(func.sum(case((condition, column), else_=0)))
+            self.columns.append(func.sum(type_coerce(column, Numeric())))
         return at
 
     def read(self, row: Sequence[Any], at: int) -> Decimal:
+        """The exact sum (0 when there was nothing to add)."""
         if self.sqlite:
             whole, rest = row[at] or 0, row[at + 1] or 0
-            return normalize(Decimal(whole * _SCALE + rest).scaleb(-FIGURE_PLACES))
-        return normalize(Decimal(row[at] or 0))
+            return Decimal(whole * _SCALE + rest).scaleb(-FIGURE_PLACES)
+        return Decimal(row[at] or 0)
 
 
-def _count(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
+def _flag(condition: Any) -> Any:
+    return func.coalesce(cast(condition, Integer), 0)
 
 
-async def _part_totals(session: AsyncSession, scope: _Scope, current: Any) -> dict[tuple[int, str], Reported]:
-    """Per (part, period): Reported, its FigureTotals' classes as in models.rollups.tally."""
+# A figure's class, as bits: what models.rollups.tally asks of each figure. Figures of one part and
+# period fall into a handful of classes, so the database groups by class and adds up plain sums;
+# _fold sorts each class's counts and sums into FigureTotals.
+_NA, _NUMERATOR, _DENOMINATOR, _POSITIVE, _VALUE, _ANSWERED, _DONE, _AT_DENOMINATOR, _AT_HUNDRED = (
+    1 << bit for bit in range(9))
+
+
+def _figure_class() -> Any:
     s = Submission
-    counted = s.not_applicable.is_(False)
-    pair = and_(s.numerator.is_not(None), s.denominator.is_not(None))
-    single = or_(s.numerator.is_(None), s.denominator.is_(None))
-    positive = and_(counted, pair, s.denominator > 0)
-    value = and_(counted, single, s.value.is_not(None))
-    answer = and_(counted, single, s.value.is_(None), s.done.is_not(None))
-    share = and_(counted, s.numerator.is_(None), s.value.is_not(None))
-    # models.gaps.is_done: an explicit answer first, else the amount at 100 (n × 100 / d ≥ 100 ⇔ n ≥ d).
-    said = and_(counted, or_(s.done.is_not(None), and_(pair, s.denominator > 0), and_(single, s.value.is_not(None))))
-    done = and_(counted, or_(s.done.is_(True),
-                             and_(s.done.is_(None), pair, s.denominator > 0, s.numerator >= s.denominator),
-                             and_(s.done.is_(None), single, s.value >= _HUNDRED)))
-    dialect = (await session.connection()).dialect.name
-    sums = _Sums(dialect)
-    at_value, at_numerator = sums.add(value, s.value), sums.add(positive, s.numerator)
-    at_denominator, at_share = sums.add(positive, s.denominator), sums.add(share, s.value)
-    counts = [func.count(), _count(~counted), func.sum(current.c.early), _count(value), _count(answer),
-              _count(and_(answer, s.done.is_(True))), _count(positive), _count(share), _count(said), _count(done)]
-    query = _joined(scope, current, s.part_id, s.period, *counts, *sums.columns).group_by(s.part_id, s.period)
-    found: dict[tuple[int, str], Reported] = {}
-    for row in (await session.execute(query)).all():
-        received, na, early, values, answers, done_true, pairs, shares, answered, done_n = (
-            int(n or 0) for n in row[2:12])
-        sums_row = row[12:]
+    return (_flag(s.not_applicable) * _NA + _flag(s.numerator.is_not(None)) * _NUMERATOR
+            + _flag(s.denominator.is_not(None)) * _DENOMINATOR + _flag(s.denominator > 0) * _POSITIVE
+            + _flag(s.value.is_not(None)) * _VALUE + _flag(s.done.is_not(None)) * _ANSWERED
+            + _flag(s.done) * _DONE + _flag(s.numerator >= s.denominator) * _AT_DENOMINATOR
+            + _flag(s.value >= _HUNDRED) * _AT_HUNDRED)
+
+
+@dataclass
+class _Tally:
+    """FigureTotals being added up class by class (models.rollups.tally's rules, on classes)."""
+
+    received: int = 0
+    early: int = 0
+    not_applicable: int = 0
+    values: int = 0
+    value_sum: Decimal = Decimal(0)
+    done_answers: int = 0
+    done_true: int = 0
+    pairs: int = 0
+    numerator_sum: Decimal = Decimal(0)
+    denominator_sum: Decimal = Decimal(0)
+    shares: int = 0
+    share_sum: Decimal = Decimal(0)
+    answered: int = 0
+    done: int = 0
+
+    def fold(self, kind: int, count: int, value: Decimal, numerator: Decimal, denominator: Decimal) -> None:
+        """Add `count` figures of class `kind` with these sums."""
+        self.received += count
+        if kind & _NA:
+            self.not_applicable += count
+            return
+        pair = bool(kind & _NUMERATOR and kind & _DENOMINATOR)
+        positive = pair and bool(kind & _POSITIVE)
+        has_value = bool(kind & _VALUE)
+        answer = bool(kind & _ANSWERED)
+        if positive:
+            self.pairs += count
+            self.numerator_sum += numerator
+            self.denominator_sum += denominator
+        elif not pair and has_value:
+            self.values += count
+            self.value_sum += value
+        elif not pair and answer:
+            self.done_answers += count
+            self.done_true += count if kind & _DONE else 0
+        if not kind & _NUMERATOR and has_value:
+            self.shares += count
+            self.share_sum += value
+        # models.gaps.is_done: an explicit answer first, else the amount at 100 (n × 100 / d ≥ 100 ⇔ n ≥ d).
+        if answer or positive or (not pair and has_value):
+            self.answered += count
+        if (kind & _DONE) or (not answer and ((positive and kind & _AT_DENOMINATOR)
+                                              or (not pair and kind & _AT_HUNDRED))):
+            self.done += count
+
+    def reported(self, own: bool) -> Reported:
         totals = FigureTotals(
-            0, not_applicable=na, values=values, value_sum=sums.read(sums_row, at_value),
-            done_answers=answers, done_true=done_true, pairs=pairs,
-            numerator_sum=sums.read(sums_row, at_numerator), denominator_sum=sums.read(sums_row, at_denominator),
-            shares=shares, share_sum=sums.read(sums_row, at_share), answered=answered, done=done_n)
-        is_own = scope.own.get(row[0]) == row[1]
-        found[(row[0], row[1])] = Reported(totals, received, early if is_own else 0)
-    return found
+            0, not_applicable=self.not_applicable, values=self.values, value_sum=normalize(self.value_sum),
+            done_answers=self.done_answers, done_true=self.done_true, pairs=self.pairs,
+            numerator_sum=normalize(self.numerator_sum), denominator_sum=normalize(self.denominator_sum),
+            shares=self.shares, share_sum=normalize(self.share_sum), answered=self.answered, done=self.done)
+        return Reported(totals, self.received, self.early if own else 0)
 
 
-async def _pair_amounts(session: AsyncSession, scope: _Scope, current: Any, parts: Sequence[PartLike],
+async def _part_totals(session: AsyncSession, scope: _Scope, current: _Current) -> dict[tuple[int, str], Reported]:
+    """Per (part, period): Reported, from counts and sums per figure class."""
+    s = Submission
+    sums = _Sums((await session.connection()).dialect.name)
+    at_value, at_numerator, at_denominator = sums.add(s.value), sums.add(s.numerator), sums.add(s.denominator)
+    kind = _figure_class().label("kind")
+    query = _joined(scope, current, s.part_id, s.period, kind, func.count(), func.sum(current.early),
+                    *sums.columns).group_by(s.part_id, s.period, kind)
+    tallies: dict[tuple[int, str], _Tally] = {}
+    for row in (await session.execute(query)).all():
+        tally = tallies.setdefault((row[0], row[1]), _Tally())
+        tally.early += int(row[4] or 0)
+        tally.fold(int(row[2]), int(row[3]), sums.read(row[5:], at_value), sums.read(row[5:], at_numerator),
+                   sums.read(row[5:], at_denominator))
+    return {key: tally.reported(scope.own.get(key[0]) == key[1]) for key, tally in tallies.items()}
+
+
+async def _pair_amounts(session: AsyncSession, scope: _Scope, current: _Current, parts: Sequence[PartLike],
                         found: dict[tuple[int, str], Reported]) -> None:
     """Σ n × 100 / d for the pairs sent for a count or a percentage (not a ratio): a quotient per
     unit, which no database divides exactly as Decimal does, so read and added here (rare: most
@@ -268,17 +338,17 @@ def _fields(totals: FigureTotals) -> dict[str, Any]:
     return {name: getattr(totals, name) for name in FigureTotals.__slots__}  # type: ignore[attr-defined]
 
 
-async def _unit_totals(session: AsyncSession, scope: _Scope, current: Any) -> dict[int, UnitReported]:
+async def _unit_totals(session: AsyncSession, scope: _Scope, current: _Current) -> dict[int, UnitReported]:
     """Per unit, over the parts' own periods: reports received, on time, and which parts."""
     s = Submission
     dialect = (await session.connection()).dialect.name
-    late_part = case((current.c.early == 0, s.part_id))
+    late_part = case((current.early == 0, s.part_id))
     if dialect == "sqlite":
         received_parts, late_parts = func.group_concat(s.part_id), func.group_concat(late_part)
     else:
         received_parts = func.string_agg(cast(s.part_id, String), literal(","))
         late_parts = func.string_agg(cast(late_part, String), literal(","))
-    query = _joined(scope, current, s.unit_id, func.count(), func.sum(current.c.early), received_parts,
+    query = _joined(scope, current, s.unit_id, func.count(), func.sum(current.early), received_parts,
                     late_parts).group_by(s.unit_id)
     return {
         unit_id: UnitReported(int(received), int(early or 0), _ids(got), _ids(late))
@@ -290,13 +360,13 @@ def _ids(text: str | None) -> frozenset[int]:
     return frozenset(int(part) for part in text.split(",")) if text else frozenset()
 
 
-async def _cells(session: AsyncSession, scope: _Scope, current: Any) -> tuple[dict[int, dict[int, Figure]],
+async def _cells(session: AsyncSession, scope: _Scope, current: _Current) -> tuple[dict[int, dict[int, Figure]],
                                                                              dict[int, set[int]]]:
     """Each expected unit's current figure for its part's own period, and the units on time."""
     s = Submission
     query = _joined(scope, current, s.part_id, s.unit_id, s.period, s.version, s.value, s.numerator,
                     s.denominator, type_coerce(s.done, Integer), type_coerce(s.not_applicable, Integer),
-                    current.c.early)
+                    current.early)
     by_key, early = current_figures((await session.execute(query)).all())
     figures = {part_id: by_key.get((part_id, period_id), {}) for part_id, period_id in scope.own.items()}
     return figures, {part_id: early.get(part_id, set()) for part_id in scope.own}

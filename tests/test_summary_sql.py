@@ -68,10 +68,12 @@ def _scenario(rng: random.Random) -> list[tuple[str, str, str, Figure, datetime]
                 if rng.random() < 0.3:
                     continue
                 # Around March's deadlines (the 20th for months, the 15th for quarters).
-                at = datetime(2025, 3, 14, 12, tzinfo=ZONE) + timedelta(days=rng.randrange(9))
+                # Around March's deadlines (the 20th for months, the 15th for quarters), to the
+                # minute: the end of the deadline day in Hanoi is 17:00 UTC the day before.
+                at = datetime(2025, 3, 14, tzinfo=ZONE) + timedelta(minutes=rng.randrange(9 * 24 * 60))
                 for _ in range(rng.choice([1, 1, 1, 2, 3])):
                     rows.append((unit, part, period, _figure(rng), at))
-                    at += timedelta(days=rng.randrange(4))
+                    at += timedelta(minutes=rng.randrange(4 * 24 * 60))
     return rows
 
 
