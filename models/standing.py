@@ -333,10 +333,10 @@ def wanted_periods(pv: PartLike, own: Period) -> list[Period]:
 
 
 def aggregate(view: PlanLike, chosen: Mapping[Frequency, Period], parts: Sequence[PartLike],
-              rows: Iterable[FigureRow], *, cells: bool = True) -> Aggregates:
+              rows: Iterable[FigureRow], *, cells: bool = True, own_only: bool = False) -> Aggregates:
     """The Aggregates of every version of the figures (FigureRow), added up in Python with
-    models.rollups.tally: what models.summary_queries asks the database for, defined here once more
-    only as the reference the tests hold the SQL to."""
+    models.rollups.tally: what models.summary_queries asks the database for, and what it uses
+    when it reads the units' figures anyway (the cells). `own_only`: the parts' own periods only."""
     by_key, early = current_figures(rows)
     active = ActiveUnits(view)
     found = Aggregates({}, {})
@@ -344,7 +344,7 @@ def aggregate(view: PlanLike, chosen: Mapping[Frequency, Period], parts: Sequenc
     for pv in parts:
         part_id, own = pv.part.id, chosen[pv.frequency]
         in_time = early.get(part_id, _NO_UNITS)
-        for period in wanted_periods(pv, own):
+        for period in [own] if own_only else wanted_periods(pv, own):
             given = by_key.get((part_id, period.id), {})
             expected = active.expected(part_id, period)
             received = [uid for uid in expected if uid in given]

@@ -58,16 +58,16 @@ from models.standing import (
     PlanLike,
     Reported,
     UnitReported,
+    aggregate,
     choose_period,
     covered_periods,
-    current_figures,
     end_of_day,
     summarize,
     wanted_periods,
 )
 from models.summary_data import Summary
 from models.tables import Assignment, Submission
-from models.targets import Figure, Measure
+from models.targets import Measure
 
 __all__ = ["build_summary", "figure_versions", "first_submission_times", "read_aggregates"]
 
@@ -313,13 +313,13 @@ async def _part_totals(session: AsyncSession, scope: _Scope, current: _Current) 
     return {key: tally.reported(scope.own.get(key[0]) == key[1]) for key, tally in tallies.items()}
 
 
-async def _pair_amounts(session: AsyncSession, scope: _Scope, current: _Current, parts: Sequence[PartLike],
-                        found: dict[tuple[int, str], Reported]) -> None:
+async def _pair_amounts(session: AsyncSession, scope: _Scope, pairs_read: Sequence[tuple[int, str]],
+                        parts: Sequence[PartLike], found: dict[tuple[int, str], Reported]) -> None:
     """Σ n × 100 / d for the pairs sent for a count or a percentage (not a ratio): a quotient per
     unit, which no database divides exactly as Decimal does, so read and added here (rare: most
     such figures are single numbers)."""
     plain = {pv.part.id for pv in parts if not is_milestone(pv.target) and pv.target.measure is not Measure.RATIO}
-    wanted = [key for key, reported in found.items() if key[0] in plain and reported.totals.pairs]
+    wanted = [key for key in pairs_read if key[0] in plain and key in found and found[key].totals.pairs]
     if not wanted:
         return
     s = Submission
@@ -360,37 +360,41 @@ def _ids(text: str | None) -> frozenset[int]:
     return frozenset(int(part) for part in text.split(",")) if text else frozenset()
 
 
-async def _cells(session: AsyncSession, scope: _Scope, current: _Current) -> tuple[dict[int, dict[int, Figure]],
-                                                                             dict[int, set[int]]]:
-    """Each expected unit's current figure for its part's own period, and the units on time."""
+async def _cell_rows(session: AsyncSession, scope: _Scope, current: _Current) -> Sequence[Any]:
+    """Each expected unit's current figure for its part's own period, as FigureRows."""
     s = Submission
     query = _joined(scope, current, s.part_id, s.unit_id, s.period, s.version, s.value, s.numerator,
                     s.denominator, type_coerce(s.done, Integer), type_coerce(s.not_applicable, Integer),
                     current.early)
-    by_key, early = current_figures((await session.execute(query)).all())
-    figures = {part_id: by_key.get((part_id, period_id), {}) for part_id, period_id in scope.own.items()}
-    return figures, {part_id: early.get(part_id, set()) for part_id in scope.own}
+    return (await session.execute(query)).all()
 
 
 async def read_aggregates(session: AsyncSession, view: PlanLike, chosen: Mapping[Frequency, Period],
                           parts: Sequence[PartLike], cutoffs: Mapping[str, datetime], *,
                           cells: bool = True) -> Aggregates:
-    """models.standing.Aggregates by SQL aggregation: the sums per part and period and per unit,
-    and with `cells` each unit's current figure (models.standing.aggregate is the same from raw rows)."""
+    """models.standing.Aggregates, the sums per part and period and per unit, by SQL aggregation.
+
+    With `cells`, each unit's current figure of the parts' own periods is read anyway: those
+    periods are then added up from the figures (models.standing.aggregate, models.rollups.tally:
+    the definition the SQL mirrors), and only the earlier periods by the database."""
     scope = _scope(view, chosen, parts, cutoffs)
-    if not scope.pairs:
-        nothing = {pid: {} for pid in scope.own} if cells else {}
-        return Aggregates({}, {}, nothing, {pid: set() for pid in nothing})
-    current = _current(scope, scope.pairs)
-    found = await _part_totals(session, scope, current)
-    await _pair_amounts(session, scope, current, parts, found)
     own_pairs = [pair for pair in scope.own.items() if pair in scope.pairs]
-    own_current = _current(scope, own_pairs)
-    units = await _unit_totals(session, scope, own_current)
-    aggregates = Aggregates(found, units)
+    other_pairs = [pair for pair in scope.pairs if pair not in set(own_pairs)]
     if cells:
-        aggregates.figures, aggregates.on_time = await _cells(session, scope, own_current)
-    return aggregates
+        rows = await _cell_rows(session, scope, _current(scope, own_pairs)) if own_pairs else []
+        found = aggregate(view, chosen, parts, rows, own_only=True)
+    else:
+        found = Aggregates({}, {})
+        if own_pairs:
+            own = _current(scope, own_pairs)
+            found.parts = await _part_totals(session, scope, own)
+            await _pair_amounts(session, scope, own_pairs, parts, found.parts)
+            found.units = await _unit_totals(session, scope, own)
+    if other_pairs:
+        earlier = await _part_totals(session, scope, _current(scope, other_pairs))
+        await _pair_amounts(session, scope, other_pairs, parts, earlier)
+        found.parts.update(earlier)
+    return found
 
 
 async def build_summary(

@@ -94,12 +94,17 @@ async def _both(app: App, period: Period, today: date) -> tuple[object, object]:
         assert found is not None
         view = await load_plan_view(session, found.id)
         by_sql = await build_summary(session, view, period, today, ZONE)
+        lean = await build_summary(session, view, period, today, ZONE, cells=False)
         chosen = covered_periods(view, period, today)
         parts = [pv for pv in view.parts.values() if pv.frequency in chosen]
         cutoffs = {p.id: end_of_day(view.deadline(p), ZONE) for p in chosen.values()}
         rows = await figure_versions(session, view.plan.id, periods_to_read(parts, chosen), cutoffs)
         officers = {u.unit_id: u.officer for u in by_sql.units if u.officer}
         by_python = compute_summary(view, by_sql.period, chosen, parts, rows, officers, today, ZONE)
+    # Without the cells every figure of the summary is added up by the database.
+    assert lean.figures == {} and lean.on_time == {}
+    assert (lean.rows, lean.units, lean.reports, lean.top_gaps, lean.to_chase) == (
+        by_python.rows, by_python.units, by_python.reports, by_python.top_gaps, by_python.to_chase)
     return by_sql, by_python
 
 
