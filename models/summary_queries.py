@@ -21,6 +21,7 @@ the database's write lock while they are computed and drawn.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -34,6 +35,7 @@ from sqlalchemy import (
     Numeric,
     String,
     and_,
+    any_,
     case,
     cast,
     exists,
@@ -42,8 +44,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -66,12 +70,13 @@ from models.standing import (
     wanted_periods,
 )
 from models.summary_data import Summary
-from models.tables import Assignment, Submission
+from models.tables import Submission
 from models.targets import Measure
 
 __all__ = ["build_summary", "figure_versions", "first_submission_times", "read_aggregates"]
 
 _HUNDRED = Decimal(100)
+_LISTED = 64  # units named one by one up to this many; beyond, in one bound array or JSON list
 _SCALE = 10 ** FIGURE_PLACES
 
 
@@ -118,51 +123,85 @@ async def first_submission_times(
 
 @dataclass(frozen=True)
 class _Scope:
-    """Which figures a summary adds up: (part id, period id) pairs, each with the units that owe
-    nothing then (usually none), and the cutoff of each part's own period."""
+    """Which figures a summary adds up: (part id, period id) pairs, each with the units expected
+    then (models.standing.ActiveUnits.expected: the plan view's one definition of who owes what),
+    the cutoff of each part's own period, and the plan's units."""
 
     plan_id: int
-    pairs: dict[tuple[int, str], list[int]]
+    dialect: str
+    pairs: dict[tuple[int, str], frozenset[int]]
     own: dict[int, str]  # part id -> its own period's id
     cutoffs: dict[str, datetime]
+    units: frozenset[int]
 
 
 def _scope(view: PlanLike, chosen: Mapping[Frequency, Period], parts: Sequence[PartLike],
-           cutoffs: Mapping[str, datetime]) -> _Scope:
-    active = ActiveUnits(view)  # the one definition of who owes what
-    pairs: dict[tuple[int, str], list[int]] = {}
+           cutoffs: Mapping[str, datetime], dialect: str) -> _Scope:
+    active = ActiveUnits(view)
+    pairs: dict[tuple[int, str], frozenset[int]] = {}
     own: dict[int, str] = {}
+    sets: dict[frozenset[int], frozenset[int]] = {}  # parts reported by the same units share one set
     for pv in parts:
         own[pv.part.id] = chosen[pv.frequency].id
         for period in wanted_periods(pv, chosen[pv.frequency]):
-            if active(period):  # a period nobody owes (before the plan's collect_from) adds nothing
-                pairs[(pv.part.id, period.id)] = active.inactive(period)
-    return _Scope(view.plan.id, pairs, own, dict(cutoffs))
+            expected = frozenset(active.expected(pv.part.id, period))
+            if expected:  # nobody owes it (a period before the plan's collect_from): nothing to add
+                pairs[(pv.part.id, period.id)] = sets.setdefault(expected, expected)
+    return _Scope(view.plan.id, dialect, pairs, own, dict(cutoffs), frozenset(view.units))
+
+
+def _among(scope: _Scope, column: Any, ids: frozenset[int]) -> Any:
+    """column IN ids, as one bound value when there are many (a province's units would exceed
+    the drivers' limit on parameters): an array on PostgreSQL, a JSON list on SQLite."""
+    if len(ids) <= _LISTED:
+        return column.in_(sorted(ids))
+    if scope.dialect == "postgresql":
+        return column == any_(literal(sorted(ids), ARRAY(Integer)))
+    listed = func.json_each(literal(json.dumps(sorted(ids)))).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
+def _expected(scope: _Scope, pairs: Iterable[tuple[int, str]]) -> Any:
+    """The figures of these (part, period) pairs from the units expected then: parts of a period
+    with the same units expected in one condition, naming the units left out when they are fewer
+    (every commune reports most indicators: then none, or the few merged away, are named)."""
+    s = Submission
+    groups: dict[tuple[str, frozenset[int]], list[int]] = {}
+    for part_id, period_id in pairs:
+        groups.setdefault((period_id, scope.pairs[(part_id, period_id)]), []).append(part_id)
+    conditions = []
+    for (period_id, units), part_ids in groups.items():
+        outside = scope.units - units
+        if not outside:
+            among = true()
+        elif len(outside) < len(units):
+            among = ~_among(scope, s.unit_id, outside)
+        else:
+            among = _among(scope, s.unit_id, units)
+        conditions.append(and_(s.period == period_id, s.part_id.in_(sorted(part_ids)), among))
+    return or_(*conditions) if conditions else false()
 
 
 @dataclass(frozen=True)
 class _Current:
-    """The current versions of some (part, period) pairs: a condition on Submission, and `early`,
-    1 when the first version came before the period's cutoff (some version did)."""
+    """The current versions of some (part, period) pairs from the units expected: a condition on
+    Submission, and `early`, 1 when the first version came before the period's cutoff (some
+    version did)."""
 
     where: Any
     early: Any
 
 
-def _current(scope: _Scope, pairs: Iterable[tuple[int, str]]) -> _Current:
+def _current(scope: _Scope, pairs: Sequence[tuple[int, str]]) -> _Current:
     """A row is current when no higher version of its unit, part and period exists: one probe of
     the unique index per row, no grouping (most figures have one version). On time: the row
     itself was before the cutoff, or, for a correction, an earlier version was."""
     s = Submission
-    by_period: dict[str, list[int]] = {}
-    for part_id, period_id in pairs:
-        by_period.setdefault(period_id, []).append(part_id)
-    wanted = or_(*(and_(s.period == period_id, s.part_id.in_(sorted(part_ids)))
-                   for period_id, part_ids in by_period.items())) if by_period else false()
+    periods = {period_id for _, period_id in pairs}
     other = aliased(Submission)
     same = and_(other.unit_id == s.unit_id, other.part_id == s.part_id, other.period == s.period)
     latest = ~exists().where(same, other.version > s.version)
-    cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in by_period}
+    cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in periods}
     if cutoffs:
         # Typed as the column, so each cutoff is bound as UTC the way submitted_at is stored.
         before = case(*((s.period == period_id, literal(at, s.submitted_at.type)) for period_id, at in cutoffs.items()))
@@ -170,25 +209,12 @@ def _current(scope: _Scope, pairs: Iterable[tuple[int, str]]) -> _Current:
         early = case((or_(s.submitted_at < before, corrected_in_time), 1), else_=0)
     else:
         early = literal(0)
-    return _Current(and_(s.plan_id == scope.plan_id, wanted, latest), early)
+    return _Current(and_(s.plan_id == scope.plan_id, _expected(scope, pairs), latest), early)
 
 
 def _joined(scope: _Scope, current: _Current, *columns: Any) -> Any:
-    """Select `columns` from the current versions of the units expected: joined to the
-    assignments (the reporters), without the units a period does not count."""
-    s = Submission
-    excluded = [and_(s.period == period_id, s.unit_id.in_(units))
-                for (_, period_id), units in scope.pairs.items() if units]
-    query = (
-        select(*columns)
-        .select_from(s)
-        .join(Assignment, and_(Assignment.part_id == s.part_id, Assignment.unit_id == s.unit_id,
-                               Assignment.active.is_(True)))
-        .where(current.where)
-    )
-    if excluded:
-        query = query.where(~or_(*excluded))
-    return query
+    """Select `columns` from the current versions of the units expected."""
+    return select(*columns).select_from(Submission).where(current.where)
 
 
 class _Sums:
@@ -377,7 +403,12 @@ async def read_aggregates(session: AsyncSession, view: PlanLike, chosen: Mapping
     With `cells`, each unit's current figure of the parts' own periods is read anyway: those
     periods are then added up from the figures (models.standing.aggregate, models.rollups.tally:
     the definition the SQL mirrors), and only the earlier periods by the database."""
-    scope = _scope(view, chosen, parts, cutoffs)
+    connection = await session.connection()
+    scope = _scope(view, chosen, parts, cutoffs, connection.dialect.name)
+    if connection.dialect.name == "postgresql":
+        # These scans cost enough for PostgreSQL to compile them to machine code first, which
+        # takes longer (about a second) than running them; for this transaction only.
+        await connection.exec_driver_sql("SET LOCAL jit = off")
     own_pairs = [pair for pair in scope.own.items() if pair in scope.pairs]
     other_pairs = [pair for pair in scope.pairs if pair not in set(own_pairs)]
     if cells:

@@ -22,7 +22,7 @@ from sqlalchemy import delete, update
 
 from bot.app import App
 from bot.cli import import_plan_file
-from models import store
+from models import store, summary_queries
 from models.gaps import is_done
 from models.periods import Period
 from models.rollups import Rollup, roll_up
@@ -109,7 +109,10 @@ async def _both(app: App, period: Period, today: date) -> tuple[object, object]:
 
 
 @pytest.mark.parametrize("seed", range(4))
-async def test_the_sql_summary_is_the_python_summary_of_the_raw_figures(plan: App, seed: int) -> None:
+async def test_the_sql_summary_is_the_python_summary_of_the_raw_figures(
+        plan: App, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    if seed % 2:  # units named in one bound list, as for a province's thousands of units
+        monkeypatch.setattr(summary_queries, "_LISTED", 0)
     rng = random.Random(seed)
     checked = 0
     for round_ in range(6):
