@@ -34,8 +34,13 @@ Definitions (domain.md, Roll-ups; the issue's wording where domain.md is silent)
 - **Change since the previous period**: plan-wide amount now minus the previous period's (the
   same units, rolled up the same way); for per-period indicators, this period's own amount.
 
+Computed from Aggregates (what the figures add up to: models.rollups.FigureTotals per part and
+period, reports per unit), which models.summary_queries reads by SQL aggregation; aggregate()
+adds the same up from raw rows (compute_summary: the reference the SQL is tested against, and
+what the SQL path uses for the periods whose figures it reads anyway).
+
 Pure: imports neither SQLAlchemy nor aiogram, reads the plan through the PlanLike protocol (the
-plan view handlers load) and the figures as plain rows (models.summary_queries reads them), so
+plan view handlers load) and the figures as plain rows or sums, so
 models.summary_queries.build_summary can run it in a worker thread.
 """
 from __future__ import annotations

@@ -1,19 +1,22 @@
 """What the steering committee's summary reads, and build_summary: the database adds the figures
 up, models.standing.summarize does the arithmetic on the sums.
 
-The roll-ups, coverage and reporting rates come from SQL aggregation over current versions (the
-highest version of each unit, part and period) of the units expected (active assignments, less
-the units a period does not count: models.standing.Aggregates):
+The roll-ups, coverage and reporting rates come from SQL aggregation over current versions (no
+higher version of the same unit, part and period) of the units the plan view expects
+(models.standing.ActiveUnits.expected, the one definition of who owes what):
 
-- per part and period: reports received and on time (the FIRST version before the end of the
-  deadline day: min(submitted_at) < cutoff), and the counts and exact sums of
-  models.rollups.FigureTotals, the same classes tally() sorts figures into;
-- per unit: reports received and on time, and which parts (to name the missing and the late).
+- per part and period, grouped by figure class (what models.rollups.tally asks of a figure):
+  counts and exact sums, sorted into models.rollups.FigureTotals by _Tally.fold;
+- per unit, for the parts' own periods: reports received and on time (the FIRST version before
+  the end of the deadline day), and which parts were received and which late; each part's on-time
+  count follows from the late ones.
 
 Figures are exact numbers (models.tables.FigureNumber): NUMERIC sums on PostgreSQL; on SQLite
 64-bit integers of millionths, summed as whole units and remainders apart so that no sum of a
-province's figures can overflow. Only with `cells` (charts, the questions across units, the
-spreadsheet) is each unit's current figure read, one row per unit and part.
+province's figures can overflow. With `cells` (charts, the questions across units, the
+spreadsheet) each unit's current figure of the own periods is read, and those periods are added
+up from the figures by models.rollups.tally itself; the database adds up the earlier periods.
+tests/test_summary_sql.py holds both paths to models.standing.compute_summary over raw rows.
 
 Only reads: a summary, its charts and its spreadsheet write nothing, so on SQLite they never hold
 the database's write lock while they are computed and drawn.
