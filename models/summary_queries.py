@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -361,12 +361,8 @@ async def _pair_amounts(session: AsyncSession, scope: _Scope, pairs_read: Sequen
         pairs.setdefault((part_id, period_id), []).append((numerator, denominator))
     for key, given in pairs.items():
         reported = found[key]
-        totals = FigureTotals(**{**_fields(reported.totals), "pair_amounts": pair_amount_sum(given)})
+        totals = replace(reported.totals, pair_amounts=pair_amount_sum(given))
         found[key] = Reported(totals, reported.received, reported.on_time)
-
-
-def _fields(totals: FigureTotals) -> dict[str, Any]:
-    return {name: getattr(totals, name) for name in FigureTotals.__slots__}  # type: ignore[attr-defined]
 
 
 async def _unit_totals(session: AsyncSession, scope: _Scope, current: _Current) -> dict[int, UnitReported]:
@@ -412,8 +408,9 @@ async def read_aggregates(session: AsyncSession, view: PlanLike, chosen: Mapping
     scope = _scope(view, chosen, parts, cutoffs, connection.dialect.name)
     if connection.dialect.name == "postgresql":
         # These scans cost enough for PostgreSQL to compile them to machine code first, which
-        # takes longer (about a second) than running them; for this transaction only.
-        await connection.exec_driver_sql("SET LOCAL jit = off")
+        # takes longer (about a second) than running them; for this transaction only, and as a
+        # SELECT: a summary writes nothing, not even a setting.
+        await connection.execute(select(func.set_config("jit", "off", true())))
     own_pairs = [pair for pair in scope.own.items() if pair in scope.pairs]
     other_pairs = [pair for pair in scope.pairs if pair not in set(own_pairs)]
     if cells:
