@@ -3,6 +3,9 @@ the whole conversation path (understanding, unit of work, queries, arithmetic, f
 
     .venv/bin/python bench/bench_gap.py [--database-url URL] [--questions 300] [--tricks]
 
+With --database-url (a PostgreSQL server), a throwaway database is created on that server and
+dropped afterwards; the database the URL names is never written.
+
 Builds a plan of 300 communes × 28 monthly indicators, stores a year of figures for each
 (100,800 rows), registers an officer per commune, then asks "chỉ tiêu N còn thiếu bao nhiêu?"
 as random officers and prints p50/p95/p99 in milliseconds. SQLite by default, in a temp folder.
@@ -29,7 +32,7 @@ PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
 from sqlalchemy import insert, select
 
-from bench.generated import plan_yaml
+from bench.generated import fresh_database, plan_yaml
 from bot.app import build_app
 from bot.channels.console import ConsoleChannel
 from bot.config import load_settings
@@ -41,9 +44,15 @@ UNITS, INDICATORS, MONTHS = 300, 28, 12
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-async def main(database_url: str | None, questions: int) -> None:
+async def main(server_url: str | None, questions: int) -> None:
+    """On a throwaway database: a SQLite file, or a new database on the PostgreSQL server of
+    --database-url (never the database the URL names)."""
+    async with fresh_database(server_url) as url:
+        await run(url, questions)
+
+
+async def run(url: str, questions: int) -> None:
     folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
-    url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
     clock_now = datetime(2025, 12, 18, 9, 0, tzinfo=ZONE)
     app = build_app(load_settings(DATABASE_URL=url), clock=lambda: clock_now)
     await app.migrate()

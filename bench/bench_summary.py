@@ -1,18 +1,26 @@
 """The steering committee's summary for a province-sized plan: 3,000 units × 30 indicators.
 
-    .venv/bin/python bench/bench_summary.py [--database-url URL] [--units 3000] [--indicators 30]
-                                            [--repeat 3] [--tricks]
+    .venv/bin/python bench/bench_summary.py [--database-url URL] [--units 3000 10000] [--indicators 30]
+                                            [--repeat 3] [--export] [--tricks]
 
 Builds a plan of UNITS communes and INDICATORS monthly indicators (ratios, percentages, counts and
 milestones in turn), stores March's and February's figures for 95% of the units (about 171,000
 submission rows, a tenth of March's corrected once), then times, best of --repeat:
 
-- build: build_summary (the bulk query, the roll-ups, reporting rates, on-time counts);
+- build (aggregates): build_summary(cells=False): SQL aggregation, the roll-ups, reporting rates,
+  on-time counts, the units to chase;
+- build + cells: build_summary as /tonghop calls it, with each unit's current figure for the grid;
+- before (raw rows): every version read and computed in Python (models.standing.compute_summary,
+  the path the aggregation replaced and is tested against);
 - render: render_summary (the chat messages);
 - bullet / grid: the two charts (PNG);
-- export: the spreadsheet (informative; bench_export.py measures it on its own, with its memory).
+- export (with --export): the spreadsheet (informative; bench_export.py measures it on its own, with
+  its memory);
 
-Aims (issue 6): build under 1 s, each chart under 2 s. SQLite by default, in a temp folder.
+then the database's size and bytes per stored figure. Aims (issue 19): build under 0.5 s at
+10,000 units on PostgreSQL; each chart under 2 s. Each --units row on its own throwaway database
+(bench.generated.fresh_database): SQLite in a temp folder, or with --database-url a new database on
+that PostgreSQL server, dropped afterwards.
 """
 from __future__ import annotations
 
@@ -35,8 +43,9 @@ from bench.tricks import FLAG, HELP, use_tricks_if_asked
 
 PATH = use_tricks_if_asked()  # first: before aiogram is imported
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, text
 
+from bench.generated import fresh_database
 from bot.app import App, build_app
 from bot.config import load_settings
 from handlers.charts import bullet_chart, grid_chart
@@ -46,7 +55,9 @@ from locales import translator
 from models import store
 from models.periods import Period
 from models.plans import load_plan_file
+from models.standing import compute_summary, covered_periods, end_of_day, periods_to_read
 from models.store import load_plan_view
+from models.summary_queries import figure_versions
 from models.tables import IndicatorPart, Plan, Submission, Unit
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -124,12 +135,46 @@ async def fill(app: App, folder: Path, units: int, indicators: int) -> Plan:
         for start in range(0, len(rows), 20_000):
             await connection.execute(insert(Submission.__table__), rows[start:start + 20_000])
     print(f"{len(rows):,} submission rows stored in {time.perf_counter() - started:.1f} s")
+    if app.engine.dialect.name == "postgresql":
+        # What autovacuum does within a minute of a bulk load on a server that runs it (the test
+        # server here does not): without statistics the planner's guesses make a scan of
+        # 180,000 rows take minutes.
+        async with app.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("ANALYZE")
     return plan
 
 
-async def main(database_url: str | None, units: int, indicators: int, repeat: int) -> None:
+async def database_size(app: App) -> tuple[int, int, int]:
+    """(whole database, the submissions table with its indexes, submission rows), in bytes."""
+    async with app.engine.connect() as connection:
+        rows = await connection.scalar(select(func.count()).select_from(Submission))
+        if connection.dialect.name == "postgresql":
+            total = await connection.scalar(text("SELECT pg_database_size(current_database())"))
+            table = await connection.scalar(text("SELECT pg_total_relation_size('submissions')"))
+        else:
+            total = await connection.scalar(text(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"))
+            table = await connection.scalar(text(
+                "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                "(SELECT name FROM sqlite_master WHERE tbl_name = 'submissions')"))
+    return int(total), int(table or 0), int(rows or 0)
+
+
+async def reference(app: App, view: Any, period: Period, today: date) -> float:
+    """The Python path the SQL one replaced: every version of every figure read, then computed."""
+    started = time.perf_counter()
+    async with app.unit_of_work() as session:
+        chosen = covered_periods(view, period, today)
+        parts = [pv for pv in view.parts.values() if pv.frequency in chosen]
+        cutoffs = {p.id: end_of_day(view.deadline(p), ZONE) for p in chosen.values()}
+        rows = await figure_versions(session, view.plan.id, periods_to_read(parts, chosen), cutoffs)
+        compute_summary(view, period, chosen, parts, rows, {}, today, ZONE)
+    return time.perf_counter() - started
+
+
+async def measure(url: str, units: int, indicators: int, repeat: int, export: bool) -> None:
     folder = tempfile.TemporaryDirectory(prefix="dtbot-bench-")
-    url = database_url or f"sqlite+aiosqlite:///{folder.name}/bench.db"
     app = build_app(load_settings(DATABASE_URL=url))
     await app.migrate()
     plan = await fill(app, Path(folder.name), units, indicators)
@@ -137,14 +182,20 @@ async def main(database_url: str | None, units: int, indicators: int, repeat: in
 
     t = translator("vi")
     today = date(2025, 3, 25)
-    timings: dict[str, list[float]] = {"build": [], "render": [], "bullet": [], "grid": [], "export": []}
+    march = Period.parse("2025-03")
+    timings: dict[str, list[float]] = {"build": [], "cells": [], "before": [], "render": [], "bullet": [],
+                                       "grid": [], "export": []}
     summary = view = None
     for round_ in range(repeat):
         async with app.unit_of_work() as session:
             view = await load_plan_view(session, plan.id)
             started = time.perf_counter()
-            summary = await build_summary(session, view, Period.parse("2025-03"), today, ZONE)
+            await build_summary(session, view, march, today, ZONE, cells=False)
             timings["build"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            summary = await build_summary(session, view, march, today, ZONE)
+            timings["cells"].append(time.perf_counter() - started)
+        timings["before"].append(await reference(app, view, march, today))
         started = time.perf_counter()
         messages = render_summary(summary, t)
         timings["render"].append(time.perf_counter() - started)
@@ -154,31 +205,49 @@ async def main(database_url: str | None, units: int, indicators: int, repeat: in
         started = time.perf_counter()
         grid = grid_chart(summary, t)
         timings["grid"].append(time.perf_counter() - started)
-        if round_ == 0:
+        if round_ == 0 and export:
             started = time.perf_counter()
-            workbook = export_workbook(view, summary, t)
+            export_workbook(view, summary, t)
             timings["export"].append(time.perf_counter() - started)
     assert summary is not None
+    total, table, rows = await database_size(app)
     print(f"summary: {summary.reports.received:,}/{summary.reports.expected:,} reports received, "
           f"{len(summary.rows)} indicators, {len(summary.to_chase):,} units to chase, "
-          f"{len(messages)} message(s), charts {len(bullet):,} + {len(grid):,} bytes, "
-          f"spreadsheet {len(workbook):,} bytes")
-    aims = {"build": 1.0, "bullet": 2.0, "grid": 2.0}
+          f"{len(messages)} message(s), charts {len(bullet):,} + {len(grid):,} bytes")
+    per_figure = table / rows if rows else 0
+    print(f"database: {total / 2**20:,.1f} MiB; submissions {table / 2**20:,.1f} MiB for {rows:,} rows "
+          f"= {per_figure:,.0f} bytes a stored figure (with its indexes); "
+          f"growth ≈ {per_figure * indicators * 12 * 1.1 / 2**10:,.0f} KiB per unit-year "
+          f"({indicators} monthly indicators, a tenth corrected once)")
+    aims = {"build": 0.5, "bullet": 2.0, "grid": 2.0}
+    labels = {"build": "build (aggregates)", "cells": "build + cells", "before": "before (raw rows)"}
     for name, values in timings.items():
+        if not values:
+            continue
         best = min(values)
         aim = f" (aim < {aims[name]:g} s: {'ok' if best < aims[name] else 'MISSED'})" if name in aims else ""
-        print(f"{name:>7}: best {best * 1000:8.1f} ms of {len(values)}{aim}")
+        print(f"{labels.get(name, name):>18}: best {best * 1000:8.1f} ms of {len(values)}{aim}")
     await app.close()
     folder.cleanup()
 
 
+async def main(server_url: str | None, units: list[int], indicators: int, repeat: int, export: bool) -> None:
+    """One row per --units, each on its own throwaway database: a SQLite file in a temp folder, or
+    a new database on the PostgreSQL server of --database-url (never the one the URL names)."""
+    for count in units:
+        print(f"--- {count:,} units × {indicators} indicators ({'PostgreSQL' if server_url else 'SQLite'})")
+        async with fresh_database(server_url) as url:
+            await measure(url, count, indicators, repeat, export)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url")
-    parser.add_argument("--units", type=int, default=3000)
+    parser.add_argument("--database-url", help="a PostgreSQL server: a throwaway database is made on it")
+    parser.add_argument("--units", type=int, nargs="+", default=[3000, 10000])
     parser.add_argument("--indicators", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--export", action="store_true", help="also time the spreadsheet (slow: one sheet a unit)")
     parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
     print(PATH)
-    asyncio.run(main(args.database_url, args.units, args.indicators, args.repeat))
+    asyncio.run(main(args.database_url, args.units, args.indicators, args.repeat, args.export))

@@ -187,9 +187,11 @@ async def ask_status(ctx: Ctx, unit_name: str | None) -> None:
 # models.rollups.plan_figure), so /tinhhinh, /chuanop and the questions never disagree with /tonghop.
 
 
-async def _summary(ctx: Ctx, view: PlanView, period_hint: PeriodHint | None = None) -> Summary | None:
-    """The summary of the named period, else of the period being collected now."""
-    return await summary_of(ctx, view, period_hint, default=collecting_period(view, ctx.today))
+async def _summary(ctx: Ctx, view: PlanView, period_hint: PeriodHint | None = None, *,
+                   cells: bool = False) -> Summary | None:
+    """The summary of the named period, else of the period being collected now; with `cells`,
+    each unit's figure too (one indicator across units)."""
+    return await summary_of(ctx, view, period_hint, default=collecting_period(view, ctx.today), cells=cells)
 
 
 async def plan_status(ctx: Ctx, view: PlanView, off_track_only: bool) -> None:
@@ -254,7 +256,7 @@ async def ask_across_units(ctx: Ctx, ref: str) -> None:
 
 async def _across_units(ctx: Ctx, view: PlanView, parts: list[PartView]) -> None:
     t = ctx.t
-    summary = await _summary(ctx, view)
+    summary = await _summary(ctx, view, cells=True)
     if summary is None:
         return
     rows = {row.part_id: row for row in summary.rows}
@@ -319,15 +321,13 @@ async def ask_missing(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
 
 
 def _owed(summary: Summary, period: Period) -> dict[int, list[str]]:
-    """Unit id -> the codes of the parts it has given no figure for in this period."""
+    """Unit id -> the codes of the parts it has given no figure for in this period (in plan order)."""
+    codes = {row.code for row in summary.rows if row.period == period}
     owed: dict[int, list[str]] = {}
-    for row in summary.rows:
-        if row.period != period:
-            continue
-        given = summary.figures.get(row.part_id, {})
-        for unit_id in summary.expected.get(row.part_id, []):
-            if unit_id not in given:
-                owed.setdefault(unit_id, []).append(row.code)
+    for unit in summary.units:
+        mine = [code for code in unit.missing_parts if code in codes]
+        if mine:
+            owed[unit.unit_id] = mine
     return owed
 
 

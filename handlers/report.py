@@ -15,6 +15,7 @@ from locales import Translator
 from models import submissions
 from models.gaps import Accumulation
 from models.kinds import StoreOutcome
+from models.numbers import FIGURE_PLACES, fits_figure
 from models.periods import Period
 from models.plan_view import PartView, PlanView
 from models.submissions import figure_of
@@ -401,6 +402,9 @@ def to_figure(pv: PartView, given: FigureInput, t: Translator) -> Figure | Probl
     if any(n is not None and n > CEILING for n in (given.value, given.numerator, given.denominator)):
         # Said with the figure as typed: a 28-digit number must not reach the number formatter.
         return Problem("report-error-too-large", {"code": code, "raw": given.raw})
+    if any(n is not None and not fits_figure(n) for n in (given.value, given.numerator, given.denominator)):
+        # Stored exactly or not at all (models.tables.FigureNumber): never silently rounded.
+        return Problem("report-error-too-precise", {"code": code, "raw": given.raw, "places": FIGURE_PLACES})
     if target.measure is Measure.MILESTONE:
         if given.done is None:
             return Problem("report-error-milestone-number", {"code": code})

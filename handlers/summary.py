@@ -252,14 +252,16 @@ def _asked_period(ctx: Ctx, view: PlanView, period_hint: PeriodHint | None, defa
 
 async def summary_of(
     ctx: Ctx, view: PlanView, period_hint: PeriodHint | None, *, default: Period | None = None,
-    details: bool = False,
+    details: bool = False, cells: bool = True,
 ) -> Summary | None:
     """The summary of the period named, else of `default` (None: the cycle just closed); None
-    after telling the person why not (a period outside the plan's year)."""
+    after telling the person why not (a period outside the plan's year). Without `cells`, no
+    unit-by-unit figures (Summary.figures): everything else, added up by the database."""
     period = _asked_period(ctx, view, period_hint, default)
     if period is None:
         return None
-    return await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=details)
+    return await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=details,
+                               cells=cells)
 
 
 async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,

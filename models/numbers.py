@@ -58,3 +58,18 @@ def normalize(value: Decimal) -> Decimal:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value
+
+
+# What a stored figure can hold (models.tables.FigureNumber): 12 digits before the decimal mark
+# and 6 after, NUMERIC(18, 6) on PostgreSQL and a 64-bit integer of millionths on SQLite.
+FIGURE_PLACES = 6
+FIGURE_DIGITS = 12
+_FIGURE_LIMIT = Decimal(10) ** FIGURE_DIGITS
+
+
+def fits_figure(value: Decimal) -> bool:
+    """Whether a figure can be stored exactly: fewer than 10^12 in size, at most 6 decimals."""
+    if not value.is_finite() or abs(value) >= _FIGURE_LIMIT:
+        return False
+    exponent = value.normalize().as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -FIGURE_PLACES

@@ -24,11 +24,12 @@ the spreadsheet and the questions all show what it returns.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from models.gaps import Accumulation, Status, evaluate, is_done, needed_per_period
+from models.numbers import normalize
 from models.periods import Period
 from models.targets import Comparison, Figure, Measure, Target
 
@@ -76,6 +77,112 @@ class Rollup:
         return Decimal(self.units_reporting) * _HUNDRED / self.units_counted
 
 
+@dataclass(frozen=True, slots=True)
+class FigureTotals:
+    """What a roll-up needs of the expected units' current figures: counts and exact sums, which a
+    database computes by aggregation (models.summary_queries) and tally() computes from the
+    figures themselves, so both paths feed one arithmetic (roll_up_totals).
+
+    Figures are never negative (handlers.report refuses them). A figure with both numbers is a
+    pair; its amount is numerator × 100 / denominator, none for a zero denominator.
+
+    expected: units expected (an unreported unit counts here and nowhere else).
+    not_applicable: "không phát sinh"; the other counts are over the remaining figures.
+    values, value_sum: no pair, a value.
+    done_answers, done_true: no pair, no value, done / not done (amount 100 or 0).
+    pairs, numerator_sum, denominator_sum: pairs with a denominator above 0.
+    pair_amounts: Σ numerator × 100 / denominator over those pairs, the quotients added in
+        ascending order, so the sum does not depend on the order units are read in.
+    shares, share_sum: no numerator, a value (a ratio sent as a percentage only).
+    answered, done: milestones: figures that say done or not done (models.gaps.is_done), and done.
+    Sums are normalised (models.numbers.normalize), so equal sums are equal Decimals however read.
+    """
+
+    expected: int
+    not_applicable: int = 0
+    values: int = 0
+    value_sum: Decimal = _ZERO
+    done_answers: int = 0
+    done_true: int = 0
+    pairs: int = 0
+    numerator_sum: Decimal = _ZERO
+    denominator_sum: Decimal = _ZERO
+    pair_amounts: Decimal = _ZERO
+    shares: int = 0
+    share_sum: Decimal = _ZERO
+    answered: int = 0
+    done: int = 0
+
+    @property
+    def amounts(self) -> int:
+        """Figures with an amount (Figure.amount not None)."""
+        return self.values + self.done_answers + self.pairs
+
+    @property
+    def amount_sum(self) -> Decimal:
+        return self.value_sum + _HUNDRED * self.done_true + self.pair_amounts
+
+
+def pair_amount_sum(pairs: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
+    """Σ numerator × 100 / denominator, in ascending order of the quotients (see FigureTotals)."""
+    return normalize(sum(sorted(numerator * _HUNDRED / denominator for numerator, denominator in pairs), _ZERO))
+
+
+def tally(figures: Sequence[Figure | None]) -> FigureTotals:
+    """The FigureTotals of the expected units' figures (None where a unit has not reported)."""
+    given = [figure for figure in figures if figure is not None]
+    counted = [figure for figure in given if not figure.not_applicable]
+    pairs = [(f.numerator, f.denominator) for f in counted if f.numerator is not None and f.denominator is not None]
+    positive = [(n, d) for n, d in pairs if d > 0]
+    single = [f for f in counted if f.numerator is None or f.denominator is None]
+    values = [f.value for f in single if f.value is not None]
+    answers = [f.done for f in single if f.value is None and f.done is not None]
+    shares = [f.value for f in counted if f.numerator is None and f.value is not None]
+    said = [is_done(f) for f in counted]
+    return FigureTotals(
+        expected=len(figures), not_applicable=len(given) - len(counted),
+        values=len(values), value_sum=normalize(sum(values, _ZERO)),
+        done_answers=len(answers), done_true=sum(1 for a in answers if a),
+        pairs=len(positive), numerator_sum=normalize(sum((n for n, _ in positive), _ZERO)),
+        denominator_sum=normalize(sum((d for _, d in positive), _ZERO)), pair_amounts=pair_amount_sum(positive),
+        shares=len(shares), share_sum=normalize(sum(shares, _ZERO)),
+        answered=sum(1 for a in said if a is not None), done=sum(1 for a in said if a),
+    )
+
+
+def roll_up_totals(target: Target, totals: FigureTotals) -> Rollup:
+    """The plan-wide figure of one indicator part from its FigureTotals: the one definition of
+    the rules in the module's docstring, whether the totals were added up here or by the database."""
+    if is_milestone(target):
+        counted = totals.expected - totals.not_applicable
+        amount = Decimal(totals.done) * _HUNDRED / counted if totals.answered else None
+        return Rollup(amount, None, None, totals.answered, totals.expected, totals.done, totals.not_applicable)
+    if target.measure is Measure.RATIO:
+        return _ratio_totals(totals)
+    amount: Decimal | None = None
+    if totals.amounts:
+        amount = totals.amount_sum if target.measure is Measure.COUNT else totals.amount_sum / totals.amounts
+    return Rollup(amount, None, None, totals.amounts, totals.expected, None, totals.not_applicable)
+
+
+def _ratio_totals(totals: FigureTotals) -> Rollup:
+    if not totals.pairs:
+        # Only percentages to go on: their mean is the best there is, flagged by numerator None.
+        mean = totals.amount_sum / totals.amounts if totals.amounts else None
+        return Rollup(mean, None, None, totals.amounts, totals.expected, None, totals.not_applicable,
+                      totals.amounts)
+    numerator, denominator = totals.numerator_sum, totals.denominator_sum
+    if not totals.shares:
+        # Same arithmetic as Figure.amount, so one unit's roll-up equals its own figure.
+        amount = numerator * _HUNDRED / denominator
+    else:
+        # Each percentage-only unit as a unit of average size: its share of the mean denominator.
+        mean = denominator / totals.pairs
+        amount = (numerator + totals.share_sum * mean / _HUNDRED) * _HUNDRED / (denominator + mean * totals.shares)
+    return Rollup(amount, numerator, denominator, totals.pairs + totals.shares, totals.expected, None,
+                  totals.not_applicable, totals.shares)
+
+
 def roll_up(
     target: Target,
     figures: Sequence[Figure | None],
@@ -92,15 +199,11 @@ def roll_up(
             raise ValueError(f"{len(weights)} weights for {len(figures)} figures")
         if any(weight < 0 for weight in weights):
             raise ValueError("weights must not be negative")
+    if weights is None or is_milestone(target) or target.measure is Measure.COUNT:
+        return roll_up_totals(target, tally(figures))
+    # Weights are per unit, so a weighted mean cannot come from totals: computed from the figures.
     not_applicable = sum(1 for figure in figures if figure is not None and figure.not_applicable)
-    if target.measure is Measure.MILESTONE or target.comparison is Comparison.DONE:
-        rollup = _milestones(figures, not_applicable)
-    elif target.measure is Measure.RATIO:
-        rollup = _ratios(figures, weights)
-    elif target.measure is Measure.COUNT:
-        rollup = _counts(figures)
-    else:
-        rollup = _percentages(figures, weights)
+    rollup = _ratios(figures, weights) if target.measure is Measure.RATIO else _percentages(figures, weights)
     if not not_applicable:
         return rollup
     return Rollup(rollup.amount, rollup.numerator, rollup.denominator, rollup.units_reporting,
@@ -154,7 +257,7 @@ def is_milestone(target: Target) -> bool:
 def plan_figure(
     target: Target,
     period: Period,
-    figures: Sequence[Figure | None],
+    figures: Sequence[Figure | None] | FigureTotals,
     *,
     previous: Decimal | None,
     earlier: Sequence[Decimal | None] = (),
@@ -163,7 +266,7 @@ def plan_figure(
     threshold: Decimal = DEFAULT_COVERAGE_THRESHOLD,
 ) -> PlanFigure:
     """The plan-wide standing of one part in `period` from its expected units' figures (None where
-    a unit has not reported), as every answer shows it (README, "On track").
+    a unit has not reported) or their FigureTotals, as every answer shows it (README, "On track").
 
     previous: the previous period's plan-wide amount (roll_up over the units expected then), for
         the change; earlier: for a PER_PERIOD indicator, the plan-wide amounts of the year's
@@ -179,7 +282,7 @@ def plan_figure(
     track until met. In the year's last period not met is off track. Below the coverage threshold
     there is no verdict: THIN.
     """
-    rollup = roll_up(target, figures)
+    rollup = roll_up_totals(target, figures if isinstance(figures, FigureTotals) else tally(figures))
     milestone = is_milestone(target)
     amount = rollup.amount
     change: Decimal | None = None
@@ -331,22 +434,6 @@ def _ratios(figures: Sequence[Figure | None], weights: Sequence[Decimal] | None)
         mean = denominator / len(pairs)
         amount = (numerator + sum(shares, _ZERO) * mean / _HUNDRED) * _HUNDRED / (denominator + mean * len(shares))
     return Rollup(amount, numerator, denominator, len(pairs) + len(shares), len(figures), None, 0, len(shares))
-
-
-def _counts(figures: Sequence[Figure | None]) -> Rollup:
-    amounts = [amount for amount in _amounts(figures) if amount is not None]
-    total = sum(amounts, _ZERO) if amounts else None
-    return Rollup(total, None, None, len(amounts), len(figures), None)
-
-
-def _milestones(figures: Sequence[Figure | None], not_applicable: int) -> Rollup:
-    answers = [is_done(figure) for figure in figures if figure is not None and not figure.not_applicable]
-    reporting = sum(1 for answer in answers if answer is not None)
-    done = sum(1 for answer in answers if answer)
-    # Units that have not reported are not done: the share is of all units with something to do.
-    counted = len(figures) - not_applicable
-    amount = Decimal(done) * _HUNDRED / counted if reporting else None
-    return Rollup(amount, None, None, reporting, len(figures), done)
 
 
 def _percentages(figures: Sequence[Figure | None], weights: Sequence[Decimal] | None) -> Rollup:

@@ -34,29 +34,40 @@ Definitions (domain.md, Roll-ups; the issue's wording where domain.md is silent)
 - **Change since the previous period**: plan-wide amount now minus the previous period's (the
   same units, rolled up the same way); for per-period indicators, this period's own amount.
 
+Computed from Aggregates (what the figures add up to: models.rollups.FigureTotals per part and
+period, reports per unit), which models.summary_queries reads by SQL aggregation; aggregate()
+adds the same up from raw rows (compute_summary: the reference the SQL is tested against, and
+what the SQL path uses for the periods whose figures it reads anyway).
+
 Pure: imports neither SQLAlchemy nor aiogram, reads the plan through the PlanLike protocol (the
-plan view handlers load) and the figures as plain rows (models.summary_queries reads them), so
+plan view handlers load) and the figures as plain rows or sums, so
 models.summary_queries.build_summary can run it in a worker thread.
 """
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Protocol
 
 from models.gaps import Accumulation, Status
 from models.periods import Frequency, Period, periods_of_year
-from models.rollups import Standing, is_milestone, plan_figure, roll_up
+from models.rollups import FigureTotals, Standing, is_milestone, plan_figure, roll_up_totals, tally
 from models.summary_data import IndicatorRow, ReportCounts, Summary, UnitRow
 from models.targets import Figure, Target
 
 __all__ = [
     "TOP_GAPS",
+    "ActiveUnits",
+    "Aggregates",
     "FigureRow",
     "PartLike",
     "PlanLike",
+    "Reported",
+    "UnitReported",
+    "aggregate",
     "choose_period",
     "collecting_period",
     "compute_summary",
@@ -64,7 +75,9 @@ __all__ = [
     "current_figures",
     "end_of_day",
     "periods_to_read",
+    "summarize",
     "top_gaps",
+    "wanted_periods",
 ]
 
 TOP_GAPS = 5
@@ -246,7 +259,7 @@ def current_figures(rows: Iterable[FigureRow]) -> tuple[FiguresByPart, dict[int,
     return by_key, early
 
 
-class _ActiveUnits:
+class ActiveUnits:
     """The units that owe figures for a period (PlanLike.active_unit), worked out once a period."""
 
     def __init__(self, view: PlanLike) -> None:
@@ -261,56 +274,105 @@ class _ActiveUnits:
             self._cache[period] = found
         return found
 
+    def inactive(self, period: Period) -> list[int]:
+        """The plan's units that owe nothing for the period (usually none, or a few merged ones)."""
+        live = self(period)
+        return sorted(uid for uid in self._view.units if uid not in live)
+
     def expected(self, part_id: int, period: Period) -> list[int]:
         """The units that must report the part for the period, in the plan's order."""
         live = self(period)
-        return [uid for uid in self._view.reporters.get(part_id, ()) if uid in live]
+        reporters = self._view.reporters.get(part_id, [])
+        if len(live) == len(self._view.units):  # every unit active: the reporters as they are
+            return list(reporters)
+        return [uid for uid in reporters if uid in live]
 
 
-class _Tally:
-    """Reports per unit, added up part by part; and each part's figures, on-time units and
-    expected units as Summary keeps them."""
+# --- what the figures add up to ------------------------------------------------------------------
 
-    def __init__(self) -> None:
-        self.expected: Counter[int] = Counter()
-        self.received: Counter[int] = Counter()
-        self.on_time: Counter[int] = Counter()
-        self.missing: dict[int, list[str]] = {}
-        self.late: dict[int, list[str]] = {}
-        self.figures: dict[int, dict[int, Figure]] = {}
-        self.on_time_units: dict[int, set[int]] = {}
-        self.expected_by_part: dict[int, list[int]] = {}
 
-    def add(self, part_id: int, code: str, expected: list[int], given: dict[int, Figure],
-            in_time: set[int] | frozenset[int]) -> ReportCounts:
-        """Count one part's reports; list comprehensions and C-level counters keep 90,000 pairs fast."""
-        received = [uid for uid in expected if uid in given]
-        on_time = [uid for uid in received if uid in in_time]
-        self.figures[part_id] = {uid: given[uid] for uid in received}
-        self.on_time_units[part_id] = set(on_time)
-        self.expected_by_part[part_id] = expected
-        self.expected.update(expected)
-        self.received.update(received)
-        self.on_time.update(on_time)
-        if len(received) < len(expected):
-            for uid in expected:
-                if uid not in given:
-                    self.missing.setdefault(uid, []).append(code)
-        if len(on_time) < len(received):
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """What the current figures of one part and period add up to, over the units expected then:
+    their FigureTotals (`expected` left 0: the plan view knows it), the reports received (with
+    "không phát sinh") and those whose first version came before the deadline cutoff."""
+
+    totals: FigureTotals = field(default_factory=lambda: FigureTotals(0))
+    received: int = 0
+    on_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UnitReported:
+    """One unit's reports in the summary's cycle: received, on time, and which parts."""
+
+    received: int = 0
+    on_time: int = 0
+    parts: frozenset[int] = frozenset()  # part ids received
+    late: frozenset[int] = frozenset()  # part ids received after the cutoff
+
+
+@dataclass
+class Aggregates:
+    """Everything a summary is computed from: per (part id, period id) Reported (each part's own
+    period, the one before, and for a per-period indicator the year's earlier ones), per unit
+    UnitReported, and, when the unit-by-unit cells are wanted (charts, questions, spreadsheet), each
+    expected unit's current figure for its part's own period and the units on time.
+    models.summary_queries reads them by SQL aggregation; aggregate() adds them up from raw rows."""
+
+    parts: dict[tuple[int, str], Reported]
+    units: dict[int, UnitReported]
+    figures: dict[int, dict[int, Figure]] = field(default_factory=dict)  # part id -> unit id -> figure
+    on_time: dict[int, set[int]] = field(default_factory=dict)  # part id -> units on time
+
+
+def wanted_periods(pv: PartLike, own: Period) -> list[Period]:
+    """The periods of a part the summary rolls up: its own, the previous one (for the change), and
+    for a per-period indicator the year's earlier periods (their sum is the standing so far)."""
+    wanted = [own]
+    if own.index > 1:
+        wanted.append(own.previous())
+    if Accumulation(pv.indicator.accumulation) is Accumulation.PER_PERIOD and not is_milestone(pv.target):
+        wanted += [p for p in periods_of_year(own.year, own.frequency) if p < own.previous()]
+    return wanted
+
+
+def aggregate(view: PlanLike, chosen: Mapping[Frequency, Period], parts: Sequence[PartLike],
+              rows: Iterable[FigureRow], *, cells: bool = True, own_only: bool = False) -> Aggregates:
+    """The Aggregates of every version of the figures (FigureRow), added up in Python with
+    models.rollups.tally: what models.summary_queries asks the database for, and what it uses
+    when it reads the units' figures anyway (the cells). `own_only`: the parts' own periods only."""
+    by_key, early = current_figures(rows)
+    active = ActiveUnits(view)
+    found = Aggregates({}, {})
+    units: dict[int, tuple[int, int, set[int], set[int]]] = {}
+    for pv in parts:
+        part_id, own = pv.part.id, chosen[pv.frequency]
+        in_time = early.get(part_id, _NO_UNITS)
+        for period in [own] if own_only else wanted_periods(pv, own):
+            given = by_key.get((part_id, period.id), {})
+            expected = active.expected(part_id, period)
+            received = [uid for uid in expected if uid in given]
+            totals = tally([given.get(uid) for uid in received])
+            if period != own:
+                found.parts[(part_id, period.id)] = Reported(replace(totals, expected=0), len(received))
+                continue
+            on_time = [uid for uid in received if uid in in_time]
+            found.parts[(part_id, period.id)] = Reported(replace(totals, expected=0), len(received), len(on_time))
+            if cells:
+                found.figures[part_id] = {uid: given[uid] for uid in received}
+                found.on_time[part_id] = set(on_time)
             for uid in received:
-                if uid not in in_time:
-                    self.late.setdefault(uid, []).append(code)
-        return ReportCounts(len(expected), len(received), len(on_time))
-
-    def unit_rows(self, view: PlanLike, officers: Mapping[int, str]) -> list[UnitRow]:
-        """Every unit expected to report something, in the plan file's order (unit ids follow it)."""
-        rows = []
-        for uid in sorted(self.expected):
-            unit = view.units[uid]
-            rows.append(UnitRow(uid, unit.code, unit.name, unit.kind, officers.get(uid),
-                                ReportCounts(self.expected[uid], self.received[uid], self.on_time[uid]),
-                                tuple(self.missing.get(uid, ())), tuple(self.late.get(uid, ()))))
-        return rows
+                count, timely, got, late = units.setdefault(uid, (0, 0, set(), set()))
+                got.add(part_id)
+                if uid in in_time:
+                    units[uid] = (count + 1, timely + 1, got, late)
+                else:
+                    late.add(part_id)
+                    units[uid] = (count + 1, timely, got, late)
+    found.units = {uid: UnitReported(count, timely, frozenset(got), frozenset(late))
+                   for uid, (count, timely, got, late) in units.items()}
+    return found
 
 
 # --- the summary ---------------------------------------------------------------------------------
@@ -328,19 +390,35 @@ def compute_summary(
 ) -> Summary:
     """The summary of `headline`'s cycle (`chosen`: the period of each frequency it covers,
     `parts`: the parts of those frequencies) from every version of the figures of the covered
-    periods and those before them (FigureRow) and the units' officers. No I/O."""
-    by_key, early = current_figures(rows)
+    periods and those before them (FigureRow) and the units' officers. No I/O. The reference the
+    SQL path (models.summary_queries.build_summary, through summarize) is tested against."""
+    return summarize(view, headline, chosen, parts, aggregate(view, chosen, parts, rows), officers, today, timezone)
+
+
+def summarize(
+    view: PlanLike,
+    headline: Period,
+    chosen: Mapping[Frequency, Period],
+    parts: Sequence[PartLike],
+    found: Aggregates,
+    officers: Mapping[int, str],
+    today: date,
+    timezone: tzinfo,
+) -> Summary:
+    """The summary of `headline`'s cycle from what the figures add up to (Aggregates): each part's
+    standing through models.rollups.plan_figure, the reporting rates, the units to chase. No I/O;
+    a few milliseconds whatever the number of figures (the work is in the aggregation)."""
     deadlines = {p: view.deadline(p) for p in chosen.values()}
-    active = _ActiveUnits(view)
-    tally = _Tally()
+    active = ActiveUnits(view)
     result_rows: list[IndicatorRow] = []
+    expected_by_part: dict[int, list[int]] = {}
     for pv in parts:
         part_id, own = pv.part.id, chosen[pv.frequency]
-        expected = active.expected(part_id, own)
-        reports = tally.add(part_id, pv.code, expected, by_key.get((part_id, own.id), {}),
-                            early.get(part_id, _NO_UNITS))
-        result_rows.append(_indicator_row(view, pv, own, deadlines[own], expected, by_key, active, reports))
-    units = tally.unit_rows(view, officers)
+        expected = expected_by_part[part_id] = active.expected(part_id, own)
+        mine = found.parts.get((part_id, own.id), _NOTHING)
+        reports = ReportCounts(len(expected), mine.received, mine.on_time)
+        result_rows.append(_indicator_row(pv, own, deadlines[own], view, found, active, reports))
+    units = _unit_rows(view, parts, expected_by_part, found.units, officers)
     return Summary(
         plan_id=view.plan.id, plan_code=view.plan.code, plan_title=view.plan.title,
         plan_year=view.plan.year, period=headline, periods=_periods_in_order(deadlines, headline), today=today,
@@ -349,9 +427,36 @@ def compute_summary(
                              sum(r.reports.received for r in result_rows),
                              sum(r.reports.on_time for r in result_rows)),
         units=units, top_gaps=top_gaps(result_rows), to_chase=_to_chase(units),
-        figures=tally.figures, on_time=tally.on_time_units, expected=tally.expected_by_part,
+        figures=found.figures, on_time=found.on_time, expected=expected_by_part,
         cutoffs={p: end_of_day(d, timezone) for p, d in deadlines.items()}, zone=timezone,
     )
+
+
+_NOTHING = Reported()
+_NO_REPORTS = UnitReported()
+
+
+def _unit_rows(view: PlanLike, parts: Sequence[PartLike], expected_by_part: Mapping[int, list[int]],
+               reported: Mapping[int, UnitReported], officers: Mapping[int, str]) -> list[UnitRow]:
+    """Every unit expected to report something, in the plan file's order (unit ids follow it),
+    with the codes of its missing and late parts in the plan's order."""
+    expected: Counter[int] = Counter()
+    for unit_ids in expected_by_part.values():
+        expected.update(unit_ids)
+    owed = [(pv.code, frozenset(expected_by_part[pv.part.id]), pv.part.id) for pv in parts]
+    rows = []
+    for uid in sorted(expected):
+        unit = view.units[uid]
+        mine = reported.get(uid, _NO_REPORTS)
+        missing: tuple[str, ...] = ()
+        late: tuple[str, ...] = ()
+        if mine.received < expected[uid] or mine.late:
+            duties = [(code, units, p) for code, units, p in owed if uid in units]
+            missing = tuple(code for code, _, p in duties if p not in mine.parts)
+            late = tuple(code for code, _, p in duties if p in mine.late)
+        rows.append(UnitRow(uid, unit.code, unit.name, unit.kind, officers.get(uid),
+                            ReportCounts(expected[uid], mine.received, mine.on_time), missing, late))
+    return rows
 
 
 def _periods_in_order(deadlines: Mapping[Period, date], headline: Period) -> list[tuple[Period, date]]:
@@ -373,29 +478,27 @@ def top_gaps(rows: Sequence[IndicatorRow], count: int = TOP_GAPS) -> list[Indica
     return sorted(ranked, key=lambda r: (-(r.relative_gap or _ZERO), order[r.part_id]))[:count]
 
 
-def _amount_at(view: PlanLike, pv: PartLike, period: Period, by_key: FiguresByPart,
-               active: Callable[[Period], frozenset[int]]) -> Decimal | None:
+def _amount_at(pv: PartLike, period: Period, found: Aggregates, active: ActiveUnits) -> Decimal | None:
     """The plan-wide amount of the part in `period`, rolled up the same way: the units expected then."""
-    figures = by_key.get((pv.part.id, period.id), {})
-    live = active(period)
-    units = [uid for uid in view.reporters.get(pv.part.id, ()) if uid in live]
-    return roll_up(pv.target, [figures.get(uid) for uid in units]).amount
+    totals = found.parts.get((pv.part.id, period.id), _NOTHING).totals
+    expected = len(active.expected(pv.part.id, period))
+    return roll_up_totals(pv.target, replace(totals, expected=expected)).amount
 
 
 def _indicator_row(
-    view: PlanLike, pv: PartLike, period: Period, deadline: date, expected: list[int],
-    by_key: FiguresByPart, active: Callable[[Period], frozenset[int]], reports: ReportCounts,
+    pv: PartLike, period: Period, deadline: date, view: PlanLike, found: Aggregates, active: ActiveUnits,
+    reports: ReportCounts,
 ) -> IndicatorRow:
     target = pv.target
-    given = by_key.get((pv.part.id, period.id), {})
     accumulation = Accumulation(pv.indicator.accumulation)
-    previous = _amount_at(view, pv, period.previous(), by_key, active) if period.index > 1 else None
+    previous = _amount_at(pv, period.previous(), found, active) if period.index > 1 else None
     earlier: list[Decimal | None] = []
     if accumulation is Accumulation.PER_PERIOD and not is_milestone(target):
-        earlier = [_amount_at(view, pv, p, by_key, active)
+        earlier = [_amount_at(pv, p, found, active)
                    for p in periods_of_year(period.year, period.frequency) if p < period]
+    totals = replace(found.parts.get((pv.part.id, period.id), _NOTHING).totals, expected=reports.expected)
     result = plan_figure(
-        target, period, [given.get(uid) for uid in expected], previous=previous, earlier=earlier,
+        target, period, totals, previous=previous, earlier=earlier,
         accumulation=accumulation, threshold=view.coverage_threshold,
         baseline=pv.indicator.baseline if len(pv.indicator.parts) == 1 else None,
     )

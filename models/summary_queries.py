@@ -1,12 +1,22 @@
-"""What the steering committee's summary reads, and build_summary: read everything first, then
-compute (models.standing) in a worker thread.
+"""What the steering committee's summary reads, and build_summary: the database adds the figures
+up, models.standing.summarize does the arithmetic on the sums.
 
-Cost: one bulk query for every version of the figures of the covered periods and the periods
-before them (columns through Core, with an "early" flag computed in SQL so no time is parsed), one
-for the units' officers, then plain dict loops and list comprehensions: 3,000 units × 30
-indicators in well under a second on SQLite and PostgreSQL (bench/bench_summary.py). The
-spreadsheet's first-submission times come from one more grouped query, min(submitted_at), only
-when asked for (build_summary(..., details=True)).
+The roll-ups, coverage and reporting rates come from SQL aggregation over current versions (no
+higher version of the same unit, part and period) of the units the plan view expects
+(models.standing.ActiveUnits.expected, the one definition of who owes what):
+
+- per part and period, grouped by figure class (what models.rollups.tally asks of a figure):
+  counts and exact sums, sorted into models.rollups.FigureTotals by _Tally.fold;
+- per unit, for the parts' own periods: reports received and on time (the FIRST version before
+  the end of the deadline day), and which parts were received and which late; each part's on-time
+  count follows from the late ones.
+
+Figures are exact numbers (models.tables.FigureNumber): NUMERIC sums on PostgreSQL; on SQLite
+64-bit integers of millionths, summed as whole units and remainders apart so that no sum of a
+province's figures can overflow. With `cells` (charts, the questions across units, the
+spreadsheet) each unit's current figure of the own periods is read, and those periods are added
+up from the figures by models.rollups.tally itself; the database adds up the earlier periods.
+tests/test_summary_sql.py holds both paths to models.standing.compute_summary over raw rows.
 
 Only reads: a summary, its charts and its spreadsheet write nothing, so on SQLite they never hold
 the database's write lock while they are computed and drawn.
@@ -14,27 +24,63 @@ the database's write lock while they are computed and drawn.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, func, literal, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Numeric,
+    String,
+    and_,
+    any_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from models.numbers import FIGURE_PLACES, normalize
 from models.people import officer_names
-from models.periods import Period
+from models.periods import Frequency, Period
+from models.rollups import FigureTotals, is_milestone, pair_amount_sum
 from models.standing import (
+    ActiveUnits,
+    Aggregates,
+    PartLike,
     PlanLike,
+    Reported,
+    UnitReported,
+    aggregate,
     choose_period,
-    compute_summary,
     covered_periods,
     end_of_day,
-    periods_to_read,
+    summarize,
+    wanted_periods,
 )
 from models.summary_data import Summary
 from models.tables import Submission
+from models.targets import Measure
 
-__all__ = ["build_summary", "figure_versions", "first_submission_times"]
+__all__ = ["build_summary", "figure_versions", "first_submission_times", "read_aggregates"]
+
+_HUNDRED = Decimal(100)
+_LISTED = 64  # units named one by one up to this many; beyond, in one bound array or JSON list
+_SCALE = 10 ** FIGURE_PLACES
 
 
 async def figure_versions(
@@ -43,31 +89,23 @@ async def figure_versions(
     """Every version of the plan's figures in these periods, in one query: (part id, unit id,
     period, version, value, numerator, denominator, done, not applicable, early), where early is
     1 when that version was submitted before its period's cutoff (periods in `cutoffs`; 0
-    elsewhere): models.standing.FigureRow.
-
-    The current figure is the highest version (picked in Python: no grouped join to run), and the
-    first version was on time exactly when some version was (min(submitted_at) < cutoff ⇔ some
-    submitted_at < cutoff), so no time needs parsing. Core, not ORM: 180,000 rows load in a few
-    tenths of a second on SQLite.
-    """
+    elsewhere): models.standing.FigureRow, what models.standing.compute_summary (the reference the
+    SQL path is tested against) reads."""
     wanted = sorted(set(periods))
-    if cutoffs:
-        early = case(*(
-            (and_(Submission.period == period_id, Submission.submitted_at < cutoff), 1)
-            for period_id, cutoff in cutoffs.items()
-        ), else_=0)
-    else:
-        early = literal(0)
-    # The exact decimals come back as the text they are stored as (models.tables.DecimalText) and
-    # done as it is stored: models.standing converts each distinct figure once, not every row.
     query = select(
         Submission.part_id, Submission.unit_id, Submission.period, Submission.version,
-        type_coerce(Submission.value, String), type_coerce(Submission.numerator, String),
-        type_coerce(Submission.denominator, String), type_coerce(Submission.done, Integer),
-        type_coerce(Submission.not_applicable, Integer), early,
+        Submission.value, Submission.numerator, Submission.denominator, type_coerce(Submission.done, Integer),
+        type_coerce(Submission.not_applicable, Integer), _early(Submission.period, Submission.submitted_at, cutoffs),
     ).where(Submission.plan_id == plan_id, Submission.period.in_(wanted))
     connection = await session.connection()
     return (await connection.execute(query)).all()
+
+
+def _early(period: Any, at: Any, cutoffs: Mapping[str, datetime]) -> ColumnElement[Any]:
+    """1 when `at` is before the cutoff of `period` (periods in `cutoffs`), else 0."""
+    if not cutoffs:
+        return literal(0)
+    return case(*((and_(period == period_id, at < cutoff), 1) for period_id, cutoff in cutoffs.items()), else_=0)
 
 
 async def first_submission_times(
@@ -83,6 +121,330 @@ async def first_submission_times(
     return {(part_id, unit_id): first for part_id, unit_id, first in rows}
 
 
+# --- the aggregation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Which figures a summary adds up: (part id, period id) pairs, each with the units expected
+    then (models.standing.ActiveUnits.expected: the plan view's one definition of who owes what),
+    the cutoff of each part's own period, and the plan's units."""
+
+    plan_id: int
+    dialect: str
+    pairs: dict[tuple[int, str], frozenset[int]]
+    own: dict[int, str]  # part id -> its own period's id
+    cutoffs: dict[str, datetime]
+    units: frozenset[int]
+
+
+def _scope(view: PlanLike, chosen: Mapping[Frequency, Period], parts: Sequence[PartLike],
+           cutoffs: Mapping[str, datetime], dialect: str) -> _Scope:
+    active = ActiveUnits(view)
+    pairs: dict[tuple[int, str], frozenset[int]] = {}
+    own: dict[int, str] = {}
+    sets: dict[frozenset[int], frozenset[int]] = {}  # parts reported by the same units share one set
+    for pv in parts:
+        own[pv.part.id] = chosen[pv.frequency].id
+        for period in wanted_periods(pv, chosen[pv.frequency]):
+            expected = frozenset(active.expected(pv.part.id, period))
+            if expected:  # nobody owes it (a period before the plan's collect_from): nothing to add
+                pairs[(pv.part.id, period.id)] = sets.setdefault(expected, expected)
+    return _Scope(view.plan.id, dialect, pairs, own, dict(cutoffs), frozenset(view.units))
+
+
+def _among(scope: _Scope, column: Any, ids: frozenset[int]) -> Any:
+    """column IN ids, as one bound value when there are many (a province's units would exceed
+    the drivers' limit on parameters): an array on PostgreSQL, a JSON list on SQLite."""
+    if len(ids) <= _LISTED:
+        return column.in_(sorted(ids))
+    if scope.dialect == "postgresql":
+        return column == any_(literal(sorted(ids), ARRAY(Integer)))
+    listed = func.json_each(literal(json.dumps(sorted(ids)))).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
+def _expected(scope: _Scope, pairs: Iterable[tuple[int, str]]) -> Any:
+    """The figures of these (part, period) pairs from the units expected then: parts of a period
+    with the same units expected in one condition, naming the units left out when they are fewer
+    (every commune reports most indicators: then none, or the few merged away, are named)."""
+    s = Submission
+    groups: dict[tuple[str, frozenset[int]], list[int]] = {}
+    for part_id, period_id in pairs:
+        groups.setdefault((period_id, scope.pairs[(part_id, period_id)]), []).append(part_id)
+    conditions = []
+    for (period_id, units), part_ids in groups.items():
+        outside = scope.units - units
+        if not outside:
+            among = true()
+        elif len(outside) < len(units):
+            among = ~_among(scope, s.unit_id, outside)
+        else:
+            among = _among(scope, s.unit_id, units)
+        conditions.append(and_(s.period == period_id, s.part_id.in_(sorted(part_ids)), among))
+    return or_(*conditions) if conditions else false()
+
+
+@dataclass(frozen=True)
+class _Current:
+    """The current versions of some (part, period) pairs from the units expected: a condition on
+    Submission, and `early`, 1 when the first version came before the period's cutoff (some
+    version did)."""
+
+    where: Any
+    early: Any
+
+
+def _current(scope: _Scope, pairs: Sequence[tuple[int, str]], *, early: bool = True) -> _Current:
+    """A row is current when no higher version of its unit, part and period exists: one probe of
+    the unique index per row, no grouping (most figures have one version). On time: the row
+    itself was before the cutoff, or, for a correction, an earlier version was."""
+    s = Submission
+    periods = {period_id for _, period_id in pairs}
+    other = aliased(Submission)
+    same = and_(other.unit_id == s.unit_id, other.part_id == s.part_id, other.period == s.period)
+    # other.version > 1 says nothing new (other.version > s.version ≥ 1), but lets the database
+    # look only at corrections, a few percent of the rows, when it hashes the other side.
+    latest = ~exists().where(same, other.version > 1, other.version > s.version)
+    cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in periods and early}
+    if cutoffs:
+        # Typed as the column, so each cutoff is bound as UTC the way submitted_at is stored.
+        before = case(*((s.period == period_id, literal(at, s.submitted_at.type)) for period_id, at in cutoffs.items()))
+        corrected_in_time = and_(s.version > 1, exists().where(same, other.submitted_at < before))
+        in_time = case((or_(s.submitted_at < before, corrected_in_time), 1), else_=0)
+    else:
+        in_time = literal(0)
+    return _Current(and_(s.plan_id == scope.plan_id, _expected(scope, pairs), latest), in_time)
+
+
+def _joined(scope: _Scope, current: _Current, *columns: Any) -> Any:
+    """Select `columns` from the current versions of the units expected."""
+    return select(*columns).select_from(Submission).where(current.where)
+
+
+class _Sums:
+    """Exact sums of FigureNumber columns under a condition, as select columns and read back:
+    NUMERIC on PostgreSQL; on SQLite millionths, as whole units and remainders summed apart."""
+
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+        self.columns: list[Any] = []
+
+    def add(self, column: Any) -> int:
+        """Add Σ column; returns its position for read()."""
+        at = len(self.columns)
+        if self.sqlite:
+            raw = type_coerce(column, BigInteger)
+            self.columns.append(func.sum(raw.op("/")(literal(_SCALE))))
+            self.columns.append(func.sum(raw % _SCALE))
+        else:
+            self.columns.append(func.sum(type_coerce(column, Numeric())))
+        return at
+
+    def read(self, row: Sequence[Any], at: int) -> Decimal:
+        """The exact sum (0 when there was nothing to add)."""
+        if self.sqlite:
+            whole, rest = row[at] or 0, row[at + 1] or 0
+            return Decimal(whole * _SCALE + rest).scaleb(-FIGURE_PLACES)
+        return Decimal(row[at] or 0)
+
+
+def _flag(condition: Any) -> Any:
+    return func.coalesce(cast(condition, Integer), 0)
+
+
+# A figure's class, as bits: what models.rollups.tally asks of each figure. Figures of one part and
+# period fall into a handful of classes, so the database groups by class and adds up plain sums;
+# _fold sorts each class's counts and sums into FigureTotals.
+_NA, _NUMERATOR, _DENOMINATOR, _POSITIVE, _VALUE, _ANSWERED, _DONE, _AT_DENOMINATOR, _AT_HUNDRED = (
+    1 << bit for bit in range(9))
+
+
+def _figure_class() -> Any:
+    s = Submission
+    return (_flag(s.not_applicable) * _NA + _flag(s.numerator.is_not(None)) * _NUMERATOR
+            + _flag(s.denominator.is_not(None)) * _DENOMINATOR + _flag(s.denominator > 0) * _POSITIVE
+            + _flag(s.value.is_not(None)) * _VALUE + _flag(s.done.is_not(None)) * _ANSWERED
+            + _flag(s.done) * _DONE + _flag(s.numerator >= s.denominator) * _AT_DENOMINATOR
+            + _flag(s.value >= _HUNDRED) * _AT_HUNDRED)
+
+
+@dataclass
+class _Tally:
+    """FigureTotals being added up class by class (models.rollups.tally's rules, on classes)."""
+
+    received: int = 0
+    early: int = 0
+    not_applicable: int = 0
+    values: int = 0
+    value_sum: Decimal = Decimal(0)
+    done_answers: int = 0
+    done_true: int = 0
+    pairs: int = 0
+    numerator_sum: Decimal = Decimal(0)
+    denominator_sum: Decimal = Decimal(0)
+    shares: int = 0
+    share_sum: Decimal = Decimal(0)
+    answered: int = 0
+    done: int = 0
+
+    def fold(self, kind: int, count: int, value: Decimal, numerator: Decimal, denominator: Decimal) -> None:
+        """Add `count` figures of class `kind` with these sums."""
+        self.received += count
+        if kind & _NA:
+            self.not_applicable += count
+            return
+        pair = bool(kind & _NUMERATOR and kind & _DENOMINATOR)
+        positive = pair and bool(kind & _POSITIVE)
+        has_value = bool(kind & _VALUE)
+        answer = bool(kind & _ANSWERED)
+        if positive:
+            self.pairs += count
+            self.numerator_sum += numerator
+            self.denominator_sum += denominator
+        elif not pair and has_value:
+            self.values += count
+            self.value_sum += value
+        elif not pair and answer:
+            self.done_answers += count
+            self.done_true += count if kind & _DONE else 0
+        if not kind & _NUMERATOR and has_value:
+            self.shares += count
+            self.share_sum += value
+        # models.gaps.is_done: an explicit answer first, else the amount at 100 (n × 100 / d ≥ 100 ⇔ n ≥ d).
+        if answer or positive or (not pair and has_value):
+            self.answered += count
+        if (kind & _DONE) or (not answer and ((positive and kind & _AT_DENOMINATOR)
+                                              or (not pair and kind & _AT_HUNDRED))):
+            self.done += count
+
+    def reported(self, own: bool) -> Reported:
+        totals = FigureTotals(
+            0, not_applicable=self.not_applicable, values=self.values, value_sum=normalize(self.value_sum),
+            done_answers=self.done_answers, done_true=self.done_true, pairs=self.pairs,
+            numerator_sum=normalize(self.numerator_sum), denominator_sum=normalize(self.denominator_sum),
+            shares=self.shares, share_sum=normalize(self.share_sum), answered=self.answered, done=self.done)
+        return Reported(totals, self.received, self.early if own else 0)
+
+
+async def _part_totals(session: AsyncSession, scope: _Scope, current: _Current) -> dict[tuple[int, str], Reported]:
+    """Per (part, period): Reported, from counts and sums per figure class."""
+    s = Submission
+    sums = _Sums((await session.connection()).dialect.name)
+    at_value, at_numerator, at_denominator = sums.add(s.value), sums.add(s.numerator), sums.add(s.denominator)
+    kind = _figure_class().label("kind")
+    query = _joined(scope, current, s.part_id, s.period, kind, func.count(), func.sum(current.early),
+                    *sums.columns).group_by(s.part_id, s.period, kind)
+    tallies: dict[tuple[int, str], _Tally] = {}
+    for row in (await session.execute(query)).all():
+        tally = tallies.setdefault((row[0], row[1]), _Tally())
+        tally.early += int(row[4] or 0)
+        tally.fold(int(row[2]), int(row[3]), sums.read(row[5:], at_value), sums.read(row[5:], at_numerator),
+                   sums.read(row[5:], at_denominator))
+    return {key: tally.reported(scope.own.get(key[0]) == key[1]) for key, tally in tallies.items()}
+
+
+async def _pair_amounts(session: AsyncSession, scope: _Scope, pairs_read: Sequence[tuple[int, str]],
+                        parts: Sequence[PartLike], found: dict[tuple[int, str], Reported]) -> None:
+    """Σ n × 100 / d for the pairs sent for a count or a percentage (not a ratio): a quotient per
+    unit, which no database divides exactly as Decimal does, so read and added here (rare: most
+    such figures are single numbers)."""
+    plain = {pv.part.id for pv in parts if not is_milestone(pv.target) and pv.target.measure is not Measure.RATIO}
+    wanted = [key for key in pairs_read if key[0] in plain and key in found and found[key].totals.pairs]
+    if not wanted:
+        return
+    s = Submission
+    query = _joined(scope, _current(scope, wanted), s.part_id, s.period, s.numerator, s.denominator).where(
+        s.not_applicable.is_(False), s.numerator.is_not(None), s.denominator > 0)
+    pairs: dict[tuple[int, str], list[tuple[Decimal, Decimal]]] = {}
+    for part_id, period_id, numerator, denominator in (await session.execute(query)).all():
+        pairs.setdefault((part_id, period_id), []).append((numerator, denominator))
+    for key, given in pairs.items():
+        reported = found[key]
+        totals = replace(reported.totals, pair_amounts=pair_amount_sum(given))
+        found[key] = Reported(totals, reported.received, reported.on_time)
+
+
+async def _unit_totals(session: AsyncSession, scope: _Scope, current: _Current) -> dict[int, UnitReported]:
+    """Per unit, over the parts' own periods: reports received, on time, and which parts."""
+    s = Submission
+    dialect = (await session.connection()).dialect.name
+    late_part = case((current.early == 0, s.part_id))
+    if dialect == "sqlite":
+        received_parts, late_parts = func.group_concat(s.part_id), func.group_concat(late_part)
+    else:
+        received_parts = func.string_agg(cast(s.part_id, String), literal(","))
+        late_parts = func.string_agg(cast(late_part, String), literal(","))
+    query = _joined(scope, current, s.unit_id, func.count(), func.sum(current.early), received_parts,
+                    late_parts).group_by(s.unit_id)
+    return {
+        unit_id: UnitReported(int(received), int(early or 0), _ids(got), _ids(late))
+        for unit_id, received, early, got, late in (await session.execute(query)).all()
+    }
+
+
+def _ids(text: str | None) -> frozenset[int]:
+    return frozenset(int(part) for part in text.split(",")) if text else frozenset()
+
+
+async def _cell_rows(session: AsyncSession, scope: _Scope, current: _Current) -> Sequence[Any]:
+    """Each expected unit's current figure for its part's own period, as FigureRows."""
+    s = Submission
+    query = _joined(scope, current, s.part_id, s.unit_id, s.period, s.version, s.value, s.numerator,
+                    s.denominator, type_coerce(s.done, Integer), type_coerce(s.not_applicable, Integer),
+                    current.early)
+    return (await session.execute(query)).all()
+
+
+async def read_aggregates(session: AsyncSession, view: PlanLike, chosen: Mapping[Frequency, Period],
+                          parts: Sequence[PartLike], cutoffs: Mapping[str, datetime], *,
+                          cells: bool = True) -> Aggregates:
+    """models.standing.Aggregates, the sums per part and period and per unit, by SQL aggregation.
+
+    With `cells`, each unit's current figure of the parts' own periods is read anyway: those
+    periods are then added up from the figures (models.standing.aggregate, models.rollups.tally:
+    the definition the SQL mirrors), and only the earlier periods by the database."""
+    connection = await session.connection()
+    scope = _scope(view, chosen, parts, cutoffs, connection.dialect.name)
+    if connection.dialect.name == "postgresql":
+        # These scans cost enough for PostgreSQL to compile them to machine code first, which
+        # takes longer (about a second) than running them; for this transaction only, and as a
+        # SELECT: a summary writes nothing, not even a setting.
+        await connection.execute(select(func.set_config("jit", "off", true())))
+    own_pairs = [pair for pair in scope.own.items() if pair in scope.pairs]
+    other_pairs = [pair for pair in scope.pairs if pair not in set(own_pairs)]
+    if cells:
+        rows = await _cell_rows(session, scope, _current(scope, own_pairs)) if own_pairs else []
+        found = aggregate(view, chosen, parts, rows, own_only=True)
+        summed = other_pairs
+    else:
+        found = Aggregates({}, {})
+        if own_pairs:
+            found.units = await _unit_totals(session, scope, _current(scope, own_pairs))
+        summed = list(scope.pairs)  # every period in one scan
+    if summed:
+        totals = await _part_totals(session, scope, _current(scope, summed, early=False))
+        await _pair_amounts(session, scope, summed, parts, totals)
+        if not cells:
+            _on_time_from_units(totals, own_pairs, found.units)
+        found.parts.update(totals)
+    return found
+
+
+def _on_time_from_units(totals: dict[tuple[int, str], Reported], own_pairs: Iterable[tuple[int, str]],
+                        units: Mapping[int, UnitReported]) -> None:
+    """Each part's reports on time: received less those some unit sent late (the per-unit query
+    knows which), so the sums need no look at earlier versions and run in parallel."""
+    late: dict[int, int] = {}
+    for reported in units.values():
+        for part_id in reported.late:
+            late[part_id] = late.get(part_id, 0) + 1
+    for key in own_pairs:
+        if key in totals:
+            mine = totals[key]
+            totals[key] = Reported(mine.totals, mine.received, mine.received - late.get(key[0], 0))
+
+
 async def build_summary(
     session: AsyncSession,
     view: PlanLike,
@@ -91,21 +453,25 @@ async def build_summary(
     timezone: tzinfo,
     *,
     details: bool = False,
+    cells: bool = True,
 ) -> Summary:
     """The summary of `period` (None: the cycle just closed, see models.standing) as seen on
-    `today`; on-time counts use the end of each deadline day in `timezone` (BOT_TIMEZONE). With
-    `details`, also each received figure's first submission time (Summary.first_at), which the
-    spreadsheet shows: one more grouped query.
+    `today`; on-time counts use the end of each deadline day in `timezone` (BOT_TIMEZONE).
 
-    Everything is read first; the arithmetic (about half a second for a province) then runs in a
-    worker thread, so the event loop answers other chats meanwhile."""
+    The database adds the figures up (read_aggregates); the arithmetic on the sums takes a few
+    milliseconds. `cells`: also each unit's current figure (Summary.figures, .on_time), which the
+    grid chart, the questions across units and the spreadsheet show; without it those stay empty.
+    `details`: also each received figure's first submission time (Summary.first_at), for the
+    spreadsheet: one more grouped query."""
     headline = period if period is not None else choose_period(view, today)
     chosen = covered_periods(view, headline, today)
     parts = [pv for pv in view.parts.values() if pv.frequency in chosen]
     cutoffs = {p.id: end_of_day(view.deadline(p), timezone) for p in chosen.values()}
-    rows = await figure_versions(session, view.plan.id, periods_to_read(parts, chosen), cutoffs) if parts else []
+    found = await read_aggregates(session, view, chosen, parts, cutoffs, cells=cells or details) if parts \
+        else Aggregates({}, {})
     officers = await officer_names(session, view.plan.id)
     first_at = await first_submission_times(session, view.plan.id, cutoffs) if details and parts else {}
-    summary = await asyncio.to_thread(compute_summary, view, headline, chosen, parts, rows, officers, today, timezone)
+    summary = await asyncio.to_thread(summarize, view, headline, chosen, parts, found, officers, today, timezone)
     summary.first_at = first_at
     return summary
+

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -33,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from models.kinds import RoleKind
+from models.numbers import FIGURE_PLACES, fits_figure, normalize
 from models.schedule import DEFAULT_TIMES
 
 NAMING = {
@@ -58,6 +60,37 @@ class DecimalText(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
         return None if value is None else Decimal(value)
+
+
+class FigureNumber(TypeDecorator[Decimal]):
+    """A unit's figure, exact and summable by the database: NUMERIC(18, 6) on PostgreSQL; on
+    SQLite, which has no exact decimal type, the figure times 10^6 as a 64-bit integer (72,5 is
+    72500000), so SUM and ORDER BY work on it exactly. Both hold 12 digits before the decimal mark
+    and 6 after (models.numbers.fits_figure); anything else is refused on write, never rounded.
+    Read back normalised, exactly as typed: 72,5 -> Decimal('72.5')."""
+
+    impl = Numeric(18, FIGURE_PLACES)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(18, FIGURE_PLACES, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Decimal | int | None:
+        if value is None:
+            return None
+        number = Decimal(value)
+        if not fits_figure(number):
+            raise ValueError(f"figure {number} does not fit NUMERIC(18, {FIGURE_PLACES})")
+        return int(number.scaleb(FIGURE_PLACES)) if dialect.name == "sqlite" else number
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return normalize(Decimal(value).scaleb(-FIGURE_PLACES))
+        return normalize(Decimal(value))
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -362,7 +395,6 @@ class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
         UniqueConstraint("unit_id", "part_id", "period", "version"),
-        Index("ix_submissions_current", "unit_id", "part_id", "period", "version"),
         Index("ix_submissions_part_period", "part_id", "period"),
     )
 
@@ -372,9 +404,11 @@ class Submission(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(8))  # "2025-03", "2025-Q1", "2025-H1", "2025"
     version: Mapped[int]
-    value: Mapped[Decimal | None]
-    numerator: Mapped[Decimal | None]
-    denominator: Mapped[Decimal | None]
+    # Exact numbers the database can add (FigureNumber); targets and baselines above stay
+    # DecimalText: they are never summed, and plan documents may state them with any precision.
+    value: Mapped[Decimal | None] = mapped_column(FigureNumber)
+    numerator: Mapped[Decimal | None] = mapped_column(FigureNumber)
+    denominator: Mapped[Decimal | None] = mapped_column(FigureNumber)
     done: Mapped[bool | None] = mapped_column(Boolean)
     # "Không phát sinh": nothing to report for this period; value, numerator, denominator and done
     # are all empty. Counted as reported, left out of roll-ups.
