@@ -45,7 +45,7 @@ from handlers.intents import (
     Thanks,
 )
 from handlers.schedule import show_schedule
-from handlers.start import start
+from handlers.start import bare_code, start
 from handlers.understand import MAX_MESSAGE, language_of, understand
 from models import people
 from models.kinds import RoleKind
@@ -86,6 +86,8 @@ async def route(ctx: Ctx) -> None:
     if ctx.person is None:
         if isinstance(intent, Start):
             await start(ctx, intent.code)
+        elif (code := bare_code(e.text or "")) is not None:
+            await start(ctx, code)
         else:
             ctx.say("start-welcome-unregistered")
         return

@@ -9,6 +9,18 @@ from models.kinds import RoleKind
 from models.tables import Identity, Invite, Person, Plan, Role, Unit
 
 
+def bare_code(text: str) -> str | None:
+    """An invite code sent alone, as Zalo users paste it (Zalo has no deep links that send
+    /start CODE): one word of the code's length and alphabet, dashes and spaces allowed."""
+    typed = text.strip()
+    if not typed or len(typed) > people.CODE_LENGTH + 4 or any(not (c.isalnum() or c in " -") for c in typed):
+        return None
+    code = people.clean_code(typed)
+    if len(code) != people.CODE_LENGTH or any(c not in people.CODE_ALPHABET for c in code):
+        return None
+    return code
+
+
 async def start(ctx: Ctx, code: str | None) -> None:
     if not code:
         if ctx.person is None:

@@ -1,0 +1,306 @@
+"""The real Zalo adapter, end to end, through the Zalo Bot Platform emulator over loopback HTTP."""
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.channels.zalo import MAX_TEXT, ZaloChannel, choices_text, update_key, updates_of, zalo_limits
+from bot.channels.zalo_api import ZaloApi, ZaloError
+from bot.cli import import_plan_file
+from handlers.events import Choice, Reply
+from models import people, store
+from models.tables import OutboxMessage, Person, Submission
+from tests.conftest import Clock
+from tests.zalo_emulator import ZaloEmulator
+
+SMALL = Path(__file__).resolve().parent / "data" / "small-plan.yaml"
+TOKEN = "1234567890:zalo-TEST-secret"
+LAN, MINH, BOSS = "7001a", "7002b", "7003c"
+
+
+class Seconds:
+    """Monotonic time for the emulator and the rate limiter; sleeping moves it on at once."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class Harness:
+    def __init__(self, app: App, emu: ZaloEmulator, channel: ZaloChannel) -> None:
+        self.app, self.emu, self.channel = app, emu, channel
+        self.pushed = 0
+
+    async def invite(self, role: str, unit: str | None = None) -> str:
+        async with self.app.unit_of_work() as session:
+            plan = await store.get_plan(session, "T2025")
+            found = next(u for u in await store.plan_units(session, plan) if u.code == unit) if unit else None
+            return (await people.create_invite(session, role=role, plan=plan, unit=found, now=self.app.now())).code
+
+    async def settle(self) -> None:
+        """Every update pushed so far was received, handled, and its replies sent."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while self.channel.received < self.pushed:
+            assert loop.time() < deadline, f"{self.pushed - self.channel.received} update(s) never received"
+            await asyncio.sleep(0.005)
+        await self.channel.settle_intake()
+        await self.channel.sender.settle()
+
+    async def say(self, user: str, text: str, **kwargs: object) -> list[str]:
+        """Send as a user and wait until the bot has answered; returns the new texts."""
+        before = len(self.emu.sent)
+        self.emu.user_message(user, text, **kwargs)  # type: ignore[arg-type]
+        self.pushed += 1
+        await self.settle()
+        return [s.text or s.caption or "" for s in self.emu.sent[before:]]
+
+    async def count(self, table: type) -> int:
+        async with self.app.unit_of_work() as session:
+            return await session.scalar(select(func.count()).select_from(table)) or 0
+
+
+@pytest.fixture
+async def zalo(app: App) -> AsyncIterator[Harness]:
+    await import_plan_file(app, SMALL)
+    seconds = Seconds()
+    async with ZaloEmulator(token=TOKEN, clock=seconds) as emu:
+        api = ZaloApi(TOKEN, emu.base_url)
+        channel = ZaloChannel(app, api, limits=zalo_limits(10), sleep=seconds.sleep, monotonic=seconds)
+        await channel.start()
+        harness = Harness(app, emu, channel)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(channel.poll(stop, timeout=1))
+        sending = asyncio.create_task(channel.sender.run(stop))
+        await emu.wait_for_call("getUpdates")
+        try:
+            yield harness
+        finally:
+            stop.set()
+            await polling
+            await sending
+            await api.close()
+
+
+async def register(zalo: Harness, user: str, role: str = "officer", unit: str | None = "an-sinh") -> str:
+    [welcome] = await zalo.say(user, f"/start {await zalo.invite(role, unit)}")
+    return welcome
+
+
+async def test_registration_by_the_bare_code_and_figures_in_several_styles(zalo: Harness) -> None:
+    assert zalo.channel.me is not None and zalo.channel.me.account_name == "dtbot"
+    code = await zalo.invite("officer", "an-sinh")
+    [welcome] = await zalo.say(LAN, code)  # the bare code, as a Zalo user would paste it
+    assert "cán bộ đầu mối của Xã An Sinh" in welcome
+    [stored] = await zalo.say(LAN, "6: 120/150")
+    assert "Đã ghi chỉ tiêu 6 (tháng 3/2025): 80% (120/150)" in stored
+    [percent] = await zalo.say(LAN, "ct 9 dat 96,5%")
+    assert "Đã ghi chỉ tiêu 9" in percent
+    [gap] = await zalo.say(LAN, "chi tieu 6 con thieu bao nhieu")
+    assert "Còn thiếu" in gap
+    assert await zalo.count(Submission) == 2
+    assert all("<b>" not in s.text for s in zalo.emu.sent if s.text)  # plain text only
+
+
+async def test_guided_reporting_by_numbered_choices_and_a_correction(zalo: Harness) -> None:
+    await register(zalo, LAN)
+    [listing] = await zalo.say(LAN, "/baocao")
+    assert "\n1. " in listing and "\n2. " in listing
+    assert listing.rstrip().splitlines()[-1] == "Trả lời 1 hoặc 2."
+    [asked] = await zalo.say(LAN, "1")  # the first choice, typed back
+    assert "Xin gửi số liệu" in asked
+    [done] = await zalo.say(LAN, "96")
+    assert "Đã ghi chỉ tiêu 6 (tháng 3/2025): 96%" in done
+    [corrected] = await zalo.say(LAN, "sửa chỉ tiêu 6: 125/150")
+    assert "96% → 83,33% (125/150)" in corrected
+    assert await zalo.count(Submission) == 2
+
+
+async def test_the_same_message_delivered_twice_is_stored_and_answered_once(zalo: Harness) -> None:
+    await register(zalo, LAN)
+    update = zalo.emu.user_message(LAN, "6: 120/150")
+    zalo.pushed += 1
+    await zalo.settle()
+    replies = len(zalo.emu.sent)
+    zalo.emu.push(update)  # the platform gives the very same message again
+    zalo.pushed += 1
+    await zalo.settle()
+    assert await zalo.count(Submission) == 1
+    assert len(zalo.emu.sent) == replies
+
+
+async def test_pictures_and_stickers_are_answered_with_what_the_bot_reads(zalo: Harness) -> None:
+    before = len(zalo.emu.sent)
+    zalo.emu.user_sticker(LAN)
+    zalo.emu.user_image(LAN)
+    zalo.pushed += 2
+    await zalo.settle()
+    texts = [s.text or "" for s in zalo.emu.sent[before:]]
+    assert len(texts) == 2 and all("chỉ đọc được tin nhắn chữ" in t for t in texts)
+
+
+async def test_a_reply_over_2000_characters_is_split_at_line_ends(zalo: Harness) -> None:
+    await register(zalo, LAN)
+    text = "\n".join(f"dòng {n}: " + "x" * 90 for n in range(60))  # about 6,000 characters
+    async with zalo.app.unit_of_work() as session:
+        from models import outbox
+
+        outbox.add_all(session, [outbox.new_message(key="long", channel="zalo", chat_id=LAN,
+                                                    payload=Reply(text).to_payload(), now=zalo.app.now())])
+    before = len(zalo.emu.sent)
+    await zalo.channel.sender.drain()
+    pieces = [s.text or "" for s in zalo.emu.sent[before:]]
+    assert len(pieces) == 3 and all(len(p) <= MAX_TEXT for p in pieces)
+    assert "\n".join(pieces) == text
+
+
+async def test_a_429_storm_and_dropped_connections_lose_and_double_nothing(zalo: Harness, clock: Clock) -> None:
+    await register(zalo, LAN)
+    zalo.emu.fail_next("sendMessage", 429, retry_after=3, times=3)
+    assert await zalo.say(LAN, "6: 120/150") == []  # refused: back in the queue, nothing waits for it
+    for _ in range(3):
+        clock.set(clock() + timedelta(seconds=3))
+        await zalo.channel.sender.drain()
+    assert len([t for t in zalo.emu.texts_to(LAN) if "Đã ghi chỉ tiêu 6" in t]) == 1
+    # A connection dropped before the platform read the call: sent again, once.
+    zalo.emu.drop_connections("sendMessage", performed=False)
+    assert await zalo.say(LAN, "9: 96%") == []
+    clock.set(clock() + timedelta(seconds=10))
+    await zalo.channel.sender.drain()
+    assert len([t for t in zalo.emu.texts_to(LAN) if "Đã ghi chỉ tiêu 9" in t]) == 1
+    # A 5xx: tried again after a backoff.
+    zalo.emu.fail_next("sendMessage", 502)
+    assert await zalo.say(LAN, "chỉ tiêu 6 còn thiếu bao nhiêu?") == []
+    clock.set(clock() + timedelta(seconds=10))
+    await zalo.channel.sender.drain()
+    assert len([t for t in zalo.emu.texts_to(LAN) if "cần tăng khoảng" in t]) == 1
+    async with zalo.app.unit_of_work() as session:
+        unsent = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                      .where(OutboxMessage.sent_at.is_(None)))
+    assert unsent == 0 and await zalo.count(Submission) == 2
+
+
+async def test_an_answer_lost_after_the_send_is_retried_once_at_most(zalo: Harness, clock: Clock) -> None:
+    await register(zalo, LAN)
+    zalo.emu.drop_connections("sendMessage", performed=True, times=2)
+    [seen] = await zalo.say(LAN, "6: 120/150")  # it went out; the answer was lost
+    assert "Đã ghi chỉ tiêu 6" in seen
+    clock.set(clock() + timedelta(seconds=10))
+    await zalo.channel.sender.drain()  # tried once more (lost again): given up, not a third copy
+    clock.set(clock() + timedelta(seconds=60))
+    await zalo.channel.sender.drain()
+    copies = [t for t in zalo.emu.texts_to(LAN) if "Đã ghi chỉ tiêu 6" in t]
+    assert len(copies) == 2
+    async with zalo.app.unit_of_work() as session:
+        lan = await session.scalar(select(Person).order_by(Person.id).limit(1))
+    assert lan is not None and lan.unreachable_at is None  # a lost answer says nothing about the person
+
+
+async def test_a_blocked_user_is_marked_unreachable(zalo: Harness) -> None:
+    await register(zalo, LAN)
+    zalo.emu.block(LAN)
+    assert await zalo.say(LAN, "6: 120/150") == []
+    async with zalo.app.unit_of_work() as session:
+        person = await session.scalar(select(Person).order_by(Person.id).limit(1))
+        failed = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                      .where(OutboxMessage.failed_at.is_not(None)))
+    assert person is not None and person.unreachable_at is not None and failed == 1
+    assert await zalo.count(Submission) == 1  # the figure itself was stored
+
+
+async def test_the_per_chat_rate_is_kept_in_a_burst(zalo: Harness, clock: Clock) -> None:
+    """Ten messages queued for one chat go out at about one a second after a burst of three: the
+    emulator, counting by the same clock, never has to refuse one."""
+    await register(zalo, LAN)
+    zalo.emu.rate_limit(per_second=10, per_chat_per_second=1.0, chat_burst=3)
+    from models import outbox
+
+    async with zalo.app.unit_of_work() as session:
+        outbox.add_all(session, [outbox.new_message(key=f"burst{n}", channel="zalo", chat_id=LAN,
+                                                    payload=Reply(f"tin {n}").to_payload(), now=zalo.app.now())
+                                 for n in range(10)])
+    before = len(zalo.emu.sent)
+    await zalo.channel.sender.drain()
+    assert [s.text for s in zalo.emu.sent[before:]] == [f"tin {n}" for n in range(10)]
+    assert not [c for c in zalo.emu.calls_of("sendMessage") if c.status == 429]
+
+
+async def test_webhook_mode_checks_the_secret_and_stores_a_redelivery_once(zalo: Harness, app: App) -> None:
+    from bot.run import serve_http
+
+    await register(zalo, LAN)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url, secret = f"http://127.0.0.1:{port}/zalo", "zalo-webhook-secret-1"
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve_http([("POST", "/zalo", zalo.channel.webhook_handler(secret))], stop,
+                                            "127.0.0.1", port))
+    try:
+        for _ in range(200):  # until the socket listens
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.01)
+        await zalo.channel.set_webhook(url, secret)
+        assert zalo.emu.webhook == {"url": url, "secret_token": secret}
+        update = zalo.emu._update("message.text.received", LAN, None, False, text="6: 120/150")
+        assert await zalo.emu.deliver_webhook(update, secret="wrong-secret-000") == 403
+        assert await zalo.emu.deliver_webhook(update, send_secret=False) == 403
+        assert await zalo.count(Submission) == 0
+        assert await zalo.emu.deliver_webhook(update) == 200
+        assert await zalo.emu.deliver_webhook(update) == 200  # a redelivery: stored once
+        await zalo.channel.sender.settle()
+        assert await zalo.count(Submission) == 1
+        assert len([t for t in zalo.emu.texts_to(LAN) if "Đã ghi chỉ tiêu 6" in t]) == 1
+        # getUpdates is refused while a webhook is set; polling deletes it first.
+        with pytest.raises(ZaloError):
+            await zalo.channel.api.call("getUpdates", {"timeout": "0"})
+    finally:
+        stop.set()
+        await server
+
+
+async def test_a_wrong_token_is_refused_clearly(zalo: Harness) -> None:
+    api = ZaloApi("999:wrong-token", zalo.emu.base_url)
+    try:
+        with pytest.raises(ZaloError) as refused:
+            await api.call("getMe")
+    finally:
+        await api.close()
+    assert refused.value.unauthorized and "wrong-token" not in str(refused.value)
+
+
+def test_choices_are_numbered_lines_with_how_to_answer() -> None:
+    reply = Reply("Chọn chỉ tiêu:", choices=(Choice("6. Hồ sơ", "v1:pick:1:2025-03"), Choice("9. Văn bản", "x"),
+                                            Choice("12. Kinh tế số", "y")))
+    assert choices_text(reply) == ("Chọn chỉ tiêu:\n\n1. 6. Hồ sơ\n2. 9. Văn bản\n3. 12. Kinh tế số\n\n"
+                                   "Trả lời 1, 2 hoặc 3.")
+    english = Reply("Choose:", choices=(Choice("Yes", "v1:yes"), Choice("No", "v1:no")), locale="en")
+    assert choices_text(english).endswith("1. Yes\n2. No\n\nReply 1 or 2.")
+
+
+def test_updates_are_read_as_one_object_or_a_list_and_keys_fit() -> None:
+    update = {"event_name": "message.text.received", "message": {"message_id": "a"}}
+    assert updates_of(update) == [update] and updates_of([update, update]) == [update, update]
+    assert updates_of(None) == [] and updates_of({}) == []
+    assert update_key("c1", "m1") == "c1:m1"
+    long = update_key("c" * 40, "m" * 40)
+    assert len(long) == 64 and long == update_key("c" * 40, "m" * 40) != update_key("c" * 40, "n" * 40)
