@@ -58,6 +58,12 @@ async def cmd_tick(app: App, args: argparse.Namespace, out: TextIO | None = None
         bot = make_bot(app.settings.bot_token.get_secret_value(), app.settings.telegram_api_url)
         closers.append(bot.session.close)
         senders["telegram"] = TelegramChannel(app, bot).sender
+    if app.settings.zalo_bot_token is not None:
+        from bot.run import make_zalo_channel
+
+        zalo = make_zalo_channel(app)
+        closers.append(zalo.api.close)
+        senders["zalo"] = zalo.sender
     try:
         report = await tick(app.deps, now, senders=senders or None)
     finally:

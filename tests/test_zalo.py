@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -304,3 +305,54 @@ def test_updates_are_read_as_one_object_or_a_list_and_keys_fit() -> None:
     assert update_key("c1", "m1") == "c1:m1"
     long = update_key("c" * 40, "m" * 40)
     assert len(long) == 64 and long == update_key("c" * 40, "m" * 40) != update_key("c" * 40, "n" * 40)
+
+
+async def test_the_tick_command_prompts_a_zalo_officer(app: App, clock: Clock) -> None:
+    from bot.app import build_app
+    from bot.config import load_settings
+    from bot.tick_cli import cmd_tick
+    from tests.conftest import PLANS
+    from tests.test_scheduler_tick import local, tick_args
+
+    clock.set(local(2025, 1, 2, 9))
+    await import_plan_file(app, PLANS / "dong-trieu-2025.yaml")
+    async with ZaloEmulator(token=TOKEN) as emu:
+        zalo_app = build_app(load_settings(DATABASE_URL=app.settings.database_url, ZALO_BOT_TOKEN=TOKEN,
+                                           ZALO_API_URL=emu.base_url), clock=clock)
+        try:
+            async with zalo_app.unit_of_work() as session:  # a Zalo user registered earlier
+                person = await people.ensure_person(session, "zalo", LAN, "Lan", LAN, clock())
+                plan = await store.get_plan(session, "DT2025")
+                unit = next(u for u in await store.plan_units(session, plan) if u.code == "an-sinh")
+                await people.grant_role(session, person=person, role="officer", plan_id=plan.id, unit_id=unit.id,
+                                        now=clock())
+            emu.names[LAN] = "Lan"
+            out = io.StringIO()
+            assert await cmd_tick(zalo_app, tick_args("2025-01-15 08:00"), out=out) == 0
+            again = io.StringIO()
+            assert await cmd_tick(zalo_app, tick_args("2025-01-15 08:00"), out=again) == 0
+        finally:
+            await zalo_app.close()
+    [prompt] = emu.texts_to(LAN)
+    assert "Kính gửi đồng chí Lan" in prompt
+    assert "✓ Mời báo cáo · tháng 1/2025 → Lan (Xã An Sinh) · zalo:7001a" in out.getvalue()
+    assert "0 tin mới" in again.getvalue()
+
+
+async def test_a_slow_answer_shows_typing_first(zalo: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.channels.zalo as zalo_module
+
+    await register(zalo, LAN)
+    assert zalo.emu.actions == []  # quick answers: no typing
+    monkeypatch.setattr(zalo_module, "TYPING_AFTER", 0.0)
+    from handlers import questions
+
+    ask_gap = questions.ask_gap
+
+    async def slow(ctx, ref):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.2)
+        return await ask_gap(ctx, ref)
+
+    monkeypatch.setattr(questions, "ask_gap", slow)
+    [gap] = await zalo.say(LAN, "chỉ tiêu 6 còn thiếu bao nhiêu?")
+    assert zalo.emu.actions == [(LAN, "typing")] and "Chỉ tiêu 6" in gap

@@ -47,6 +47,7 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
 KEY_LENGTH = 64  # processed_updates.update_key
 MAX_WAITING = 1000  # polled updates held while the database is unavailable, before polling pauses
+TYPING_AFTER = 1.0  # seconds of handling (a summary, charts) after which the chat sees "typing…"
 
 
 def zalo_limits(per_second: float = 10) -> Limits:
@@ -193,7 +194,11 @@ class ZaloChannel:
         """Handle and deliver; returns the items that could not be stored (the database is away)."""
         if not items:
             return []
-        outcomes = await handle_all(self.app.deps, items, claim_by=self.worker if self.sender.sends else None)
+        typing = asyncio.create_task(self._typing_if_slow({i.event.chat_id for i in items if i.event.private}))
+        try:
+            outcomes = await handle_all(self.app.deps, items, claim_by=self.worker if self.sender.sends else None)
+        finally:
+            typing.cancel()
         await self._deliver(items, outcomes)
         waiting = [item for item, outcome in zip(items, outcomes, strict=True) if outcome.unavailable]
         if waiting and not self._outage:
@@ -323,6 +328,12 @@ class ZaloChannel:
         stopper.cancel()
 
     # --- sending --------------------------------------------------------------------------------
+
+    async def _typing_if_slow(self, chats: set[str]) -> None:
+        """'typing…' in each chat whose message is still being handled after TYPING_AFTER seconds
+        of real time (what the person waits): slow answers only, whatever made them slow."""
+        await asyncio.sleep(TYPING_AFTER)
+        await asyncio.gather(*(self.typing(chat_id) for chat_id in sorted(chats)))
 
     async def typing(self, chat_id: str) -> None:
         """'typing…' in the chat, before a slow answer; a courtesy, never an error."""
