@@ -356,3 +356,44 @@ async def test_a_slow_answer_shows_typing_first(zalo: Harness, monkeypatch: pyte
     monkeypatch.setattr(questions, "ask_gap", slow)
     [gap] = await zalo.say(LAN, "chỉ tiêu 6 còn thiếu bao nhiêu?")
     assert zalo.emu.actions == [(LAN, "typing")] and "Chỉ tiêu 6" in gap
+
+
+async def test_run_starts_telegram_and_zalo_side_by_side(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.telegram_emulator import TelegramEmulator
+    from tests.test_cli import ROOT, run
+
+    assert run("import-plan", str(SMALL), cwd=tmp_path).returncode == 0
+    codes = [run("invite", "--plan", "T2025", "--role", "officer", "--unit", unit, cwd=tmp_path).stdout.split()[2]
+             for unit in ("an-sinh", "mao-khe")]
+    async with TelegramEmulator(token="123456:RUN-token", username="dtbot_run_bot") as tg, \
+            ZaloEmulator(token=TOKEN) as emu:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("BOT_", "DATABASE_URL", "WEBHOOK_", "ZALO_", "PUBLIC_"))}
+        env.update(PYTHONPATH=str(ROOT), BOT_TOKEN=tg.token, TELEGRAM_API_URL=tg.base_url,
+                   ZALO_BOT_TOKEN=TOKEN, ZALO_API_URL=emu.base_url)
+        bot = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = b""
+        try:
+            await tg.wait_for_call("getUpdates", timeout=60)
+            await emu.wait_for_call("getUpdates", timeout=60)
+            tg.user_message(4242, f"/start {codes[0]}")
+            emu.user_message(LAN, codes[1])
+            await tg.wait_for_sent(1, timeout=30)
+            await emu.wait_for_sent(1, timeout=30)
+            assert "Xã An Sinh" in (tg.sent[0].text or "") and "Phường Mạo Khê" in (emu.sent[0].text or "")
+            bot.send_signal(signal.SIGTERM)
+            _, err = await asyncio.to_thread(bot.communicate, None, 30)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+                bot.communicate()
+    stderr = err.decode()
+    assert bot.returncode == 0, stderr[-2000:]
+    assert "Traceback" not in stderr and TOKEN not in stderr and "zalo-TEST-secret" not in stderr
+    assert "zalo: dtbot" in stderr  # who the bot is on Zalo, logged at start
