@@ -19,6 +19,7 @@ from bot.channels.sender import OutboxSender
 from bot.channels.telegram import ALLOWED_UPDATES, CHANNEL, TelegramChannel, make_bot
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import ZaloApi, ZaloError
+from bot.files import FileServer
 from bot.health import Health
 from bot.singleton import SenderTurn, sole_poller
 from scheduler.jobs import start_scheduler, stop_scheduler
@@ -106,7 +107,7 @@ async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str,
         web_app.router.add_route(method, route_path, handler)
     if health is not None:
         health.add_routes(web_app)
-    runner = web.AppRunner(web_app)
+    runner = web.AppRunner(web_app, access_log=None)  # a file's path holds its token
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -192,16 +193,21 @@ def make_zalo_channel(app: App) -> ZaloChannel:
     settings = app.settings
     assert settings.zalo_bot_token is not None
     api = ZaloApi(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_url)
-    return ZaloChannel(app, api)
+    files = FileServer(app.sessions, settings.public_base_url, app.now) if settings.public_base_url else None
+    return ZaloChannel(app, api, files=files)
 
 
 def zalo_routes(app: App, channel: ZaloChannel) -> list[Route]:
-    """What the shared HTTP server serves for Zalo: its webhook, when one is configured."""
+    """What the shared HTTP server serves for Zalo: its webhook, when one is configured, and the
+    files under PUBLIC_BASE_URL."""
     settings = app.settings
-    if not settings.zalo_webhook_url or settings.zalo_webhook_secret is None:
-        return []
-    path = urlparse(settings.zalo_webhook_url).path or "/"
-    return [("POST", path, channel.webhook_handler(settings.zalo_webhook_secret.get_secret_value()))]
+    routes: list[Route] = []
+    if isinstance(channel.files, FileServer):
+        routes.extend(channel.files.routes())  # type: ignore[arg-type]
+    if settings.zalo_webhook_url and settings.zalo_webhook_secret is not None:
+        path = urlparse(settings.zalo_webhook_url).path or "/"
+        routes.append(("POST", path, channel.webhook_handler(settings.zalo_webhook_secret.get_secret_value())))
+    return routes
 
 
 async def run_zalo(app: App, channel: ZaloChannel, stop: asyncio.Event, senders: dict[str, OutboxSender],

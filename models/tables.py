@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -469,3 +470,22 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]  # a permanent failure (blocked, chat not found)
     channel_message_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- issue 14: files served at PUBLIC_BASE_URL (Zalo takes pictures by URL only) ----------------
+
+
+class PublicFile(Base):
+    """A generated chart or spreadsheet served at {PUBLIC_BASE_URL}/files/{token}/{name} until it
+    expires. Only the token's SHA-256 is stored, so the table alone opens no file; kept in the
+    database so that every process, and the next start, serves it."""
+
+    __tablename__ = "public_files"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -432,3 +432,75 @@ async def test_run_starts_telegram_and_zalo_side_by_side(tmp_path: Path) -> None
     assert bot.returncode == 0, stderr[-2000:]
     assert "Traceback" not in stderr and TOKEN not in stderr and "zalo-TEST-secret" not in stderr
     assert "zalo: dtbot" in stderr  # who the bot is on Zalo, logged at start
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def listening(port: int) -> None:
+    for _ in range(500):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.01)
+
+
+async def test_charts_go_as_photos_fetched_from_public_base_url_and_a_wrong_token_is_refused(
+        zalo: Harness, clock: Clock) -> None:
+    import aiohttp
+
+    from bot.files import FileServer
+    from bot.run import serve_http
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    files = FileServer(zalo.app.sessions, base, clock)
+    zalo.channel.files = files
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve_http(files.routes(), stop, "127.0.0.1", port))  # type: ignore[arg-type]
+    try:
+        await listening(port)
+        await register(zalo, LAN)
+        await zalo.say(LAN, "6: 120/150")
+        await register(zalo, BOSS, "leader", None)
+        before = len(zalo.emu.sent)
+        await zalo.say(BOSS, "/bieudo")
+        photos = [s for s in zalo.emu.sent[before:] if s.method == "sendPhoto"]
+        assert len(photos) == 2 and all(p.photo and p.photo.startswith(b"\x89PNG") for p in photos)
+        assert all(p.photo_url and p.photo_url.startswith(f"{base}/files/") for p in photos)
+        url = photos[0].photo_url
+        assert url is not None
+        token = url.split("/")[-2]
+        assert len(token) == 43  # 256 bits
+        async with aiohttp.ClientSession() as client:
+            async with client.get(url) as right:
+                assert right.status == 200 and right.content_type == "image/png"
+            wrong = url.replace(token, ("A" if token[0] != "A" else "B") + token[1:])
+            for refused in (wrong, url.rsplit("/", 1)[0] + "/other.png", f"{base}/files/short/x.png"):
+                async with client.get(refused) as answer:
+                    assert answer.status == 404
+            await register(zalo, MINH, "admin", None)
+            [sheet] = await zalo.say(MINH, "/xuat")  # a spreadsheet: a message with its link
+            link = next(word for word in sheet.split() if word.startswith(f"{base}/files/"))
+            async with client.get(link) as answer:
+                assert answer.status == 200 and (await answer.read()).startswith(b"PK")  # an xlsx (zip)
+            clock.set(clock() + timedelta(days=7, seconds=1))  # expired
+            async with client.get(url) as answer:
+                assert answer.status == 404
+    finally:
+        stop.set()
+        await server
+
+
+async def test_without_public_base_url_a_chart_is_one_line_saying_where_it_is(zalo: Harness) -> None:
+    await register(zalo, LAN)
+    await zalo.say(LAN, "6: 120/150")
+    await register(zalo, BOSS, "leader", None)
+    [answer] = await zalo.say(BOSS, "/bieudo")
+    assert answer.count("Trên Zalo chưa gửi được") == 2 and "/xuat" in answer
+    assert not [s for s in zalo.emu.sent if s.method == "sendPhoto"]
