@@ -328,13 +328,20 @@ async def cmd_invite(app: App, args: argparse.Namespace) -> int:
     expires = issued.invite.expires_at.astimezone(app.settings.timezone)
     if args.json:
         _print_json({"code": issued.code, "role": role, "unit": unit.code if unit else None,
-                     "telegram_link": link, "expires_at": expires.isoformat()})
+                     "telegram_link": link, "zalo_hint": zalo_hint(issued.code, role),
+                     "expires_at": expires.isoformat()})
         return 0
     print(t("cli-invite-made", code=issued.code, role=t(f"role-{role}"),
             unit=unit.name if unit else (plan.title if plan else "-"), expires=t.date(expires.date())))
     if link:
         print(link)
     return 0
+
+
+def zalo_hint(code: str, role: RoleKind) -> dict[str, str | None]:
+    """How to register on Zalo, which has no deep links: what to send the bot (in the group, for
+    a group invite), and the bot's link, which the platform does not give (getMe has none)."""
+    return {"send": f"/start {code}" if role is RoleKind.GROUP else code, "link": None}
 
 
 async def telegram_username(app: App) -> str | None:

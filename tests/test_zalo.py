@@ -504,3 +504,16 @@ async def test_without_public_base_url_a_chart_is_one_line_saying_where_it_is(za
     [answer] = await zalo.say(BOSS, "/bieudo")
     assert answer.count("Trên Zalo chưa gửi được") == 2 and "/xuat" in answer
     assert not [s for s in zalo.emu.sent if s.method == "sendPhoto"]
+
+
+def test_invite_json_says_what_to_send_on_zalo(tmp_path: Path) -> None:
+    import json
+
+    from tests.test_cli import run
+
+    assert run("import-plan", str(SMALL), cwd=tmp_path).returncode == 0
+    officer = json.loads(run("invite", "--plan", "T2025", "--role", "officer", "--unit", "an-sinh", "--json",
+                             cwd=tmp_path).stdout)
+    group = json.loads(run("invite", "--plan", "T2025", "--role", "group", "--json", cwd=tmp_path).stdout)
+    assert officer["zalo_hint"] == {"send": officer["code"], "link": None}  # the bare code registers
+    assert group["zalo_hint"] == {"send": f"/start {group['code']}", "link": None}
