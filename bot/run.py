@@ -230,6 +230,8 @@ async def run_zalo(app: App, channel: ZaloChannel, stop: asyncio.Event, senders:
         if not await start_until_reachable(channel, stop):
             return
         assert channel.me is not None
+        if not channel.me.can_join_groups:  # the steering group's summary goes to leaders privately
+            app.deps.groupless.add("zalo")
         log.info("zalo: %s (id %s, groups %s), %s", channel.me.account_name, channel.me.id,
                  "allowed" if channel.me.can_join_groups else "not allowed", "webhook" if webhook else "long polling")
         sender = asyncio.create_task(channel.sender.run(stop))

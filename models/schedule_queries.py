@@ -112,6 +112,24 @@ async def overseers(session: AsyncSession, plan_id: int, tracking_unit_ids: Sequ
     return list(people.values())
 
 
+async def leaders(session: AsyncSession, plan_id: int, channels: Sequence[str]) -> list[Recipient]:
+    """The plan's leaders with their addresses on `channels` (where the bot cannot be in groups)."""
+    people: dict[int, Recipient] = {}
+    rows = await session.execute(
+        select(Person.id, Person.display_name, Person.locale, Person.unreachable_at, Identity.channel,
+               Identity.chat_id, Identity.external_id)
+        .join(Role, Role.person_id == Person.id)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Role.ended_at.is_(None), Role.role == "leader", Role.plan_id == plan_id,
+               Identity.channel.in_(sorted(channels)))
+        .order_by(Person.id, Identity.id))
+    for person_id, name, locale, unreachable_at, channel, chat_id, external_id in rows:
+        person = people.setdefault(person_id, Recipient(person_id, name, locale,
+                                                        unreachable=unreachable_at is not None))
+        person.add(channel, chat_id or external_id)
+    return list(people.values())
+
+
 # --- the outbox's keys ---------------------------------------------------------------------------
 
 

@@ -517,3 +517,42 @@ def test_invite_json_says_what_to_send_on_zalo(tmp_path: Path) -> None:
     group = json.loads(run("invite", "--plan", "T2025", "--role", "group", "--json", cwd=tmp_path).stdout)
     assert officer["zalo_hint"] == {"send": officer["code"], "link": None}  # the bare code registers
     assert group["zalo_hint"] == {"send": f"/start {group['code']}", "link": None}
+
+
+async def test_summaries_go_to_leaders_privately_when_the_bot_cannot_join_groups(app: App, clock: Clock) -> None:
+    from bot.app import build_app
+    from bot.config import load_settings
+    from bot.tick_cli import cmd_tick
+    from tests.conftest import PLANS
+    from tests.test_scheduler_tick import local, tick_args
+
+    clock.set(local(2025, 1, 2, 9))
+    await import_plan_file(app, PLANS / "dong-trieu-2025.yaml")
+    async with ZaloEmulator(token=TOKEN, can_join_groups=False) as emu:
+        zalo_app = build_app(load_settings(DATABASE_URL=app.settings.database_url, ZALO_BOT_TOKEN=TOKEN,
+                                           ZALO_API_URL=emu.base_url), clock=clock)
+        try:
+            async with zalo_app.unit_of_work() as session:
+                plan = await store.get_plan(session, "DT2025")
+                for user, name, role in ((BOSS, "Hùng", "leader"), (MINH, "Mai", "leader"), (LAN, "Lan", "admin")):
+                    person = await people.ensure_person(session, "zalo", user, name, user, clock())
+                    await people.grant_role(session, person=person, role=role, plan_id=plan.id, unit_id=None,
+                                            now=clock())
+                    emu.names[user] = name
+            out = io.StringIO()
+            assert await cmd_tick(zalo_app, tick_args("2025-01-21 09:00"), out=out) == 0
+            assert await cmd_tick(zalo_app, tick_args("2025-01-21 09:00"), out=io.StringIO()) == 0  # once
+        finally:
+            await zalo_app.close()
+    for leader in (BOSS, MINH):
+        texts = emu.texts_to(leader)
+        assert any("Tổng hợp" in text for text in texts), texts
+    assert not any("Tổng hợp" in text for text in emu.texts_to(LAN))  # an admin, not a leader
+    assert "· zalo:7003c" in out.getvalue()
+
+
+async def test_the_schedule_view_says_summaries_go_to_leaders_on_zalo(zalo: Harness) -> None:
+    await register(zalo, BOSS, "leader", None)
+    zalo.app.deps.groupless.add("zalo")
+    [schedule] = await zalo.say(BOSS, "/lich")
+    assert "không vào được nhóm" in schedule
