@@ -94,6 +94,28 @@ def choices_text(reply: Reply) -> str:
     return "\n".join(lines)
 
 
+def zalo_steps(reply: Reply, chat_id: str, links: list[str | None], days: int) -> list[tuple[str, dict[str, Any]]]:
+    """The API calls that deliver a reply on Zalo: its text with numbered choices, in pieces of at
+    most 2,000 characters (plain text: the same emoji and layout as elsewhere), each picture as
+    sendPhoto of its public URL, and a spreadsheet (or a picture without a URL) as a line with
+    its link or a line saying where to find it."""
+    t = translator(reply.locale)
+    text = choices_text(reply)
+    notes = []
+    for attachment, link in zip(reply.attachments, links, strict=True):
+        if link is None:
+            notes.append(t("zalo-picture-elsewhere", name=attachment.filename))
+        elif attachment.kind != "photo":
+            notes.append(t("zalo-picture-link", name=attachment.filename, url=link, days=days))
+    text = "\n\n".join(part for part in (text, *notes) if part)
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("sendMessage", {"chat_id": chat_id, "text": piece}) for piece in split_text(text, MAX_TEXT) if piece.strip()]
+    steps.extend(("sendPhoto", {"chat_id": chat_id, "photo": link, "caption": attachment.caption or ""})
+                 for attachment, link in zip(reply.attachments, links, strict=True)
+                 if attachment.kind == "photo" and link is not None)
+    return steps
+
+
 def updates_of(result: Any) -> list[dict[str, Any]]:
     """getUpdates' result: one update, a list of them, or nothing."""
     if isinstance(result, dict):
@@ -360,23 +382,11 @@ class ZaloChannel:
         self._links.pop(row_id, None)
 
     async def _send(self, row: OutboxMessage) -> str | None:
-        """The reply's text in pieces of at most 2,000 characters, then its pictures (by URL) and
-        files (as links); the id of the last message. A row tried again after some of it went out
-        goes on from the first step not sent."""
+        """The reply's steps (zalo_steps); the id of the last message. A row tried again after
+        some of it went out goes on from the first step not sent."""
         reply = Reply.from_payload(row.payload).reply
         links = await self._publish(row.id, reply)
-        t = translator(reply.locale)
-        text = choices_text(reply)
-        notes = [self._note(t, attachment, link) for attachment, link in zip(reply.attachments, links, strict=True)
-                 if attachment.kind != "photo" or link is None]
-        if notes:
-            text = "\n\n".join([text, *notes]) if text else "\n\n".join(notes)
-        steps: list[tuple[str, dict[str, Any]]] = [
-            ("sendMessage", {"chat_id": row.chat_id, "text": piece}) for piece in split_text(text, MAX_TEXT)
-            if piece.strip()]
-        steps.extend(("sendPhoto", {"chat_id": row.chat_id, "photo": link, "caption": attachment.caption or ""})
-                     for attachment, link in zip(reply.attachments, links, strict=True)
-                     if attachment.kind == "photo" and link is not None)
+        steps = zalo_steps(reply, row.chat_id, links, self.files.days if self.files is not None else 0)
         done = self._progress.get(row.id, 0) if row.id else 0
         message_id: str | None = None
         group = row.chat_id in self._groups
@@ -399,9 +409,3 @@ class ZaloChannel:
         if row_id:
             self._links[row_id] = links
         return links
-
-    def _note(self, t: Any, attachment: Attachment, link: str | None) -> str:
-        if link is None:
-            return str(t("zalo-picture-elsewhere", name=attachment.filename))
-        days = self.files.days if self.files is not None else 7
-        return str(t("zalo-picture-link", name=attachment.filename, url=link, days=days))
