@@ -32,8 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from bench.bench_telegram import our_bot as telegram_bot
-from bench.bench_telegram import settled_gc
+from bench.bench_telegram import our_bot as telegram_bot, settled_gc
 from bench.generated import fresh_database, plan_yaml, register_officers
 from bot.app import build_app
 from bot.channels.sender import Limits
