@@ -10,6 +10,7 @@ from handlers import (
     commands,
     compare,
     limits,
+    linking,
     membership,
     misc,
     plan_choice,
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.UNREACHABLE: lambda ctx, _: misc.list_unreachable(ctx),
     Route.PLAN: lambda ctx, argument: plan_choice.show_or_choose(ctx, argument),
+    Route.LINK: linking.link_command,
+    Route.CHANNEL: linking.channel_command,
 }
 
 
@@ -70,6 +73,8 @@ async def route(ctx: Ctx) -> None:
     await _identify(ctx)
     if ctx.person is not None:
         await ctx.settle_plan(ctx.roles)
+        if e.private and ctx.person.last_channel != e.channel:  # where scheduled messages go (/kenh)
+            ctx.person.last_channel = e.channel
     if not e.private:
         await _group(ctx)
         return
@@ -79,7 +84,8 @@ async def route(ctx: Ctx) -> None:
     if _too_long(ctx):
         return
     found = commands.split(e.text or "")
-    if ctx.person is not None and found is not None and isinstance(found[0].means, Route):
+    if found is not None and (ctx.person is not None or found[0].means is Route.LINK) \
+            and isinstance(found[0].means, Route):
         await _ROUTES[found[0].means](ctx, found[1])
         return
     intent = understand(e.text or "", ctx.t.locale)
@@ -221,6 +227,8 @@ async def _choice(ctx: Ctx, data: str) -> None:
                 await report.choose_period(ctx, missing, dict(current.data))
         case buttons.PlanChoice(plan_id=plan_id):
             await plan_choice.choose(ctx, plan_id)
+        case buttons.ChannelChoice(channel=channel):
+            await linking.choose(ctx, channel)
         case buttons.Answer(yes=yes):
             if (current := await _open_question(ctx, "confirm", "confirm-nothing")) is not None:
                 await _confirm(ctx, yes, current)

@@ -1,6 +1,7 @@
 """Registration by invite: /start CODE in a private chat, or in a group to bind it."""
 from __future__ import annotations
 
+from handlers import linking
 from handlers.context import Ctx
 from handlers.misc import send_help
 from locales import translator
@@ -31,6 +32,8 @@ async def start(ctx: Ctx, code: str | None) -> None:
     if await _throttled(ctx):
         return
     e = ctx.event
+    if await linking.redeem(ctx, code):  # a /lienket code from the person's other messenger
+        return
     invite = await people.find_invite(ctx.session, code, ctx.now)
     problem = _refusal(ctx, invite)
     if problem:

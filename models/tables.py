@@ -277,6 +277,10 @@ class Person(Base):
     unreachable_reason: Mapped[str | None] = mapped_column(Text)
     # The plan chosen (/kehoach) or last registered for, when the person has roles in several.
     current_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    # Issue 14: a person on several messengers (/lienket) gets scheduled messages on the channel
+    # chosen with /kenh, else on the one they wrote from last.
+    prompt_channel: Mapped[str | None] = mapped_column(String(16))
+    last_channel: Mapped[str | None] = mapped_column(String(16))
 
 
 class Identity(Base):
@@ -489,3 +493,17 @@ class PublicFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LinkCode(Base):
+    """A one-time code (/lienket) that, sent from another messenger, attaches that account to the
+    person who asked for it. Only its SHA-256 is stored."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
