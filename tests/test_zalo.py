@@ -556,3 +556,72 @@ async def test_the_schedule_view_says_summaries_go_to_leaders_on_zalo(zalo: Harn
     zalo.app.deps.groupless.add("zalo")
     [schedule] = await zalo.say(BOSS, "/lich")
     assert "không vào được nhóm" in schedule
+
+
+async def test_a_person_linked_across_telegram_and_zalo_reports_from_both_into_one_history(
+        app: App, clock: Clock) -> None:
+    from bot.channels.sender import Limits
+    from bot.channels.telegram import TelegramChannel
+    from scheduler.tick import tick
+    from tests.telegram_emulator import TelegramEmulator
+
+    await import_plan_file(app, SMALL)
+    seconds = Seconds()
+    async with TelegramEmulator(token="123456:TEST-token", username="dtbot_test_bot", clock=seconds) as tg_emu, \
+            ZaloEmulator(token=TOKEN, clock=seconds) as emu:
+        bot = tg_emu.make_bot()
+        telegram = TelegramChannel(app, bot, limits=Limits(), sleep=seconds.sleep, monotonic=seconds)
+        await telegram.start()
+        api = ZaloApi(TOKEN, emu.base_url)
+        zalo = Harness(app, emu, ZaloChannel(app, api, limits=zalo_limits(10), sleep=seconds.sleep,
+                                             monotonic=seconds))
+        await zalo.channel.start()
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(telegram.poll(stop, timeout=1)),
+                 asyncio.create_task(telegram.sender.run(stop)),
+                 asyncio.create_task(zalo.channel.poll(stop, timeout=1)),
+                 asyncio.create_task(zalo.channel.sender.run(stop))]
+        await tg_emu.wait_for_call("getUpdates")
+        await emu.wait_for_call("getUpdates")
+
+        async def on_telegram(text: str) -> list[str]:
+            before = len(tg_emu.sent)
+            tg_emu.user_message(1001, text)
+            await tg_emu.wait_until_updates_consumed()
+            await telegram.sender.settle()
+            return [r.text or "" for r in tg_emu.sent[before:]]
+
+        try:
+            await on_telegram(f"/start {await zalo.invite('officer', 'an-sinh')}")
+            [stored] = await on_telegram("6: 120/150")
+            assert "Đã ghi chỉ tiêu 6" in stored
+            [offer] = await on_telegram("/lienket")
+            code = next(word for word in offer.split() if len(word) == 8 and word.isalnum() and word.isupper())
+            [linked] = await zalo.say(LAN, code)  # the code, sent from Zalo
+            assert "Đã liên kết" in linked
+            [from_zalo] = await zalo.say(LAN, "9: 96%")
+            assert "Đã ghi chỉ tiêu 9" in from_zalo
+            [corrected] = await zalo.say(LAN, "sửa chỉ tiêu 6: 125/150")  # the figure sent on Telegram
+            assert "80% (120/150) → 83,33% (125/150)" in corrected
+            [again] = await zalo.say(LAN, code)
+            assert "Đã liên kết" not in again  # a code works once
+            async with app.unit_of_work() as session:
+                channels = sorted(await session.scalars(select(Submission.channel)))
+                people_count = await session.scalar(select(func.count()).select_from(Person))
+            assert channels == ["telegram", "zalo", "zalo"] and people_count == 1
+            # Scheduled messages go to the messenger written from last (Zalo), not to both ...
+            report = await tick(app.deps, clock(), senders={"telegram": telegram.sender, "zalo": zalo.channel.sender})
+            assert [m.channel for m in report.queued] == ["zalo"]
+            # ... unless the person chooses, with /kenh: numbered choices on Zalo, answered "1".
+            [choices] = await zalo.say(LAN, "/kenh")
+            assert "1. Telegram" in choices and "2. Zalo" in choices
+            [chosen] = await zalo.say(LAN, "1")
+            assert "Telegram" in chosen
+            async with app.unit_of_work() as session:
+                person = await session.scalar(select(Person))
+            assert person is not None and person.prompt_channel == "telegram"
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            await bot.session.close()
+            await api.close()
