@@ -88,6 +88,8 @@ async def route(ctx: Ctx) -> None:
             and isinstance(found[0].means, Route):
         await _ROUTES[found[0].means](ctx, found[1])
         return
+    if ctx.person is not None and state.worded(e.text or "") and await _worded_choice(ctx):
+        return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:
         if isinstance(intent, Start):
@@ -98,6 +100,17 @@ async def route(ctx: Ctx) -> None:
             ctx.say("start-welcome-unregistered")
         return
     await _intent(ctx, intent)
+
+
+async def _worded_choice(ctx: Ctx) -> bool:
+    """An option of the choices just shown, named by its words instead of its number (channels
+    without buttons: Zalo, the console)."""
+    current = await state.load(ctx)
+    data = state.chosen_by_words(current.data, ctx.event.text or "") if current is not None else None
+    if data is None:
+        return False
+    await _choice(ctx, data)
+    return True
 
 
 def _too_long(ctx: Ctx) -> bool:

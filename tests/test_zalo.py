@@ -625,3 +625,16 @@ async def test_a_person_linked_across_telegram_and_zalo_reports_from_both_into_o
             await asyncio.gather(*tasks)
             await bot.session.close()
             await api.close()
+
+
+async def test_an_option_is_picked_by_its_words_too(zalo: Harness) -> None:
+    await register(zalo, LAN)
+    [offer] = await zalo.say(LAN, "/ngonngu")
+    assert "1. " in offer and "English" in offer
+    [switched] = await zalo.say(LAN, "english")  # the option's word instead of its number
+    assert "English" in switched or "language" in switched.lower()
+    async with zalo.app.unit_of_work() as session:
+        person = await session.scalar(select(Person))
+    assert person is not None and person.locale == "en"
+    [answer] = await zalo.say(LAN, "6: 120/150")  # figures are still figures
+    assert "Indicator 6" in answer or "indicator 6" in answer
