@@ -226,6 +226,7 @@ async def run_zalo(app: App, channel: ZaloChannel, stop: asyncio.Event, senders:
     if health is not None:
         health.channel("zalo", "webhook" if webhook else "polling")
         health.metrics.watch_sender(channel.sender)
+        channel.on_poll = lambda: health.called("zalo")
     try:
         if not await start_until_reachable(channel, stop):
             return

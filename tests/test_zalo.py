@@ -638,3 +638,40 @@ async def test_an_option_is_picked_by_its_words_too(zalo: Harness) -> None:
     assert person is not None and person.locale == "en"
     [answer] = await zalo.say(LAN, "6: 120/150")  # figures are still figures
     assert "Indicator 6" in answer or "indicator 6" in answer
+
+
+async def test_a_quiet_poll_is_no_failure_and_counts_as_alive(zalo: Harness) -> None:
+    calls: list[int] = []
+    zalo.channel.on_poll = lambda: calls.append(1)
+    before = len(zalo.emu.calls_of("getUpdates"))
+    await zalo.emu.wait_for_call("getUpdates", before + 2)  # at least one answered "Request timeout"
+    assert calls and not zalo.channel.sender.failed
+    assert any(c.status == 408 for c in zalo.emu.calls_of("getUpdates"))
+    assert not zalo.polling.done()  # type: ignore[union-attr]
+
+
+async def test_a_group_is_bound_with_an_invite_code_and_answers_commands(zalo: Harness) -> None:
+    group = "g-bcd-1"
+    [not_yet] = await zalo.say(BOSS, "/tonghop", chat_id=group, group=True)
+    assert "chưa được thiết lập" in not_yet
+    [bound] = await zalo.say(BOSS, f"/start {await zalo.invite('group')}", chat_id=group, group=True)
+    assert "Ban Chỉ đạo" in bound
+    summary = await zalo.say(BOSS, "/tonghop", chat_id=group, group=True)
+    assert "Tổng hợp" in summary[0]
+    assert await zalo.say(BOSS, "chào cả nhà", chat_id=group, group=True) == []  # no command: silence
+
+
+def test_zalo_settings_are_checked_at_start() -> None:
+    from bot.config import ConfigError, load_settings
+
+    settings = load_settings(ZALO_BOT_TOKEN=TOKEN)
+    assert settings.zalo_rate_per_second == 10 and settings.public_base_url is None
+    with pytest.raises(ConfigError, match="ZALO_WEBHOOK_SECRET"):
+        load_settings(ZALO_BOT_TOKEN=TOKEN, ZALO_WEBHOOK_URL="https://bot.example.gov.vn/zalo")
+    with pytest.raises(ConfigError, match="ZALO_WEBHOOK_SECRET"):
+        load_settings(ZALO_WEBHOOK_SECRET="short")
+    with pytest.raises(ConfigError, match="ZALO_RATE_PER_SECOND"):
+        load_settings(ZALO_RATE_PER_SECOND="fast")
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        load_settings(PUBLIC_BASE_URL="bot.example.gov.vn")
+    assert load_settings(ZALO_RATE_PER_SECOND="2.5").zalo_rate_per_second == 2.5

@@ -146,6 +146,7 @@ class ZaloChannel:
         self._intake: asyncio.Task[None] | None = None
         self._outage = False
         self.received = 0  # updates polled or posted, for tests and metrics
+        self.on_poll: Callable[[], None] | None = None  # each answered getUpdates or webhook call (/healthz)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -267,9 +268,11 @@ class ZaloChannel:
             try:
                 result = fetch.result()
                 failures = 0
+                self._alive()
             except ZaloError as exc:
                 if exc.timed_out:
                     failures = 0
+                    self._alive()
                     continue  # nothing came within the timeout
                 if exc.unauthorized:
                     log.error("zalo: the platform refused ZALO_BOT_TOKEN (401); check the token in Zalo Bot Creator")
@@ -287,6 +290,10 @@ class ZaloChannel:
                 continue
             await self._take(updates_of(result))
         await self.settle_intake()
+
+    def _alive(self) -> None:
+        if self.on_poll is not None:
+            self.on_poll()
 
     async def _take(self, updates: list[dict[str, Any]]) -> None:
         self._waiting.extend(await self._read(updates))
@@ -336,6 +343,7 @@ class ZaloChannel:
                 body = body["result"]  # the envelope getUpdates uses
             if not await self.intake(updates_of(body)):
                 return web.Response(status=503, text="Service Unavailable")
+            self._alive()
             return web.Response(text="ok")
 
         return on_update
