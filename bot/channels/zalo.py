@@ -47,6 +47,7 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
 KEY_LENGTH = 64  # processed_updates.update_key
 MAX_WAITING = 1000  # polled updates held while the database is unavailable, before polling pauses
+STOP_WAIT = 5.0  # seconds a stop waits for polled messages to be stored
 TYPING_AFTER = 1.0  # seconds of handling (a summary, charts) after which the chat sees "typing…"
 
 
@@ -289,7 +290,12 @@ class ZaloChannel:
                 await self._pause(wait, stop)
                 continue
             await self._take(updates_of(result))
-        await self.settle_intake()
+        try:
+            await asyncio.wait_for(self.settle_intake(), timeout=STOP_WAIT)
+        except asyncio.TimeoutError:
+            # Polled updates are gone from the platform: what the database never took is lost.
+            log.warning("zalo: stopping with %d polled message(s) not stored (the database is unavailable)",
+                        len(self._waiting))
 
     def _alive(self) -> None:
         if self.on_poll is not None:
