@@ -292,7 +292,7 @@ class ZaloChannel:
             await self._take(updates_of(result))
         try:
             await asyncio.wait_for(self.settle_intake(), timeout=STOP_WAIT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # Polled updates are gone from the platform: what the database never took is lost.
             log.warning("zalo: stopping with %d polled message(s) not stored (the database is unavailable)",
                         len(self._waiting))
