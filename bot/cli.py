@@ -116,7 +116,8 @@ def _redacted(settings: Settings, text: str) -> str:
     from bot.redact import redact
 
     return redact(text, (secret.get_secret_value() for secret in
-                         (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret) if secret is not None))
+                         (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret,
+                          settings.zalo_webhook_secret) if secret is not None))
 
 
 def _first_line(exc: BaseException) -> str:

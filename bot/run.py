@@ -237,7 +237,12 @@ async def run_zalo(app: App, channel: ZaloChannel, stop: asyncio.Event, senders:
                  "allowed" if channel.me.can_join_groups else "not allowed", "webhook" if webhook else "long polling")
         sender = asyncio.create_task(channel.sender.run(stop))
         if webhook and settings.zalo_webhook_secret is not None:
-            await channel.set_webhook(webhook, settings.zalo_webhook_secret.get_secret_value())
+            try:
+                await channel.set_webhook(webhook, settings.zalo_webhook_secret.get_secret_value())
+            except ZaloError as exc:  # a URL the platform will not take: retrying cannot help
+                log.error("zalo: setWebhook was refused (%s: %s); check ZALO_WEBHOOK_URL", exc.error_code,
+                          exc.description)
+                stop.set()
             await stop.wait()
         else:
             await channel.poll(stop)
@@ -277,7 +282,8 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
     install_stop_signals(stop)
     settings = app.settings
     redact.install(secret.get_secret_value() for secret in
-                   (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret) if secret is not None)
+                   (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret, settings.zalo_webhook_secret)
+                   if secret is not None)
     await app.migrate()
     settle_long_lived_objects()
     if settings.bot_token is None and settings.zalo_bot_token is None:

@@ -698,3 +698,47 @@ async def test_a_polled_message_waits_in_the_process_while_the_database_is_unava
     [stored] = await zalo.say(LAN, "6: 120/150")
     assert "Đã ghi chỉ tiêu 6" in stored and refusals == [0]
     assert await zalo.count(Submission) == 1
+
+
+async def test_run_in_zalo_webhook_mode_serves_the_webhook_the_files_and_health(app: App, clock: Clock) -> None:
+    """`run` with only Zalo configured, in webhook mode with PUBLIC_BASE_URL: one HTTP server on
+    WEBHOOK_LISTEN carries Zalo's webhook, the files and /healthz; the webhook is registered."""
+    import aiohttp
+
+    from bot.app import build_app
+    from bot.config import load_settings
+    from bot.run import run
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    secret = "zalo-run-secret-123"
+    async with ZaloEmulator(token=TOKEN) as emu:
+        settings = load_settings(DATABASE_URL=app.settings.database_url, ZALO_BOT_TOKEN=TOKEN,
+                                 ZALO_API_URL=emu.base_url, ZALO_WEBHOOK_URL=f"{base}/zalo",
+                                 ZALO_WEBHOOK_SECRET=secret, PUBLIC_BASE_URL=base, WEBHOOK_LISTEN=f"127.0.0.1:{port}")
+        zalo_app = build_app(settings, clock=clock)
+        await import_plan_file(zalo_app, SMALL)
+        async with zalo_app.unit_of_work() as session:
+            plan = await store.get_plan(session, "T2025")
+            unit = next(u for u in await store.plan_units(session, plan) if u.code == "an-sinh")
+            code = (await people.create_invite(session, role="officer", plan=plan, unit=unit, now=clock())).code
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(zalo_app, stop))
+        try:
+            await emu.wait_for_call("setWebhook", timeout=30)
+            assert emu.webhook == {"url": f"{base}/zalo", "secret_token": secret}
+            emu.user_message(LAN, code)  # posted to the bot's webhook with the secret
+            await emu.wait_for_sent(1, timeout=30)
+            assert "Xã An Sinh" in (emu.sent[0].text or "") and emu.webhook_statuses == [200]
+            update = emu._update("message.text.received", LAN, None, False, text="6: 1/2")
+            assert await emu.deliver_webhook(update, secret="not-the-secret") == 403
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/healthz") as health:
+                    body = await health.json()
+                assert body["channels"]["zalo"]["mode"] == "webhook"
+                async with http.get(f"{base}/files/{'A' * 43}/x.png") as missing:
+                    assert missing.status == 404
+        finally:
+            stop.set()
+            await task
+            await zalo_app.close()
