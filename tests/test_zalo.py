@@ -249,6 +249,9 @@ async def test_a_blocked_user_is_marked_unreachable(zalo: Harness) -> None:
                                       .where(OutboxMessage.failed_at.is_not(None)))
     assert person is not None and person.unreachable_at is not None and failed == 1
     assert await zalo.count(Submission) == 1  # the figure itself was stored
+    await register(zalo, BOSS, "admin", None)
+    [listing] = await zalo.say(BOSS, "/khonglienlac")
+    assert "Xã An Sinh — Zalo — từ" in listing  # with the messenger it failed on
 
 
 async def test_the_per_chat_rate_is_kept_in_a_burst(zalo: Harness, clock: Clock) -> None:
