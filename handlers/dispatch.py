@@ -66,6 +66,15 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
 async def route(ctx: Ctx) -> None:
     """Who is asking, what they mean, which handler answers; the replies collect in `ctx`. The
     caller (handlers/inbox.py) owns the transaction."""
+    await _route(ctx)
+    e = ctx.event
+    if ctx.person is not None and e.private and ctx.person.last_channel != e.channel:
+        # Where scheduled messages go (/kenh). Written last, like the update's key, so that a
+        # transaction that only reads (a summary being drawn) takes no write lock before its end.
+        ctx.person.last_channel = e.channel
+
+
+async def _route(ctx: Ctx) -> None:
     e = ctx.event
     if e.happening is not None:
         await membership.happened(ctx)
@@ -73,8 +82,6 @@ async def route(ctx: Ctx) -> None:
     await _identify(ctx)
     if ctx.person is not None:
         await ctx.settle_plan(ctx.roles)
-        if e.private and ctx.person.last_channel != e.channel:  # where scheduled messages go (/kenh)
-            ctx.person.last_channel = e.channel
     if not e.private:
         await _group(ctx)
         return
