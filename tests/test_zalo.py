@@ -745,3 +745,11 @@ async def test_run_in_zalo_webhook_mode_serves_the_webhook_the_files_and_health(
             stop.set()
             await task
             await zalo_app.close()
+
+
+async def test_bound_groups_are_known_as_groups_after_a_restart(zalo: Harness) -> None:
+    group = "g-bcd-2"
+    await zalo.say(BOSS, f"/start {await zalo.invite('group')}", chat_id=group, group=True)
+    restarted = ZaloChannel(zalo.app, zalo.channel.api)
+    await restarted.start()
+    assert group in restarted._groups and LAN not in restarted._groups

@@ -36,6 +36,7 @@ from bot.channels.zalo_api import ZaloApi, ZaloError, ZaloNetworkError
 from handlers.events import Attachment, Event, Reply
 from handlers.inbox import Inbound, Outcome, handle_all
 from locales import translator
+from models import membership
 from models.kinds import ChatKind
 from models.tables import OutboxMessage
 
@@ -156,6 +157,10 @@ class ZaloChannel:
         me = me if isinstance(me, dict) else {}
         self.me = Me(id=str(me.get("id") or self.api.bot_id), account_name=str(me.get("account_name") or ""),
                      can_join_groups=bool(me.get("can_join_groups")))
+        # Zalo's ids do not tell a group from a person: the bound groups are known from the start,
+        # so scheduled summaries to them keep a group's rate after a restart too.
+        async with self.app.sessions() as session:
+            self._groups.update(await membership.group_chats(session, CHANNEL))
 
     # --- updates --------------------------------------------------------------------------------
 
