@@ -395,8 +395,9 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         await run(app)
     except NoChannel:
         raise CommandError(app.t("cli-run-no-channel")) from None
-    except TokenRejected:
-        raise CommandError(app.t("cli-run-token-rejected")) from None
+    except TokenRejected as rejected:
+        message = "cli-run-zalo-token-rejected" if rejected.channel == "zalo" else "cli-run-token-rejected"
+        raise CommandError(app.t(message)) from None
     except AlreadyPolling:
         raise CommandError(app.t("cli-run-already-polling")) from None
     return 0

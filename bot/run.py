@@ -245,7 +245,12 @@ async def run_zalo(app: App, channel: ZaloChannel, stop: asyncio.Event, senders:
                 stop.set()
             await stop.wait()
         else:
-            await channel.poll(stop)
+            try:
+                await channel.poll(stop)
+            except ZaloError as exc:
+                if exc.unauthorized:  # the token was revoked while running
+                    raise TokenRejected("zalo") from None
+                raise
         await sender
         await _last_drain(channel.sender)
     finally:

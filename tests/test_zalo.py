@@ -753,3 +753,22 @@ async def test_bound_groups_are_known_as_groups_after_a_restart(zalo: Harness) -
     restarted = ZaloChannel(zalo.app, zalo.channel.api)
     await restarted.start()
     assert group in restarted._groups and LAN not in restarted._groups
+
+
+async def test_run_with_a_refused_zalo_token_stops_with_one_clear_line(app: App, clock: Clock) -> None:
+    from bot.app import build_app
+    from bot.config import load_settings
+    from bot.run import TokenRejected, run
+    from locales import translator
+
+    async with ZaloEmulator(token=TOKEN) as emu:
+        settings = load_settings(DATABASE_URL=app.settings.database_url, ZALO_BOT_TOKEN="1234567890:revoked-token",
+                                 ZALO_API_URL=emu.base_url)
+        zalo_app = build_app(settings, clock=clock)
+        try:
+            with pytest.raises(TokenRejected) as rejected:
+                await asyncio.wait_for(run(zalo_app, asyncio.Event()), timeout=30)
+        finally:
+            await zalo_app.close()
+    assert rejected.value.channel == "zalo"
+    assert "ZALO_BOT_TOKEN" in translator("vi")("cli-run-zalo-token-rejected")
