@@ -1,14 +1,16 @@
 """The Zalo channel end to end, beside the Telegram channel in the same run, and a fan-out of
 scheduled prompts at Zalo's configured rate.
 
-    .venv/bin/python bench/bench_zalo.py [--officers 100] [--figures 5] [--fanout 1000] [--rate 10] [--database-url URL]
+    .venv/bin/python bench/bench_zalo.py [--officers 100] [--figures 5] [--steady 20] [--fanout 1000] [--rate 10]
+                                         [--database-url URL]
 
 1. Saturation: N officers (registered in the database beforehand) each send M figures, one after
    another, waiting for each reply, all at once, through the Zalo emulator (tests/zalo_emulator.py,
    loopback HTTP, getUpdates one update per call) and the real ZaloChannel; then the same load
    through the Telegram emulator and the real TelegramChannel. Rate limiters off: this measures
    processing and the one-update-per-call intake, not the platforms' limits. Prints updates per
-   second and update-to-reply p50/p95.
+   second and update-to-reply p50/p95; then the same figures arriving at a steady `--steady` per
+   second (the reply time an officer sees below saturation), Zalo then Telegram.
 2. Fan-out: one tick's prompts to `--fanout` Zalo officers, delivered by the production sender at
    `--rate` per second (ZALO_RATE_PER_SECOND) with the emulator refusing (429) anything beyond
    that rate or one a second per chat after a burst of three. Prints the delivery time, the achieved
@@ -102,13 +104,45 @@ async def drive(emu: ZaloEmulator, users: list[str], messages: list[list[str]]) 
     return elapsed, latencies
 
 
+async def paced(emu: ZaloEmulator, users: list[str], messages: list[list[str]],
+                rate: float) -> tuple[float, list[float]]:
+    """Messages arriving at a steady `rate` per second (officers taking turns): the reply time
+    an officer sees on a busy reporting day, below saturation."""
+    latencies: list[float] = []
+    replies = Replies(emu)
+    watcher = asyncio.create_task(replies.watch())
+    sent: Counter[str] = Counter()
+    order = [(user, text) for round_ in zip(*messages, strict=True) for user, text in zip(users, round_, strict=True)]
+
+    async def one(user: str, text: str) -> None:
+        sent[user] += 1
+        number = sent[user]
+        began = time.perf_counter()
+        emu.user_message(user, text)
+        await replies.until(user, number)
+        latencies.append((time.perf_counter() - began) * 1000)
+
+    started = time.perf_counter()
+    tasks = []
+    for index, (user, text) in enumerate(order):
+        delay = started + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(user, text)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    watcher.cancel()
+    return elapsed, latencies
+
+
 def report(name: str, count: int, seconds: float, latencies: list[float]) -> None:
     q = statistics.quantiles(latencies, n=100)
     print(f"{name:<28} {count} updates in {seconds:6.2f} s = {count / seconds:7.1f} updates/s   "
           f"update→reply p50 {q[49]:6.1f} ms  p95 {q[94]:6.1f} ms")
 
 
-async def zalo_bot(officers: int, figures: int, database_url: str | None) -> tuple[float, list[float]]:
+async def zalo_bot(officers: int, figures: int, database_url: str | None,
+                   rate: float | None = None) -> tuple[float, list[float]]:
     async with fresh_database(database_url) as url:
         now = datetime(2025, 3, 17, 9, 0, tzinfo=ZONE)
         app = build_app(load_settings(DATABASE_URL=url), clock=lambda: now)
@@ -131,7 +165,7 @@ async def zalo_bot(officers: int, figures: int, database_url: str | None) -> tup
             await emu.wait_for_call("getUpdates")
             texts = [[f"{n + 1}: {random.randint(50, 99)},5%" for n in range(figures)] for _ in users]
             with settled_gc():
-                result = await drive(emu, users, texts)
+                result = await (paced(emu, users, texts, rate) if rate else drive(emu, users, texts))
             stop.set()
             await polling
             await channel.sender.settle()
@@ -194,13 +228,17 @@ async def fanout(officers: int, rate: float, database_url: str | None) -> None:
     print(f"second tick at the same instant: {len(again.queued)} queued, {again.delivered} delivered")
 
 
-async def main(officers: int, figures: int, fan: int, rate: float, database_url: str | None) -> None:
+async def main(officers: int, figures: int, fan: int, rate: float, steady: float, database_url: str | None) -> None:
     random.seed(5)
     total = officers * figures
     backend = (database_url or "sqlite").split(":")[0]
     print(f"saturation: {officers} officers × {figures} figures, each waiting for its reply before the next")
     report(f"zalo channel ({backend})", total, *await zalo_bot(officers, figures, database_url))
     report(f"telegram channel ({backend})", total, *await telegram_bot(officers, figures, database_url))
+    if steady:
+        print(f"steady load: the same {total} figures arriving at {steady:g} per second")
+        report(f"zalo channel ({backend})", total, *await zalo_bot(officers, figures, database_url, steady))
+        report(f"telegram channel ({backend})", total, *await telegram_bot(officers, figures, database_url, steady))
     if fan:
         print(f"fan-out: one tick's prompts to {fan:,} Zalo officers at {rate:g}/s")
         await fanout(fan, rate, database_url)
@@ -212,6 +250,7 @@ if __name__ == "__main__":
     parser.add_argument("--figures", type=int, default=5)
     parser.add_argument("--fanout", type=int, default=1000, help="Zalo officers prompted in the fan-out (0: none)")
     parser.add_argument("--rate", type=float, default=10.0, help="ZALO_RATE_PER_SECOND for the fan-out")
+    parser.add_argument("--steady", type=float, default=20.0, help="updates per second in the steady phase (0: none)")
     parser.add_argument("--database-url", help="a PostgreSQL server to run on instead of SQLite")
     args = parser.parse_args()
-    asyncio.run(main(args.officers, args.figures, args.fanout, args.rate, args.database_url))
+    asyncio.run(main(args.officers, args.figures, args.fanout, args.rate, args.steady, args.database_url))
