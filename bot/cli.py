@@ -116,7 +116,8 @@ def _redacted(settings: Settings, text: str) -> str:
     from bot.redact import redact
 
     return redact(text, (secret.get_secret_value() for secret in
-                         (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret) if secret is not None))
+                         (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret,
+                          settings.zalo_webhook_secret) if secret is not None))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -328,13 +329,20 @@ async def cmd_invite(app: App, args: argparse.Namespace) -> int:
     expires = issued.invite.expires_at.astimezone(app.settings.timezone)
     if args.json:
         _print_json({"code": issued.code, "role": role, "unit": unit.code if unit else None,
-                     "telegram_link": link, "expires_at": expires.isoformat()})
+                     "telegram_link": link, "zalo_hint": zalo_hint(issued.code, role),
+                     "expires_at": expires.isoformat()})
         return 0
     print(t("cli-invite-made", code=issued.code, role=t(f"role-{role}"),
             unit=unit.name if unit else (plan.title if plan else "-"), expires=t.date(expires.date())))
     if link:
         print(link)
     return 0
+
+
+def zalo_hint(code: str, role: RoleKind) -> dict[str, str | None]:
+    """How to register on Zalo, which has no deep links: what to send the bot (in the group, for
+    a group invite), and the bot's link, which the platform does not give (getMe has none)."""
+    return {"send": f"/start {code}" if role is RoleKind.GROUP else code, "link": None}
 
 
 async def telegram_username(app: App) -> str | None:
@@ -387,8 +395,9 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
         await run(app)
     except NoChannel:
         raise CommandError(app.t("cli-run-no-channel")) from None
-    except TokenRejected:
-        raise CommandError(app.t("cli-run-token-rejected")) from None
+    except TokenRejected as rejected:
+        message = "cli-run-zalo-token-rejected" if rejected.channel == "zalo" else "cli-run-token-rejected"
+        raise CommandError(app.t(message)) from None
     except AlreadyPolling:
         raise CommandError(app.t("cli-run-already-polling")) from None
     return 0

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL")
     zalo_bot_token: SecretStr | None = Field(None, alias="ZALO_BOT_TOKEN")
     zalo_api_url: str = Field("https://bot-api.zaloplatforms.com", alias="ZALO_API_URL")
+    zalo_rate_per_second: float = Field(10.0, alias="ZALO_RATE_PER_SECOND")
+    zalo_webhook_url: str | None = Field(None, alias="ZALO_WEBHOOK_URL")
+    zalo_webhook_secret: SecretStr | None = Field(None, alias="ZALO_WEBHOOK_SECRET")
+    public_base_url: str | None = Field(None, alias="PUBLIC_BASE_URL")
     bot_timezone: str = Field("Asia/Ho_Chi_Minh", alias="BOT_TIMEZONE")
     bot_locale: str = Field("vi", alias="BOT_LOCALE")
     bot_admins: str = Field("", alias="BOT_ADMINS")
@@ -71,7 +75,7 @@ class Settings(BaseSettings):
         url = url.set(drivername=driver)
         return url.render_as_string(hide_password=False)
 
-    @field_validator("bot_token", "zalo_bot_token", "webhook_secret", mode="before")
+    @field_validator("bot_token", "zalo_bot_token", "webhook_secret", "zalo_webhook_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -103,6 +107,25 @@ class Settings(BaseSettings):
             raise ValueError("config-error-webhook-secret-format")
         return value
 
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Zalo's rule for secret_token: 8-256 characters (kept to ones safe in a header).
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,256}", value.get_secret_value()):
+            raise ValueError("config-error-zalo-webhook-secret-format")
+        return value
+
+    @field_validator("zalo_rate_per_second", mode="before")
+    @classmethod
+    def _rate(cls, value: object) -> object:
+        try:
+            rate = float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("config-error-rate") from None
+        if not 0 < rate <= 1000:
+            raise ValueError("config-error-rate")
+        return rate
+
     @field_validator("telegram_api_url", "zalo_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
@@ -110,7 +133,7 @@ class Settings(BaseSettings):
             raise ValueError("config-error-url")
         return value.strip().rstrip("/")
 
-    @field_validator("webhook_url")
+    @field_validator("webhook_url", "zalo_webhook_url", "public_base_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -200,6 +223,10 @@ def load_settings(**overrides: object) -> Settings:
     if settings.webhook_url and settings.webhook_secret is None:
         t = translator(settings.bot_locale)
         raise ConfigError(t("config-error", variable="WEBHOOK_SECRET", reason=t("config-error-webhook-secret")))
+    if settings.zalo_webhook_url and settings.zalo_webhook_secret is None:
+        t = translator(settings.bot_locale)
+        raise ConfigError(t("config-error", variable="ZALO_WEBHOOK_SECRET",
+                            reason=t("config-error-zalo-webhook-secret")))
     return settings
 
 

@@ -12,11 +12,17 @@ from zoneinfo import ZoneInfo
 
 from bot.app import App, build_app
 from bot.channels.console import ConsoleChannel
+from bot.channels.sender import OutboxSender, SendResult
+from bot.channels.zalo import zalo_steps
 from bot.config import Settings, load_settings
+from bot.files import FileServer
 from bot.seeds import seed_plans
+from handlers.events import Event, Reply
+from handlers.inbox import Inbound, handle_all
 from models import people, store
-from models.kinds import Channel, RoleKind
+from models.kinds import Channel, ChatKind, RoleKind
 from models.plans import load_plan_file
+from models.tables import OutboxMessage
 from scheduler.tick import tick
 
 PLAN_FILE = seed_plans() / "dong-trieu-2025.yaml"
@@ -30,6 +36,43 @@ LAN, MINH, HA, TUAN, HOA = "Lan (xã An Sinh)", "Minh (phường Mạo Khê)", "
     "Tuấn (xã Việt Dân)", "Hoa (phường Kim Sơn)"
 SCRIPTED = {"an-sinh": LAN, "mao-khe": MINH, "hcc": HA, "viet-dan": TUAN, "kim-son": HOA}
 LATE = {"viet-dan", "trang-luong", "hong-thai-tay"}  # units that miss the deadline
+
+
+# One officer and one leader use Zalo, beside the others on Telegram (the console stands in for it).
+ZALO_USERS = {HOA: "zalo-hoa", "Đ/c Phó Chủ tịch (Zalo)": "zalo-pct"}
+ZALO_LEADER = "Đ/c Phó Chủ tịch (Zalo)"
+PUBLIC_BASE_URL = "https://bot.example.gov.vn"
+
+
+class ZaloPhone:
+    """People on Zalo in the demo: their messages go the way the Zalo channel sends them in (one
+    event each, keyed by message id), and replies are rendered by the Zalo channel's own rules
+    (numbered choices, 2,000-character pieces, charts as photos by URL under PUBLIC_BASE_URL),
+    printed instead of posted to the platform."""
+
+    def __init__(self, app: App, write: Callable[[str], None]) -> None:
+        self.app, self.write = app, write
+        self.files = FileServer(app.sessions, PUBLIC_BASE_URL, app.now)
+        self.sender = OutboxSender(app.sessions, Channel.ZALO, self.deliver, worker="demo-zalo", wall_clock=app.now)
+        self.names = {chat: name for name, chat in ZALO_USERS.items()}
+        self._messages = 0
+
+    async def send(self, user: str, text: str) -> None:
+        self._messages += 1
+        chat = ZALO_USERS[user]
+        event = Event(channel=Channel.ZALO, chat_id=chat, chat_kind=ChatKind.PRIVATE, sender_id=chat,
+                      sender_name=user, text=text, message_id=f"m{self._messages}")
+        [outcome] = await handle_all(self.app.deps, [Inbound(event, key=f"{chat}:m{self._messages}")],
+                                     claim_by="demo-zalo")
+        await self.sender.deliver(outcome.held)
+
+    async def deliver(self, row: OutboxMessage) -> SendResult:
+        reply = Reply.from_payload(row.payload).reply
+        links: list[str | None] = [await self.files.publish(a) for a in reply.attachments]
+        for method, params in zalo_steps(reply, row.chat_id, links, self.files.days):
+            shown = params["text"] if method == "sendMessage" else f"[ảnh: {params['photo']}] {params['caption']}"
+            self.write(f"[bot → Zalo · {self.names.get(row.chat_id, row.chat_id)}]\n{shown}")
+        return SendResult(True)
 
 
 class DemoClock:
@@ -54,6 +97,7 @@ class Demo:
         self.quiet = False
         self.channel = ConsoleChannel(app.deps, write=self._bot_says)
         self.sender = self.channel.sender()
+        self.zalo = ZaloPhone(app, self._bot_says)
         self.hidden = 0
         self.shown = 0
         self.brief_group = False
@@ -96,11 +140,14 @@ class Demo:
     async def say(self, user: str, text: str, *, chat: str | None = None, group: bool = False,
                   quiet: bool = False) -> None:
         if not quiet:
-            where = f" @ {chat}" if group else ""
+            where = f" @ {chat}" if group else (" @ Zalo" if user in ZALO_USERS else "")
             self.write(f"[{user}{where}] {text}")
         self.quiet = quiet
         try:
-            await self.channel.send(user, text, chat=chat, group=group)
+            if user in ZALO_USERS and not group:
+                await self.zalo.send(user, text)
+            else:
+                await self.channel.send(user, text, chat=chat, group=group)
         finally:
             self.quiet = False
 
@@ -110,7 +157,8 @@ class Demo:
         self.shown = self.hidden = 0
         self.brief_group = brief_group
         try:
-            report = await tick(self.app.deps, self.clock.now, senders={Channel.CONSOLE: self.sender})
+            report = await tick(self.app.deps, self.clock.now,
+                                senders={Channel.CONSOLE: self.sender, Channel.ZALO: self.zalo.sender})
         finally:
             self.channel.write = self._bot_says
         if self.hidden:
@@ -166,7 +214,8 @@ async def _owed(app: App, user: str) -> list[str]:
     from models.store import load_plan_view
 
     async with app.unit_of_work() as session:
-        person = await person_by_identity(session, Channel.CONSOLE, user)
+        person = await (person_by_identity(session, Channel.ZALO, ZALO_USERS[user]) if user in ZALO_USERS
+                        else person_by_identity(session, Channel.CONSOLE, user))
         assert person is not None
         role = next(r for r in await active_roles(session, person.id) if r.role is RoleKind.OFFICER)
         view = await load_plan_view(session, role.plan_id or 0)
@@ -217,9 +266,13 @@ async def _script(d: Demo) -> None:
     d.narrate(f"Phòng Văn hóa và Thông tin cấp mã mời cho {len(units)} cán bộ đầu mối, lãnh đạo "
               "và nhóm Ban Chỉ đạo (python -m bot invite …)")
     for code, _, _ in units:
-        await d.say(officers[code], f"/start {await d.invite(RoleKind.OFFICER, code)}", quiet=code not in SCRIPTED)
+        invite = await d.invite(RoleKind.OFFICER, code)
+        await d.say(officers[code], invite if officers[code] in ZALO_USERS else f"/start {invite}",
+                    quiet=code not in SCRIPTED)
     d.write(f"   … {len(units) - len(SCRIPTED)} cán bộ khác cũng đăng ký bằng mã của mình.\n")
     await d.say(LEADER, f"/start {await d.invite(RoleKind.LEADER)}")
+    d.narrate("Đồng chí Phó Chủ tịch dùng Zalo, như chị Hoa (phường Kim Sơn): gửi mã mời cho bot trên Zalo")
+    await d.say(ZALO_LEADER, await d.invite(RoleKind.LEADER))
     await d.say(ADMIN, f"/start {await d.invite(RoleKind.ADMIN)}")
     await d.say(ADMIN, f"/start {await d.invite(RoleKind.GROUP)}", chat=GROUP, group=True)
 
@@ -238,6 +291,10 @@ async def _script(d: Demo) -> None:
     d.narrate("Một số liệu sai bị từ chối, kèm cách gửi đúng")
     await d.say(MINH, "2: 120%")
     await d.say(MINH, "2: 82%")
+    d.narrate("Chị Hoa báo cáo trên Zalo: không có nút bấm, bot đánh số các lựa chọn, chị trả lời bằng số")
+    await d.say(HOA, "/baocao")
+    await d.say(HOA, "2")
+    await d.say(HOA, "95%")
     d.narrate("Chị Hà gõ không dấu, dùng viết tắt")
     await d.say(HA, "ct6 dat 91,5%; ct7 = 100%; ct 8: 95")
     await d.say(HA, "chi tieu 6 con thieu bao nhieu")
@@ -285,6 +342,10 @@ async def _script(d: Demo) -> None:
 
     d.clock.at(23, 8)
     await d.tick("2 ngày làm việc sau hạn: báo cáo lên lãnh đạo và phòng theo dõi các đơn vị còn thiếu")
+
+    d.clock.at(23, 9, 15)
+    d.narrate("Đồng chí Phó Chủ tịch xem biểu đồ trên Zalo: ảnh gửi bằng đường dẫn PUBLIC_BASE_URL")
+    await d.say(ZALO_LEADER, "/bieudo")
 
     d.clock.at(23, 9, 30)
     d.narrate("Nhóm Ban Chỉ đạo hỏi lại tổng hợp")

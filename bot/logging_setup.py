@@ -68,8 +68,8 @@ def configure_logging(settings: Settings | None, level: int = logging.WARNING) -
     else:
         handler.setFormatter(logging.Formatter(HUMAN_FORMAT))
     if settings is not None:
-        secrets = [s.get_secret_value() for s in (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret)
-                   if s is not None]
+        secrets = [s.get_secret_value() for s in (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret,
+                                                  settings.zalo_webhook_secret) if s is not None]
         handler.addFilter(Redactor(secrets))
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
 
 from aiogram.exceptions import TelegramUnauthorizedError
@@ -16,6 +17,9 @@ from bot import redact
 from bot.app import App
 from bot.channels.sender import OutboxSender
 from bot.channels.telegram import ALLOWED_UPDATES, CHANNEL, TelegramChannel, make_bot
+from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo_api import ZaloApi, ZaloError
+from bot.files import FileServer
 from bot.health import Health
 from bot.singleton import SenderTurn, sole_poller
 from scheduler.jobs import start_scheduler, stop_scheduler
@@ -30,6 +34,9 @@ DRAIN_ON_STOP = 4.0
 TICK_ON_STOP = 1.0
 START_BACKOFF = (1.0, 60.0)  # first and longest wait between attempts to reach an API at start
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Route = tuple[str, str, Handler]  # (HTTP method, path, handler)
+
 
 class NoChannel(Exception):
     """Nothing to run: no channel is configured."""
@@ -43,7 +50,7 @@ class TokenRejected(Exception):
         self.channel = channel
 
 
-async def start_until_reachable(channel: TelegramChannel, stop: asyncio.Event) -> bool:
+async def start_until_reachable(channel: TelegramChannel | ZaloChannel, stop: asyncio.Event) -> bool:
     """channel.start(), retried with backoff while the API cannot be reached or fails, one log
     line per attempt (the exception's kind only: its text may hold an error page echoing the
     token). False when stopped first, also during a call that hangs."""
@@ -64,9 +71,16 @@ async def start_until_reachable(channel: TelegramChannel, stop: asyncio.Event) -
             return True
         except TelegramUnauthorizedError:
             raise TokenRejected("telegram") from None
+        except ZaloError as exc:
+            if exc.unauthorized:
+                log.error("zalo: the platform refused ZALO_BOT_TOKEN (401); check it in Zalo Bot Creator")
+                raise TokenRejected("zalo") from None
+            log.warning("zalo: the Bot API answered an error at start (attempt %d: %s); retrying in %.0f s",
+                        attempt, exc.error_code, wait)
         except Exception as exc:  # unreachable, timing out, answering 5xx or garbage: keep trying
-            log.warning("telegram: the Bot API cannot be reached (attempt %d: %s); retrying in %.0f s",
-                        attempt, type(exc).__name__, wait)
+            name = "zalo" if isinstance(channel, ZaloChannel) else "telegram"
+            log.warning("%s: the Bot API cannot be reached (attempt %d: %s); retrying in %.0f s",
+                        name, attempt, type(exc).__name__, wait)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=wait)
         wait = min(wait * 2, START_BACKOFF[1])
@@ -81,16 +95,19 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
 
 async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str, secret: str,
-                        host: str, port: int, register: bool = True, health: Health | None = None) -> None:
+                        host: str, port: int, register: bool = True, health: Health | None = None,
+                        routes: list[Route] | None = None) -> None:
     """Receive updates over HTTPS (behind a proxy): every request must carry the secret token,
     and is answered after it is handled, so Telegram retries what failed (TelegramChannel.webhook_handler).
-    The same server answers /healthz and /metrics."""
+    The same server answers /healthz and /metrics, and `routes` (Zalo's webhook, the files)."""
     path = urlparse(url).path or "/"
     web_app = web.Application(middlewares=[health.webhook_calls(path, CHANNEL)] if health else [])
     web_app.router.add_post(path, channel.webhook_handler(secret))
+    for method, route_path, handler in routes or ():
+        web_app.router.add_route(method, route_path, handler)
     if health is not None:
         health.add_routes(web_app)
-    runner = web.AppRunner(web_app)
+    runner = web.AppRunner(web_app, access_log=None)  # a file's path holds its token
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -102,10 +119,15 @@ async def serve_webhook(channel: TelegramChannel, stop: asyncio.Event, url: str,
         await runner.cleanup()  # waits for requests in hand
 
 
-async def serve_monitoring(health: Health, stop: asyncio.Event, host: str, port: int) -> None:
-    """/healthz and /metrics alone, for polling mode (METRICS=1)."""
+async def serve_monitoring(health: Health | None, stop: asyncio.Event, host: str, port: int,
+                           routes: list[Route] | None = None) -> None:
+    """/healthz and /metrics (METRICS=1), and `routes` (Zalo's webhook, the files), when Telegram
+    has no webhook server to carry them."""
     web_app = web.Application()
-    health.add_routes(web_app)
+    for method, path, handler in routes or ():
+        web_app.router.add_route(method, path, handler)
+    if health is not None:
+        health.add_routes(web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -115,8 +137,13 @@ async def serve_monitoring(health: Health, stop: asyncio.Event, host: str, port:
         await runner.cleanup()
 
 
+async def serve_http(routes: list[Route], stop: asyncio.Event, host: str, port: int) -> None:
+    """Serve `routes` alone until stopped (tests, and a Zalo-only bot without monitoring)."""
+    await serve_monitoring(None, stop, host, port, routes)
+
+
 async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxSender],
-                       health: Health | None = None) -> None:
+                       health: Health | None = None, routes: list[Route] | None = None) -> None:
     settings = app.settings
     assert settings.bot_token is not None
     bot = make_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
@@ -144,7 +171,7 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
             host, port = settings.webhook_host_port
             assert settings.webhook_secret is not None
             await serve_webhook(channel, stop, settings.webhook_url, settings.webhook_secret.get_secret_value(),
-                                host, port, health=health)
+                                host, port, health=health, routes=routes)
         else:
             await channel.poll(stop)
         await sender
@@ -160,6 +187,87 @@ async def run_telegram(app: App, stop: asyncio.Event, senders: dict[str, OutboxS
         if turn is not None:
             await turn
         await bot.session.close()
+
+
+def make_zalo_channel(app: App) -> ZaloChannel:
+    settings = app.settings
+    assert settings.zalo_bot_token is not None
+    api = ZaloApi(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_url)
+    files = FileServer(app.sessions, settings.public_base_url, app.now) if settings.public_base_url else None
+    return ZaloChannel(app, api, files=files)
+
+
+def zalo_routes(app: App, channel: ZaloChannel) -> list[Route]:
+    """What the shared HTTP server serves for Zalo: its webhook, when one is configured, and the
+    files under PUBLIC_BASE_URL."""
+    settings = app.settings
+    routes: list[Route] = []
+    if isinstance(channel.files, FileServer):
+        routes.extend(channel.files.routes())  # type: ignore[arg-type]
+    if settings.zalo_webhook_url and settings.zalo_webhook_secret is not None:
+        path = urlparse(settings.zalo_webhook_url).path or "/"
+        routes.append(("POST", path, channel.webhook_handler(settings.zalo_webhook_secret.get_secret_value())))
+    return routes
+
+
+async def run_zalo(app: App, channel: ZaloChannel, stop: asyncio.Event, senders: dict[str, OutboxSender],
+                   health: Health | None = None) -> None:
+    """The Zalo channel beside the others: long polling (the webhook removed first), or the
+    webhook registered on the shared HTTP server (zalo_routes), and its sender."""
+    settings = app.settings
+    senders["zalo"] = channel.sender
+    turn_over = asyncio.Event()
+    turn: asyncio.Task[None] | None = None
+    if SenderTurn.applies(settings.database_url):
+        channel.sender.turn = SenderTurn(settings.database_url, "zalo", channel.api.bot_id,
+                                         on_wake=channel.sender.wake.set)
+        turn = asyncio.create_task(channel.sender.turn.run(turn_over))
+    webhook = settings.zalo_webhook_url
+    if health is not None:
+        health.channel("zalo", "webhook" if webhook else "polling")
+        health.metrics.watch_sender(channel.sender)
+        channel.on_poll = lambda: health.called("zalo")
+    try:
+        if not await start_until_reachable(channel, stop):
+            return
+        assert channel.me is not None
+        if not channel.me.can_join_groups:  # the steering group's summary goes to leaders privately
+            app.deps.groupless.add("zalo")
+        log.info("zalo: %s (id %s, groups %s), %s", channel.me.account_name, channel.me.id,
+                 "allowed" if channel.me.can_join_groups else "not allowed", "webhook" if webhook else "long polling")
+        sender = asyncio.create_task(channel.sender.run(stop))
+        if webhook and settings.zalo_webhook_secret is not None:
+            try:
+                await channel.set_webhook(webhook, settings.zalo_webhook_secret.get_secret_value())
+            except ZaloError as exc:  # a URL the platform will not take: retrying cannot help
+                log.error("zalo: setWebhook was refused (%s: %s); check ZALO_WEBHOOK_URL", exc.error_code,
+                          exc.description)
+                stop.set()
+            await stop.wait()
+        else:
+            try:
+                await channel.poll(stop)
+            except ZaloError as exc:
+                if exc.unauthorized:  # the token was revoked while running
+                    raise TokenRejected("zalo") from None
+                raise
+        await sender
+        await _last_drain(channel.sender)
+    finally:
+        turn_over.set()
+        if turn is not None:
+            await turn
+        await channel.api.close()
+
+
+async def _last_drain(sender: OutboxSender) -> None:
+    try:
+        if sender.sends:
+            await asyncio.wait_for(sender.drain(), timeout=DRAIN_ON_STOP)
+    except asyncio.TimeoutError:
+        pass
+    except Exception:  # the database, most likely; what is left goes out after the next start
+        log.exception("the last outbox drain before stopping failed")
 
 
 def settle_long_lived_objects() -> None:
@@ -179,21 +287,32 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
     install_stop_signals(stop)
     settings = app.settings
     redact.install(secret.get_secret_value() for secret in
-                   (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret) if secret is not None)
+                   (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret, settings.zalo_webhook_secret)
+                   if secret is not None)
     await app.migrate()
     settle_long_lived_objects()
-    if settings.bot_token is None:
+    if settings.bot_token is None and settings.zalo_bot_token is None:
         raise NoChannel()
     async with contextlib.AsyncExitStack() as guards:
-        if not settings.webhook_url:
+        telegram_server = settings.bot_token is not None and settings.webhook_url is not None
+        if settings.bot_token is not None and not settings.webhook_url:
             bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
             await guards.enter_async_context(sole_poller(settings.database_url, CHANNEL, bot_id))
-        # The webhook's server serves /healthz and /metrics too; in polling mode, METRICS=1 starts one.
-        health = Health(app) if settings.webhook_url or settings.metrics else None
+        zalo = make_zalo_channel(app) if settings.zalo_bot_token is not None else None
+        if zalo is not None and not settings.zalo_webhook_url:
+            await guards.enter_async_context(sole_poller(settings.database_url, "zalo", zalo.api.bot_id))
+        routes = zalo_routes(app, zalo) if zalo is not None else []
+        # One HTTP server on WEBHOOK_LISTEN: Telegram's webhook server when there is one, which
+        # carries Zalo's routes and /healthz and /metrics too; otherwise one for those alone.
+        health = Health(app) if telegram_server or settings.metrics or routes else None
         senders: dict[str, OutboxSender] = {}
-        tasks = [asyncio.create_task(run_telegram(app, stop, senders, health))]
-        if health is not None and not settings.webhook_url:
-            tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port)))
+        tasks = []
+        if settings.bot_token is not None:
+            tasks.append(asyncio.create_task(run_telegram(app, stop, senders, health, routes)))
+        if zalo is not None:
+            tasks.append(asyncio.create_task(run_zalo(app, zalo, stop, senders, health)))
+        if health is not None and not telegram_server:
+            tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port, routes)))
         # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
         scheduler = start_scheduler(app.deps, senders, on_report=health.ticked if health else None)
         try:

@@ -58,6 +58,13 @@ async def cmd_tick(app: App, args: argparse.Namespace, out: TextIO | None = None
         bot = make_bot(app.settings.bot_token.get_secret_value(), app.settings.telegram_api_url)
         closers.append(bot.session.close)
         senders["telegram"] = TelegramChannel(app, bot).sender
+    if app.settings.zalo_bot_token is not None:
+        from bot.run import make_zalo_channel
+
+        zalo = make_zalo_channel(app)
+        closers.append(zalo.api.close)
+        senders["zalo"] = zalo.sender
+        await zalo_groups(app, zalo)
     try:
         report = await tick(app.deps, now, senders=senders or None)
     finally:
@@ -65,6 +72,20 @@ async def cmd_tick(app: App, args: argparse.Namespace, out: TextIO | None = None
             await close()
     print_report(app.t, report, app.settings.timezone, out)
     return 1 if report.failed_plans else 0
+
+
+async def zalo_groups(app: App, zalo: Any) -> None:
+    """Whether the Zalo bot can be in groups (getMe); if not, or not known, the steering group's
+    summary goes to each leader on Zalo privately (a copy too many beats none)."""
+    from bot.channels.zalo_api import ZaloError, ZaloNetworkError
+
+    try:
+        await zalo.start()
+    except (ZaloError, ZaloNetworkError):
+        app.deps.groupless.add("zalo")
+        return
+    if not zalo.me.can_join_groups:
+        app.deps.groupless.add("zalo")
 
 
 def print_report(t: Translator, report: TickReport, zone: Any, out: TextIO) -> None:

@@ -55,7 +55,15 @@ class PlanChoice:
     plan_id: int
 
 
-Button = Pick | Answer | Late | Language | PlanChoice
+@dataclass(frozen=True, slots=True)
+class ChannelChoice:
+    """Send scheduled messages on this messenger (None: the one written from last)."""
+
+    channel: str | None
+
+
+Button = Pick | Answer | Late | Language | PlanChoice | ChannelChoice
+_CHANNELS = ("telegram", "zalo", "console")
 
 
 def encode(button: Button) -> str:
@@ -70,6 +78,8 @@ def encode(button: Button) -> str:
             data = f"{VERSION}:lang:{locale}"
         case PlanChoice(plan_id=plan_id):
             data = f"{VERSION}:plan:{plan_id}"
+        case ChannelChoice(channel=channel):
+            data = f"{VERSION}:chan:{channel or 'auto'}"
     assert len(data.encode()) <= MAX_BYTES
     return data
 
@@ -84,6 +94,9 @@ def decode(data: str) -> Button | None:
         return Late(data == "v1:late:missing")
     if data.startswith("v1:lang:") and data[len("v1:lang:"):] in _LANGUAGES:
         return Language(data[len("v1:lang:"):])
+    if data.startswith("v1:chan:") and data[len("v1:chan:"):] in (*_CHANNELS, "auto"):
+        channel = data[len("v1:chan:"):]
+        return ChannelChoice(None if channel == "auto" else channel)
     if (match := _PLAN.fullmatch(data)) is not None:
         return PlanChoice(int(match[1]))
     match = _PICK.fullmatch(data)

@@ -68,6 +68,8 @@ class Route(StrEnum):
 
     UNREACHABLE = "unreachable"
     PLAN = "plan"
+    LINK = "link"  # /lienket: also for a person not yet registered on this messenger
+    CHANNEL = "channel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN), aliases=("xuatexcel",)),
     Command("khonglienlac", "unreachable", Route.UNREACHABLE, "menu-unreachable", _for(_A.ADMIN), admin=1),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
+    Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
+    Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),
     Command("ngonngu", "language", SetLanguage, "menu-language", _for(_A.EVERYONE), private=6,
             aliases=("lang",)),
     Command("huy", "cancel", Cancel, "menu-cancel", _for(_A.EVERYONE), private=7, aliases=("huybo", "stop")),

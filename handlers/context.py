@@ -36,6 +36,9 @@ class Deps:
     limits: Limits = field(default_factory=Limits)  # expensive requests: rate limits, builds in flight
     # Around each event handled (bot/metrics.py: counts, timings, the log's context), if set.
     watch: Callable[[Handling], AbstractContextManager[None]] | None = None
+    # Channels whose bot account cannot be in groups (Zalo's getMe: can_join_groups false): what
+    # would go to the steering group goes to each leader of the plan privately there.
+    groupless: set[str] = field(default_factory=set)
 
 
 @dataclass

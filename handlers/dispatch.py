@@ -10,6 +10,7 @@ from handlers import (
     commands,
     compare,
     limits,
+    linking,
     membership,
     misc,
     plan_choice,
@@ -45,7 +46,7 @@ from handlers.intents import (
     Thanks,
 )
 from handlers.schedule import show_schedule
-from handlers.start import start
+from handlers.start import bare_code, start
 from handlers.understand import MAX_MESSAGE, language_of, understand
 from models import people
 from models.kinds import RoleKind
@@ -57,12 +58,23 @@ log = logging.getLogger(__name__)
 _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.UNREACHABLE: lambda ctx, _: misc.list_unreachable(ctx),
     Route.PLAN: lambda ctx, argument: plan_choice.show_or_choose(ctx, argument),
+    Route.LINK: linking.link_command,
+    Route.CHANNEL: linking.channel_command,
 }
 
 
 async def route(ctx: Ctx) -> None:
     """Who is asking, what they mean, which handler answers; the replies collect in `ctx`. The
     caller (handlers/inbox.py) owns the transaction."""
+    await _route(ctx)
+    e = ctx.event
+    if ctx.person is not None and e.private and ctx.person.last_channel != e.channel:
+        # Where scheduled messages go (/kenh). Written last, like the update's key, so that a
+        # transaction that only reads (a summary being drawn) takes no write lock before its end.
+        ctx.person.last_channel = e.channel
+
+
+async def _route(ctx: Ctx) -> None:
     e = ctx.event
     if e.happening is not None:
         await membership.happened(ctx)
@@ -79,17 +91,33 @@ async def route(ctx: Ctx) -> None:
     if _too_long(ctx):
         return
     found = commands.split(e.text or "")
-    if ctx.person is not None and found is not None and isinstance(found[0].means, Route):
+    if found is not None and (ctx.person is not None or found[0].means is Route.LINK) \
+            and isinstance(found[0].means, Route):
         await _ROUTES[found[0].means](ctx, found[1])
+        return
+    if ctx.person is not None and state.worded(e.text or "") and await _worded_choice(ctx):
         return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:
         if isinstance(intent, Start):
             await start(ctx, intent.code)
+        elif (code := bare_code(e.text or "")) is not None:
+            await start(ctx, code)
         else:
             ctx.say("start-welcome-unregistered")
         return
     await _intent(ctx, intent)
+
+
+async def _worded_choice(ctx: Ctx) -> bool:
+    """An option of the choices just shown, named by its words instead of its number (channels
+    without buttons: Zalo, the console)."""
+    current = await state.load(ctx)
+    data = state.chosen_by_words(current.data, ctx.event.text or "") if current is not None else None
+    if data is None:
+        return False
+    await _choice(ctx, data)
+    return True
 
 
 def _too_long(ctx: Ctx) -> bool:
@@ -219,6 +247,8 @@ async def _choice(ctx: Ctx, data: str) -> None:
                 await report.choose_period(ctx, missing, dict(current.data))
         case buttons.PlanChoice(plan_id=plan_id):
             await plan_choice.choose(ctx, plan_id)
+        case buttons.ChannelChoice(channel=channel):
+            await linking.choose(ctx, channel)
         case buttons.Answer(yes=yes):
             if (current := await _open_question(ctx, "confirm", "confirm-nothing")) is not None:
                 await _confirm(ctx, yes, current)

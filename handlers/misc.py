@@ -8,6 +8,7 @@ from handlers import buttons, state
 from handlers.commands import Audience, for_audience
 from handlers.context import Ctx
 from handlers.events import Choice
+from handlers.linking import CHANNEL_NAMES
 from locales import Translator
 from models import people
 from models.kinds import ChatKind
@@ -99,9 +100,13 @@ async def list_unreachable(ctx: Ctx) -> None:
         return
     t = ctx.t
     lines = [t("unreachable-header", count=len(rows))]
-    for name, since, unit in rows:
+    for name, since, unit, channel in rows:
         local = since.astimezone(ctx.deps.timezone).date()
-        lines.append(t("unreachable-line", name=name, units=unit or "—", since=t.date(local)))
+        if channel is None:
+            lines.append(t("unreachable-line", name=name, units=unit or "—", since=t.date(local)))
+        else:
+            lines.append(t("unreachable-line-channel", name=name, units=unit or "—", since=t.date(local),
+                           channel=CHANNEL_NAMES.get(channel, channel)))
     ctx.say_text("\n".join(lines))
 
 

@@ -73,6 +73,8 @@ async def show_schedule(ctx: Ctx) -> None:
     timing: Timing = next(iter(timings.values()))
     lines += ["", t("schedule-view-footer", zone=str(ctx.deps.timezone),
                     quiet_start=timing.quiet_start.strftime("%H:%M"), quiet_end=timing.quiet_end.strftime("%H:%M"))]
+    if "zalo" in ctx.deps.groupless:
+        lines.append(t("schedule-view-zalo-groupless"))
     ctx.say_text("\n".join(lines))
 
 

@@ -1,12 +1,25 @@
 """Registration by invite: /start CODE in a private chat, or in a group to bind it."""
 from __future__ import annotations
 
+from handlers import linking
 from handlers.context import Ctx
 from handlers.misc import send_help
 from locales import translator
 from models import people, store
 from models.kinds import RoleKind
 from models.tables import Identity, Invite, Person, Plan, Role, Unit
+
+
+def bare_code(text: str) -> str | None:
+    """An invite code sent alone, as Zalo users paste it (Zalo has no deep links that send
+    /start CODE): one word of the code's length and alphabet, dashes and spaces allowed."""
+    typed = text.strip()
+    if not typed or len(typed) > people.CODE_LENGTH + 4 or any(not (c.isalnum() or c in " -") for c in typed):
+        return None
+    code = people.clean_code(typed)
+    if len(code) != people.CODE_LENGTH or any(c not in people.CODE_ALPHABET for c in code):
+        return None
+    return code
 
 
 async def start(ctx: Ctx, code: str | None) -> None:
@@ -19,6 +32,8 @@ async def start(ctx: Ctx, code: str | None) -> None:
     if await _throttled(ctx):
         return
     e = ctx.event
+    if await linking.redeem(ctx, code):  # a /lienket code from the person's other messenger
+        return
     invite = await people.find_invite(ctx.session, code, ctx.now)
     problem = _refusal(ctx, invite)
     if problem:

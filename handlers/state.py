@@ -16,12 +16,14 @@ stateDiagram-v2
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from handlers.context import Ctx
 from handlers.events import Choice
 from models import conversation
 from models.tables import ConversationState
+from models.text import fold
 
 
 async def load(ctx: Ctx) -> ConversationState | None:
@@ -52,8 +54,35 @@ def belongs(ctx: Ctx, data: dict[str, Any]) -> bool:
 
 
 def remember_choices(data: dict[str, Any], choices: tuple[Choice, ...]) -> dict[str, Any]:
-    """Keep the choices shown, so "2" typed on Zalo or the console means the second one."""
-    return {**data, "choices": [choice.data for choice in choices]}
+    """Keep the choices shown, so "2" typed on Zalo or the console means the second one, and so
+    do the option's words ("Zalo", "English")."""
+    return {**data, "choices": [choice.data for choice in choices],
+            "labels": [_words(choice.label) for choice in choices]}
+
+
+def _words(label: str) -> str:
+    """A label as compared with what is typed: folded, letters, digits and spaces only."""
+    return " ".join(re.sub(r"[^\w ]+", " ", fold(label)).split())
+
+
+def worded(text: str) -> bool:
+    """Whether a message could be an option's words rather than a figure or a number."""
+    letters = sum(ch.isalpha() for ch in text)
+    return letters >= 3 and len(text) <= 60 and not any(ch.isdigit() for ch in text)
+
+
+def chosen_by_words(data: dict[str, Any], text: str) -> str | None:
+    """The choice whose label the text names: the whole label, or the start of exactly one."""
+    typed = _words(text)
+    labels, options = data.get("labels") or [], data.get("choices") or []
+    if not typed or len(labels) != len(options):
+        return None
+    exact = [option for label, option in zip(labels, options, strict=True) if label == typed]
+    if exact:
+        return exact[0]
+    starting = [option for label, option in zip(labels, options, strict=True)
+                if label.startswith(typed + " ") or label == typed]
+    return starting[0] if len(starting) == 1 else None
 
 
 def chosen(data: dict[str, Any], number: int) -> str | None:

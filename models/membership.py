@@ -59,3 +59,10 @@ async def admin_contacts(session: AsyncSession, channel: str) -> list[Contact]:
         .distinct().order_by(Person.id))
     return [Contact(person_id, channel, chat_id or external_id, locale)
             for person_id, channel, chat_id, external_id, locale in rows]
+
+
+async def group_chats(session: AsyncSession, channel: str) -> set[str]:
+    """The group chats bound on `channel` that the bot has not left (their rate limits differ)."""
+    rows = await session.scalars(select(GroupBinding.chat_id).where(GroupBinding.channel == channel,
+                                                                    GroupBinding.removed_at.is_(None)))
+    return set(rows)

@@ -14,7 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.kinds import RoleKind
-from models.tables import GroupBinding, Identity, Invite, InviteAttempt, Person, Plan, Role, ServerSecret, Unit
+from models.tables import (
+    GroupBinding,
+    Identity,
+    Invite,
+    InviteAttempt,
+    OutboxMessage,
+    Person,
+    Plan,
+    Role,
+    ServerSecret,
+    Unit,
+)
 
 # No 0/O, 1/I/L: codes are read aloud over the phone and typed from paper.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -258,13 +269,18 @@ async def officer_names(session: AsyncSession, plan_id: int) -> dict[int, str]:
     return {unit_id: name for unit_id, name in rows}
 
 
-async def unreachable(session: AsyncSession) -> list[tuple[str, datetime, str | None]]:
+async def unreachable(session: AsyncSession) -> list[tuple[str, datetime, str | None, str | None]]:
     """People whose messages fail for good (blocked the bot, chat gone), longest first: name, since
-    when, and a unit they are the officer of (None if none); a person with several units, once each."""
+    when, a unit they are the officer of (None if none; a person with several units, once each),
+    and the messenger where the last message failed (None if not known)."""
+    failed_on = (select(OutboxMessage.channel)
+                 .where(OutboxMessage.person_id == Person.id, OutboxMessage.failed_at.is_not(None))
+                 .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc()).limit(1)
+                 .correlate(Person).scalar_subquery())
     rows = await session.execute(
-        select(Person.display_name, Person.unreachable_at, Unit.name)
+        select(Person.display_name, Person.unreachable_at, Unit.name, failed_on)
         .outerjoin(Role, (Role.person_id == Person.id) & Role.ended_at.is_(None) & (Role.role == "officer"))
         .outerjoin(Unit, Unit.id == Role.unit_id)
         .where(Person.unreachable_at.is_not(None)).order_by(Person.unreachable_at)
     )
-    return [(name, since, unit) for name, since, unit in rows]
+    return [(name, since, unit, channel) for name, since, unit, channel in rows]

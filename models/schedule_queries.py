@@ -39,6 +39,18 @@ class Recipient:
         if (channel, chat_id) not in self.addresses:
             self.addresses.append((channel, chat_id))
 
+    def one_channel(self, chosen: str | None, last: str | None) -> None:
+        """A person on several messengers (/lienket) is written to on one: the one chosen with
+        /kenh, else the one they wrote from last, else the one attached last."""
+        if len({channel for channel, _ in self.addresses}) < 2:
+            return
+        for wanted in (chosen, last):
+            picked = [address for address in self.addresses if address[0] == wanted]
+            if picked:
+                self.addresses = picked
+                return
+        self.addresses = self.addresses[-1:]
+
 
 # --- plans and their schedules -------------------------------------------------------------------
 
@@ -78,16 +90,21 @@ async def focal_officers(session: AsyncSession, unit_ids: Sequence[int]) -> dict
     for start in range(0, len(unit_ids), CHUNK):
         rows = await session.execute(
             select(Role.unit_id, Person.id, Person.display_name, Person.locale, Person.unreachable_at,
-                   Identity.channel, Identity.chat_id, Identity.external_id)
+                   Identity.channel, Identity.chat_id, Identity.external_id, Person.prompt_channel,
+                   Person.last_channel)
             .join(Person, Person.id == Role.person_id)
             .outerjoin(Identity, Identity.person_id == Person.id)
             .where(Role.role == "officer", Role.ended_at.is_(None), Role.unit_id.in_(unit_ids[start:start + CHUNK]))
             .order_by(Role.unit_id, Identity.id))
-        for unit_id, person_id, name, locale, unreachable_at, channel, chat_id, external_id in rows:
+        chosen: dict[int, tuple[str | None, str | None]] = {}
+        for unit_id, person_id, name, locale, unreachable_at, channel, chat_id, external_id, prompt, last in rows:
             officer = officers.setdefault(
                 unit_id, Recipient(person_id, name, locale, unreachable=unreachable_at is not None))
+            chosen[unit_id] = (prompt, last)
             if channel is not None:
                 officer.addresses.append((channel, chat_id or external_id))
+        for unit_id, (prompt, last) in chosen.items():
+            officers[unit_id].one_channel(prompt, last)
     return officers
 
 
@@ -101,15 +118,41 @@ async def overseers(session: AsyncSession, plan_id: int, tracking_unit_ids: Sequ
     )
     rows = await session.execute(
         select(Person.id, Person.display_name, Person.locale, Person.unreachable_at, Identity.channel,
-               Identity.chat_id, Identity.external_id)
+               Identity.chat_id, Identity.external_id, Person.prompt_channel, Person.last_channel)
         .join(Role, Role.person_id == Person.id)
         .join(Identity, Identity.person_id == Person.id)
         .where(Role.ended_at.is_(None), oversight)
         .order_by(Person.id, Identity.id))
-    for person_id, name, locale, unreachable_at, channel, chat_id, external_id in rows:
+    chosen: dict[int, tuple[str | None, str | None]] = {}
+    for person_id, name, locale, unreachable_at, channel, chat_id, external_id, prompt, last in rows:
+        chosen[person_id] = (prompt, last)
         person = people.setdefault(person_id, Recipient(person_id, name, locale,
                                                         unreachable=unreachable_at is not None))
         person.add(channel, chat_id or external_id)  # a person with two roles comes once per role
+    for person_id, (prompt, last) in chosen.items():
+        people[person_id].one_channel(prompt, last)
+    return list(people.values())
+
+
+async def leaders(session: AsyncSession, plan_id: int, channels: Sequence[str]) -> list[Recipient]:
+    """The plan's leaders with their addresses on `channels` (where the bot cannot be in groups)."""
+    people: dict[int, Recipient] = {}
+    rows = await session.execute(
+        select(Person.id, Person.display_name, Person.locale, Person.unreachable_at, Identity.channel,
+               Identity.chat_id, Identity.external_id, Person.prompt_channel, Person.last_channel)
+        .join(Role, Role.person_id == Person.id)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Role.ended_at.is_(None), Role.role == "leader", Role.plan_id == plan_id,
+               Identity.channel.in_(sorted(channels)))
+        .order_by(Person.id, Identity.id))
+    chosen: dict[int, tuple[str | None, str | None]] = {}
+    for person_id, name, locale, unreachable_at, channel, chat_id, external_id, prompt, last in rows:
+        chosen[person_id] = (prompt, last)
+        person = people.setdefault(person_id, Recipient(person_id, name, locale,
+                                                        unreachable=unreachable_at is not None))
+        person.add(channel, chat_id or external_id)
+    for person_id, (prompt, last) in chosen.items():
+        people[person_id].one_channel(prompt, last)
     return list(people.values())
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -310,6 +311,10 @@ class Person(Base):
     unreachable_reason: Mapped[str | None] = mapped_column(Text)
     # The plan chosen (/kehoach) or last registered for, when the person has roles in several.
     current_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+    # Issue 14: a person on several messengers (/lienket) gets scheduled messages on the channel
+    # chosen with /kenh, else on the one they wrote from last.
+    prompt_channel: Mapped[str | None] = mapped_column(String(16))
+    last_channel: Mapped[str | None] = mapped_column(String(16))
 
 
 class Identity(Base):
@@ -521,3 +526,36 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]  # a permanent failure (blocked, chat not found)
     channel_message_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- issue 14: files served at PUBLIC_BASE_URL (Zalo takes pictures by URL only) ----------------
+
+
+class PublicFile(Base):
+    """A generated chart or spreadsheet served at {PUBLIC_BASE_URL}/files/{token}/{name} until it
+    expires. Only the token's SHA-256 is stored, so the table alone opens no file; kept in the
+    database so that every process, and the next start, serves it."""
+
+    __tablename__ = "public_files"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LinkCode(Base):
+    """A one-time code (/lienket) that, sent from another messenger, attaches that account to the
+    person who asked for it. Only its SHA-256 is stored."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -50,6 +50,7 @@ from models.schedule_queries import (
     existing_keys,
     focal_officers,
     insert_new,
+    leaders,
     overseers,
     plans_by_code,
     reported,
@@ -250,7 +251,7 @@ async def build_messages(session: Session, deps: Deps, view: PlanView, item: Ite
     facts = await situation(session, view, item)
     texts = Texts(deps.default_locale, deps.calendar, view)
     if item.kind is Kind.SUMMARY:
-        return await _summary_messages(session, facts, texts)
+        return await _summary_messages(session, facts, texts, deps.groupless)
     if item.kind is Kind.ESCALATION:
         return await _escalation_messages(session, facts, texts)
     return await _officer_messages(session, facts, texts)
@@ -307,12 +308,21 @@ async def _escalation_messages(session: Session, facts: Situation, texts: Texts)
     return messages
 
 
-async def _summary_messages(session: Session, facts: Situation, texts: Texts) -> list[Message]:
+async def _summary_messages(session: Session, facts: Situation, texts: Texts,
+                            groupless: set[str] | None = None) -> list[Message]:
     """The steering group's summary of the period just closed, with its two charts: one message
-    per part of the text (each under Telegram's limit), the charts on the last."""
+    per part of the text (each under Telegram's limit), the charts on the last. On a channel whose
+    bot cannot be in groups (`groupless`), each leader of the plan gets it privately instead."""
     item = facts.item
     groups = await active_groups(session, facts.view.plan.id)
-    wanted = [(f"{item.key}:group@{g.channel}:{g.chat_id}", g) for g in groups]
+    wanted: list[tuple[str, _Audience]] = [
+        (f"{item.key}:group@{g.channel}:{g.chat_id}", _Audience(g.channel, g.chat_id, g.title or g.chat_id, None))
+        for g in groups if g.channel not in (groupless or ())]
+    if groupless:
+        wanted.extend((f"{item.key}:p{person.person_id}@{channel}",
+                       _Audience(channel, chat_id, person.name, person.person_id))
+                      for person in await leaders(session, facts.view.plan.id, sorted(groupless))
+                      for channel, chat_id in person.addresses)
     existing = await existing_keys(session, [f"{key}#1" for key, _ in wanted])
     wanted = [(key, group) for key, group in wanted if f"{key}#1" not in existing]
     if not wanted:
@@ -325,14 +335,24 @@ async def _summary_messages(session: Session, facts: Situation, texts: Texts) ->
     parts = render_summary(summary, t)
     charts = tuple(await chart_attachments(summary, t))
     messages = []
-    for key, group in wanted:
+    for key, audience in wanted:
         for number, text in enumerate(parts, start=1):
             messages.append(Message(
-                f"{key}#{number}", item.kind, item, group.channel, group.chat_id, None,
-                group.title or group.chat_id, None, text, t.locale,
+                f"{key}#{number}", item.kind, item, audience.channel, audience.chat_id, audience.person_id,
+                audience.name, None, text, t.locale,
                 charts if number == len(parts) else (),
             ))
     return messages
+
+
+@dataclass(frozen=True)
+class _Audience:
+    """Where a summary goes: a bound group, or a leader privately (person_id)."""
+
+    channel: str
+    chat_id: str
+    name: str
+    person_id: int | None
 
 
 class Texts:

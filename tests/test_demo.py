@@ -16,6 +16,10 @@ def test_the_demo_plays_a_month_and_writes_its_chart_and_spreadsheet(tmp_path: P
                    "🚨 Quá hạn", "❌ Chỉ tiêu 2: tỷ lệ phải từ 0 đến 100%", "✏️ Đã sửa chỉ tiêu 6",
                    "Còn thiếu", "chỉ xem được số liệu của đơn vị mình"):
         assert moment in out, moment
+    # One officer and one leader on Zalo: numbered choices answered by number, charts by link.
+    for moment in ("[Hoa (phường Kim Sơn) @ Zalo] /baocao", "Trả lời 1, 2, 3", "[Hoa (phường Kim Sơn) @ Zalo] 2",
+                   "[ảnh: https://bot.example.gov.vn/files/"):
+        assert moment in out, moment
     png = (tmp_path / "demo-output" / "summary.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
     book = load_workbook(tmp_path / "demo-output" / "results.xlsx", read_only=True)

@@ -1,0 +1,430 @@
+"""The Zalo channel on the Zalo Bot Platform: updates become events, queued replies become API calls.
+
+Like the Telegram channel it decides nothing (handlers/inbox.py is the one way in). What it owns is
+Zalo's side: text messages as Events, what to answer to pictures and stickers, long polling (one
+update per call, no offsets) or a webhook, plain-text rendering (no buttons: choices are numbered
+lines, and the number typed back is mapped to the choice by the handlers' conversation state), the
+2,000-character limit, pictures by URL, and delivery through the outbox within Zalo's limits.
+
+Exactly once: Zalo gives no update id, so the chat and message ids are the update's key, recorded in
+the same transaction as its effects (handlers/inbox.py): a message delivered again (a webhook
+retry, a repeated poll) is stored once and answered once. A polled update is gone from the
+platform once returned, so while the database is unavailable it is kept here and tried again.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from bot.app import App
+from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
+from bot.channels.telegram_text import split_text
+from bot.channels.zalo_api import ZaloApi, ZaloError, ZaloNetworkError
+from handlers.events import Attachment, Event, Reply
+from handlers.inbox import Inbound, Outcome, handle_all
+from locales import translator
+from models import membership
+from models.kinds import ChatKind
+from models.tables import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+MAX_TEXT = 2000  # characters per sendMessage (counted here in UTF-16 units: never more than Zalo's count)
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+TEXT_EVENT = "message.text.received"
+KEY_LENGTH = 64  # processed_updates.update_key
+MAX_WAITING = 1000  # polled updates held while the database is unavailable, before polling pauses
+STOP_WAIT = 5.0  # seconds a stop waits for polled messages to be stored
+TYPING_AFTER = 1.0  # seconds of handling (a summary, charts) after which the chat sees "typing…"
+
+
+def zalo_limits(per_second: float = 10) -> Limits:
+    """Conservative: `per_second` overall (ZALO_RATE_PER_SECOND), about one a second per chat with
+    bursts of three, twenty a minute in a group."""
+    return Limits(per_second=per_second, private_burst=3, private_interval=1.0, group_per_minute=20)
+
+
+class FilePublisher(Protocol):
+    """Serves a generated file at a public URL (bot/files.py); Zalo takes pictures by URL only."""
+
+    days: int
+
+    async def publish(self, attachment: Attachment) -> str: ...
+
+
+@dataclass(frozen=True)
+class Me:
+    id: str
+    account_name: str
+    can_join_groups: bool
+
+
+def update_key(chat_id: str, message_id: str) -> str:
+    """The update's idempotency key: the chat and message ids (hashed when too long to store)."""
+    key = f"{chat_id}:{message_id}"
+    if len(key) <= KEY_LENGTH:
+        return key
+    return "h:" + hashlib.sha256(key.encode()).hexdigest()[:KEY_LENGTH - 2]
+
+
+def choices_text(reply: Reply) -> str:
+    """The reply as Zalo shows it: its text, then its choices as numbered lines and how to answer."""
+    if not reply.choices:
+        return reply.text
+    t = translator(reply.locale)
+    lines = [reply.text, ""] if reply.text else []
+    lines.extend(f"{number}. {choice.label}" for number, choice in enumerate(reply.choices, start=1))
+    count = len(reply.choices)
+    numbers = [str(n) for n in range(1, count + 1)]
+    hint = t("zalo-answer-one") if count == 1 else t("zalo-answer-many", numbers=", ".join(numbers[:-1]),
+                                                     last=numbers[-1])
+    lines.extend(["", hint])
+    return "\n".join(lines)
+
+
+def zalo_steps(reply: Reply, chat_id: str, links: list[str | None], days: int) -> list[tuple[str, dict[str, Any]]]:
+    """The API calls that deliver a reply on Zalo: its text with numbered choices, in pieces of at
+    most 2,000 characters (plain text: the same emoji and layout as elsewhere), each picture as
+    sendPhoto of its public URL, and a spreadsheet (or a picture without a URL) as a line with
+    its link or a line saying where to find it."""
+    t = translator(reply.locale)
+    text = choices_text(reply)
+    notes = []
+    for attachment, link in zip(reply.attachments, links, strict=True):
+        if link is None:
+            notes.append(t("zalo-picture-elsewhere", name=attachment.filename))
+        elif attachment.kind != "photo":
+            notes.append(t("zalo-picture-link", name=attachment.filename, url=link, days=days))
+    text = "\n\n".join(part for part in (text, *notes) if part)
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("sendMessage", {"chat_id": chat_id, "text": piece}) for piece in split_text(text, MAX_TEXT) if piece.strip()]
+    steps.extend(("sendPhoto", {"chat_id": chat_id, "photo": link, "caption": attachment.caption or ""})
+                 for attachment, link in zip(reply.attachments, links, strict=True)
+                 if attachment.kind == "photo" and link is not None)
+    return steps
+
+
+def updates_of(result: Any) -> list[dict[str, Any]]:
+    """getUpdates' result: one update, a list of them, or nothing."""
+    if isinstance(result, dict):
+        return [result] if "message" in result or "event_name" in result else []
+    if isinstance(result, list):
+        return [item for item in result if isinstance(item, dict)]
+    return []
+
+
+class ZaloChannel:
+    def __init__(self, app: App, api: ZaloApi, *, limits: Limits | None = None, sleep: Sleep = asyncio.sleep,
+                 monotonic: Any = time.monotonic, files: FilePublisher | None = None) -> None:
+        self.app = app
+        self.api = api
+        self.me: Me | None = None
+        self.files = files
+        self.worker = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
+        rate = app.settings.zalo_rate_per_second
+        self.limiter = RateLimiter(limits or zalo_limits(rate), clock=monotonic, sleep=sleep)
+        self.sender = OutboxSender(app.sessions, CHANNEL, self.transport, worker=self.worker,
+                                   wall_clock=app.now, sleep=sleep)
+        self.sleep = sleep
+        self._groups: set[str] = set()  # chats seen to be groups (Zalo's ids do not tell)
+        self._progress: dict[int, int] = {}  # outbox id -> steps of it already sent
+        self._links: dict[int, list[str | None]] = {}  # outbox id -> its files' URLs, published once
+        self._answered: OrderedDict[str, None] = OrderedDict()  # non-text messages answered lately
+        self._waiting: list[Inbound] = []  # polled, not yet stored
+        self._intake: asyncio.Task[None] | None = None
+        self._outage = False
+        self.received = 0  # updates polled or posted, for tests and metrics
+        self.on_poll: Callable[[], None] | None = None  # each answered getUpdates or webhook call (/healthz)
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        me = await self.api.call("getMe")
+        me = me if isinstance(me, dict) else {}
+        self.me = Me(id=str(me.get("id") or self.api.bot_id), account_name=str(me.get("account_name") or ""),
+                     can_join_groups=bool(me.get("can_join_groups")))
+        # Zalo's ids do not tell a group from a person: the bound groups are known from the start,
+        # so scheduled summaries to them keep a group's rate after a restart too.
+        async with self.app.sessions() as session:
+            self._groups.update(await membership.group_chats(session, CHANNEL))
+
+    # --- updates --------------------------------------------------------------------------------
+
+    def inbound(self, update: dict[str, Any]) -> Inbound | None:
+        """What a text message means to the bot, with its key; None for anything else."""
+        message = update.get("message")
+        if update.get("event_name") != TEXT_EVENT or not isinstance(message, dict):
+            return None
+        chat, sender = message.get("chat") or {}, message.get("from") or {}
+        chat_id, sender_id = str(chat.get("id") or ""), str(sender.get("id") or "")
+        text = message.get("text")
+        if not chat_id or not sender_id or not isinstance(text, str):
+            return None
+        group = str(chat.get("chat_type") or "").upper() == "GROUP"
+        if group:
+            self._groups.add(chat_id)
+        name = str(sender.get("display_name") or sender.get("first_name") or sender.get("name") or "")
+        mentioned = group and bool(self.me and self.me.account_name
+                                   and f"@{self.me.account_name.lower()}" in text.lower())
+        message_id = str(message.get("message_id") or "")
+        event = Event(channel=CHANNEL, chat_id=chat_id, chat_kind=ChatKind.GROUP if group else ChatKind.PRIVATE,
+                      sender_id=sender_id, sender_name=name, text=text, message_id=message_id or None,
+                      chat_title=str(chat.get("title") or "") or None if group else None, mentioned=mentioned)
+        return Inbound(event, key=update_key(chat_id, message_id) if message_id else None)
+
+    def _not_text(self, update: dict[str, Any]) -> str | None:
+        """The private chat to tell that the bot reads text only (a picture, a sticker), once per
+        message; None when the update needs no answer."""
+        message = update.get("message")
+        if not isinstance(message, dict) or update.get("event_name") == TEXT_EVENT:
+            return None
+        chat = message.get("chat") or {}
+        if str(chat.get("chat_type") or "PRIVATE").upper() == "GROUP" or not chat.get("id"):
+            return None
+        key = update_key(str(chat["id"]), str(message.get("message_id") or ""))
+        if key in self._answered:
+            return None
+        self._answered[key] = None
+        while len(self._answered) > 1000:
+            self._answered.popitem(last=False)
+        return str(chat["id"])
+
+    async def intake(self, updates: list[dict[str, Any]]) -> bool:
+        """Handle posted updates; False when the database is unavailable for some."""
+        return not await self._handle(await self._read(updates))
+
+    async def _read(self, updates: list[dict[str, Any]]) -> list[Inbound]:
+        """The text messages among updates; a picture or sticker in a private chat is answered
+        with what the bot reads."""
+        self.received += len(updates)
+        for chat_id in filter(None, map(self._not_text, updates)):
+            t = translator(self.app.settings.bot_locale)
+            # Sent directly: a short courtesy, not worth a row (a redelivery within the last
+            # thousand messages is not answered twice).
+            await self.transport(OutboxMessage(id=0, chat_id=chat_id,
+                                               payload=Reply(t("zalo-text-only"), locale=t.locale).to_payload()))
+        return [item for update in updates if (item := self.inbound(update)) is not None]
+
+    async def _handle(self, items: list[Inbound]) -> list[Inbound]:
+        """Handle and deliver; returns the items that could not be stored (the database is away)."""
+        if not items:
+            return []
+        typing = asyncio.create_task(self._typing_if_slow({i.event.chat_id for i in items if i.event.private}))
+        try:
+            outcomes = await handle_all(self.app.deps, items, claim_by=self.worker if self.sender.sends else None)
+        finally:
+            typing.cancel()
+        await self._deliver(items, outcomes)
+        waiting = [item for item, outcome in zip(items, outcomes, strict=True) if outcome.unavailable]
+        if waiting and not self._outage:
+            log.warning("zalo: the database is unavailable; %d message(s) wait for it", len(waiting))
+        elif not waiting and self._outage:
+            log.warning("zalo: the database is back; waiting messages are being handled")
+        self._outage = bool(waiting)
+        return waiting
+
+    async def _deliver(self, items: list[Inbound], outcomes: list[Outcome]) -> None:
+        """Queued replies go to the sender (sent while the next update is handled); one that
+        could not even be queued is sent as it is."""
+        held = [row for outcome in outcomes for row in outcome.held]
+        if held:
+            self.sender.hand_over(held)
+        if any(outcome.replies and not outcome.held for outcome in outcomes):
+            self.sender.wake.set()  # queued unclaimed: the holder of the sender turn is nudged
+        for item, outcome in zip(items, outcomes, strict=True):
+            for reply in outcome.unsent:
+                await self.transport(OutboxMessage(id=0, chat_id=item.event.chat_id, payload=reply.to_payload()))
+
+    # --- polling --------------------------------------------------------------------------------
+
+    async def poll(self, stop: asyncio.Event, timeout: int = 30) -> None:
+        """Long polling: one update per call. Each is handed to the intake, which handles what has
+        arrived meanwhile as one batch (each chat's in order), while the next is fetched."""
+        with contextlib.suppress(ZaloError, ZaloNetworkError):
+            await self.api.call("deleteWebhook")  # polling does not work while a webhook is set
+        failures = 0
+        while not stop.is_set():
+            if len(self._waiting) >= MAX_WAITING:  # the database is away: hold off the platform
+                await self._pause(1.0, stop)
+                continue
+            fetch = asyncio.ensure_future(self.api.call("getUpdates", {"timeout": str(timeout)},
+                                                        timeout=timeout + 15))
+            stopper = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if fetch not in done:
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ZaloError, ZaloNetworkError):
+                    await fetch
+                break
+            try:
+                result = fetch.result()
+                failures = 0
+                self._alive()
+            except ZaloError as exc:
+                if exc.timed_out:
+                    failures = 0
+                    self._alive()
+                    continue  # nothing came within the timeout
+                if exc.unauthorized:
+                    log.error("zalo: the platform refused ZALO_BOT_TOKEN (401); check the token in Zalo Bot Creator")
+                    raise
+                failures += 1
+                wait = exc.retry_after or min(30.0, 2.0 ** failures)
+                log.warning("zalo: getUpdates failed (%s); retrying in %.0f s", exc.error_code, wait)
+                await self._pause(wait, stop)
+                continue
+            except ZaloNetworkError as exc:
+                failures += 1
+                wait = min(30.0, 2.0 ** failures)
+                log.warning("zalo: getUpdates failed (%s); retrying in %.0f s", exc, wait)
+                await self._pause(wait, stop)
+                continue
+            await self._take(updates_of(result))
+        try:
+            await asyncio.wait_for(self.settle_intake(), timeout=STOP_WAIT)
+        except TimeoutError:
+            # Polled updates are gone from the platform: what the database never took is lost.
+            log.warning("zalo: stopping with %d polled message(s) not stored (the database is unavailable)",
+                        len(self._waiting))
+
+    def _alive(self) -> None:
+        if self.on_poll is not None:
+            self.on_poll()
+
+    async def _take(self, updates: list[dict[str, Any]]) -> None:
+        self._waiting.extend(await self._read(updates))
+        if self._waiting and (self._intake is None or self._intake.done()):
+            self._intake = asyncio.create_task(self._drain_intake())
+
+    async def _drain_intake(self) -> None:
+        """Handle what was polled, batch after batch; what the database could not take is tried
+        again (the platform will not give it twice), before anything newer of the same chat."""
+        outage = 0
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                waiting = await self._handle(batch)
+            except Exception:  # never lose a polled message to a bug in delivery
+                log.exception("zalo: handling a polled batch failed; it is tried again")
+                waiting = batch
+            if waiting:
+                self._waiting = waiting + self._waiting
+                outage += 1
+                await self.sleep(min(30.0, 2.0 ** min(outage, 5)))
+            else:
+                outage = 0
+
+    async def settle_intake(self) -> None:
+        """Wait until everything polled so far is handled (or waits for the database)."""
+        while self._intake is not None and not self._intake.done():
+            await asyncio.wait([self._intake])
+
+    # --- webhook --------------------------------------------------------------------------------
+
+    def webhook_handler(self, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """The HTTP handler for updates Zalo posts: 403 unless the secret header matches (compared
+        in constant time; nothing is read before), 200 once stored with its replies queued, 503
+        while the database is unavailable so that the platform posts it again."""
+        expected = secret.encode()
+
+        async def on_update(request: web.Request) -> web.Response:
+            given = request.headers.get(SECRET_HEADER, "").encode()
+            if not hmac.compare_digest(given, expected):
+                return web.Response(status=403, text="Forbidden")
+            try:
+                body = await request.json()
+            except ValueError:
+                return web.Response(status=400, text="Bad Request")
+            if isinstance(body, dict) and isinstance(body.get("result"), (dict, list)):
+                body = body["result"]  # the envelope getUpdates uses
+            if not await self.intake(updates_of(body)):
+                return web.Response(status=503, text="Service Unavailable")
+            self._alive()
+            return web.Response(text="ok")
+
+        return on_update
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.api.call("setWebhook", {"url": url, "secret_token": secret})
+
+    async def _pause(self, seconds: float, stop: asyncio.Event) -> None:
+        sleeper, stopper = asyncio.ensure_future(self.sleep(seconds)), asyncio.ensure_future(stop.wait())
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        sleeper.cancel()
+        stopper.cancel()
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def _typing_if_slow(self, chats: set[str]) -> None:
+        """'typing…' in each chat whose message is still being handled after TYPING_AFTER seconds
+        of real time (what the person waits): slow answers only, whatever made them slow."""
+        await asyncio.sleep(TYPING_AFTER)
+        await asyncio.gather(*(self.typing(chat_id) for chat_id in sorted(chats)))
+
+    async def typing(self, chat_id: str) -> None:
+        """'typing…' in the chat, before a slow answer; a courtesy, never an error."""
+        with contextlib.suppress(ZaloError, ZaloNetworkError):
+            await self.api.call("sendChatAction", {"chat_id": chat_id, "action": "typing"})
+
+    async def transport(self, row: OutboxMessage) -> SendResult:
+        try:
+            message_id = await self._send(row)
+        except ZaloError as exc:
+            if exc.error_code == 429:
+                return SendResult(False, retry_after=exc.retry_after or 1.0, error="429 too many requests")
+            if exc.transient or exc.unauthorized:  # a token being replaced is nobody's fault but ours
+                return SendResult(False, error=f"{exc.error_code}", unknown=exc.timed_out)
+            self._forget(row.id)
+            return SendResult(False, permanent=f"{exc.error_code}: {exc.description}"[:200])
+        except ZaloNetworkError as exc:
+            return SendResult(False, error=f"network: {exc}", unknown=not exc.sent_nothing)
+        self._forget(row.id)
+        return SendResult(True, channel_message_id=message_id)
+
+    def _forget(self, row_id: int) -> None:
+        self._progress.pop(row_id, None)
+        self._links.pop(row_id, None)
+
+    async def _send(self, row: OutboxMessage) -> str | None:
+        """The reply's steps (zalo_steps); the id of the last message. A row tried again after
+        some of it went out goes on from the first step not sent."""
+        reply = Reply.from_payload(row.payload).reply
+        links = await self._publish(row.id, reply)
+        steps = zalo_steps(reply, row.chat_id, links, self.files.days if self.files is not None else 0)
+        done = self._progress.get(row.id, 0) if row.id else 0
+        message_id: str | None = None
+        group = row.chat_id in self._groups
+        for index in range(done, len(steps)):
+            method, params = steps[index]
+            async with self.limiter.slot(row.chat_id, group):
+                result = await self.api.call(method, params)
+            message_id = str(result.get("message_id")) if isinstance(result, dict) else None
+            if row.id:
+                self._progress[row.id] = index + 1
+        return message_id
+
+    async def _publish(self, row_id: int, reply: Reply) -> list[str | None]:
+        """Each attachment's public URL, or None where files are not served (no PUBLIC_BASE_URL)."""
+        if self.files is None or not reply.attachments:
+            return [None] * len(reply.attachments)
+        if row_id and row_id in self._links:
+            return self._links[row_id]
+        links: list[str | None] = [await self.files.publish(attachment) for attachment in reply.attachments]
+        if row_id:
+            self._links[row_id] = links
+        return links
