@@ -37,7 +37,7 @@ from handlers.events import Attachment, Event, Reply
 from handlers.inbox import Inbound, Outcome, handle_all
 from locales import translator
 from models import membership
-from models.kinds import ChatKind
+from models.kinds import ChatKind, Urgency
 from models.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ class ZaloChannel:
             t = translator(self.app.settings.bot_locale)
             # Sent directly: a short courtesy, not worth a row (a redelivery within the last
             # thousand messages is not answered twice).
-            await self.transport(OutboxMessage(id=0, chat_id=chat_id,
+            await self.transport(OutboxMessage(id=0, chat_id=chat_id, priority=Urgency.REPLY,
                                                payload=Reply(t("zalo-text-only"), locale=t.locale).to_payload()))
         return [item for update in updates if (item := self.inbound(update)) is not None]
 
@@ -247,7 +247,8 @@ class ZaloChannel:
             self.sender.wake.set()  # queued unclaimed: the holder of the sender turn is nudged
         for item, outcome in zip(items, outcomes, strict=True):
             for reply in outcome.unsent:
-                await self.transport(OutboxMessage(id=0, chat_id=item.event.chat_id, payload=reply.to_payload()))
+                await self.transport(OutboxMessage(id=0, chat_id=item.event.chat_id, payload=reply.to_payload(),
+                                                   priority=Urgency.REPLY))
 
     # --- polling --------------------------------------------------------------------------------
 
@@ -411,7 +412,7 @@ class ZaloChannel:
         group = row.chat_id in self._groups
         for index in range(done, len(steps)):
             method, params = steps[index]
-            async with self.limiter.slot(row.chat_id, group):
+            async with self.limiter.slot(row.chat_id, group, row.priority):
                 result = await self.api.call(method, params)
             message_id = str(result.get("message_id")) if isinstance(result, dict) else None
             if row.id:

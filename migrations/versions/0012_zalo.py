@@ -2,7 +2,7 @@
 (/lienket), and where a person on several messengers gets scheduled messages (/kenh)
 
 Revision ID: 0012
-Revises: 0009 (re-chained after 0010 and 0011 at merge)
+Revises: 0011
 Create Date: 2026-12-03 09:40:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
