@@ -591,7 +591,7 @@ async def test_a_person_linked_across_telegram_and_zalo_reports_from_both_into_o
             before = len(tg_emu.sent)
             tg_emu.user_message(1001, text)
             await tg_emu.wait_until_updates_consumed()
-            await telegram.sender.settle()
+            await telegram.settle()
             return [r.text or "" for r in tg_emu.sent[before:]]
 
         try:
