@@ -141,7 +141,7 @@ ASSIGNMENT_COLUMNS = ("source", "active")
 async def _stored(session: AsyncSession, query: Select[Any], keys: int) -> Stored:
     """The rows `query` selects (id, then `keys` key columns, then the compared columns) by key."""
     stored: Stored = {}
-    for row in await session.execute(query):
+    for row in (await session.execute(query)).all():
         key = row[1] if keys == 1 else tuple(row[1:1 + keys])
         stored[key] = (row[0], *row[1 + keys:])
     return stored
@@ -449,22 +449,36 @@ async def load_plan_view(session: AsyncSession, plan_id: int, cache: ViewCache |
     return view
 
 
+def _columns(model: type) -> list[Any]:
+    """A table's columns, labelled with the mapped attributes' names (the plain classes' fields)."""
+    return [attr.columns[0].label(attr.key) for attr in sa_inspect(model).column_attrs]
+
+
+async def _plain_rows(session: AsyncSession, cls: type, query: Select[Any]) -> list[Any]:
+    """Plain copies straight from Core rows: no ORM instances to build and copy (a province's
+    10,000 units), and each row's JSON values are decoded afresh, so none is shared."""
+    return [cls(**row) for row in (await session.execute(query)).mappings().all()]
+
+
 async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
-    row = await session.get(Plan, plan_id)
-    assert row is not None
-    plan = _plain(PlanData, row)
+    [plan] = await _plain_rows(session, PlanData, select(*_columns(Plan)).where(Plan.id == plan_id))
+    all_parts: dict[int, list[Any]] = {}
+    for part in await _plain_rows(session, PartData, select(*_columns(IndicatorPart))
+                                  .where(IndicatorPart.plan_id == plan_id)
+                                  .order_by(IndicatorPart.indicator_id, IndicatorPart.position, IndicatorPart.id)):
+        all_parts.setdefault(part.indicator_id, []).append(part)
     indicators = []
     parts: dict[int, PartView] = {}
-    for indicator_row in await session.scalars(
-        select(Indicator).where(Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)
-    ):
-        all_parts = tuple(_plain(PartData, part) for part in indicator_row.parts)
-        indicator = _plain(IndicatorData, indicator_row, parts=all_parts)
+    for row in (await session.execute(
+            select(*_columns(Indicator)).where(Indicator.plan_id == plan_id, Indicator.active.is_(True))
+            .order_by(Indicator.position))).mappings():
+        indicator = IndicatorData(**row, parts=tuple(all_parts.get(row["id"], ())))
         indicators.append(indicator)
-        for part in all_parts:
+        for part in indicator.parts:
             if part.active:
                 parts[part.id] = PartView(part, indicator, target_of(part))
-    units = {u.id: _plain(UnitData, u) for u in await session.scalars(select(Unit).where(Unit.plan_id == plan_id))}
+    units = {u.id: u for u in await _plain_rows(session, UnitData,
+                                                select(*_columns(Unit)).where(Unit.plan_id == plan_id))}
     rules = await _deadline_rules(session, plan_id)
     reporters, duties, overridden = await _assignments(session, plan_id, parts)
     collect_from = Period.parse(plan.collect_from) if plan.collect_from else None
@@ -485,20 +499,21 @@ async def _assignments(session: AsyncSession, plan_id: int, parts: dict[int, Par
     """Who reports which active part: part id -> unit ids, unit id -> part ids (in plan order),
     and the parts whose reporters the plan file set."""
     reporters: dict[int, list[int]] = {}
-    duties: dict[int, list[int]] = {}
-    rows = await session.execute(
-        select(Assignment.part_id, Assignment.unit_id, Assignment.source)
-        .join(IndicatorPart, Assignment.part_id == IndicatorPart.id)
-        .where(IndicatorPart.plan_id == plan_id, Assignment.active.is_(True))
-    )
-    order = {part_id: position for position, part_id in enumerate(parts)}
+    a, p = Assignment.__table__, IndicatorPart.__table__  # Core: 300,000 rows for a province
+    rows = (await session.execute(
+        select(a.c.part_id, a.c.unit_id, a.c.source)
+        .join(p, a.c.part_id == p.c.id)
+        .where(p.c.plan_id == plan_id, a.c.active.is_(True))
+    )).all()  # fetched at once: row by row costs a call per row through the async adapter
     overridden: set[int] = set()
     for part_id, unit_id, source in rows:
         if part_id in parts:
             reporters.setdefault(part_id, []).append(unit_id)
-            duties.setdefault(unit_id, []).append(part_id)
             if source == "override":
                 overridden.add(part_id)
-    for part_ids in duties.values():
-        part_ids.sort(key=order.__getitem__)
+    # Each unit's duties in plan order, by walking the parts in that order (no sort per unit).
+    duties: dict[int, list[int]] = {}
+    for part_id in parts:
+        for unit_id in reporters.get(part_id, ()):
+            duties.setdefault(unit_id, []).append(part_id)
     return reporters, duties, overridden
