@@ -18,6 +18,7 @@ from bot.channels.sender import OutboxSender
 from bot.channels.telegram import ALLOWED_UPDATES, CHANNEL, TelegramChannel, make_bot
 from bot.health import Health
 from bot.singleton import SenderTurn, sole_poller
+from handlers.plan_views import keep_plan_views_warm, warm_plan_views
 from scheduler.jobs import start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
@@ -181,9 +182,10 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
     redact.install(secret.get_secret_value() for secret in
                    (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret) if secret is not None)
     await app.migrate()
-    settle_long_lived_objects()
     if settings.bot_token is None:
         raise NoChannel()
+    await warm_plan_views(app.deps)  # before the first update: no question waits for a plan's view
+    settle_long_lived_objects()
     async with contextlib.AsyncExitStack() as guards:
         if not settings.webhook_url:
             bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
@@ -191,7 +193,8 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
         # The webhook's server serves /healthz and /metrics too; in polling mode, METRICS=1 starts one.
         health = Health(app) if settings.webhook_url or settings.metrics else None
         senders: dict[str, OutboxSender] = {}
-        tasks = [asyncio.create_task(run_telegram(app, stop, senders, health))]
+        tasks = [asyncio.create_task(run_telegram(app, stop, senders, health)),
+                 asyncio.create_task(keep_plan_views_warm(app.deps, stop))]
         if health is not None and not settings.webhook_url:
             tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port)))
         # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.

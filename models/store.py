@@ -2,7 +2,7 @@
 of work does (one per command, event or job)."""
 from __future__ import annotations
 
-import copy
+import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field, make_dataclass
@@ -417,17 +417,32 @@ PartData = _plain_class(IndicatorPart)
 IndicatorData = _plain_class(Indicator, "parts")  # parts: every part, as Indicator.parts
 
 
-def _plain(cls: type, row: object, **extra: object) -> Any:
-    # JSON columns are lists and dicts: copied, so no handler can change the shared view's.
-    values = {name: copy.deepcopy(getattr(row, name)) for name in cls.__dataclass_fields__ if name not in extra}
-    return cls(**values, **extra)
-
-
 # How long a plan view is trusted without asking the database whether the plan was re-imported.
 VIEW_RECHECK_SECONDS = 2.0
+# How long after the warmer's last pass a request may still answer from a view whose plan was
+# re-imported, while the warmer builds the new one (issue 19); past that, the request builds it.
+VIEW_STALE_SECONDS = 30.0
 
-# Plan id -> (the plan's file digest and import time, its view, when that stamp was checked).
-ViewCache = dict[int, tuple[tuple[Any, ...], PlanView, float]]
+
+class ViewCache(dict[int, tuple[tuple[Any, ...], PlanView, float]]):
+    """Plan id -> (the plan's file digest and import time, its view, when that stamp was checked).
+
+    `warmed_at`: when a warmer (refresh_plan_views, run in the background by the bot) last went
+    over every plan. While it runs, a request that finds its plan re-imported answers from the
+    view in hand (as a request a moment earlier did) and leaves the rebuilding to the warmer, so
+    no officer's question waits for a province's plan to be read again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed_at: float | None = None
+
+    def warm(self) -> bool:
+        return self.warmed_at is not None and time.monotonic() - self.warmed_at < VIEW_STALE_SECONDS
+
+
+async def _stamp(session: AsyncSession, plan_id: int) -> tuple[Any, ...]:
+    return tuple((await session.execute(
+        select(Plan.file_digest, Plan.imported_at).where(Plan.id == plan_id))).one())
 
 
 async def load_plan_view(session: AsyncSession, plan_id: int, cache: ViewCache | None = None) -> PlanView:
@@ -439,14 +454,35 @@ async def load_plan_view(session: AsyncSession, plan_id: int, cache: ViewCache |
     cached = cache.get(plan_id)
     if cached is not None and time.monotonic() - cached[2] < VIEW_RECHECK_SECONDS:
         return cached[1]
-    stamp = tuple((await session.execute(
-        select(Plan.file_digest, Plan.imported_at).where(Plan.id == plan_id))).one())
-    if cached is not None and cached[0] == stamp:
-        cache[plan_id] = (stamp, cached[1], time.monotonic())
+    stamp = await _stamp(session, plan_id)
+    if cached is not None and (cached[0] == stamp or cache.warm()):
+        if cached[0] == stamp:
+            cache[plan_id] = (stamp, cached[1], time.monotonic())
         return cached[1]
     view = await _build_plan_view(session, plan_id)
     cache[plan_id] = (stamp, view, time.monotonic())
     return view
+
+
+async def refresh_plan_views(session: AsyncSession, cache: ViewCache) -> list[int]:
+    """Build the view of every plan whose file moved since its view was built (or that has none),
+    the slow part in a worker thread so the event loop goes on answering meanwhile; forget the
+    views of plans that are gone. Returns the plans rebuilt. The stamp is read before the rows,
+    so a view is never newer-stamped than its rows: at worst it is built once more."""
+    stamps = {plan_id: (digest, imported_at) for plan_id, digest, imported_at in
+              await session.execute(select(Plan.id, Plan.file_digest, Plan.imported_at))}
+    rebuilt = []
+    for plan_id, stamp in stamps.items():
+        cached = cache.get(plan_id)
+        if cached is None or cached[0] != stamp:
+            cache[plan_id] = (stamp, await _build_plan_view(session, plan_id, offload=True), time.monotonic())
+            rebuilt.append(plan_id)
+        else:
+            cache[plan_id] = (stamp, cached[1], time.monotonic())
+    for plan_id in [plan_id for plan_id in cache if plan_id not in stamps]:
+        del cache[plan_id]
+    cache.warmed_at = time.monotonic()
+    return rebuilt
 
 
 def _columns(model: type) -> list[Any]:
@@ -454,35 +490,64 @@ def _columns(model: type) -> list[Any]:
     return [attr.columns[0].label(attr.key) for attr in sa_inspect(model).column_attrs]
 
 
-async def _plain_rows(session: AsyncSession, cls: type, query: Select[Any]) -> list[Any]:
-    """Plain copies straight from Core rows: no ORM instances to build and copy (a province's
-    10,000 units), and each row's JSON values are decoded afresh, so none is shared."""
-    return [cls(**row) for row in (await session.execute(query)).mappings().all()]
+async def _mappings(session: AsyncSession, query: Select[Any]) -> list[Any]:
+    # Fetched at once: row by row costs a call per row through the async adapter.
+    return list((await session.execute(query)).mappings().all())
 
 
-async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
-    [plan] = await _plain_rows(session, PlanData, select(*_columns(Plan)).where(Plan.id == plan_id))
+@dataclass
+class _PlanRows:
+    """What a plan view is made of, as read from the tables."""
+
+    plan: Any
+    indicators: list[Any]
+    parts: list[Any]
+    units: list[Any]
+    assignments: list[Any]  # (part id, unit id, source) of the active assignments
+    rules: dict[Frequency, DeadlineRule]
+
+
+async def _build_plan_view(session: AsyncSession, plan_id: int, offload: bool = False) -> PlanView:
+    """Read the plan's rows, then make the view of them: in a worker thread when `offload` (for a
+    province that is a second of Python over 300,000 assignments, which the event loop should
+    not wait for)."""
+    a, p = Assignment.__table__, IndicatorPart.__table__
+    [plan] = await _mappings(session, select(*_columns(Plan)).where(Plan.id == plan_id))
+    rows = _PlanRows(
+        plan=plan,
+        indicators=await _mappings(session, select(*_columns(Indicator)).where(
+            Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)),
+        parts=await _mappings(session, select(*_columns(IndicatorPart)).where(IndicatorPart.plan_id == plan_id)
+                              .order_by(IndicatorPart.indicator_id, IndicatorPart.position, IndicatorPart.id)),
+        units=await _mappings(session, select(*_columns(Unit)).where(Unit.plan_id == plan_id)),
+        assignments=list((await session.execute(  # Core: 300,000 rows for a province
+            select(a.c.part_id, a.c.unit_id, a.c.source).join(p, a.c.part_id == p.c.id)
+            .where(p.c.plan_id == plan_id, a.c.active.is_(True)))).all()),
+        rules=await _deadline_rules(session, plan_id),
+    )
+    return await asyncio.to_thread(_assemble, rows) if offload else _assemble(rows)
+
+
+def _assemble(rows: _PlanRows) -> PlanView:
+    """The view of a plan's rows. Plain copies straight from Core rows: no ORM instances to build
+    and copy, and each row's JSON values were decoded afresh, so none is shared."""
+    plan = PlanData(**rows.plan)
     all_parts: dict[int, list[Any]] = {}
-    for part in await _plain_rows(session, PartData, select(*_columns(IndicatorPart))
-                                  .where(IndicatorPart.plan_id == plan_id)
-                                  .order_by(IndicatorPart.indicator_id, IndicatorPart.position, IndicatorPart.id)):
-        all_parts.setdefault(part.indicator_id, []).append(part)
+    for row in rows.parts:
+        all_parts.setdefault(row["indicator_id"], []).append(PartData(**row))
     indicators = []
     parts: dict[int, PartView] = {}
-    for row in (await session.execute(
-            select(*_columns(Indicator)).where(Indicator.plan_id == plan_id, Indicator.active.is_(True))
-            .order_by(Indicator.position))).mappings():
+    for row in rows.indicators:
         indicator = IndicatorData(**row, parts=tuple(all_parts.get(row["id"], ())))
         indicators.append(indicator)
         for part in indicator.parts:
             if part.active:
                 parts[part.id] = PartView(part, indicator, target_of(part))
-    units = {u.id: u for u in await _plain_rows(session, UnitData,
-                                                select(*_columns(Unit)).where(Unit.plan_id == plan_id))}
-    rules = await _deadline_rules(session, plan_id)
-    reporters, duties, overridden = await _assignments(session, plan_id, parts)
+    units = {row["id"]: UnitData(**row) for row in rows.units}
+    reporters, duties, overridden = _assignments(rows.assignments, parts)
     collect_from = Period.parse(plan.collect_from) if plan.collect_from else None
-    return PlanView(plan, indicators, parts, units, rules, reporters, duties, collect_from, frozenset(overridden))
+    return PlanView(plan, indicators, parts, units, rows.rules, reporters, duties, collect_from,
+                    frozenset(overridden))
 
 
 async def _deadline_rules(session: AsyncSession, plan_id: int) -> dict[Frequency, DeadlineRule]:
@@ -494,17 +559,11 @@ async def _deadline_rules(session: AsyncSession, plan_id: int) -> dict[Frequency
     return rules
 
 
-async def _assignments(session: AsyncSession, plan_id: int, parts: dict[int, PartView],
-                       ) -> tuple[dict[int, list[int]], dict[int, list[int]], set[int]]:
+def _assignments(rows: list[Any], parts: dict[int, PartView],
+                 ) -> tuple[dict[int, list[int]], dict[int, list[int]], set[int]]:
     """Who reports which active part: part id -> unit ids, unit id -> part ids (in plan order),
     and the parts whose reporters the plan file set."""
     reporters: dict[int, list[int]] = {}
-    a, p = Assignment.__table__, IndicatorPart.__table__  # Core: 300,000 rows for a province
-    rows = (await session.execute(
-        select(a.c.part_id, a.c.unit_id, a.c.source)
-        .join(p, a.c.part_id == p.c.id)
-        .where(p.c.plan_id == plan_id, a.c.active.is_(True))
-    )).all()  # fetched at once: row by row costs a call per row through the async adapter
     overridden: set[int] = set()
     for part_id, unit_id, source in rows:
         if part_id in parts:
