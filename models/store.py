@@ -87,9 +87,11 @@ async def import_plan(session: AsyncSession, spec: PlanSpec, digest: str, now: d
         result.rows_written += 1
         await session.flush()
     else:
+        written = result.rows_written
         _assign(plan, plan_values, result, "plan")
         if plan.file_digest != digest:
             plan.file_digest, plan.imported_at = digest, now
+            result.rows_written = written + 1  # the plan's row, once, whatever changed in it
     await _import_schedule(session, plan, spec, result)
     await session.flush()
     units = await _import_units(session, plan.id, spec.units, result)
@@ -140,11 +142,10 @@ ASSIGNMENT_COLUMNS = ("source", "active")
 
 async def _stored(session: AsyncSession, query: Select[Any], keys: int) -> Stored:
     """The rows `query` selects (id, then `keys` key columns, then the compared columns) by key."""
-    stored: Stored = {}
-    for row in (await session.execute(query)).all():
-        key = row[1] if keys == 1 else tuple(row[1:1 + keys])
-        stored[key] = (row[0], *row[1 + keys:])
-    return stored
+    rows = (await session.execute(query)).all()
+    if keys == 1:
+        return {row[1]: (row[0], *row[2:]) for row in rows}
+    return {tuple(row[1:1 + keys]): (row[0], *row[1 + keys:]) for row in rows}
 
 
 async def _write(session: AsyncSession, table: Table, inserts: list[dict[str, Any]],
@@ -268,17 +269,17 @@ def indicator_values(spec: IndicatorSpec, position: int) -> dict[str, Any]:
 
 
 async def _sync(session: AsyncSession, table: Table, query: Select[Any], keys: int,
-                wanted: dict[Any, dict[str, Any]], columns: tuple[str, ...], fixed: dict[str, Any],
+                wanted: dict[Any, tuple[Any, ...]], columns: tuple[str, ...], fixed: dict[str, Any],
                 result: ImportResult, what: str) -> dict[Any, int]:
-    """Bring one table's rows of the plan to `wanted` (key -> values): insert the new, update what
-    differs, retire (active = false) what left the file. Returns key -> id."""
+    """Bring one table's rows of the plan to `wanted` (key -> the columns' values, in order): insert
+    the new, update what differs, retire (active = false) what left the file. Returns key -> id."""
     stored = await _stored(session, query, keys)
-    as_tuples = {key: tuple(values[name] for name in columns) for key, values in wanted.items()}
     key_names = [column.name for column in query.selected_columns[1:1 + keys]]
-    inserts = [{**fixed, **dict(zip(key_names, key if keys > 1 else (key,), strict=True)), **values}
+    inserts = [{**fixed, **dict(zip(key_names, key if keys > 1 else (key,), strict=True)),
+                **dict(zip(columns, values, strict=True))}
                for key, values in wanted.items() if key not in stored]
     result.changes[f"{what}-added"] += len(inserts)
-    updates = _compare(stored, as_tuples, columns, result, what)
+    updates = _compare(stored, wanted, columns, result, what)
     updates += _retirements(stored, wanted, columns.index("active"), {"active": False}, result, what)
     result.rows_written += await _write(session, table, inserts, updates)
     if inserts:
@@ -292,14 +293,16 @@ async def _import_indicators(session: AsyncSession, plan_id: int, specs: tuple[I
     wanted = {spec.code: indicator_values(spec, position) for position, spec in enumerate(specs)}
     for values in wanted.values():
         result.conflicts.extend(values["conflicts"])
+    row_values = {code: tuple(values[name] for name in INDICATOR_COLUMNS) for code, values in wanted.items()}
     indicator_ids = await _sync(
         session, indicators,
         select(indicators.c.id, indicators.c.code, *(indicators.c[n] for n in INDICATOR_COLUMNS))
         .where(indicators.c.plan_id == plan_id),
-        1, wanted, INDICATOR_COLUMNS, {"plan_id": plan_id}, result, "indicators")
+        1, row_values, INDICATOR_COLUMNS, {"plan_id": plan_id}, result, "indicators")
     parts = IndicatorPart.__table__
     wanted_parts = {
-        part.code: dict(indicator_id=indicator_ids[spec.code], **part_values(part, position))
+        part.code: tuple(dict(indicator_id=indicator_ids[spec.code], **part_values(part, position))[name]
+                         for name in PART_COLUMNS)
         for spec in specs for position, part in enumerate(spec.parts)
     }
     part_ids = await _sync(
@@ -308,8 +311,7 @@ async def _import_indicators(session: AsyncSession, plan_id: int, specs: tuple[I
         1, wanted_parts, PART_COLUMNS, {"plan_id": plan_id}, result, "parts")
     assignments = Assignment.__table__
     wanted_assignments = {
-        (part_ids[part.code], units[unit_code]): {
-            "source": "override" if part.reporters_overridden else "derived", "active": True}
+        (part_ids[part.code], units[unit_code]): ("override" if part.reporters_overridden else "derived", True)
         for spec in specs for part in spec.parts for unit_code in part.reporters
     }
     await _sync(
