@@ -492,9 +492,22 @@ def _columns(model: type) -> list[Any]:
     return [attr.columns[0].label(attr.key) for attr in sa_inspect(model).column_attrs]
 
 
-async def _mappings(session: AsyncSession, query: Select[Any]) -> list[Any]:
-    # Fetched at once: row by row costs a call per row through the async adapter.
-    return list((await session.execute(query)).mappings().all())
+# Rows fetched at a time by the warmer: between two batches the event loop answers others.
+WARM_BATCH = 5000
+
+
+async def _fetch(session: AsyncSession, query: Select[Any], mappings: bool, offload: bool) -> list[Any]:
+    """All the rows at once (row by row costs a call per row through the async adapter); for the
+    warmer in batches, so reading a province's 300,000 assignments does not hold the loop."""
+    if not offload:
+        result = await session.execute(query)
+        return list(result.mappings().all() if mappings else result.all())
+    rows: list[Any] = []
+    streamed = await session.stream(query)
+    async for batch in (streamed.mappings() if mappings else streamed).partitions(WARM_BATCH):
+        rows.extend(batch)
+        await asyncio.sleep(0)  # let a waiting request run between batches
+    return rows
 
 
 @dataclass
@@ -514,17 +527,18 @@ async def _build_plan_view(session: AsyncSession, plan_id: int, offload: bool = 
     province that is a second of Python over 300,000 assignments, which the event loop should
     not wait for)."""
     a, p = Assignment.__table__, IndicatorPart.__table__
-    [plan] = await _mappings(session, select(*_columns(Plan)).where(Plan.id == plan_id))
+    [plan] = await _fetch(session, select(*_columns(Plan)).where(Plan.id == plan_id), True, False)
     rows = _PlanRows(
         plan=plan,
-        indicators=await _mappings(session, select(*_columns(Indicator)).where(
-            Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)),
-        parts=await _mappings(session, select(*_columns(IndicatorPart)).where(IndicatorPart.plan_id == plan_id)
-                              .order_by(IndicatorPart.indicator_id, IndicatorPart.position, IndicatorPart.id)),
-        units=await _mappings(session, select(*_columns(Unit)).where(Unit.plan_id == plan_id)),
-        assignments=list((await session.execute(  # Core: 300,000 rows for a province
-            select(a.c.part_id, a.c.unit_id, a.c.source).join(p, a.c.part_id == p.c.id)
-            .where(p.c.plan_id == plan_id, a.c.active.is_(True)))).all()),
+        indicators=await _fetch(session, select(*_columns(Indicator)).where(
+            Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position), True, False),
+        parts=await _fetch(session, select(*_columns(IndicatorPart)).where(IndicatorPart.plan_id == plan_id)
+                           .order_by(IndicatorPart.indicator_id, IndicatorPart.position, IndicatorPart.id),
+                           True, False),
+        units=await _fetch(session, select(*_columns(Unit)).where(Unit.plan_id == plan_id), True, offload),
+        assignments=await _fetch(session, select(a.c.part_id, a.c.unit_id, a.c.source)  # 300,000 for a province
+                                 .join(p, a.c.part_id == p.c.id)
+                                 .where(p.c.plan_id == plan_id, a.c.active.is_(True)), False, offload),
         rules=await _deadline_rules(session, plan_id),
     )
     return await asyncio.to_thread(_assemble, rows) if offload else _assemble(rows)
