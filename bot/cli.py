@@ -167,6 +167,14 @@ async def import_plan_file(app: App, path: Path) -> store.ImportResult:
     return result
 
 
+def import_rows_line(t: Translator, result: store.ImportResult) -> str:
+    """What the import wrote, table by table: added, changed, retired, unchanged, and rows written."""
+    tallies = {what: t("cli-import-tally", **dict(zip(("added", "updated", "retired", "unchanged"),
+                                                      result.tally(what), strict=True)))
+               for what in ("units", "indicators", "parts", "assignments")}
+    return t("cli-import-rows", written=result.rows_written, **tallies)
+
+
 async def cmd_import_plan(app: App, args: argparse.Namespace) -> int:
     t = app.t
     files = plan_files(args.paths)
@@ -189,6 +197,7 @@ async def cmd_import_plan(app: App, args: argparse.Namespace) -> int:
         else:
             message = "cli-import-unchanged"
         print(t(message, code=summary.code, path=str(path), indicators=summary.indicators, units=summary.units))
+        print(import_rows_line(t, result))
         for conflict in result.conflicts:  # one line each, every time: until the file settles it
             print(t("cli-import-conflict", plan=summary.code, part=conflict["part"], source=conflict["source"],
                     other=conflict["target"], chosen_source=conflict["chosen_source"],

@@ -22,6 +22,7 @@ from bot.channels.zalo_api import ZaloApi, ZaloError
 from bot.files import FileServer
 from bot.health import Health
 from bot.singleton import SenderTurn, sole_poller
+from handlers.plan_views import keep_plan_views_warm, warm_plan_views
 from scheduler.jobs import start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
@@ -290,9 +291,10 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
                    (settings.bot_token, settings.zalo_bot_token, settings.webhook_secret, settings.zalo_webhook_secret)
                    if secret is not None)
     await app.migrate()
-    settle_long_lived_objects()
     if settings.bot_token is None and settings.zalo_bot_token is None:
         raise NoChannel()
+    await warm_plan_views(app.deps)  # before the first update: no question waits for a plan's view
+    settle_long_lived_objects()
     async with contextlib.AsyncExitStack() as guards:
         telegram_server = settings.bot_token is not None and settings.webhook_url is not None
         if settings.bot_token is not None and not settings.webhook_url:
@@ -306,7 +308,7 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
         # carries Zalo's routes and /healthz and /metrics too; otherwise one for those alone.
         health = Health(app) if telegram_server or settings.metrics or routes else None
         senders: dict[str, OutboxSender] = {}
-        tasks = []
+        tasks = [asyncio.create_task(keep_plan_views_warm(app.deps, stop))]
         if settings.bot_token is not None:
             tasks.append(asyncio.create_task(run_telegram(app, stop, senders, health, routes)))
         if zalo is not None:

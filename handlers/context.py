@@ -32,7 +32,7 @@ class Deps:
     default_locale: str = "vi"
     admins: frozenset[tuple[str, str]] = frozenset()
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
-    plan_views: ViewCache = field(default_factory=dict)  # models.store.load_plan_view's cache
+    plan_views: ViewCache = field(default_factory=ViewCache)  # models.store.load_plan_view's cache
     limits: Limits = field(default_factory=Limits)  # expensive requests: rate limits, builds in flight
     # Around each event handled (bot/metrics.py: counts, timings, the log's context), if set.
     watch: Callable[[Handling], AbstractContextManager[None]] | None = None

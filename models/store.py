@@ -2,14 +2,14 @@
 of work does (one per command, event or job)."""
 from __future__ import annotations
 
-import copy
+import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field, make_dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, inspect as sa_inspect, select
+from sqlalchemy import Select, Table, bindparam, func, insert, inspect as sa_inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period
@@ -33,10 +33,17 @@ class ImportResult:
     created: bool
     changes: Counter[str] = field(default_factory=Counter)  # "units-added", "parts-updated", ...
     conflicts: list[dict[str, Any]] = field(default_factory=list)  # conflict_rows of every indicator
+    unchanged: Counter[str] = field(default_factory=Counter)  # "units", "parts", ...: rows left as they were
+    rows_written: int = 0  # rows inserted or updated, every table together
 
     @property
     def changed(self) -> bool:
         return self.created or any(self.changes.values())
+
+    def tally(self, what: str) -> tuple[int, int, int, int]:
+        """(added, updated, retired, unchanged) rows of one kind: "units", "parts", ..."""
+        return (self.changes[f"{what}-added"], self.changes[f"{what}-updated"], self.changes[f"{what}-retired"],
+                self.unchanged[what])
 
 
 def _assign(row: Any, values: dict[str, Any], result: ImportResult, what: str) -> None:
@@ -48,13 +55,21 @@ def _assign(row: Any, values: dict[str, Any], result: ImportResult, what: str) -
             dirty = True
     if dirty:
         result.changes[f"{what}-updated"] += 1
+        result.rows_written += 1
+    else:
+        result.unchanged[what] += 1
 
 
 async def import_plan(session: AsyncSession, spec: PlanSpec, digest: str, now: datetime) -> ImportResult:
     """Create or update a plan in place from a validated spec.
 
     Rows are matched by code. Nothing is deleted: units, indicators, parts and assignments that
-    left the file are kept inactive, so submitted figures and their history survive."""
+    left the file are kept inactive, so submitted figures and their history survive.
+
+    Set-based (issue 19): each table's rows of the plan are read at once, compared in memory, and
+    only the rows that are new or differ are written, in a few executemany statements. A province
+    of 10,000 units and 30 indicators is 300,000 assignments: one statement per row made that a
+    minute; re-importing a file that changed little now writes little."""
     plan = await session.scalar(select(Plan).where(Plan.code == spec.code))
     result = ImportResult(spec.code, created=plan is None)
     plan_values = dict(
@@ -69,16 +84,19 @@ async def import_plan(session: AsyncSession, spec: PlanSpec, digest: str, now: d
     if plan is None:
         plan = Plan(code=spec.code, created_at=now, imported_at=now, file_digest=digest, **plan_values)
         session.add(plan)
+        result.rows_written += 1
         await session.flush()
     else:
+        written = result.rows_written
         _assign(plan, plan_values, result, "plan")
         if plan.file_digest != digest:
             plan.file_digest, plan.imported_at = digest, now
-
+            result.rows_written = written + 1  # the plan's row, once, whatever changed in it
     await _import_schedule(session, plan, spec, result)
-    units = await _import_units(session, plan, spec.units, result)
-    await _import_indicators(session, plan, spec.indicators, units, result)
     await session.flush()
+    units = await _import_units(session, plan.id, spec.units, result)
+    await _import_indicators(session, plan.id, spec.indicators, units, result)
+    _forget_stale(session)
     return result
 
 
@@ -97,42 +115,114 @@ async def _import_schedule(session: AsyncSession, plan: Plan, spec: PlanSpec, re
         if rule is None:
             session.add(ScheduleRule(plan_id=plan.id, frequency=frequency.value, **values))
             result.changes["schedule-added"] += 1
+            result.rows_written += 1
         else:
             _assign(rule, values, result, "schedule")
 
 
-async def _import_units(session: AsyncSession, plan: Plan, specs: tuple[UnitSpec, ...],
-                        result: ImportResult) -> dict[str, Unit]:
-    rows = {u.code: u for u in await session.scalars(select(Unit).where(Unit.plan_id == plan.id))}
-    for spec in specs:
-        values = dict(
-            name=spec.name, kind=spec.kind, aliases=list(spec.aliases), named_in_plan=spec.named_in_plan,
-            active=spec.active, deactivated_on=spec.deactivated_on,
-            deactivation_reason=spec.deactivation_reason, in_file=True,
-        )
-        row = rows.get(spec.code)
+# --- set-based writing -----------------------------------------------------------------------
+
+# Stored rows as the importer compares them: key -> (id, the compared columns' values, in order).
+Stored = dict[Any, tuple[Any, ...]]
+
+UNIT_COLUMNS = ("name", "kind", "aliases", "named_in_plan", "active", "deactivated_on", "deactivation_reason",
+                "in_file", "parent_id", "merged_into_id")
+INDICATOR_COLUMNS = (
+    "number", "position", "table_code", "group_code", "title", "text", "lead", "coordinating", "tracking",
+    "province_target", "target_raw", "baseline_raw", "baseline", "level_raw", "level", "frequency",
+    "accumulation", "formula", "basis", "reporters_reason", "target_source", "conflicts", "active",
+)
+PART_COLUMNS = (
+    "indicator_id", "position", "label", "target_raw", "measure", "comparison", "value", "low", "high",
+    "unit_label", "due", "numerator_label", "denominator_label", "applies_to", "condition", "active",
+    "allow_not_applicable",
+)
+ASSIGNMENT_COLUMNS = ("source", "active")
+
+
+async def _stored(session: AsyncSession, query: Select[Any], keys: int) -> Stored:
+    """The rows `query` selects (id, then `keys` key columns, then the compared columns) by key."""
+    rows = (await session.execute(query)).all()
+    if keys == 1:
+        return {row[1]: (row[0], *row[2:]) for row in rows}
+    return {tuple(row[1:1 + keys]): (row[0], *row[1 + keys:]) for row in rows}
+
+
+async def _write(session: AsyncSession, table: Table, inserts: list[dict[str, Any]],
+                 updates: list[dict[str, Any]]) -> int:
+    """New rows in one executemany; changed rows (`_id` and the changed columns) in one executemany
+    per set of changed columns. Returns the rows written."""
+    if inserts:
+        await session.execute(insert(table), inserts)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in updates:
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for rows in by_columns.values():
+        # No .values(): the SET clause is made of the parameters' other keys.
+        await session.execute(update(table).where(table.c.id == bindparam("_id")), rows)
+    return len(inserts) + len(updates)
+
+
+def _compare(stored: Stored, wanted: dict[Any, tuple[Any, ...]], columns: tuple[str, ...],
+             result: ImportResult, what: str) -> list[dict[str, Any]]:
+    """The updates that bring stored rows to what the file wants: only the columns that differ, only
+    for the rows where something does."""
+    updates = []
+    for key, values in wanted.items():
+        row = stored.get(key)
         if row is None:
-            row = Unit(plan_id=plan.id, code=spec.code, **values)
-            session.add(row)
-            rows[spec.code] = row
-            result.changes["units-added"] += 1
+            continue
+        changed = {name: value for name, old, value in zip(columns, row[1:], values, strict=True) if old != value}
+        if changed:
+            updates.append({"_id": row[0], **changed})
+            result.changes[f"{what}-updated"] += 1
         else:
-            _assign(row, values, result, "units")
-    in_file = {spec.code for spec in specs}
-    for code, row in rows.items():
-        if code not in in_file and row.in_file:
-            row.in_file = False
-            row.active = False
-            result.changes["units-retired"] += 1
-    await session.flush()
-    for spec in specs:
-        row = rows[spec.code]
-        links = dict(
-            parent_id=rows[spec.parent].id if spec.parent else None,
-            merged_into_id=rows[spec.merged_into].id if spec.merged_into else None,
-        )
-        _assign(row, links, result, "units")
-    return rows
+            result.unchanged[what] += 1
+    return updates
+
+
+def _retirements(stored: Stored, wanted: dict[Any, Any], live: int, retired: dict[str, Any],
+                 result: ImportResult, what: str) -> list[dict[str, Any]]:
+    """Rows that left the file stay, inactive: figures given for them keep their history. `live`:
+    the position (in the compared columns) of the flag that says the row is still in the plan."""
+    updates = [{"_id": row[0], **retired} for key, row in stored.items() if key not in wanted and row[1 + live]]
+    result.changes[f"{what}-retired"] += len(updates)
+    return updates
+
+
+async def _import_units(session: AsyncSession, plan_id: int, specs: tuple[UnitSpec, ...],
+                        result: ImportResult) -> dict[str, int]:
+    """Units by code -> id. New ones are inserted in the file's order (their ids keep it: units are
+    listed by id) without links, then parents and successors are set where they differ."""
+    t = Unit.__table__
+    query = select(t.c.id, t.c.code, *(t.c[name] for name in UNIT_COLUMNS)).where(t.c.plan_id == plan_id)
+    stored = await _stored(session, query, 1)
+    values = {
+        spec.code: (spec.name, spec.kind, list(spec.aliases), spec.named_in_plan, spec.active, spec.deactivated_on,
+                    spec.deactivation_reason, True)
+        for spec in specs
+    }
+    inserts = [dict(zip(UNIT_COLUMNS, (*values[spec.code], None, None), strict=True), plan_id=plan_id, code=spec.code)
+               for spec in specs if spec.code not in stored]
+    result.changes["units-added"] += len(inserts)
+    retire = _retirements(stored, values, UNIT_COLUMNS.index("in_file"), {"in_file": False, "active": False},
+                          result, "units")
+    result.rows_written += await _write(session, t, inserts, retire)
+    if inserts:
+        stored = await _stored(session, query, 1)
+    ids = {code: row[0] for code, row in stored.items()}
+    wanted = {
+        spec.code: (*values[spec.code], ids[spec.parent] if spec.parent else None,
+                    ids[spec.merged_into] if spec.merged_into else None)
+        for spec in specs
+    }
+    added = {row["code"] for row in inserts}
+    updates = _compare({code: row for code, row in stored.items() if code not in added}, wanted, UNIT_COLUMNS,
+                       result, "units")
+    # New units' links: written, but the units count as added, not updated.
+    updates += _compare({code: stored[code] for code in added}, wanted, UNIT_COLUMNS, ImportResult("", False), "units")
+    result.rows_written += await _write(session, t, [], updates)
+    return ids
 
 
 def part_values(spec: PartSpec, position: int) -> dict[str, Any]:
@@ -166,74 +256,79 @@ def conflict_rows(spec: IndicatorSpec) -> list[dict[str, Any]]:
     ]
 
 
-async def _import_indicators(session: AsyncSession, plan: Plan, specs: tuple[IndicatorSpec, ...],
-                             units: dict[str, Unit], result: ImportResult) -> None:
-    indicators = {i.code: i for i in await session.scalars(select(Indicator).where(Indicator.plan_id == plan.id))}
-    parts = {p.code: p for p in await session.scalars(select(IndicatorPart).where(IndicatorPart.plan_id == plan.id))}
-    assignments = {
-        (a.part_id, a.unit_id): a
-        for a in await session.scalars(
-            select(Assignment).join(IndicatorPart, Assignment.part_id == IndicatorPart.id)
-            .where(IndicatorPart.plan_id == plan.id)
-        )
-    }
-    seen_indicators: set[str] = set()
-    seen_parts: set[str] = set()
-    seen_assignments: set[tuple[int, int]] = set()
-    for position, spec in enumerate(specs):
-        values = dict(
-            number=spec.number, position=position, table_code=spec.table, group_code=spec.group,
-            title=spec.title, text=spec.text, lead=spec.lead, coordinating=spec.coordinating,
-            tracking=spec.tracking, province_target=spec.province_target, target_raw=spec.target_raw,
-            baseline_raw=spec.baseline_raw, baseline=spec.baseline, level_raw=spec.level_raw,
-            level=spec.level, frequency=spec.frequency.value, accumulation=spec.accumulation,
-            formula=spec.formula, basis=spec.basis, reporters_reason=spec.reporters_reason,
-            target_source=spec.target_source, conflicts=conflict_rows(spec), active=True,
-        )
-        row = indicators.get(spec.code)
-        if row is None:
-            row = Indicator(plan_id=plan.id, code=spec.code, **values)
-            session.add(row)
-            indicators[spec.code] = row
-            result.changes["indicators-added"] += 1
-            await session.flush()
-        else:
-            _assign(row, values, result, "indicators")
+def indicator_values(spec: IndicatorSpec, position: int) -> dict[str, Any]:
+    return dict(
+        number=spec.number, position=position, table_code=spec.table, group_code=spec.group,
+        title=spec.title, text=spec.text, lead=spec.lead, coordinating=spec.coordinating,
+        tracking=spec.tracking, province_target=spec.province_target, target_raw=spec.target_raw,
+        baseline_raw=spec.baseline_raw, baseline=spec.baseline, level_raw=spec.level_raw,
+        level=spec.level, frequency=spec.frequency.value, accumulation=spec.accumulation,
+        formula=spec.formula, basis=spec.basis, reporters_reason=spec.reporters_reason,
+        target_source=spec.target_source, conflicts=conflict_rows(spec), active=True,
+    )
+
+
+async def _sync(session: AsyncSession, table: Table, query: Select[Any], keys: int,
+                wanted: dict[Any, tuple[Any, ...]], columns: tuple[str, ...], fixed: dict[str, Any],
+                result: ImportResult, what: str) -> dict[Any, int]:
+    """Bring one table's rows of the plan to `wanted` (key -> the columns' values, in order): insert
+    the new, update what differs, retire (active = false) what left the file. Returns key -> id."""
+    stored = await _stored(session, query, keys)
+    key_names = [column.name for column in query.selected_columns[1:1 + keys]]
+    inserts = [{**fixed, **dict(zip(key_names, key if keys > 1 else (key,), strict=True)),
+                **dict(zip(columns, values, strict=True))}
+               for key, values in wanted.items() if key not in stored]
+    result.changes[f"{what}-added"] += len(inserts)
+    updates = _compare(stored, wanted, columns, result, what)
+    updates += _retirements(stored, wanted, columns.index("active"), {"active": False}, result, what)
+    result.rows_written += await _write(session, table, inserts, updates)
+    if inserts:
+        stored = await _stored(session, query, keys)
+    return {key: row[0] for key, row in stored.items()}
+
+
+async def _import_indicators(session: AsyncSession, plan_id: int, specs: tuple[IndicatorSpec, ...],
+                             units: dict[str, int], result: ImportResult) -> None:
+    indicators = Indicator.__table__
+    wanted = {spec.code: indicator_values(spec, position) for position, spec in enumerate(specs)}
+    for values in wanted.values():
         result.conflicts.extend(values["conflicts"])
-        seen_indicators.add(spec.code)
-        for part_position, part_spec in enumerate(spec.parts):
-            pvalues = part_values(part_spec, part_position)
-            part = parts.get(part_spec.code)
-            if part is None:
-                part = IndicatorPart(plan_id=plan.id, indicator_id=row.id, code=part_spec.code, **pvalues)
-                session.add(part)
-                parts[part_spec.code] = part
-                result.changes["parts-added"] += 1
-                await session.flush()
-            else:
-                _assign(part, dict(indicator_id=row.id, **pvalues), result, "parts")
-            seen_parts.add(part_spec.code)
-            source = "override" if part_spec.reporters_overridden else "derived"
-            for unit_code in part_spec.reporters:
-                key = (part.id, units[unit_code].id)
-                seen_assignments.add(key)
-                assignment = assignments.get(key)
-                if assignment is None:
-                    session.add(Assignment(part_id=part.id, unit_id=units[unit_code].id, source=source, active=True))
-                    result.changes["assignments-added"] += 1
-                else:
-                    _assign(assignment, dict(source=source, active=True), result, "assignments")
-    _retire(indicators, seen_indicators, result, "indicators")
-    _retire(parts, seen_parts, result, "parts")
-    _retire(assignments, seen_assignments, result, "assignments")
+    row_values = {code: tuple(values[name] for name in INDICATOR_COLUMNS) for code, values in wanted.items()}
+    indicator_ids = await _sync(
+        session, indicators,
+        select(indicators.c.id, indicators.c.code, *(indicators.c[n] for n in INDICATOR_COLUMNS))
+        .where(indicators.c.plan_id == plan_id),
+        1, row_values, INDICATOR_COLUMNS, {"plan_id": plan_id}, result, "indicators")
+    parts = IndicatorPart.__table__
+    wanted_parts = {
+        part.code: tuple(dict(indicator_id=indicator_ids[spec.code], **part_values(part, position))[name]
+                         for name in PART_COLUMNS)
+        for spec in specs for position, part in enumerate(spec.parts)
+    }
+    part_ids = await _sync(
+        session, parts,
+        select(parts.c.id, parts.c.code, *(parts.c[n] for n in PART_COLUMNS)).where(parts.c.plan_id == plan_id),
+        1, wanted_parts, PART_COLUMNS, {"plan_id": plan_id}, result, "parts")
+    assignments = Assignment.__table__
+    wanted_assignments = {
+        (part_ids[part.code], units[unit_code]): ("override" if part.reporters_overridden else "derived", True)
+        for spec in specs for part in spec.parts for unit_code in part.reporters
+    }
+    await _sync(
+        session, assignments,
+        select(assignments.c.id, assignments.c.part_id, assignments.c.unit_id,
+               *(assignments.c[n] for n in ASSIGNMENT_COLUMNS))
+        .join(parts, assignments.c.part_id == parts.c.id).where(parts.c.plan_id == plan_id),
+        2, wanted_assignments, ASSIGNMENT_COLUMNS, {}, result, "assignments")
 
 
-def _retire(rows: dict[Any, Any], seen: set[Any], result: ImportResult, what: str) -> None:
-    """Rows that left the file stay, inactive: figures given for them keep their history."""
-    for key, row in rows.items():
-        if key not in seen and row.active:
-            row.active = False
-            result.changes[f"{what}-retired"] += 1
+def _forget_stale(session: AsyncSession) -> None:
+    """The rows above were written past the session's identity map: an instance of them it holds
+    (loaded earlier in the same unit of work) is expired, so the next query that returns it
+    refreshes it instead of showing what was there before."""
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, (Unit, Indicator, IndicatorPart, Assignment)):
+            session.expire(instance)
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -324,17 +419,32 @@ PartData = _plain_class(IndicatorPart)
 IndicatorData = _plain_class(Indicator, "parts")  # parts: every part, as Indicator.parts
 
 
-def _plain(cls: type, row: object, **extra: object) -> Any:
-    # JSON columns are lists and dicts: copied, so no handler can change the shared view's.
-    values = {name: copy.deepcopy(getattr(row, name)) for name in cls.__dataclass_fields__ if name not in extra}
-    return cls(**values, **extra)
-
-
 # How long a plan view is trusted without asking the database whether the plan was re-imported.
 VIEW_RECHECK_SECONDS = 2.0
+# How long after the warmer's last pass a request may still answer from a view whose plan was
+# re-imported, while the warmer builds the new one (issue 19); past that, the request builds it.
+VIEW_STALE_SECONDS = 30.0
 
-# Plan id -> (the plan's file digest and import time, its view, when that stamp was checked).
-ViewCache = dict[int, tuple[tuple[Any, ...], PlanView, float]]
+
+class ViewCache(dict[int, tuple[tuple[Any, ...], PlanView, float]]):
+    """Plan id -> (the plan's file digest and import time, its view, when that stamp was checked).
+
+    `warmed_at`: when a warmer (refresh_plan_views, run in the background by the bot) last went
+    over every plan. While it runs, a request that finds its plan re-imported answers from the
+    view in hand (as a request a moment earlier did) and leaves the rebuilding to the warmer, so
+    no officer's question waits for a province's plan to be read again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed_at: float | None = None
+
+    def warm(self) -> bool:
+        return self.warmed_at is not None and time.monotonic() - self.warmed_at < VIEW_STALE_SECONDS
+
+
+async def _stamp(session: AsyncSession, plan_id: int) -> tuple[Any, ...]:
+    return tuple((await session.execute(
+        select(Plan.file_digest, Plan.imported_at).where(Plan.id == plan_id))).one())
 
 
 async def load_plan_view(session: AsyncSession, plan_id: int, cache: ViewCache | None = None) -> PlanView:
@@ -346,36 +456,114 @@ async def load_plan_view(session: AsyncSession, plan_id: int, cache: ViewCache |
     cached = cache.get(plan_id)
     if cached is not None and time.monotonic() - cached[2] < VIEW_RECHECK_SECONDS:
         return cached[1]
-    stamp = tuple((await session.execute(
-        select(Plan.file_digest, Plan.imported_at).where(Plan.id == plan_id))).one())
-    if cached is not None and cached[0] == stamp:
-        cache[plan_id] = (stamp, cached[1], time.monotonic())
+    stamp = await _stamp(session, plan_id)
+    if cached is not None and (cached[0] == stamp or cache.warm()):
+        if cached[0] == stamp:
+            cache[plan_id] = (stamp, cached[1], time.monotonic())
         return cached[1]
     view = await _build_plan_view(session, plan_id)
     cache[plan_id] = (stamp, view, time.monotonic())
     return view
 
 
-async def _build_plan_view(session: AsyncSession, plan_id: int) -> PlanView:
-    row = await session.get(Plan, plan_id)
-    assert row is not None
-    plan = _plain(PlanData, row)
+async def refresh_plan_views(session: AsyncSession, cache: ViewCache) -> list[int]:
+    """Build the view of every plan whose file moved since its view was built (or that has none),
+    the slow part in a worker thread so the event loop goes on answering meanwhile; forget the
+    views of plans that are gone. Returns the plans rebuilt. The stamp is read before the rows,
+    so a view is never newer-stamped than its rows: at worst it is built once more."""
+    stamps = {plan_id: (digest, imported_at) for plan_id, digest, imported_at in
+              await session.execute(select(Plan.id, Plan.file_digest, Plan.imported_at))}
+    rebuilt = []
+    for plan_id, stamp in stamps.items():
+        cached = cache.get(plan_id)
+        if cached is None or cached[0] != stamp:
+            cache[plan_id] = (stamp, await _build_plan_view(session, plan_id, offload=True), time.monotonic())
+            rebuilt.append(plan_id)
+        else:
+            cache[plan_id] = (stamp, cached[1], time.monotonic())
+    for plan_id in [plan_id for plan_id in cache if plan_id not in stamps]:
+        del cache[plan_id]
+    cache.warmed_at = time.monotonic()
+    return rebuilt
+
+
+def _columns(model: type) -> list[Any]:
+    """A table's columns, labelled with the mapped attributes' names (the plain classes' fields)."""
+    return [attr.columns[0].label(attr.key) for attr in sa_inspect(model).column_attrs]
+
+
+# Rows fetched at a time by the warmer: between two batches the event loop answers others.
+WARM_BATCH = 5000
+
+
+async def _fetch(session: AsyncSession, query: Select[Any], mappings: bool, offload: bool) -> list[Any]:
+    """All the rows at once (row by row costs a call per row through the async adapter); for the
+    warmer in batches, so reading a province's 300,000 assignments does not hold the loop."""
+    if not offload:
+        result = await session.execute(query)
+        return list(result.mappings().all() if mappings else result.all())
+    rows: list[Any] = []
+    streamed = await session.stream(query)
+    async for batch in (streamed.mappings() if mappings else streamed).partitions(WARM_BATCH):
+        rows.extend(batch)
+        await asyncio.sleep(0)  # let a waiting request run between batches
+    return rows
+
+
+@dataclass
+class _PlanRows:
+    """What a plan view is made of, as read from the tables."""
+
+    plan: Any
+    indicators: list[Any]
+    parts: list[Any]
+    units: list[Any]
+    assignments: list[Any]  # (part id, unit id, source) of the active assignments
+    rules: dict[Frequency, DeadlineRule]
+
+
+async def _build_plan_view(session: AsyncSession, plan_id: int, offload: bool = False) -> PlanView:
+    """Read the plan's rows, then make the view of them: in a worker thread when `offload` (for a
+    province that is a second of Python over 300,000 assignments, which the event loop should
+    not wait for)."""
+    a, p = Assignment.__table__, IndicatorPart.__table__
+    [plan] = await _fetch(session, select(*_columns(Plan)).where(Plan.id == plan_id), True, False)
+    rows = _PlanRows(
+        plan=plan,
+        indicators=await _fetch(session, select(*_columns(Indicator)).where(
+            Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position), True, False),
+        parts=await _fetch(session, select(*_columns(IndicatorPart)).where(IndicatorPart.plan_id == plan_id)
+                           .order_by(IndicatorPart.indicator_id, IndicatorPart.position, IndicatorPart.id),
+                           True, False),
+        units=await _fetch(session, select(*_columns(Unit)).where(Unit.plan_id == plan_id), True, offload),
+        assignments=await _fetch(session, select(a.c.part_id, a.c.unit_id, a.c.source)  # 300,000 for a province
+                                 .join(p, a.c.part_id == p.c.id)
+                                 .where(p.c.plan_id == plan_id, a.c.active.is_(True)), False, offload),
+        rules=await _deadline_rules(session, plan_id),
+    )
+    return await asyncio.to_thread(_assemble, rows) if offload else _assemble(rows)
+
+
+def _assemble(rows: _PlanRows) -> PlanView:
+    """The view of a plan's rows. Plain copies straight from Core rows: no ORM instances to build
+    and copy, and each row's JSON values were decoded afresh, so none is shared."""
+    plan = PlanData(**rows.plan)
+    all_parts: dict[int, list[Any]] = {}
+    for row in rows.parts:
+        all_parts.setdefault(row["indicator_id"], []).append(PartData(**row))
     indicators = []
     parts: dict[int, PartView] = {}
-    for indicator_row in await session.scalars(
-        select(Indicator).where(Indicator.plan_id == plan_id, Indicator.active.is_(True)).order_by(Indicator.position)
-    ):
-        all_parts = tuple(_plain(PartData, part) for part in indicator_row.parts)
-        indicator = _plain(IndicatorData, indicator_row, parts=all_parts)
+    for row in rows.indicators:
+        indicator = IndicatorData(**row, parts=tuple(all_parts.get(row["id"], ())))
         indicators.append(indicator)
-        for part in all_parts:
+        for part in indicator.parts:
             if part.active:
                 parts[part.id] = PartView(part, indicator, target_of(part))
-    units = {u.id: _plain(UnitData, u) for u in await session.scalars(select(Unit).where(Unit.plan_id == plan_id))}
-    rules = await _deadline_rules(session, plan_id)
-    reporters, duties, overridden = await _assignments(session, plan_id, parts)
+    units = {row["id"]: UnitData(**row) for row in rows.units}
+    reporters, duties, overridden = _assignments(rows.assignments, parts)
     collect_from = Period.parse(plan.collect_from) if plan.collect_from else None
-    return PlanView(plan, indicators, parts, units, rules, reporters, duties, collect_from, frozenset(overridden))
+    return PlanView(plan, indicators, parts, units, rows.rules, reporters, duties, collect_from,
+                    frozenset(overridden))
 
 
 async def _deadline_rules(session: AsyncSession, plan_id: int) -> dict[Frequency, DeadlineRule]:
@@ -387,25 +575,20 @@ async def _deadline_rules(session: AsyncSession, plan_id: int) -> dict[Frequency
     return rules
 
 
-async def _assignments(session: AsyncSession, plan_id: int, parts: dict[int, PartView],
-                       ) -> tuple[dict[int, list[int]], dict[int, list[int]], set[int]]:
+def _assignments(rows: list[Any], parts: dict[int, PartView],
+                 ) -> tuple[dict[int, list[int]], dict[int, list[int]], set[int]]:
     """Who reports which active part: part id -> unit ids, unit id -> part ids (in plan order),
     and the parts whose reporters the plan file set."""
     reporters: dict[int, list[int]] = {}
-    duties: dict[int, list[int]] = {}
-    rows = await session.execute(
-        select(Assignment.part_id, Assignment.unit_id, Assignment.source)
-        .join(IndicatorPart, Assignment.part_id == IndicatorPart.id)
-        .where(IndicatorPart.plan_id == plan_id, Assignment.active.is_(True))
-    )
-    order = {part_id: position for position, part_id in enumerate(parts)}
     overridden: set[int] = set()
     for part_id, unit_id, source in rows:
         if part_id in parts:
             reporters.setdefault(part_id, []).append(unit_id)
-            duties.setdefault(unit_id, []).append(part_id)
             if source == "override":
                 overridden.add(part_id)
-    for part_ids in duties.values():
-        part_ids.sort(key=order.__getitem__)
+    # Each unit's duties in plan order, by walking the parts in that order (no sort per unit).
+    duties: dict[int, list[int]] = {}
+    for part_id in parts:
+        for unit_id in reporters.get(part_id, ()):
+            duties.setdefault(unit_id, []).append(part_id)
     return reporters, duties, overridden
