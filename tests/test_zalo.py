@@ -684,20 +684,18 @@ async def test_a_polled_message_waits_in_the_process_while_the_database_is_unava
         zalo: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     """Zalo gives a polled update once: while the database cannot take it, the channel keeps it
     and tries again, so it is stored and answered once, not lost."""
-    import bot.channels.zalo as zalo_module
-    from handlers.inbox import Outcome
-
     await register(zalo, LAN)
-    real = zalo_module.handle_all
+    intake = zalo.channel.intake_queue
+    real = intake.accept
     refusals = [2]
 
-    async def unavailable_at_first(deps, items, **kwargs):  # type: ignore[no-untyped-def]
-        if refusals[0] > 0:
+    async def unavailable_at_first(items):  # type: ignore[no-untyped-def]
+        if refusals[0] > 0:  # the journal could not be written: the database is away
             refusals[0] -= 1
-            return [Outcome(unavailable=True) for _ in items]
-        return await real(deps, items, **kwargs)
+            return False
+        return await real(items)
 
-    monkeypatch.setattr(zalo_module, "handle_all", unavailable_at_first)
+    monkeypatch.setattr(intake, "accept", unavailable_at_first)
     [stored] = await zalo.say(LAN, "6: 120/150")
     assert "Đã ghi chỉ tiêu 6" in stored and refusals == [0]
     assert await zalo.count(Submission) == 1

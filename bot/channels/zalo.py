@@ -34,7 +34,7 @@ from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, S
 from bot.channels.telegram_text import split_text
 from bot.channels.zalo_api import ZaloApi, ZaloError, ZaloNetworkError
 from handlers.events import Attachment, Event, Reply
-from handlers.inbox import Inbound, Outcome, handle_all
+from handlers.inbox import Inbound, Intake, Outcome, handle_all
 from locales import translator
 from models import membership
 from models.kinds import ChatKind, Urgency
@@ -144,8 +144,14 @@ class ZaloChannel:
         self._progress: dict[int, int] = {}  # outbox id -> steps of it already sent
         self._links: dict[int, list[str | None]] = {}  # outbox id -> its files' URLs, published once
         self._answered: OrderedDict[str, None] = OrderedDict()  # non-text messages answered lately
-        self._waiting: list[Inbound] = []  # polled, not yet stored
-        self._intake: asyncio.Task[None] | None = None
+        # Polled messages are written to the intake journal and handled in the background
+        # (handlers/inbox.py Intake): the next poll never waits for a slow one.
+        self.intake_queue = Intake(app.deps, CHANNEL, deliver=self._deliver_one, busy=self._nobody_told,
+                                   claim_by=lambda: self.worker if self.sender.sends else None, sleep=sleep)
+        self._waiting: list[Inbound] = []  # polled while the database was away: not yet written
+        self._retrying: asyncio.Task[None] | None = None
+        self._handling: dict[str, str] = {}  # update key -> chat, taken and not yet handled (typing…)
+        self._tasks: set[asyncio.Task[None]] = set()
         self._outage = False
         self.received = 0  # updates polled or posted, for tests and metrics
         self.on_poll: Callable[[], None] | None = None  # each answered getUpdates or webhook call (/healthz)
@@ -253,15 +259,20 @@ class ZaloChannel:
     # --- polling --------------------------------------------------------------------------------
 
     async def poll(self, stop: asyncio.Event, timeout: int = 30) -> None:
-        """Long polling: one update per call. Each is handed to the intake, which handles what has
-        arrived meanwhile as one batch (each chat's in order), while the next is fetched."""
+        """Long polling: one update per call. Each is written to the intake journal and handled in
+        the background (each chat's in order, chats side by side) while the next is fetched; what
+        an earlier run took and did not handle is handled first."""
         with contextlib.suppress(ZaloError, ZaloNetworkError):
             await self.api.call("deleteWebhook")  # polling does not work while a webhook is set
+        recovered = await self.intake_queue.recover()
+        if recovered:
+            log.info("zalo: handling %d messages taken before the last stop", recovered)
         failures = 0
         while not stop.is_set():
             if len(self._waiting) >= MAX_WAITING:  # the database is away: hold off the platform
                 await self._pause(1.0, stop)
                 continue
+            await self.intake_queue.room()
             fetch = asyncio.ensure_future(self.api.call("getUpdates", {"timeout": str(timeout)},
                                                         timeout=timeout + 15))
             stopper = asyncio.ensure_future(stop.wait())
@@ -308,32 +319,60 @@ class ZaloChannel:
             self.on_poll()
 
     async def _take(self, updates: list[dict[str, Any]]) -> None:
-        self._waiting.extend(await self._read(updates))
-        if self._waiting and (self._intake is None or self._intake.done()):
-            self._intake = asyncio.create_task(self._drain_intake())
+        """Write what was polled to the intake journal and have it handled; while the database is
+        away it waits here, in order, and is written as soon as it can be (the platform will not
+        give a polled message twice)."""
+        items = await self._read(updates)
+        if not items:
+            return
+        if self._waiting or not await self._accept(items):
+            self._waiting.extend(items)
+            if self._retrying is None or self._retrying.done():
+                self._retrying = asyncio.create_task(self._write_waiting())
 
-    async def _drain_intake(self) -> None:
-        """Handle what was polled, batch after batch; what the database could not take is tried
-        again (the platform will not give it twice), before anything newer of the same chat."""
+    async def _accept(self, items: list[Inbound]) -> bool:
+        if not await self.intake_queue.accept(items):
+            return False
+        chats = {}
+        for item in items:
+            if item.event.private and item.key is not None:
+                self._handling[item.key] = item.event.chat_id
+                chats[item.key] = item.event.chat_id
+        if chats:
+            typing = asyncio.create_task(self._typing_if_still_handled(set(chats)))
+            self._tasks.add(typing)  # held, or the loop could lose the task
+            typing.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _write_waiting(self) -> None:
+        """Write what waited for the database, oldest first, trying again while it is away."""
         outage = 0
         while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                waiting = await self._handle(batch)
-            except Exception:  # never lose a polled message to a bug in delivery
-                log.exception("zalo: handling a polled batch failed; it is tried again")
-                waiting = batch
-            if waiting:
-                self._waiting = waiting + self._waiting
-                outage += 1
-                await self.sleep(min(30.0, 2.0 ** min(outage, 5)))
-            else:
+            batch = list(self._waiting)
+            if await self._accept(batch):
+                del self._waiting[:len(batch)]
                 outage = 0
+                continue
+            if outage == 0:
+                log.warning("zalo: the database is unavailable; %d message(s) wait for it", len(self._waiting))
+            outage += 1
+            await self.sleep(min(30.0, 2.0 ** min(outage, 5)))
+        if outage:
+            log.warning("zalo: the database is back; waiting messages are being handled")
+
+    async def _deliver_one(self, item: Inbound, outcome: Outcome) -> None:
+        if item.key is not None:
+            self._handling.pop(item.key, None)
+        await self._deliver([item], [outcome])
+
+    async def _nobody_told(self, events: list[Event]) -> None:
+        """Zalo's officers are not told the database is away: their messages wait in order."""
 
     async def settle_intake(self) -> None:
         """Wait until everything polled so far is handled (or waits for the database)."""
-        while self._intake is not None and not self._intake.done():
-            await asyncio.wait([self._intake])
+        while self._retrying is not None and not self._retrying.done():
+            await asyncio.wait([self._retrying])
+        await self.intake_queue.settle()
 
     # --- webhook --------------------------------------------------------------------------------
 
@@ -375,6 +414,13 @@ class ZaloChannel:
         """'typing…' in each chat whose message is still being handled after TYPING_AFTER seconds
         of real time (what the person waits): slow answers only, whatever made them slow."""
         await asyncio.sleep(TYPING_AFTER)
+        await asyncio.gather(*(self.typing(chat_id) for chat_id in sorted(chats)))
+
+    async def _typing_if_still_handled(self, keys: set[str]) -> None:
+        """The same for polled messages handled in the background: the chats of those among
+        `keys` still not handled after TYPING_AFTER seconds."""
+        await asyncio.sleep(TYPING_AFTER)
+        chats = {chat for key, chat in self._handling.items() if key in keys}
         await asyncio.gather(*(self.typing(chat_id) for chat_id in sorted(chats)))
 
     async def typing(self, chat_id: str) -> None:
