@@ -113,11 +113,11 @@ async def first_submission_times(
 ) -> dict[tuple[int, int], datetime]:
     """(part id, unit id) -> the first version's time, min(submitted_at), in these periods (each
     part has one period in a summary's cycle). For the spreadsheet's unit sheets."""
-    rows = await session.execute(
+    rows = await _streamed(session, (
         select(Submission.part_id, Submission.unit_id, func.min(Submission.submitted_at))
         .where(Submission.plan_id == plan_id, Submission.period.in_(sorted(set(periods))))
         .group_by(Submission.part_id, Submission.unit_id, Submission.period)
-    )
+    ))
     return {(part_id, unit_id): first for part_id, unit_id, first in rows}
 
 
@@ -393,7 +393,21 @@ async def _cell_rows(session: AsyncSession, scope: _Scope, current: _Current) ->
     query = _joined(scope, current, s.part_id, s.unit_id, s.period, s.version, s.value, s.numerator,
                     s.denominator, type_coerce(s.done, Integer), type_coerce(s.not_applicable, Integer),
                     current.early)
-    return (await session.execute(query)).all()
+    return await _streamed(session, query)
+
+
+STREAM_PARTITION = 2000
+
+
+async def _streamed(session: AsyncSession, query: Any) -> list[Any]:
+    """All the rows of a large result, fetched a partition at a time: turning a province's
+    hundred thousand rows into Python objects would otherwise hold the event loop for a second,
+    and every other chat with it; between partitions other units of work go on."""
+    rows: list[Any] = []
+    result = await session.stream(query)
+    async for partition in result.partitions(STREAM_PARTITION):
+        rows.extend(partition)
+    return rows
 
 
 async def read_aggregates(session: AsyncSession, view: PlanLike, chosen: Mapping[Frequency, Period],
