@@ -125,6 +125,15 @@ async def run(args: argparse.Namespace, url: str) -> None:
         await emu.wait_for_call("getUpdates")
 
         sent_at: dict[tuple[int, int], float] = {}  # (chat, message id) -> time.monotonic() it was sent
+        stored_at: dict[tuple[int, int], float] = {}  # -> when its unit of work was committed
+        deliver = channel.intake_queue.deliver
+
+        async def committed(item, outcome):  # type: ignore[no-untyped-def]
+            if item.event.message_id:  # called as soon as the event's unit of work is committed
+                stored_at[(int(item.event.chat_id), int(item.event.message_id))] = time.monotonic()
+            await deliver(item, outcome)
+
+        channel.intake_queue.deliver = committed
         order: dict[int, list[int]] = {}  # chat -> its officer's message ids, in order
         texts = {chat: messages_of(args.figures, args.messages, rng) for chat in chats}
 
@@ -158,13 +167,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
                                                  Submission.version))).all()
         await app.close()
 
-    # The app's clock is start_at + (monotonic - base): a figure's submitted_at is a monotonic time.
-    stored_at: dict[tuple[int, int], float] = {}
     figures_per_message: Counter[tuple[int, int]] = Counter()
-    for ref, submitted_at, version in rows:
+    for ref, _, version in rows:
         chat, message = (int(x) for x in ref.split(":"))
-        stored_at[(chat, message)] = max(stored_at.get((chat, message), 0.0),
-                                         base + (submitted_at - start_at).total_seconds())
         figures_per_message[(chat, message)] += 1 if version == 1 else 1000
     store_ms = [(stored_at[key] - sent) * 1000 for key, sent in sent_at.items() if key in stored_at]
 
@@ -207,7 +212,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     print(f"messages stored: {len(stored) / (stored[-1] - stored[0]):.1f}/s from the first to the last; "
           f"the bot process (and the emulator in it) used {busy:.1f} s of CPU in {time.monotonic() - began:.1f} s")
     print(f"429 answers: {emu.too_many_requests}")
-    lost = [key for key in sent_at if key not in stored_at]
+    lost = [key for key in sent_at if key not in figures_per_message]
     doubled = [key for key, n in figures_per_message.items() if n != -(-args.figures // args.messages)
                and n != args.figures - (args.messages - 1) * -(-args.figures // args.messages)]
     unanswered = sum(1 for chat in chats if replies[chat] != per_officer)

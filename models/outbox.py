@@ -123,6 +123,23 @@ async def renew(session: AsyncSession, message_id: int, token: str | None, now: 
     return until if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
+async def renew_many(session: AsyncSession, held: Sequence[tuple[int, str | None]], now: datetime,
+                     lease: timedelta = LEASE) -> set[int]:
+    """Extend the claims of rows a sender still holds (id, its claim's token); the ids renewed."""
+    by_token: dict[str | None, list[int]] = {}
+    for message_id, token in held:
+        by_token.setdefault(token, []).append(message_id)
+    kept: set[int] = set()
+    for token, ids in by_token.items():
+        result = await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == token,
+                                        OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+            .values(claimed_until=now + lease).returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False))
+        kept.update(result.scalars())
+    return kept
+
+
 async def mark_sent(session: AsyncSession, message_id: int, token: str | None, channel_message_id: str | None,
                     attempts: int, now: datetime) -> bool:
     """Record one message as sent, if its claim is still held; whether it was."""

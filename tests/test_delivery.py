@@ -420,6 +420,40 @@ def test_a_chat_held_by_its_own_limit_holds_up_no_other_chat() -> None:
     assert len(busy) == 10 and busy[2] == 0.0 and busy[3] > 0.0  # the busy chat waits for its own limit
 
 
+async def test_a_message_waiting_in_the_process_past_its_lease_is_kept_and_sent_once(
+        app: App, clock: LinkedClock) -> None:
+    """A reminder waits minutes behind a deadline day's replies: its lease is renewed while it
+    waits, so neither another sender nor this one's own drain takes it over and sends it too."""
+    async with app.unit_of_work() as session:
+        await outbox.enqueue(session, key="reminder", channel="console", chat_id="c",
+                             payload=Reply("reminder").to_payload(), now=clock())
+    release = asyncio.Event()
+    sent: list[str] = []
+
+    def sender(worker: str) -> OutboxSender:
+        async def transport(row: OutboxMessage) -> SendResult:
+            if worker == "waiting":
+                await release.wait()  # waiting for its place at the rate limiter
+            sent.append(worker)
+            return SendResult(True)
+        made = OutboxSender(app.sessions, "console", transport, worker=worker, wall_clock=clock)
+        made.RENEW_EVERY = 0.01
+        return made
+
+    waiting = sender("waiting")
+    async with app.unit_of_work() as session:
+        rows = await outbox.claim(session, channel="console", worker="waiting", now=clock())
+    waiting.hand_over(rows)
+    for _ in range(3):  # three leases' time passes while it waits
+        clock.set(clock() + outbox.LEASE - timedelta(seconds=10))
+        await asyncio.sleep(0.1)  # the renewer's round
+    assert await sender("other").drain() == 0  # nothing to take over
+    release.set()
+    await waiting.settle()
+    assert sent == ["waiting"]
+    assert await count(app, OutboxMessage, OutboxMessage.sent_at.is_not(None)) == 1
+
+
 async def test_a_drain_claims_replies_before_reminders_before_summaries(app: App, clock: LinkedClock) -> None:
     async with app.unit_of_work() as session:
         for key, priority in (("summary", Urgency.BULK), ("reminder", Urgency.ROUTINE), ("reply", Urgency.REPLY)):

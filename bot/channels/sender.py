@@ -217,6 +217,7 @@ class OutboxSender:
     # A send whose answer was lost (a timeout, a dropped connection) is tried once more, a little
     # later: a second copy is better than none, a third more likely to annoy than to inform.
     UNKNOWN_RETRY = timedelta(seconds=5)
+    RENEW_EVERY = 10.0  # seconds between renewals of the leases of rows waiting in the process
     MAX_BACKOFF = 300.0
     IN_FLIGHT = 100  # claimed by a drain and not yet sent: about three seconds of Telegram's rate
     DATABASE_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)  # 15.5 s in all, well within a lease
@@ -239,6 +240,11 @@ class OutboxSender:
         self._chats: dict[tuple[str, int], asyncio.Task[BaseException | None]] = {}
         self._group: _Outcomes | None = None  # outcomes waiting to be written together
         self._writing: set[asyncio.Task[None]] = set()
+        # Rows claimed and waiting in this process (behind a chat's earlier messages, or for the
+        # rate limiter while more urgent ones go first): their leases are kept renewed, so no
+        # other sender, nor this one's own drain, takes one over while it waits.
+        self._holding: dict[int, OutboxMessage] = {}
+        self._renewer: asyncio.Task[None] | None = None
         # Across processes on PostgreSQL: this one sends only while it holds the turn.
         self.turn: SenderTurn | None = None
 
@@ -261,6 +267,10 @@ class OutboxSender:
         by_chat: dict[tuple[str, int], list[OutboxMessage]] = {}
         for row in rows:
             by_chat.setdefault((row.chat_id, row.priority), []).append(row)
+            if row.id:
+                self._holding[row.id] = row
+        if self._holding and (self._renewer is None or self._renewer.done()):
+            self._renewer = asyncio.create_task(self._keep_leases())
         tasks = []
         for chain, sequence in by_chat.items():
             task = asyncio.create_task(self._after(self._chats.get(chain), sequence, on_done))
@@ -296,6 +306,8 @@ class OutboxSender:
         """Wait for every delivery handed over so far."""
         while self._chats:
             await asyncio.wait(list(self._chats.values()))
+        if not self._holding and self._renewer is not None:
+            self._renewer.cancel()
 
     async def drain(self, limit: int = 50) -> int:
         """Claim and send what is due until nothing is; returns how many were handled. Claimed
@@ -372,15 +384,44 @@ class OutboxSender:
         await self.settle()
 
     async def _send_one(self, row: OutboxMessage) -> None:
-        if not await self._patiently(self._still_held, row):
-            self.taken_over += 1
-            return
         try:
-            result = await self.transport(row)
-        except Exception as exc:  # a bug in rendering must not stop the queue
-            log.exception("sending outbox message %s failed", row.id)
-            result = SendResult(False, permanent=f"{type(exc).__name__}")
-        await self._patiently(self._record, row, result)
+            if not await self._patiently(self._still_held, row):
+                self.taken_over += 1
+                return
+            try:
+                result = await self.transport(row)
+            except Exception as exc:  # a bug in rendering must not stop the queue
+                log.exception("sending outbox message %s failed", row.id)
+                result = SendResult(False, permanent=f"{type(exc).__name__}")
+            await self._patiently(self._record, row, result)
+        finally:
+            self._holding.pop(row.id, None)
+
+    async def _keep_leases(self) -> None:
+        """While rows wait in this process, renew the leases running short, every RENEW_EVERY
+        seconds of real time, in one statement (a deadline day's replies may wait minutes for
+        Telegram's 30 a second)."""
+        failing = False
+        while self._holding:
+            await asyncio.sleep(self.RENEW_EVERY)
+            now = self.wall_clock()
+            due = [row for row in self._holding.values()
+                   if row.claimed_until is None or row.claimed_until - now < self.RENEW_BELOW]
+            if not due:
+                continue
+            try:
+                async with self.sessions() as session:
+                    kept = await outbox.renew_many(session, [(row.id, row.claimed_by) for row in due], now)
+                    await session.commit()
+            except Exception as exc:  # the database: tried again next round; each send checks its own
+                if not failing:
+                    log.warning("renewing %d %s leases failed (%s)", len(due), self.channel, type(exc).__name__)
+                failing = True
+                continue
+            failing = False
+            for row in due:
+                if row.id in kept:
+                    row.claimed_until = now + outbox.LEASE
 
     async def _patiently(self, step: Callable[..., Awaitable[T]], *args: Any) -> T:
         """A step against the database, tried again for a while when the database is unavailable
