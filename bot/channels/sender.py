@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from models import outbox
 from models.availability import database_unavailable
+from models.kinds import Urgency
 from models.tables import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.singleton import SenderTurn
+    from handlers.inbox import Inbound, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +259,20 @@ class OutboxSender:
         """Send messages this process holds, in order."""
         for row in rows:
             await self._send_one(row)
+
+    async def take(self, items: list[Inbound], outcomes: list[Outcome]) -> None:
+        """What handling these events queued: the rows this process claimed go out in the
+        background (hand_over), rows queued unclaimed nudge the holder of the sender turn, and a
+        reply that could not even be queued is sent as it is. The same for every channel."""
+        held = [row for outcome in outcomes for row in outcome.held]
+        if held:
+            self.hand_over(held)
+        if any(outcome.replies and not outcome.held for outcome in outcomes):
+            self.wake.set()
+        for item, outcome in zip(items, outcomes, strict=True):
+            for reply in outcome.unsent:
+                await self.transport(OutboxMessage(id=0, chat_id=item.event.chat_id, payload=reply.to_payload(),
+                                                   priority=Urgency.REPLY))
 
     def hand_over(self, rows: list[OutboxMessage],
                   on_done: Callable[[int], None] | None = None) -> list[asyncio.Task[BaseException | None]]:

@@ -244,17 +244,7 @@ class ZaloChannel:
         return waiting
 
     async def _deliver(self, items: list[Inbound], outcomes: list[Outcome]) -> None:
-        """Queued replies go to the sender (sent while the next update is handled); one that
-        could not even be queued is sent as it is."""
-        held = [row for outcome in outcomes for row in outcome.held]
-        if held:
-            self.sender.hand_over(held)
-        if any(outcome.replies and not outcome.held for outcome in outcomes):
-            self.sender.wake.set()  # queued unclaimed: the holder of the sender turn is nudged
-        for item, outcome in zip(items, outcomes, strict=True):
-            for reply in outcome.unsent:
-                await self.transport(OutboxMessage(id=0, chat_id=item.event.chat_id, payload=reply.to_payload(),
-                                                   priority=Urgency.REPLY))
+        await self.sender.take(items, outcomes)
 
     # --- polling --------------------------------------------------------------------------------
 
