@@ -152,6 +152,8 @@ class ZaloChannel:
         self._retrying: asyncio.Task[None] | None = None
         self._handling: dict[str, str] = {}  # update key -> chat, taken and not yet handled (typing…)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._taking = 0  # polled batches being written to the journal
+        self._taken = asyncio.Event()
         self._outage = False
         self.received = 0  # updates polled or posted, for tests and metrics
         self.on_poll: Callable[[], None] | None = None  # each answered getUpdates or webhook call (/healthz)
@@ -312,7 +314,14 @@ class ZaloChannel:
         """Write what was polled to the intake journal and have it handled; while the database is
         away it waits here, in order, and is written as soon as it can be (the platform will not
         give a polled message twice)."""
-        items = await self._read(updates)
+        self._taking += 1
+        try:
+            await self._take_read(await self._read(updates))
+        finally:
+            self._taking -= 1
+            self._taken.set()
+
+    async def _take_read(self, items: list[Inbound]) -> None:
         if not items:
             return
         if self._waiting or not await self._accept(items):
@@ -360,6 +369,9 @@ class ZaloChannel:
 
     async def settle_intake(self) -> None:
         """Wait until everything polled so far is handled (or waits for the database)."""
+        while self._taking:  # received, its journal write still on its way
+            self._taken.clear()
+            await self._taken.wait()
         while self._retrying is not None and not self._retrying.done():
             await asyncio.wait([self._retrying])
         await self.intake_queue.settle()
