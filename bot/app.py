@@ -35,6 +35,7 @@ class App:
         self.deps = Deps(
             sessions=self.sessions, clock=self.clock, timezone=self.settings.timezone,
             default_locale=self.settings.bot_locale, admins=self.settings.admins, calendar=WorkCalendar(),
+            web_base=self.settings.web_base_url,
         )
 
     def now(self) -> datetime:

@@ -25,6 +25,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
 from bot.seeds import seed_plans
 from bot.tick_cli import add_tick_parser, cmd_tick, instant_argument
+from bot.web_cli import WEB_COMMANDS, add_web_parsers
 from handlers.formatting import describe_target
 from locales import Translator, translator
 from models import store
@@ -79,6 +80,8 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     export.add_argument("--plan", required=True, metavar="CODE")
     export.add_argument("--period", required=True, metavar="PERIOD", help=t("cli-help-export-period"))
     export.add_argument("--out", required=True, metavar="FILE.xlsx")
+
+    add_web_parsers(commands, t)
 
     db = commands.add_parser("db", help=t("cli-help-db"))
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -465,6 +468,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "copy-database": cmd_copy_database,
+    **WEB_COMMANDS,
 }
 
 

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(None, alias="WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, alias="WEBHOOK_SECRET")
     webhook_listen: str = Field("0.0.0.0:8080", alias="WEBHOOK_LISTEN")
+    # The web desk (issue 23, bot/web/): served by `run` when set, alone by `web`.
+    web_listen: str | None = Field(None, alias="WEB_LISTEN")
     # Operations (docs/operations.md): /healthz and /metrics in polling mode too, and log format.
     metrics: bool = Field(False, alias="METRICS")
     log_format: str = Field("text", alias="LOG_FORMAT")
@@ -167,6 +169,13 @@ class Settings(BaseSettings):
                 raise ValueError("config-error-admins")
         return value
 
+    @field_validator("web_listen")
+    @classmethod
+    def _web_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return cls._listen(value)
+
     @field_validator("webhook_listen")
     @classmethod
     def _listen(cls, value: str) -> str:
@@ -198,8 +207,22 @@ class Settings(BaseSettings):
 
     @property
     def webhook_host_port(self) -> tuple[str, int]:
-        host, _, port = self.webhook_listen.rpartition(":")
-        return host.strip("[]"), int(port)
+        return split_listen(self.webhook_listen)
+
+    @property
+    def web_base_url(self) -> str | None:
+        """Where people open the web desk: PUBLIC_BASE_URL, else http://WEB_LISTEN; None when
+        the desk is not set up (its processes and the bot's share the same settings)."""
+        if not self.web_listen:
+            return None
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.web_listen}"
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def load_settings(**overrides: object) -> Settings:

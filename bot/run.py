@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot import redact
 from bot.app import App
+from bot.config import split_listen
 from bot.channels.sender import OutboxSender
 from bot.channels.telegram import ALLOWED_UPDATES, CHANNEL, TelegramChannel, make_bot
 from bot.channels.zalo import ZaloChannel
@@ -315,6 +316,10 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
             tasks.append(asyncio.create_task(run_zalo(app, zalo, stop, senders, health)))
         if health is not None and not telegram_server:
             tasks.append(asyncio.create_task(serve_monitoring(health, stop, *settings.webhook_host_port, routes)))
+        if settings.web_listen:
+            from bot.web.server import serve_desk  # Jinja2 and the templates only when the desk is on
+
+            tasks.append(asyncio.create_task(serve_desk(app, *split_listen(settings.web_listen), stop)))
         # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
         scheduler = start_scheduler(app.deps, senders, on_report=health.ticked if health else None)
         try:

@@ -70,6 +70,7 @@ class Route(StrEnum):
     PLAN = "plan"
     LINK = "link"  # /lienket: also for a person not yet registered on this messenger
     CHANNEL = "channel"
+    WEB = "web"  # /web: a sign-in link to the web desk
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
     Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),
+    Command("web", "web", Route.WEB, "menu-web", _for(_A.EVERYONE), aliases=("trangweb", "website")),
     Command("ngonngu", "language", SetLanguage, "menu-language", _for(_A.EVERYONE), private=6,
             aliases=("lang",)),
     Command("huy", "cancel", Cancel, "menu-cancel", _for(_A.EVERYONE), private=7, aliases=("huybo", "stop")),

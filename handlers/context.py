@@ -39,6 +39,8 @@ class Deps:
     # Channels whose bot account cannot be in groups (Zalo's getMe: can_join_groups false): what
     # would go to the steering group goes to each leader of the plan privately there.
     groupless: set[str] = field(default_factory=set)
+    # The web desk's address (issue 23: WEB_LISTEN set): /web answers with a sign-in link there.
+    web_base: str | None = None
 
 
 @dataclass

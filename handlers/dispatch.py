@@ -60,6 +60,7 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.PLAN: lambda ctx, argument: plan_choice.show_or_choose(ctx, argument),
     Route.LINK: linking.link_command,
     Route.CHANNEL: linking.channel_command,
+    Route.WEB: linking.web_command,
 }
 
 

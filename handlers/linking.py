@@ -6,7 +6,7 @@ from __future__ import annotations
 from handlers import buttons, state
 from handlers.context import Ctx
 from handlers.events import Choice
-from models import linking
+from models import linking, web_access
 from models.text import fold
 
 CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "console"}
@@ -83,3 +83,17 @@ async def choose(ctx: Ctx, channel: str | None) -> None:
         ctx.say("channel-chosen-auto", edit=bool(ctx.event.choice))
     else:
         ctx.say("channel-chosen", edit=bool(ctx.event.choice), channel=channel_name(channel))
+
+
+async def web_command(ctx: Ctx, argument: str) -> None:
+    """/web: a personal sign-in link to the web desk, in a private chat only (a link in a group
+    would let anyone there in as the asker)."""
+    assert ctx.person is not None
+    if not ctx.event.private:
+        ctx.say("web-link-private-only")
+        return
+    if ctx.deps.web_base is None:
+        ctx.say("web-link-not-set-up")
+        return
+    token = await web_access.new_login(ctx.session, ctx.person.id, ctx.now)
+    ctx.say("web-link", url=f"{ctx.deps.web_base}/login/{token}", minutes=web_access.LOGIN_MINUTES)
