@@ -7,7 +7,9 @@ already in the reader's language and number format.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,14 +28,97 @@ from models.plan_view import PlanView
 from models.session import Session
 from models.standing import choose_period
 from models.store import ViewCache, get_plan, load_plan_view
+from models.submissions import figures_stamp
 from models.summary_data import MARKS, IndicatorRow, Summary
 from models.summary_queries import build_summary
 from models.tables import Person
 
-__all__ = ["Access", "CellState", "DeskError", "PlanPage", "UnitPage", "access_to", "figures_document",
+__all__ = ["Access", "CellState", "DeskError", "PlanPage", "Summaries", "UnitPage", "access_to", "figures_document",
            "plan_page", "plans_of", "results_document", "unit_page"]
 
 PAGE_UNITS = 100  # units per page of the grid: 3,000 units stay a quick page
+
+
+class Summaries:
+    """The desk's summaries, shared by everyone reading the same plan and period: built once,
+    kept until a figure is stored anywhere (figures are append-only: the newest version's id
+    says so), the plan changes or the day does.
+
+    One build per plan and period at a time: while it runs, readers get the summary kept (at most
+    STALE seconds old, so on a deadline day, with figures arriving every second, a page is one
+    build behind the chat rather than every reader waiting for a build of their own). At most
+    BUILDS are built at once, and a reader waiting holds no database connection: twenty people
+    opening the plan page before a meeting never take the connections an officer's reply needs."""
+
+    BUILDS = 2
+    KEEP = 64  # (plan, period) pairs kept
+    PAGES = 256  # assembled pages kept per summary (filters × pages × languages)
+    STALE = 60.0  # seconds
+
+    def __init__(self) -> None:
+        # (plan id, period id, day) -> (figures stamp, plan view, summary, built at (monotonic))
+        self._kept: OrderedDict[tuple[int, str, date], tuple[int, PlanView, Summary, float]] = OrderedDict()
+        self._building: dict[tuple[int, str, date], asyncio.Future[Summary]] = {}
+        self._gate: asyncio.Semaphore | None = None
+        self._pages: dict[int, tuple[Summary, dict[Hashable, Any]]] = {}  # summary id -> (it, its pages)
+
+    async def get(self, session: Session, view: PlanView, period: Period, today: date, zone: ZoneInfo) -> Summary:
+        key = (view.plan.id, period.id, today)
+        stamp = await figures_stamp(session)
+        kept = self._kept.get(key)
+        usable = kept is not None and kept[1] is view
+        if usable and kept[0] == stamp:  # type: ignore[index]
+            self._kept.move_to_end(key)
+            return kept[2]  # type: ignore[index]
+        await session.rollback()  # hand the connection back while waiting
+        building = self._building.get(key)
+        if building is not None:
+            loop = asyncio.get_running_loop()
+            if usable and loop.time() - kept[3] < self.STALE:  # type: ignore[index]
+                return kept[2]  # type: ignore[index]
+            return await asyncio.shield(building)
+        return await self._build(session, key, stamp, view, period, today, zone)
+
+    async def _build(self, session: Session, key: tuple[int, str, date], stamp: int, view: PlanView,
+                     period: Period, today: date, zone: ZoneInfo) -> Summary:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Summary] = loop.create_future()
+        self._building[key] = future
+        try:
+            if self._gate is None:
+                self._gate = asyncio.Semaphore(self.BUILDS)
+            async with self._gate:
+                summary = await build_summary(session, view, period, today, zone, cells=True)
+            await session.rollback()
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: the waiters (if any) raise it themselves
+            raise
+        finally:
+            del self._building[key]
+        future.set_result(summary)
+        self._kept[key] = (stamp, view, summary, loop.time())
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.KEEP:
+            self._kept.popitem(last=False)
+        return summary
+
+    async def page(self, key: Hashable, summary: Summary, assemble: Callable[[], Any]) -> Any:
+        """A page assembled from `summary` in a worker thread, once per key while `summary` is
+        the one kept (the key names the summary, so a newer one never gets an older page)."""
+        pages = self._pages.get(id(summary))
+        if pages is None or pages[0] is not summary:
+            pages = (summary, {})
+            self._pages[id(summary)] = pages
+            live = {id(kept[2]) for kept in self._kept.values()}
+            for stale in [k for k in self._pages if k not in live and k != id(summary)]:
+                del self._pages[stale]
+        found = pages[1].get(key)
+        if found is None:
+            found = await asyncio.to_thread(assemble)
+            if len(pages[1]) < self.PAGES:
+                pages[1][key] = found
+        return found
 
 
 class DeskError(Exception):
@@ -232,18 +317,6 @@ def indicator_lines(view: PlanView, summary: Summary, t: Translator) -> list[Ind
     ) for row in summary.rows]
 
 
-def _cell(summary: Summary, row: IndicatorRow, unit_id: int, t: Translator) -> GridCell:
-    cell = summary.cell(row.part_id, unit_id)
-    if cell is None:
-        return GridCell(CellState.NOT_OWED, "")
-    if cell.figure is None:
-        return GridCell(CellState.MISSING, t("web-cell-missing"))
-    text = describe_figure(cell.figure, row.target, t)
-    if cell.figure.not_applicable:
-        return GridCell(CellState.NOT_APPLICABLE, text)
-    return GridCell(CellState.ON_TIME if cell.on_time else CellState.LATE, text)
-
-
 def _periods(view: PlanView, t: Translator) -> list[tuple[str, str]]:
     """Every period the plan's parts are collected for, in the year's order."""
     from models.periods import periods_of_year
@@ -257,22 +330,30 @@ def _periods(view: PlanView, t: Translator) -> list[tuple[str, str]]:
 
 async def plan_page(
     session: Session, person: Person | None, plan_code: str, asked_period: str | None, *, cache: ViewCache,
-    today: date, zone: ZoneInfo, t: Translator, filters: dict[str, str] | None = None, page: int = 1,
+    summaries: Summaries, today: date, zone: ZoneInfo, t: Translator, filters: dict[str, str] | None = None,
+    page: int = 1,
 ) -> PlanPage:
     view, found = await _plan_and_access(session, person, plan_code, cache)
     if not found.whole_plan:
         raise DeskError("web-error-leaders-only", 403)
     period = _period(view, asked_period, today)
-    summary = await build_summary(session, view, period, today, zone, cells=True)
-    filters = {k: v for k, v in (filters or {}).items() if v}
-    lines = indicator_lines(view, summary, t)
-    rows = summary.rows
+    summary = await summaries.get(session, view, period, today, zone)
+    wanted = {k: v for k, v in (filters or {}).items() if v}
+    key = (id(summary), t.locale, tuple(sorted(wanted.items())), page)
+    # Assembled in a worker thread (thousands of figures formatted): the event loop keeps serving
+    # officers meanwhile. Kept with its summary: the next reader of the same page gets it at once.
+    return await summaries.page(key, summary, lambda: assemble_plan_page(view, summary, t, wanted, page))
+
+
+def assemble_plan_page(view: PlanView, summary: Summary, t: Translator, filters: dict[str, str],
+                       page: int) -> PlanPage:
+    every_line = indicator_lines(view, summary, t)
+    lines, rows = every_line, summary.rows
     if group := filters.get("group"):
-        keep = {line.code for line in lines if line.group == group}
-        lines = [line for line in lines if line.code in keep]
-        rows = [row for row in rows if row.code in keep]
+        lines = [line for line in lines if line.group == group]
     if standing := filters.get("status"):
         lines = [line for line in lines if line.standing == standing]
+    if len(lines) != len(every_line):
         keep = {line.code for line in lines}
         rows = [row for row in rows if row.code in keep]
     units = summary.units
@@ -283,20 +364,48 @@ async def plan_page(
     pages = max(1, -(-len(units) // PAGE_UNITS))
     page = min(max(1, page), pages)
     shown = units[(page - 1) * PAGE_UNITS: page * PAGE_UNITS]
-    grid = [GridRow(unit.code, unit.name, kind_label(unit.kind, t), unit.officer,
-                    tuple(_cell(summary, row, unit.unit_id, t) for row in rows), unit.reports.missing)
-            for unit in shown]
+    cells = _Cells(summary, rows, t)
+    grid = [GridRow(unit.code, unit.name, kind_label(unit.kind, t), unit.officer, cells.of(unit.unit_id),
+                    unit.reports.missing) for unit in shown]
     reports = summary.reports
+    kinds = {unit.kind for unit in summary.units}
     return PlanPage(
         plan_code=view.plan.code, plan_title=view.plan.title, period=summary.period.id,
         period_label=period_label(summary.period, t), periods=_periods(view, t), expected=reports.expected,
         received=reports.received, on_time=reports.on_time, late=reports.late, missing=reports.missing,
         rate=t.percent(reports.rate.quantize(Decimal("0.1"))) if reports.rate is not None else "—",
         indicators=lines, columns=[row.code for row in rows], grid=grid, units_total=len(units), page=page,
-        pages=pages, groups=sorted({line.group for line in indicator_lines(view, summary, t) if line.group}),
-        kinds=sorted({unit.kind for unit in summary.units}), filters=filters, kind_labels={
-            kind: kind_label(kind, t) for kind in {unit.kind for unit in summary.units}},
+        pages=pages, groups=sorted({line.group for line in every_line if line.group}), kinds=sorted(kinds),
+        filters=filters, kind_labels={kind: kind_label(kind, t) for kind in kinds},
     )
+
+
+class _Cells:
+    """The grid's cells of some parts: what Summary.cell says, without the gap it also works out
+    (the grid shows whether and when a figure came, not how far it is from the target)."""
+
+    def __init__(self, summary: Summary, rows: Sequence[IndicatorRow], t: Translator) -> None:
+        self.rows, self.t = rows, t
+        self.expected = {row.part_id: frozenset(summary.expected.get(row.part_id, ())) for row in rows}
+        self.figures = {row.part_id: summary.figures.get(row.part_id, {}) for row in rows}
+        self.on_time = {row.part_id: summary.on_time.get(row.part_id, set()) for row in rows}
+        self.missing = GridCell(CellState.MISSING, t("web-cell-missing"))
+        self.not_owed = GridCell(CellState.NOT_OWED, "")
+
+    def of(self, unit_id: int) -> tuple[GridCell, ...]:
+        return tuple(self.cell(row, unit_id) for row in self.rows)
+
+    def cell(self, row: IndicatorRow, unit_id: int) -> GridCell:
+        part_id = row.part_id
+        if unit_id not in self.expected[part_id]:
+            return self.not_owed
+        figure = self.figures[part_id].get(unit_id)
+        if figure is None:
+            return self.missing
+        text = describe_figure(figure, row.target, self.t)
+        if figure.not_applicable:
+            return GridCell(CellState.NOT_APPLICABLE, text)
+        return GridCell(CellState.ON_TIME if unit_id in self.on_time[part_id] else CellState.LATE, text)
 
 
 def kind_label(kind: str, t: Translator) -> str:
@@ -336,22 +445,23 @@ class UnitPage:
 
 async def unit_page(
     session: Session, person: Person, plan_code: str, unit_code: str, asked_period: str | None, *,
-    cache: ViewCache, today: date, zone: ZoneInfo, t: Translator,
+    cache: ViewCache, summaries: Summaries, today: date, zone: ZoneInfo, t: Translator,
 ) -> UnitPage:
     view, found = await _plan_and_access(session, person, plan_code, cache)
     unit = next((u for u in view.units.values() if u.code == unit_code), None)
     if unit is None or not found.may_see_unit(unit.id):
         raise DeskError("web-error-no-unit", 404, unit=unit_code)
     period = _period(view, asked_period, today)
-    summary = await build_summary(session, view, period, today, zone, cells=True)
+    summary = await summaries.get(session, view, period, today, zone)
     history = await figure_rows(session, view, periods=[p.id for p, _ in summary.periods], unit_id=unit.id,
                                 versions=True)
     by_part: dict[tuple[int, str], list[Any]] = {}
     for record in history:
         by_part.setdefault((record.part_id, record.period), []).append(record)
     figures = []
+    cells = _Cells(summary, summary.rows, t)
     for row in summary.rows:
-        cell = _cell(summary, row, unit.id, t)
+        cell = cells.cell(row, unit.id)
         if cell.state is CellState.NOT_OWED:
             continue
         versions = tuple(
@@ -381,14 +491,14 @@ def _plain(value: Decimal | None) -> float | int | None:
 
 async def results_document(
     session: Session, person: Person | None, key_plan: int | None, plan_code: str, asked_period: str | None, *,
-    cache: ViewCache, today: date, zone: ZoneInfo, t: Translator,
+    cache: ViewCache, summaries: Summaries, today: date, zone: ZoneInfo, t: Translator,
 ) -> dict[str, Any]:
     """GET /api/v1/plans/{plan}/results: the summary's numbers, a percentage as 72.5."""
     view, found = await _plan_and_access(session, person, plan_code, cache, key_plan)
     if not found.whole_plan:
         raise DeskError("web-error-leaders-only", 403)
     period = _period(view, asked_period, today)
-    summary = await build_summary(session, view, period, today, zone, cells=False)
+    summary = await summaries.get(session, view, period, today, zone)
     return {
         "plan": view.plan.code, "period": summary.period.id,
         "units": {"expected": summary.reports.expected, "reported": summary.reports.received,

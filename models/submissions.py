@@ -145,3 +145,9 @@ async def reported(session: AsyncSession, unit_id: int, keys: Iterable[tuple[int
     rows = await (await session.connection()).execute(_REPORTED, {
         "unit_id": unit_id, "periods": sorted({period for _, period in wanted})})
     return {(part, period) for part, period in rows if (part, period) in wanted}
+
+
+async def figures_stamp(session: AsyncSession) -> int:
+    """The newest stored version's id (0 when none): figures are append-only, so any figure stored
+    anywhere changes it. One probe of the primary key's end."""
+    return int(await session.scalar(select(func.max(Submission.id))) or 0)

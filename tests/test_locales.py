@@ -6,12 +6,15 @@ import ast
 import io
 import re
 import string
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from hypothesis import given, strategies as st
 
-from locales import LOCALES, catalog, translator
+from locales import LOCALES, NUMBER_PATTERN, catalog, format_number, translator
 from locales.build import load_source, po_path, render
 
 # Forms of address exist in Vietnamese only ("đồng chí", "anh/chị"); English may leave them out.
@@ -63,6 +66,22 @@ def test_numbers_follow_the_language() -> None:
     assert translator("vi").number(1000) == "1.000"
     assert translator("en").percent(72.5) == "72.5%"
     assert translator("en").number(1000) == "1,000"
+
+
+NUMBERS = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.decimals(min_value=-10**9, max_value=10**9, places=3),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15),
+    st.integers(min_value=-10**20, max_value=10**20),
+)
+
+
+@given(NUMBERS, st.sampled_from(LOCALES))
+def test_numbers_are_formatted_as_babel_formats_them(value: Decimal | float | int, locale: str) -> None:
+    with localcontext() as context:  # as many digits as the number has, as format_number allows
+        context.prec = max(context.prec, Decimal(str(value)).adjusted() + 4)
+        expected = format_decimal(value, format=NUMBER_PATTERN, locale=locale)
+    assert format_number(value, locale) == expected
 
 
 def test_an_unknown_language_falls_back_to_vietnamese() -> None:

@@ -7,12 +7,13 @@ allows this origin only.
 """
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from bot.app import App
 from handlers import desk
@@ -33,6 +35,7 @@ HERE = Path(__file__).parent
 COOKIE = "dtdesk"
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+BODIES = 256  # plan page bodies kept
 LOGIN_TRIES = 20  # sign-in attempts per address per minute: a token cannot be guessed, but keep it so
 SIGNED: web.RequestKey[Signed | None] = web.RequestKey("signed", object)  # type: ignore[arg-type]
 
@@ -49,6 +52,10 @@ class Desk:
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.logins: dict[str, deque[float]] = {}
+        self.summaries = desk.Summaries()
+        # The plan page's body rendered once per assembled page (desk.Summaries keeps those): what
+        # differs between readers (name, form token) is the frame around it.
+        self.bodies: OrderedDict[int, tuple[object, Markup]] = OrderedDict()
 
     # --- the application ---------------------------------------------------------------------
 
@@ -87,7 +94,7 @@ class Desk:
             text = t(error.message_id, **error.params)
             if request.path.startswith("/api/"):
                 return web.json_response({"error": text}, status=error.status)
-            return self._page(request, "message.html", {"title": t("web-title-error"), "text": text},
+            return await self._page(request, "message.html", {"title": t("web-title-error"), "text": text},
                               status=error.status)
         except web.HTTPException:
             raise
@@ -96,7 +103,7 @@ class Desk:
             t = self._t(request)
             if request.path.startswith("/api/"):
                 return web.json_response({"error": t("web-error-internal")}, status=500)
-            return self._page(request, "message.html", {"title": t("web-title-error"),
+            return await self._page(request, "message.html", {"title": t("web-title-error"),
                                                         "text": t("web-error-internal")}, status=500)
 
     @web.middleware
@@ -116,11 +123,14 @@ class Desk:
         locale = signed.person.locale if signed is not None and signed.person.locale else None
         return translator(locale or self.app.settings.bot_locale)
 
-    def _page(self, request: web.Request, template: str, values: dict[str, Any], status: int = 200) -> web.Response:
+    async def _page(self, request: web.Request, template: str, values: dict[str, Any],
+                    status: int = 200) -> web.Response:
+        """The template rendered in a worker thread: a page of thousands of cells never holds up
+        the event loop (and the officers' replies it serves)."""
         t = self._t(request)
         signed = request.get(SIGNED)
-        html = self.templates.get_template(template).render(
-            t=t, lang=t.locale, signed=signed, csrf=signed.csrf if signed else "", **values)
+        html = await asyncio.to_thread(self.templates.get_template(template).render, t=t, lang=t.locale,
+                                       signed=signed, csrf=signed.csrf if signed else "", **values)
         return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
 
     def _need_person(self, request: web.Request) -> Signed:
@@ -131,8 +141,8 @@ class Desk:
 
     def _context(self, request: web.Request) -> dict[str, Any]:
         deps = self.app.deps
-        return {"cache": deps.plan_views, "today": self.app.now().astimezone(deps.timezone).date(),
-                "zone": deps.timezone}
+        return {"cache": deps.plan_views, "summaries": self.summaries,
+                "today": self.app.now().astimezone(deps.timezone).date(), "zone": deps.timezone}
 
     def _same_origin(self, request: web.Request) -> bool:
         """A form must come from the desk's own pages: Origin (or Referer) names this origin."""
@@ -162,7 +172,7 @@ class Desk:
         signed = request.get(SIGNED)
         t = self._t(request)
         if signed is None:
-            return self._page(request, "message.html", {"title": t("web-title"), "text": t("web-sign-in-needed")})
+            return await self._page(request, "message.html", {"title": t("web-title"), "text": t("web-sign-in-needed")})
         async with self.app.sessions() as session:
             plans = await desk.plans_of(session, signed.person, self.app.deps.plan_views)
         if len(plans) == 1:
@@ -171,18 +181,18 @@ class Desk:
                 raise web.HTTPSeeOther(f"/plans/{only.code}")
             if len(only.units) == 1:
                 raise web.HTTPSeeOther(f"/plans/{only.code}/units/{only.units[0][0]}")
-        return self._page(request, "home.html", {"title": t("web-title"), "plans": plans})
+        return await self._page(request, "home.html", {"title": t("web-title"), "plans": plans})
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         t = self._t(request)
         if not self._login_allowed(request):
-            return self._page(request, "message.html", {"title": t("web-title-error"),
+            return await self._page(request, "message.html", {"title": t("web-title-error"),
                                                         "text": t("web-login-too-many")}, status=429)
         async with self.app.unit_of_work() as session:
             person = await web_access.redeem_login(session, request.match_info["token"], self.app.now())
             token = (await web_access.start_session(session, person.id, self.app.now()))[0] if person else None
         if token is None:
-            return self._page(request, "message.html", {"title": t("web-title-error"),
+            return await self._page(request, "message.html", {"title": t("web-title-error"),
                                                         "text": t("web-login-invalid")}, status=403)
         response = web.HTTPSeeOther("/")
         response.set_cookie(COOKIE, token, max_age=web_access.SESSION_HOURS * 3600, httponly=True,
@@ -213,11 +223,25 @@ class Desk:
                                          request.query.get("period"), t=t, filters=filters, page=page,
                                          **self._context(request))
 
+        return await self._page(request, "plan.html", {"title": shown.plan_title,
+                                                       "main": await self._plan_body(shown, t)})
+
+    async def _plan_body(self, shown: desk.PlanPage, t: Translator) -> Markup:
+        kept = self.bodies.get(id(shown))
+        if kept is not None and kept[0] is shown:
+            self.bodies.move_to_end(id(shown))
+            return kept[1]
+
         def link(**changes: object) -> str:
             query = {"period": shown.period, **shown.filters, **changes}
             return "?" + urlencode({k: v for k, v in query.items() if v not in (None, "", 1)})
 
-        return self._page(request, "plan.html", {"title": shown.plan_title, "p": shown, "link": link})
+        body = Markup(await asyncio.to_thread(self.templates.get_template("plan_main.html").render,
+                                              t=t, p=shown, link=link))
+        self.bodies[id(shown)] = (shown, body)
+        while len(self.bodies) > BODIES:
+            self.bodies.popitem(last=False)
+        return body
 
     async def unit(self, request: web.Request) -> web.StreamResponse:
         signed = self._need_person(request)
@@ -226,7 +250,7 @@ class Desk:
             shown = await desk.unit_page(session, signed.person, request.match_info["plan"],
                                          request.match_info["unit"], request.query.get("period"), t=t,
                                          **self._context(request))
-        return self._page(request, "unit.html", {"title": f"{shown.unit_name} — {shown.plan_title}", "u": shown})
+        return await self._page(request, "unit.html", {"title": f"{shown.unit_name} — {shown.plan_title}", "u": shown})
 
     # --- the API -------------------------------------------------------------------------------
 
@@ -259,7 +283,7 @@ class Desk:
             documents = await desk.figures_document(
                 session, person, key_plan, request.match_info["plan"], request.query.get("period"),
                 request.query.get("unit"), versions=request.query.get("versions") in ("1", "true"),
-                cache=context["cache"], today=context["today"])
+                cache=context["cache"], today=context["today"])  # a plain read: no summary
         if request.query.get("format") == "csv":
             out = io.StringIO()
             csv.writer(out).writerows(desk.as_csv_rows(documents))
