@@ -29,7 +29,7 @@ from models.session import Session
 from models.standing import choose_period
 from models.store import ViewCache, get_plan, load_plan_view
 from models.submissions import figures_stamp
-from models.summary_data import MARKS, IndicatorRow, Summary
+from models.summary_data import IndicatorRow, Summary
 from models.summary_queries import build_summary
 from models.tables import Person
 
@@ -236,7 +236,6 @@ class IndicatorLine:
     reported: int
     expected: int
     target: str
-    mark: str
     standing: str
     change: str | None
     period: str
@@ -312,7 +311,7 @@ def indicator_lines(view: PlanView, summary: Summary, t: Translator) -> list[Ind
     return [IndicatorLine(
         code=row.code, group=_group_of(view, row), title=f"{row.title} — {row.label}" if row.label else row.title,
         figure=_figure_text(row, t), coverage=coverage_text(row.rollup, t), reported=row.reports.received,
-        expected=row.reports.expected, target=describe_target(row.target, t), mark=MARKS[row.standing],
+        expected=row.reports.expected, target=describe_target(row.target, t),
         standing=row.standing.value, change=_change(row, t), period=period_label(row.period, t),
     ) for row in summary.rows]
 
@@ -540,3 +539,20 @@ def as_csv_rows(documents: Sequence[dict[str, Any]]) -> list[list[Any]]:
     header = ["unit", "indicator", "part", "period", "value", "numerator", "denominator", "state", "at", "by",
               "channel", "message", "version"]
     return [header, *([document.get(column) for column in header] for document in documents)]
+
+
+async def spreadsheet(
+    session: Session, person: Person, plan_code: str, asked_period: str | None, *, cache: ViewCache, today: date,
+    zone: ZoneInfo, t: Translator,
+) -> tuple[str, bytes]:
+    """The period's spreadsheet, as /xuat sends it: (file name, content), written in a worker
+    thread. Leaders and admins."""
+    from handlers.export import export_filename, export_workbook, summary_details
+
+    view, found = await _plan_and_access(session, person, plan_code, cache)
+    if not found.whole_plan:
+        raise DeskError("web-error-leaders-only", 403)
+    period = _period(view, asked_period, today)
+    summary = await build_summary(session, view, period, today, zone, details=summary_details(view))
+    await session.rollback()  # the connection goes back while the workbook is written
+    return export_filename(summary), await asyncio.to_thread(export_workbook, view, summary, t)

@@ -219,3 +219,22 @@ async def test_a_second_person_gets_their_own_link(tg: Harness, desk: Site) -> N
     assert first != second
     async with browser() as session, session.get(second) as response:  # the leader's link opens the leader's desk
         assert str(response.url).endswith("/plans/T2025")
+
+
+async def test_leaders_download_the_periods_spreadsheet_and_officers_do_not(tg: Harness, desk: Site) -> None:  # noqa: F811
+    import io
+
+    from openpyxl import load_workbook
+
+    await register(tg, LAN, "officer", "an-sinh")
+    await register(tg, BOSS_ID, "leader")
+    await tg.say(LAN, "6: 72,5%")
+    async with await signed_in(tg, BOSS_ID) as session, \
+            session.get(f"{desk.base}/plans/T2025/export.xlsx?period=2025-03") as response:
+        assert response.status == 200
+        assert "attachment" in response.headers["Content-Disposition"]
+        workbook = load_workbook(io.BytesIO(await response.read()), read_only=True)
+        assert workbook.sheetnames
+    async with await signed_in(tg, LAN) as session, \
+            session.get(f"{desk.base}/plans/T2025/export.xlsx?period=2025-03") as response:
+        assert response.status == 403

@@ -53,6 +53,7 @@ class Desk:
                                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.logins: dict[str, deque[float]] = {}
         self.summaries = desk.Summaries()
+        self.exports = asyncio.Semaphore(1)  # one spreadsheet written at a time: each takes seconds of CPU
         # The plan page's body rendered once per assembled page (desk.Summaries keeps those): what
         # differs between readers (name, form token) is the frame around it.
         self.bodies: OrderedDict[int, tuple[object, Markup]] = OrderedDict()
@@ -67,6 +68,7 @@ class Desk:
             web.post("/logout", self.logout),
             web.get("/plans/{plan}", self.plan),
             web.get("/plans/{plan}/units/{unit}", self.unit),
+            web.get("/plans/{plan}/export.xlsx", self.export),
             web.get("/api/v1/openapi.json", self.openapi),
             web.get("/api/v1/plans/{plan}/results", self.api_results),
             web.get("/api/v1/plans/{plan}/figures", self.api_figures),
@@ -251,6 +253,17 @@ class Desk:
                                          request.match_info["unit"], request.query.get("period"), t=t,
                                          **self._context(request))
         return await self._page(request, "unit.html", {"title": f"{shown.unit_name} — {shown.plan_title}", "u": shown})
+
+    async def export(self, request: web.Request) -> web.StreamResponse:
+        signed = self._need_person(request)
+        context = self._context(request)
+        async with self.exports, self.app.sessions() as session:
+            name, content = await desk.spreadsheet(session, signed.person, request.match_info["plan"],
+                                                   request.query.get("period"), cache=context["cache"],
+                                                   today=context["today"], zone=context["zone"], t=self._t(request))
+        return web.Response(body=content, headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="{name}"'})
 
     # --- the API -------------------------------------------------------------------------------
 
