@@ -17,7 +17,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.formatting import describe_amount, describe_figure, describe_target, period_label, points
+from handlers.formatting import describe_figure, describe_target, period_label
+from handlers.summary import amount_text, signed_points
 from handlers.summary_text import coverage_text
 from locales import Translator
 from models import people
@@ -282,22 +283,6 @@ class PlanPage:
     kind_labels: dict[str, str] = field(default_factory=dict)
 
 
-def _change(row: IndicatorRow, t: Translator) -> str | None:
-    if row.change is None:
-        return None
-    shown = points(abs(row.change), row.target, t)
-    return f"+{shown}" if row.change > 0 else (f"−{shown}" if row.change < 0 else shown)
-
-
-def _figure_text(row: IndicatorRow, t: Translator) -> str:
-    if row.amount is None:
-        return t("summary-no-figures")
-    if row.is_milestone:
-        return t("summary-units-done", done=t.number(row.rollup.units_done or 0),
-                 expected=t.number(row.rollup.units_counted))
-    return describe_amount(row.amount, row.target, t)
-
-
 def _group_of(view: PlanView, row: IndicatorRow) -> str:
     """The indicator's group as the plan names it ("II. Kinh tế số"), or ""."""
     code = view.parts[row.part_id].indicator.group_code
@@ -310,9 +295,10 @@ def _group_of(view: PlanView, row: IndicatorRow) -> str:
 def indicator_lines(view: PlanView, summary: Summary, t: Translator) -> list[IndicatorLine]:
     return [IndicatorLine(
         code=row.code, group=_group_of(view, row), title=f"{row.title} — {row.label}" if row.label else row.title,
-        figure=_figure_text(row, t), coverage=coverage_text(row.rollup, t), reported=row.reports.received,
+        figure=amount_text(row, t), coverage=coverage_text(row.rollup, t), reported=row.reports.received,
         expected=row.reports.expected, target=describe_target(row.target, t),
-        standing=row.standing.value, change=_change(row, t), period=period_label(row.period, t),
+        standing=row.standing.value, period=period_label(row.period, t),
+        change=signed_points(row.change, row.target, t) if row.change is not None else None,
     ) for row in summary.rows]
 
 

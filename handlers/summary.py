@@ -73,7 +73,8 @@ def resolve_hint(hint: PeriodHint, plan_year: int) -> Period:
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _signed(value: Decimal, target: Target, t: Translator) -> str:
+def signed_points(value: Decimal, target: Target, t: Translator) -> str:
+    """A change: "+2,5 điểm %", "−3 điểm"."""
     shown = points(abs(value), target, t)
     if value > 0:
         return f"+{shown}"
@@ -86,7 +87,8 @@ def _row_title(row: IndicatorRow) -> str:
     return f"{row.title} — {row.label}" if row.label else row.title
 
 
-def _amount_text(row: IndicatorRow, t: Translator) -> str:
+def amount_text(row: IndicatorRow, t: Translator) -> str:
+    """The plan-wide figure as the summary shows it (units done for a milestone)."""
     if row.amount is None:
         return t("summary-no-figures")
     if row.is_milestone:
@@ -110,14 +112,14 @@ def _gap_text(row: IndicatorRow, t: Translator) -> str | None:
 def indicator_lines(row: IndicatorRow, t: Translator) -> list[str]:
     """Two or three short lines about one indicator part."""
     lines = [f"{row.mark} {row.code} · {_row_title(row)}"]
-    second = t("summary-figure", amount=_amount_text(row, t), target=describe_target(row.target, t))
+    second = t("summary-figure", amount=amount_text(row, t), target=describe_target(row.target, t))
     gap = _gap_text(row, t)
     if gap:
         second += f" · {gap}"
     lines.append(f"   {second}")
     third = []
     if row.change is not None:
-        third.append(t("summary-change", change=_signed(row.change, row.target, t)))
+        third.append(t("summary-change", change=signed_points(row.change, row.target, t)))
     third.append(coverage_text(row.rollup, t))
     note = verdict_note(row, t)
     if note:
