@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from handlers import (
@@ -53,6 +54,7 @@ from models.kinds import RoleKind
 from models.tables import ConversationState
 
 log = logging.getLogger(__name__)
+SEEN_GRAIN = timedelta(hours=1)
 
 # The commands that are no intent (handlers/commands.py), for registered people.
 _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
@@ -72,6 +74,9 @@ async def route(ctx: Ctx) -> None:
         # Where scheduled messages go (/kenh). Written last, like the update's key, so that a
         # transaction that only reads (a summary being drawn) takes no write lock before its end.
         ctx.person.last_channel = e.channel
+    if ctx.person is not None and e.happening is None and (
+            ctx.person.last_seen_at is None or ctx.now - ctx.person.last_seen_at >= SEEN_GRAIN):
+        ctx.person.last_seen_at = ctx.now  # to the hour: not one more write for every message
 
 
 async def _route(ctx: Ctx) -> None:

@@ -315,6 +315,8 @@ class Person(Base):
     # chosen with /kenh, else on the one they wrote from last.
     prompt_channel: Mapped[str | None] = mapped_column(String(16))
     last_channel: Mapped[str | None] = mapped_column(String(16))
+    # Issue 16: when the person last wrote to the bot (to the hour: `people` and /canbo show it).
+    last_seen_at: Mapped[datetime | None]
 
 
 class Identity(Base):

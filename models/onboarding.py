@@ -1,0 +1,172 @@
+"""Onboarding a whole plan (issue 16): one invite for every unit at once, and who is on board.
+
+Functions take the session first and never commit: a bulk issue is one transaction, so a failure
+half-way leaves no unit with a code nobody was given.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import people
+from models.kinds import RoleKind
+from models.tables import Identity, Invite, Person, Plan, Role, Unit
+
+
+@dataclass(frozen=True)
+class IssuedLine:
+    """One unit's new invite, as the spreadsheet, the cards and the chat show it."""
+
+    unit_code: str
+    unit_name: str
+    kind: str
+    code: str
+    expires_at: datetime
+    replacing: str | None = None  # the active officer the code hands the unit over from (--replace)
+
+
+class UnknownKind(ValueError):
+    """A --kind the plan has no unit of; args[0] is the kind, args[1] the kinds the plan has."""
+
+
+async def unit_kinds(session: AsyncSession, plan: Plan) -> list[str]:
+    return sorted(set(await session.scalars(
+        select(Unit.kind).where(Unit.plan_id == plan.id, Unit.in_file.is_(True), Unit.active.is_(True)))))
+
+
+async def units_to_invite(session: AsyncSession, plan: Plan, *, kinds: Iterable[str] | None = None,
+                          replace: bool = False) -> list[tuple[Unit, str | None]]:
+    """The plan's active units (of `kinds`, if given) without an active focal officer — or, with
+    `replace`, every one — each with its current officer's name (None when it has none)."""
+    wanted = sorted(set(kinds)) if kinds else None
+    if wanted:
+        known = await unit_kinds(session, plan)
+        for kind in wanted:
+            if kind not in known:
+                raise UnknownKind(kind, known)
+    query = (select(Unit, Person.display_name)
+             .outerjoin(Role, and_(Role.unit_id == Unit.id, Role.role == RoleKind.OFFICER, Role.ended_at.is_(None)))
+             .outerjoin(Person, Person.id == Role.person_id)
+             .where(Unit.plan_id == plan.id, Unit.in_file.is_(True), Unit.active.is_(True))
+             .order_by(Unit.id))
+    if wanted:
+        query = query.where(Unit.kind.in_(wanted))
+    rows = [(unit, name) for unit, name in await session.execute(query)]
+    return rows if replace else [(unit, name) for unit, name in rows if name is None]
+
+
+async def issue_officer_invites(session: AsyncSession, plan: Plan, units: list[tuple[Unit, str | None]], *,
+                                now: datetime, days: int = people.INVITE_DAYS,
+                                created_by: int | None = None) -> list[IssuedLine]:
+    """One officer invite per unit, in the caller's transaction. A unit's earlier unused officer
+    invites end now: the sheet just printed is the one that counts, and a stray old card can no
+    longer take the unit over."""
+    if not units:
+        return []
+    key = await people.invite_key(session, now)
+    unit_ids = [unit.id for unit, _ in units]
+    for chunk in _chunks(unit_ids, 500):  # PostgreSQL and SQLite both take 500 parameters easily
+        await session.execute(
+            update(Invite).where(Invite.unit_id.in_(chunk), Invite.role == RoleKind.OFFICER,
+                                 Invite.used_at.is_(None), Invite.expires_at > now)
+            .values(expires_at=now).execution_options(synchronize_session=False))
+    expires = now + timedelta(days=days)
+    lines, seen = [], set()
+    for unit, officer in units:
+        code = people.new_invite_code()
+        while code in seen:  # 31^8 codes: a repeat within one sheet is all but impossible, still checked
+            code = people.new_invite_code()
+        seen.add(code)
+        session.add(Invite(code_hash=people.hash_code(key, code), keyed=True, plan_id=plan.id, role=RoleKind.OFFICER,
+                           unit_id=unit.id, created_by=created_by, created_at=now, expires_at=expires))
+        lines.append(IssuedLine(unit.code, unit.name, unit.kind, code, expires, officer))
+    await session.flush()
+    return lines
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --- who is on board -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfficerLine:
+    unit_code: str
+    unit_name: str
+    kind: str
+    name: str | None = None  # None: the unit has no active focal officer
+    channels: tuple[str, ...] = ()
+    registered_at: datetime | None = None
+    last_seen: datetime | None = None
+    unreachable_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InviteLine:
+    unit_code: str | None
+    unit_name: str | None
+    role: str
+    created_at: datetime
+    expires_at: datetime
+    issued_by: str | None  # a person's name; None when issued on the command line
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    units: list[OfficerLine]
+    pending: list[InviteLine] = field(default_factory=list)
+    expired: list[InviteLine] = field(default_factory=list)
+
+    @property
+    def without_officer(self) -> list[OfficerLine]:
+        return [line for line in self.units if line.name is None]
+
+    @property
+    def unreachable(self) -> list[OfficerLine]:
+        return [line for line in self.units if line.unreachable_at is not None]
+
+
+async def onboarding(session: AsyncSession, plan: Plan, now: datetime, *,
+                     expired_since: timedelta = timedelta(days=30)) -> Onboarding:
+    """Every active unit of the plan with its officer, then the plan's unused invites: pending
+    ones, and those expired within `expired_since` (older ones are history nobody chases) for units
+    still without an officer or a newer code."""
+    rows = await session.execute(
+        select(Unit.code, Unit.name, Unit.kind, Person.id, Person.display_name, Role.started_at, Person.last_seen_at,
+               Person.unreachable_at)
+        .outerjoin(Role, and_(Role.unit_id == Unit.id, Role.role == RoleKind.OFFICER, Role.ended_at.is_(None)))
+        .outerjoin(Person, Person.id == Role.person_id)
+        .where(Unit.plan_id == plan.id, Unit.in_file.is_(True), Unit.active.is_(True))
+        .order_by(Unit.id))
+    rows = list(rows)
+    person_ids = sorted({row[3] for row in rows if row[3] is not None})
+    channels: dict[int, list[str]] = {}
+    if person_ids:
+        for person_id, channel in await session.execute(
+                select(Identity.person_id, Identity.channel).where(Identity.person_id.in_(person_ids))
+                .order_by(Identity.id)):
+            channels.setdefault(person_id, []).append(channel)
+    units = [OfficerLine(code, name, kind, person_name, tuple(channels.get(person_id, ())), started, seen,
+                         unreachable_at)
+             for code, name, kind, person_id, person_name, started, seen, unreachable_at in rows]
+    issuer = Person.__table__.alias("issuer")
+    invites = await session.execute(
+        select(Unit.code, Unit.name, Invite.role, Invite.created_at, Invite.expires_at, issuer.c.display_name)
+        .outerjoin(Unit, Unit.id == Invite.unit_id)
+        .outerjoin(issuer, issuer.c.id == Invite.created_by)
+        .where(Invite.plan_id == plan.id, Invite.used_at.is_(None), Invite.expires_at > now - expired_since)
+        .order_by(Invite.expires_at, Invite.id))
+    lines = [InviteLine(code, name, str(role), created, expires, by)
+             for code, name, role, created, expires, by in invites]
+    pending = [line for line in lines if line.expires_at > now]
+    # An expired card is news only for a unit still without an officer and without a newer code.
+    covered = {line.unit_code for line in units if line.name is not None} | {line.unit_code for line in pending}
+    expired = [line for line in lines if line.expires_at <= now and line.unit_code not in covered]
+    return Onboarding(units, pending, expired)
