@@ -70,6 +70,8 @@ class Route(StrEnum):
     PLAN = "plan"
     LINK = "link"  # /lienket: also for a person not yet registered on this messenger
     CHANNEL = "channel"
+    INVITE = "invite"  # /moi: admins and the tracking office (handlers/invites.py)
+    BOARD = "board"  # /canbo: who is on board
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,9 @@ COMMANDS: tuple[Command, ...] = (
             aliases=("lichnhac",)),
     Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN), aliases=("xuatexcel",)),
     Command("khonglienlac", "unreachable", Route.UNREACHABLE, "menu-unreachable", _for(_A.ADMIN), admin=1),
+    Command("moi", "invite", Route.INVITE, "menu-invite", _for(_A.ADMIN), admin=3, aliases=("moicanbo",)),
+    Command("canbo", "people", Route.BOARD, "menu-board", _for(_A.ADMIN, _A.LEADER), admin=4,
+            aliases=("danhsachcanbo", "onboard")),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
     Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),

@@ -39,6 +39,10 @@ class Deps:
     # Channels whose bot account cannot be in groups (Zalo's getMe: can_join_groups false): what
     # would go to the steering group goes to each leader of the plan privately there.
     groupless: set[str] = field(default_factory=set)
+    # The messengers running, each with how it links an invite code (bot/run.py sets them as the
+    # channels start): Telegram's deep link once its @username is known; Zalo has no deep links
+    # (None: send the code). /moi and the invite cards use them.
+    invite_links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from handlers import (
     buttons,
     commands,
     compare,
+    invites,
     limits,
     linking,
     membership,
@@ -62,6 +63,8 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.PLAN: lambda ctx, argument: plan_choice.show_or_choose(ctx, argument),
     Route.LINK: linking.link_command,
     Route.CHANNEL: linking.channel_command,
+    Route.INVITE: invites.invite_command,
+    Route.BOARD: invites.board_command,
 }
 
 
@@ -101,6 +104,9 @@ async def _route(ctx: Ctx) -> None:
         await _ROUTES[found[0].means](ctx, found[1])
         return
     if ctx.person is not None and state.worded(e.text or "") and await _worded_choice(ctx):
+        return
+    if ctx.person is not None and (asked := invites.onboarding_question(e.text or "")) is not None \
+            and await invites.answer_question(ctx, asked):
         return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:

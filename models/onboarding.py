@@ -39,9 +39,11 @@ async def unit_kinds(session: AsyncSession, plan: Plan) -> list[str]:
 
 
 async def units_to_invite(session: AsyncSession, plan: Plan, *, kinds: Iterable[str] | None = None,
-                          replace: bool = False) -> list[tuple[Unit, str | None]]:
-    """The plan's active units (of `kinds`, if given) without an active focal officer — or, with
-    `replace`, every one — each with its current officer's name (None when it has none)."""
+                          replace: bool = False,
+                          unit_ids: Iterable[int] | None = None) -> list[tuple[Unit, str | None]]:
+    """The plan's active units (of `kinds`, among `unit_ids`, if given) without an active focal
+    officer — or, with `replace`, every one — each with its current officer's name (None when it
+    has none)."""
     wanted = sorted(set(kinds)) if kinds else None
     if wanted:
         known = await unit_kinds(session, plan)
@@ -55,6 +57,8 @@ async def units_to_invite(session: AsyncSession, plan: Plan, *, kinds: Iterable[
              .order_by(Unit.id))
     if wanted:
         query = query.where(Unit.kind.in_(wanted))
+    if unit_ids is not None:
+        query = query.where(Unit.id.in_(list(unit_ids)))
     rows = [(unit, name) for unit, name in await session.execute(query)]
     return rows if replace else [(unit, name) for unit, name in rows if name is None]
 
