@@ -12,13 +12,13 @@ VHTT = 1004
 LEADER = 1005
 
 
-async def registered(tg: Harness, user: int, role: str, unit: str | None = None) -> None:
-    code = await tg.invite(role, unit)
-    await tg.say(user, f"/start {code}")
+async def registered(harness: Harness, user: int, role: str, unit: str | None = None) -> None:
+    code = await harness.invite(role, unit)
+    await harness.say(user, f"/start {code}")
 
 
 async def test_an_admin_invites_one_unit_and_the_invited_officer_registers_with_the_forwarded_link(
-        tg: Harness) -> None:
+        tg: Harness) -> None:  # noqa: F811
     await registered(tg, BOSS, "admin")
     made, forward = await tg.say(BOSS, "/moi an sinh")
     code = re.search(r"Xã An Sinh: ([A-Z0-9]{8})", made)[1]
@@ -35,7 +35,7 @@ async def test_an_admin_invites_one_unit_and_the_invited_officer_registers_with_
     assert "/moi tất cả" in usage
 
 
-async def test_invite_all_sends_the_spreadsheet_and_the_cards(tg: Harness) -> None:
+async def test_invite_all_sends_the_spreadsheet_and_the_cards(tg: Harness) -> None:  # noqa: F811
     await registered(tg, BOSS, "admin")
     await registered(tg, LAN, "officer", "an-sinh")
     before = len(tg.emu.sent)
@@ -60,7 +60,7 @@ async def test_invite_all_sends_the_spreadsheet_and_the_cards(tg: Harness) -> No
     assert again == without
 
 
-async def test_the_tracking_office_may_invite_leaders_may_look_officers_may_not(tg: Harness) -> None:
+async def test_the_tracking_office_may_invite_leaders_may_look_officers_may_not(tg: Harness) -> None:  # noqa: F811
     await registered(tg, VHTT, "officer", "vhtt")  # Phòng VHTT: the plan's tracking unit
     await registered(tg, LAN, "officer", "an-sinh")
     await registered(tg, LEADER, "leader")
