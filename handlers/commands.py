@@ -115,7 +115,7 @@ COMMANDS: tuple[Command, ...] = (
     # Officers get their own unit's deadlines, leaders and admins the plan's schedule.
     Command("lich", "schedule", AskSchedule, "menu-schedule", _for(_A.OFFICER, _A.LEADER), admin=2,
             aliases=("lichnhac",)),
-    Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN), aliases=("xuatexcel",)),
+    Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN, _A.LEADER), aliases=("xuatexcel",)),
     Command("khonglienlac", "unreachable", Route.UNREACHABLE, "menu-unreachable", _for(_A.ADMIN), admin=1),
     Command("moi", "invite", Route.INVITE, "menu-invite", _for(_A.ADMIN), admin=3, aliases=("moicanbo",)),
     Command("canbo", "people", Route.BOARD, "menu-board", _for(_A.ADMIN, _A.LEADER), admin=4,

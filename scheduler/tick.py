@@ -34,9 +34,10 @@ from typing import Protocol
 
 from handlers.context import Deps
 from handlers.events import Attachment, Reply
+from handlers.export import summary_details
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.schedule import describe_deadline, plan_schedule
-from handlers.summary import build_summary, chart_attachments, render_summary
+from handlers.summary import build_summary, chart_attachments, render_summary, spreadsheet_if_cut
 from locales import Translator, translator
 from models.due import Item, Kind, due_items
 from models.kinds import Urgency
@@ -371,9 +372,10 @@ async def _summary_messages(session: Session, view: PlanView, item: Item, texts:
     period = min(item.periods, key=lambda p: p.frequency.months)  # the headline: the shortest cycle
     zone = item.fire_at.tzinfo
     assert zone is not None
-    summary = await build_summary(session, view, period, item.fire_at.date(), zone)
+    summary = await build_summary(session, view, period, item.fire_at.date(), zone, details=summary_details(view))
     parts = render_summary(summary, t)
-    charts = tuple(await chart_attachments(summary, t))
+    # The charts, and the spreadsheet when the text names only some of the units to chase.
+    charts = (*await chart_attachments(summary, t), *await spreadsheet_if_cut(view, summary, t))
     messages = []
     for key, audience in wanted:
         for number, text in enumerate(parts, start=1):

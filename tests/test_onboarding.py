@@ -230,3 +230,37 @@ async def test_units_to_invite_skips_inactive_units(app: App) -> None:
         await session.flush()
         units = await onboarding.units_to_invite(session, plan)
     assert [unit.code for unit, _ in units] == ["tp", "vhtt", "vp", "an-sinh", "mao-khe"]
+
+
+async def test_the_group_summary_attaches_the_spreadsheet_its_cut_list_speaks_of(
+        app: App, clock: Any, tmp_path: Path) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bench.generated import plan_yaml
+    from scheduler.tick import tick
+
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    for code, communes in (("BIG", 40), ("FEW", 5)):  # 40 units to chase: more than the text lists
+        path = tmp_path / f"{code}.yaml"
+        path.write_text(plan_yaml(communes, 2, code=code), encoding="utf-8")
+        await cli.import_plan_file(app, path)
+        async with app.unit_of_work() as session:
+            plan = await store.get_plan(session, code)
+            await people.bind_group(session, plan_id=plan.id, channel="console", chat_id=f"group-{code}",
+                                    title="BCĐ", now=app.now())
+    found: dict[str, list[Any]] = {}
+    for day in range(1, 29):  # the first month's summary, whenever the default schedule sends it
+        instant = datetime(2025, 2, day, 9, 0, tzinfo=zone)
+        clock.set(instant)
+        report = await tick(app.deps, instant)
+        for message in report.queued:
+            if message.kind == "summary":
+                found.setdefault(message.chat_id, []).append(message)
+        if len(found) == 2:
+            break
+    big, few = found["group-BIG"], found["group-FEW"]
+    assert "bảng tính Excel" in "".join(m.text for m in big)
+    sheets = [a for m in big for a in m.attachments if a.kind == "document"]
+    assert len(sheets) == 1 and sheets[0].filename.endswith(".xlsx") and sheets[0].content.startswith(b"PK")
+    assert not any(a.kind == "document" for m in few for a in m.attachments)
