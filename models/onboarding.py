@@ -174,3 +174,65 @@ async def onboarding(session: AsyncSession, plan: Plan, now: datetime, *,
     covered = {line.unit_code for line in units if line.name is not None} | {line.unit_code for line in pending}
     expired = [line for line in lines if line.expires_at <= now and line.unit_code not in covered]
     return Onboarding(units, pending, expired)
+
+
+# --- the admins' daily notice ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class News:
+    """What changed for a plan's onboarding within a window: invites that expired unused (units
+    still without an officer) and officers the bot can no longer reach."""
+
+    expired: list[str]  # unit names
+    unreachable: list[tuple[str, str, datetime]]  # (officer, unit, since)
+
+    def __bool__(self) -> bool:
+        return bool(self.expired or self.unreachable)
+
+
+async def news(session: AsyncSession, plan: Plan, start: datetime, end: datetime) -> News:
+    """Invites that expired unused in [start, end) for units still without an active officer, and
+    the plan's officers who became unreachable in [start, end)."""
+    staffed = select(Role.unit_id).where(Role.role == RoleKind.OFFICER, Role.ended_at.is_(None),
+                                         Role.unit_id.is_not(None))
+    renewed = select(Invite.unit_id).where(Invite.plan_id == plan.id, Invite.used_at.is_(None),
+                                           Invite.expires_at >= end, Invite.unit_id.is_not(None))
+    expired = list(dict.fromkeys(await session.scalars(
+        select(Unit.name).join(Invite, Invite.unit_id == Unit.id)
+        .where(Invite.plan_id == plan.id, Invite.role == RoleKind.OFFICER, Invite.used_at.is_(None),
+               Invite.expires_at >= start, Invite.expires_at < end,
+               Unit.active.is_(True), Unit.id.not_in(staffed), Unit.id.not_in(renewed))
+        .order_by(Unit.id))))
+    rows = await session.execute(
+        select(Person.display_name, Unit.name, Person.unreachable_at)
+        .join(Role, and_(Role.person_id == Person.id, Role.role == RoleKind.OFFICER, Role.ended_at.is_(None)))
+        .join(Unit, Unit.id == Role.unit_id)
+        .where(Unit.plan_id == plan.id, Person.unreachable_at >= start, Person.unreachable_at < end)
+        .order_by(Person.unreachable_at, Unit.id))
+    return News(expired, [(name, unit, at) for name, unit, at in rows])
+
+
+async def plan_admins(session: AsyncSession, plan_id: int) -> list[tuple[int, str | None, str, str]]:
+    """The plan's admins (and those of every plan), each once on one messenger: (person id,
+    locale, channel, chat id) — the channel chosen with /kenh, else the one written from last,
+    else the first registered."""
+    rows = await session.execute(
+        select(Person.id, Person.locale, Person.prompt_channel, Person.last_channel, Identity.channel,
+               Identity.chat_id, Identity.external_id)
+        .join(Role, Role.person_id == Person.id)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Role.role == RoleKind.ADMIN, Role.ended_at.is_(None),
+               (Role.plan_id == plan_id) | Role.plan_id.is_(None), Person.unreachable_at.is_(None))
+        .order_by(Person.id, Identity.id))
+    addresses: dict[int, list[tuple[str, str]]] = {}
+    prefs: dict[int, tuple[str | None, str | None, str | None]] = {}
+    for person_id, locale, chosen, last, channel, chat_id, external_id in rows:
+        addresses.setdefault(person_id, []).append((channel, chat_id or external_id))
+        prefs[person_id] = (locale, chosen, last)
+    found = []
+    for person_id, where in addresses.items():
+        locale, chosen, last = prefs[person_id]
+        channel, chat_id = next((a for wanted in (chosen, last) for a in where if a[0] == wanted), where[0])
+        found.append((person_id, locale, channel, chat_id))
+    return found

@@ -59,6 +59,7 @@ from models.schedule_queries import (
 from models.session import Session
 from models.submissions import current_for_plan, figure_of
 from models.targets import Figure
+from scheduler.notices import onboarding_notices
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class TickReport:
     failed: int = 0
     drained: tuple[str, ...] = ()  # channels whose senders ran
     failed_plans: list[str] = field(default_factory=list)  # plans whose work raised (logged; retried next tick)
+    notices: list[str] = field(default_factory=list)  # outbox keys of the admins' onboarding notices queued
 
     def counts(self) -> Counter[Kind]:
         return Counter(message.kind for message in self.queued)
@@ -137,6 +139,7 @@ async def tick(deps: Deps, now: datetime, *, senders: Mapping[str, Sender] | Non
             continue
         try:
             await _plan_tick(deps, plan_id, now, report)
+            report.notices.extend(await onboarding_notices(deps, plan_id, now))
         except Exception:  # one plan's trouble must not stop the others; the next tick retries
             log.exception("scheduled work for plan %s failed", code)
             report.failed_plans.append(code)

@@ -264,3 +264,41 @@ async def test_the_group_summary_attaches_the_spreadsheet_its_cut_list_speaks_of
     sheets = [a for m in big for a in m.attachments if a.kind == "document"]
     assert len(sheets) == 1 and sheets[0].filename.endswith(".xlsx") and sheets[0].content.startswith(b"PK")
     assert not any(a.kind == "document" for m in few for a in m.attachments)
+
+
+async def test_admins_hear_once_a_day_of_invites_expired_unused_and_officers_out_of_reach(
+        app: App, clock: Any) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from models.tables import OutboxMessage, Person
+    from scheduler.tick import tick
+
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    await cli.import_plan_file(app, SMALL)
+    clock.set(datetime(2025, 3, 3, 10, 0, tzinfo=zone))
+    async with app.unit_of_work() as session:
+        admin = await people.ensure_person(session, "console", "boss", "Boss", "boss", app.now())
+        await people.grant_role(session, person=admin, role=RoleKind.ADMIN, plan_id=None, unit_id=None, now=app.now())
+    await cli.cmd_invite(app, invite_args(json=True, kind="ward", days=1))  # Mạo Khê's expires 4/3 10:00
+    await register(app, "an-sinh", "Nguyễn Văn An")
+    async with app.unit_of_work() as session:
+        lan = await session.scalar(select(Person).where(Person.display_name == "Nguyễn Văn An"))
+        lan.unreachable_at = datetime(2025, 3, 4, 15, 0, tzinfo=zone)  # blocked the bot
+
+    async def notices_at(day: int, hour: int) -> list[str]:
+        instant = datetime(2025, 3, day, hour, 0, tzinfo=zone)
+        clock.set(instant)
+        return (await tick(app.deps, instant)).notices
+
+    assert await notices_at(4, 9) == []  # nothing had happened by 8:00 on the 4th
+    [key] = await notices_at(5, 8)  # the morning after: both pieces of news, in one message
+    assert key.startswith("onboarding:T2025:2025-03-05:p") and key.endswith("@console")
+    assert await notices_at(5, 8) == [] and await notices_at(5, 17) == []  # a tick again, a restart: nothing
+    assert await notices_at(6, 8) == []  # told once: the next day has no news
+    async with app.unit_of_work() as session:
+        rows = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.key.like("onboarding:%"))))
+    assert len(rows) == 1 and rows[0].chat_id == "boss"
+    text = rows[0].payload["text"]
+    assert "Mã mời của Phường Mạo Khê đã hết hạn mà chưa ai dùng." in text
+    assert "Bot không còn liên lạc được với Nguyễn Văn An (Xã An Sinh) từ 15:00 04/03/2025." in text
