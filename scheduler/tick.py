@@ -275,6 +275,10 @@ async def build_messages(session: Session, deps: Deps, view: PlanView, item: Ite
         return await _escalation_messages(session, await situation(session, view, item), texts)
     officers = await focal_officers(session, [unit_id for unit_id, part_ids in view.duties.items()
                                               if any(view.parts[p].frequency in item.frequencies for p in part_ids)])
+    # An officer who registered after this item's time was welcomed with what it would say
+    # (handlers/welcome.py): a backlog of prompts and overdue notices is no way to start.
+    officers = {unit_id: officer for unit_id, officer in officers.items()
+                if officer.since is None or officer.since <= item.fire_at}
     keys = {unit_id: [_officer_key(item, view, unit_id, channel) for channel, _ in officer.addresses]
             for unit_id, officer in officers.items()}
     existing = await existing_keys(session, [key for unit_keys in keys.values() for key in unit_keys])

@@ -77,3 +77,18 @@ async def test_the_tracking_office_may_invite_leaders_may_look_officers_may_not(
     # An officer's question in words is not theirs to ask: it is read as anything else would be.
     said = await tg.say(LAN, "ai chưa đăng ký?")
     assert not any("chưa có cán bộ đầu mối" in text for text in said)
+
+
+async def test_a_new_officer_gets_one_short_welcome_and_no_backlog(tg: Harness) -> None:  # noqa: F811
+    from scheduler.tick import tick
+
+    # Monday 17 March 2025: January and February are overdue, March is due on the 20th.
+    said = await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    [welcome] = said
+    assert "cán bộ đầu mối của Xã An Sinh" in welcome and "Bot nhắc lịch báo cáo" in welcome
+    assert "📅 Hạn tới: tháng 3/2025 — thứ Năm 20/03/2025; đơn vị cần báo cáo" in welcome
+    assert "📌 Các kỳ trước còn thiếu: tháng 1/2025 (" in welcome and "tháng 2/2025 (" in welcome
+    assert "/baocao" in welcome and "/help" in welcome
+    # The scheduler's catch-up of what was planned before today's registration is not sent to them.
+    report = await tick(tg.app.deps, tg.app.now())
+    assert [m for m in report.queued if m.chat_id == str(LAN)] == []
