@@ -10,6 +10,7 @@ from handlers import (
     buttons,
     commands,
     compare,
+    handover,
     invites,
     limits,
     linking,
@@ -65,6 +66,7 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.CHANNEL: linking.channel_command,
     Route.INVITE: invites.invite_command,
     Route.BOARD: invites.board_command,
+    Route.HANDOVER: handover.handover_command,
 }
 
 

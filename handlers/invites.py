@@ -43,7 +43,8 @@ async def _plan(ctx: Ctx) -> Plan | None:
     return await store.plan_by_id(ctx.session, plan_id) if plan_id is not None else None
 
 
-def _link(ctx: Ctx, code: str) -> str | None:
+def invite_link_of(ctx: Ctx, code: str) -> str | None:
+    """The Telegram deep link of an officer's invite code, once the channel has said its name."""
     make = ctx.deps.invite_links.get(Channel.TELEGRAM)
     return make(code) if make is not None else None
 
@@ -88,7 +89,7 @@ async def _invite_one(ctx: Ctx, plan: Plan, unit: Unit) -> None:
                                                     created_by=ctx.person.id if ctx.person else None)
     t = ctx.t
     when = invite_files.when(t, line.expires_at.astimezone(ctx.deps.timezone))
-    link = _link(ctx, line.code)
+    link = invite_link_of(ctx, line.code)
     ctx.say("invite-chat-made", unit=unit.name, code=line.code, expires=when)
     if officer is not None:
         ctx.say("invite-chat-hands-over", unit=unit.name, officer=officer)

@@ -92,3 +92,33 @@ async def test_a_new_officer_gets_one_short_welcome_and_no_backlog(tg: Harness) 
     # The scheduler's catch-up of what was planned before today's registration is not sent to them.
     report = await tick(tg.app.deps, tg.app.now())
     assert [m for m in report.queued if m.chat_id == str(LAN)] == []
+
+
+async def test_an_officer_hands_over_admins_are_told_and_the_successor_registers(tg: Harness) -> None:  # noqa: F811
+    from sqlalchemy import select
+
+    from models.tables import Role, Submission
+
+    await registered(tg, BOSS, "admin")
+    await registered(tg, LAN, "officer", "an-sinh")
+    await tg.say(LAN, "6: 120/150")
+    [asked] = await tg.say(LAN, "/bangiao")
+    assert "/bangiao đồng ý" in asked
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "/bangiao đồng ý")
+    sent = tg.emu.sent[before:]
+    done = next(r.text for r in sent if r.chat_id == LAN)
+    told = next(r.text for r in sent if r.chat_id == BOSS)
+    code = re.search(r"mã mời ([A-Z0-9]{8})", done)[1]
+    assert f"https://t.me/{USERNAME}?start={code}" in done
+    assert "đã bàn giao, thôi làm cán bộ đầu mối của Xã An Sinh" in told
+    [gone] = await tg.say(LAN, "6: 130/150")
+    assert "Đã ghi" not in gone  # no longer their unit's figures to send
+    [welcome] = await tg.say(MINH, f"/start {code}")
+    assert "cán bộ đầu mối của Xã An Sinh" in welcome
+    async with tg.app.unit_of_work() as session:
+        roles = list(await session.scalars(select(Role).where(Role.role == "officer").order_by(Role.id)))
+        figures = list(await session.scalars(select(Submission)))
+    assert [(r.ended_reason is not None, r.ended_reason) for r in roles] == [(True, "handed_over_by_self"),
+                                                                            (False, None)]
+    assert len(figures) == 1 and figures[0].person_id == roles[0].person_id  # history kept
