@@ -25,8 +25,7 @@ async def handover_command(ctx: Ctx, argument: str) -> None:
     if fold(argument).strip(" .!") not in _YES:
         ctx.say("handover-ask", unit=unit.name)
         return
-    role.ended_at, role.ended_reason = ctx.now, "handed_over_by_self"
-    await ctx.session.flush()  # the unit has no active officer now: the new code may take it
+    await onboarding.step_down(ctx.session, role, ctx.now)
     [line] = await onboarding.issue_officer_invites(ctx.session, plan, [(unit, None)], now=ctx.now,
                                                     created_by=ctx.person.id)
     t = ctx.t

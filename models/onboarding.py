@@ -236,3 +236,10 @@ async def plan_admins(session: AsyncSession, plan_id: int) -> list[tuple[int, st
         channel, chat_id = next((a for wanted in (chosen, last) for a in where if a[0] == wanted), where[0])
         found.append((person_id, locale, channel, chat_id))
     return found
+
+
+async def step_down(session: AsyncSession, role: Role, now: datetime) -> None:
+    """An officer hands their unit over (/bangiao): the role ends, kept as history; the unit has no
+    active officer until someone registers with a new code."""
+    role.ended_at, role.ended_reason = now, "handed_over_by_self"
+    await session.flush()
