@@ -25,9 +25,11 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
 from bot.onboard_cli import (
     OnboardError,
+    add_import_people_parser,
     add_invite_all_arguments,
     add_people_parser,
     check_invite_all,
+    cmd_import_people,
     cmd_people,
     invite_all,
 )
@@ -76,6 +78,7 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     invite.add_argument("--json", action="store_true", help=t("cli-help-json"))
     add_invite_all_arguments(invite, t)
     add_people_parser(commands, t)
+    add_import_people_parser(commands, t)
 
     console = commands.add_parser("console", help=t("cli-help-console"))
     console.add_argument("--user", required=True, metavar="NAME", help=t("cli-help-console-user"))
@@ -469,6 +472,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "tick": cmd_tick,
     "invite": cmd_invite,
     "people": cmd_people,
+    "import-people": cmd_import_people,
     "console": cmd_console,
     "demo": cmd_demo,
     "import-plan": cmd_import_plan,

@@ -17,6 +17,7 @@ from handlers import invite_files, onboarding as onboarding_view
 from locales import Translator
 from models import onboarding, store
 from models.kinds import Channel, RoleKind
+from models.roster import FIELDS, RosterError, read_roster
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -37,6 +38,12 @@ def add_people_parser(commands: Any, t: Translator) -> None:
     people = commands.add_parser("people", help=t("cli-help-people"))
     people.add_argument("--plan", required=True, metavar="CODE")
     people.add_argument("--json", action="store_true", help=t("cli-help-json"))
+
+
+def add_import_people_parser(commands: Any, t: Translator) -> None:
+    roster = commands.add_parser("import-people", help=t("cli-help-import-people"))
+    roster.add_argument("path", metavar="FILE", help=t("cli-help-import-people-file"))
+    roster.add_argument("--plan", metavar="CODE", help=t("cli-help-import-people-plan"))
 
 
 def check_invite_all(args: argparse.Namespace, t: Translator) -> None:
@@ -87,9 +94,11 @@ async def invite_all(app: App, args: argparse.Namespace, username: str | None) -
             raise OnboardError(t("cli-invite-unknown-kind", kind=exc.args[0],
                                  known=", ".join(exc.args[1]) or "-")) from None
         lines = await onboarding.issue_officer_invites(session, plan, units, now=app.now(), days=args.days)
+        names = await onboarding.roster_names(session, plan)
         cards = invite_files.cards_of(
             lines, link=(lambda code: invite_link(Channel.TELEGRAM, username, code, RoleKind.OFFICER)) if username
-            else None, zalo=app.settings.zalo_bot_token is not None, timezone=app.settings.timezone)
+            else None, zalo=app.settings.zalo_bot_token is not None, timezone=app.settings.timezone,
+            names=names)
         if out is not None:
             data = await asyncio.to_thread(invite_files.file_bytes, out.suffix.lower(), cards, t, plan.title)
             await asyncio.to_thread(_write, out, data)
@@ -124,3 +133,37 @@ async def cmd_people(app: App, args: argparse.Namespace) -> int:
         return 0
     print(onboarding_view.board_text(board, app.t, app.settings.timezone, plan.title))
     return 0
+
+
+async def cmd_import_people(app: App, args: argparse.Namespace) -> int:
+    """`import-people FILE [--plan CODE]`: the roster replaced in one transaction, or nothing."""
+    t = app.t
+    path = Path(args.path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv"):
+        raise OnboardError(t("roster-error-format", path=path))
+    if not path.is_file():
+        raise OnboardError(t("roster-error-missing", path=path))
+    try:
+        rows = await asyncio.to_thread(read_roster, path)
+        async with app.unit_of_work() as session:
+            if args.plan:
+                plan = await _plan(app, session, args.plan)
+            else:
+                plans = await store.list_plans(session)
+                if len(plans) != 1:
+                    raise OnboardError(t("roster-error-which-plan", known=", ".join(p.code for p in plans) or "-"))
+                plan = await _plan(app, session, plans[0].code)
+            count = await onboarding.import_roster(session, plan, rows, app.now())
+    except RosterError as exc:
+        raise OnboardError("\n".join([t("roster-error-head", path=path.name)]
+                                      + [_problem(t, problem) for problem in exc.problems])) from None
+    print(t("roster-imported", count=t.number(count), plan=plan.code, path=path.name))
+    return 0
+
+
+def _problem(t: Translator, problem: tuple[int | None, str | None, str, dict[str, object]]) -> str:
+    row, column, message, params = problem
+    column = t(f"roster-col-{column}") if column in FIELDS else column
+    where = t("roster-where", row=row, column=column) if row and column else \
+        t("roster-where-row", row=row) if row else ""
+    return f"• {where}{t(message, **params)}"

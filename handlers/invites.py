@@ -109,7 +109,7 @@ async def _invite_all(ctx: Ctx, plan: Plan) -> None:
                                                    created_by=ctx.person.id if ctx.person else None)
     t = ctx.t
     cards = invite_files.cards_of(lines, link=ctx.deps.invite_links.get(Channel.TELEGRAM), zalo=_zalo(ctx),
-                                  timezone=ctx.deps.timezone)
+                                  timezone=ctx.deps.timezone, names=await onboarding.roster_names(ctx.session, plan))
     # Drawn in a worker thread: a province's cards take seconds, and other chats go on meanwhile.
     sheet = await asyncio.to_thread(invite_files.to_xlsx, cards, t, plan.title)
     pdf = await asyncio.to_thread(invite_files.to_pdf, cards, t, plan.title)

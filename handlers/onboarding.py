@@ -27,7 +27,9 @@ def board_json(board: Onboarding, timezone: ZoneInfo) -> dict[str, Any]:
                        "registered_at": _iso(line.registered_at, timezone),
                        "last_seen": _iso(line.last_seen, timezone),
                        "unreachable": line.unreachable_at is not None,
-                       "unreachable_since": _iso(line.unreachable_at, timezone)}}
+                       "unreachable_since": _iso(line.unreachable_at, timezone)},
+                   "expected": None if line.expected is None else {"name": line.expected,
+                                                                    "phone": line.expected_phone}}
                   for line in board.units],
         "without_officer": [line.unit_code for line in board.without_officer],
         "pending_invites": [_invite_json(line, timezone) for line in board.pending],
@@ -48,13 +50,23 @@ def _when(t: Translator, moment: datetime | None, timezone: ZoneInfo) -> str:
     return f"{local:%H:%M} {t.date(local.date())}"
 
 
+def _expected(t: Translator, line: OfficerLine) -> str:
+    """A unit without its officer: the roster's name for them when there is one."""
+    if line.expected is None:
+        return t("people-unit-none", unit=line.unit_name)
+    return t("people-expected", unit=line.unit_name, name=line.expected,
+             phone=f", {line.expected_phone}" if line.expected_phone else "")
+
+
 def officer_line(t: Translator, line: OfficerLine, timezone: ZoneInfo) -> str:
     if line.name is None:
-        return t("people-unit-none", unit=line.unit_name)
+        return _expected(t, line)
     text = t("people-unit-officer", unit=line.unit_name, name=line.name, channels=", ".join(line.channels) or "-",
              registered=_when(t, line.registered_at, timezone), seen=_when(t, line.last_seen, timezone))
     if line.unreachable_at is not None:
         text += " " + t("people-unreachable", since=_when(t, line.unreachable_at, timezone))
+    if line.expected is not None:
+        text += " " + t("people-expected-instead", name=line.expected)
     return text
 
 
@@ -93,7 +105,7 @@ def without_officer_lines(board: Onboarding, t: Translator, limit: int | None = 
     if not missing:
         return [t("people-all-registered", units=t.number(len(board.units)))]
     return [t("people-section-without", count=t.number(len(missing)), units=t.number(len(board.units))),
-            *_listed(t, [f"• {line.unit_name}" for line in missing], limit)]
+            *_listed(t, [_expected(t, line) if line.expected else f"• {line.unit_name}" for line in missing], limit)]
 
 
 def pending_lines(board: Onboarding, t: Translator, timezone: ZoneInfo, limit: int | None = None) -> list[str]:

@@ -10,6 +10,7 @@ from datetime import date
 from handlers.context import Ctx
 from handlers.formatting import period_label
 from handlers.schedule import describe_deadline
+from models import onboarding
 from models.periods import Period, periods_of_year
 from models.plan_view import PlanView
 from models.schedule_queries import reported
@@ -34,6 +35,10 @@ def owed(view: PlanView, unit_id: int, today: date) -> dict[Period, list[int]]:
 async def officer_welcome(ctx: Ctx, person: Person, plan: Plan, unit: Unit, salutation: str) -> None:
     """The welcome, as one message."""
     t, today = ctx.t, ctx.today
+    expected = (await onboarding.roster_officers(ctx.session, plan.id)).get(unit.id)
+    if expected is not None:
+        # The roster's full name, not a messenger's nickname: how summaries and lists name them.
+        person.display_name = expected.full_name
     view = await ctx.plan_view(plan.id)
     duties = owed(view, unit.id, today)
     done = await reported(ctx.session, plan.id, sorted({p.id for p in duties}))

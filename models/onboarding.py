@@ -9,12 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import people
 from models.kinds import RoleKind
-from models.tables import Identity, Invite, Person, Plan, Role, Unit
+from models.roster import RosterError, RosterRow
+from models.tables import Identity, Invite, Person, Plan, Role, RosterEntry, Unit
+from models.text import fold
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class OfficerLine:
     registered_at: datetime | None = None
     last_seen: datetime | None = None
     unreachable_at: datetime | None = None
+    expected: str | None = None  # the roster's name for the unit's officer, when not them (yet)
+    expected_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,9 +161,16 @@ async def onboarding(session: AsyncSession, plan: Plan, now: datetime, *,
                 select(Identity.person_id, Identity.channel).where(Identity.person_id.in_(person_ids))
                 .order_by(Identity.id)):
             channels.setdefault(person_id, []).append(channel)
-    units = [OfficerLine(code, name, kind, person_name, tuple(channels.get(person_id, ())), started, seen,
-                         unreachable_at)
-             for code, name, kind, person_id, person_name, started, seen, unreachable_at in rows]
+    roster = {code: (name, phone) for code, name, phone in await session.execute(
+        select(Unit.code, RosterEntry.full_name, RosterEntry.phone).join(RosterEntry, RosterEntry.unit_id == Unit.id)
+        .where(RosterEntry.plan_id == plan.id, RosterEntry.role == RoleKind.OFFICER))}
+    units = []
+    for code, name, kind, person_id, person_name, started, seen, unreachable_at in rows:
+        expected, phone = roster.get(code, (None, None))
+        if expected is not None and person_name is not None and fold(expected) == fold(person_name):
+            expected = phone = None  # the expected person is the one registered
+        units.append(OfficerLine(code, name, kind, person_name, tuple(channels.get(person_id, ())), started, seen,
+                                 unreachable_at, expected, phone))
     issuer = Person.__table__.alias("issuer")
     invites = await session.execute(
         select(Unit.code, Unit.name, Invite.role, Invite.created_at, Invite.expires_at, issuer.c.display_name)
@@ -243,3 +254,56 @@ async def step_down(session: AsyncSession, role: Role, now: datetime) -> None:
     active officer until someone registers with a new code."""
     role.ended_at, role.ended_reason = now, "handed_over_by_self"
     await session.flush()
+
+
+# --- the roster (import-people) --------------------------------------------------------------------
+
+
+async def import_roster(session: AsyncSession, plan: Plan, rows: list[RosterRow], now: datetime) -> int:
+    """The plan's roster replaced by the file's rows, in the caller's transaction; RosterError
+    naming each row whose unit is not the plan's or that gives a unit a second officer."""
+    from models.store import load_plan_view
+
+    view = await load_plan_view(session, plan.id)
+    units = [u for u in view.units.values() if u.in_file]
+    problems: list[tuple[int | None, str | None, str, dict[str, object]]] = []
+    entries, officers = [], {}
+    for row in rows:
+        unit = next((u for u in units if fold(u.code) == fold(row.unit)), None)
+        if unit is None:
+            found = view.find_units(row.unit, limit=2)
+            exact = [u for u in found if fold(u.name) == fold(row.unit)]
+            unit = exact[0] if exact else found[0] if len(found) == 1 else None
+        if unit is None and row.role == RoleKind.OFFICER:
+            problems.append((row.row, "unit", "roster-error-unit", {"value": row.unit, "plan": plan.code}))
+            continue
+        if row.role == RoleKind.OFFICER:
+            assert unit is not None
+            if unit.id in officers:
+                problems.append((row.row, "name", "roster-error-two-officers",
+                                 {"unit": unit.name, "other": officers[unit.id]}))
+                continue
+            officers[unit.id] = row.row
+        entries.append(RosterEntry(plan_id=plan.id, unit_id=unit.id if unit else None, role=RoleKind(row.role),
+                                   full_name=row.name, position=row.position, phone=row.phone, imported_at=now))
+    if problems:
+        raise RosterError(problems)
+    await session.execute(delete(RosterEntry).where(RosterEntry.plan_id == plan.id))
+    session.add_all(entries)
+    await session.flush()
+    return len(entries)
+
+
+async def roster_officers(session: AsyncSession, plan_id: int) -> dict[int, RosterEntry]:
+    """Unit id -> the roster's officer for it."""
+    return {entry.unit_id: entry for entry in await session.scalars(
+        select(RosterEntry).where(RosterEntry.plan_id == plan_id, RosterEntry.role == RoleKind.OFFICER))
+        if entry.unit_id is not None}
+
+
+async def roster_names(session: AsyncSession, plan: Plan) -> dict[str, str]:
+    """Unit code -> the name of the officer the roster expects there (the invite cards greet them)."""
+    rows = await session.execute(
+        select(Unit.code, RosterEntry.full_name).join(RosterEntry, RosterEntry.unit_id == Unit.id)
+        .where(RosterEntry.plan_id == plan.id, RosterEntry.role == RoleKind.OFFICER))
+    return {code: name for code, name in rows}

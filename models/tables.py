@@ -377,6 +377,22 @@ class Invite(Base):
     keyed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
+class RosterEntry(Base):
+    """Who a unit's officer (or a plan's leader) should be, from a roster file (`import-people`):
+    the invite greets them by name, and who is on board shows those not registered yet."""
+
+    __tablename__ = "roster_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    role: Mapped[RoleKind] = mapped_column(StrEnumText(RoleKind, 16))
+    full_name: Mapped[str] = mapped_column(Text)
+    position: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    imported_at: Mapped[datetime]
+
+
 class GroupBinding(Base):
     """A plan's steering-committee group chat on one channel."""
 

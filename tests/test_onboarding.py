@@ -302,3 +302,86 @@ async def test_admins_hear_once_a_day_of_invites_expired_unused_and_officers_out
     text = rows[0].payload["text"]
     assert "Mã mời của Phường Mạo Khê đã hết hạn mà chưa ai dùng." in text
     assert "Bot không còn liên lạc được với Nguyễn Văn An (Xã An Sinh) từ 15:00 04/03/2025." in text
+
+
+def write_roster_xlsx(path: Path, rows: list[list[Any]]) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["DANH SÁCH CÁN BỘ ĐẦU MỐI CHUYỂN ĐỔI SỐ"])  # a title above the header
+    sheet.append([])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
+@pytest.mark.usefixtures("named_bot")
+async def test_a_roster_names_who_should_register_and_the_cards_greet_them(
+        app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    await cli.import_plan_file(app, SMALL)
+    roster = tmp_path / "can-bo.xlsx"
+    write_roster_xlsx(roster, [
+        ["STT", "Tên đơn vị", "Họ và tên", "Chức vụ", "SĐT", "Vai trò"],
+        [1, "Xã An Sinh", "Nguyễn Thị Lan", "Công chức VH-XH", 912345678, "Cán bộ đầu mối"],
+        [2, "mao-khe", "Trần Văn Minh", "Phó Chủ tịch", "0987 654 321", "đầu mối"],
+        [],
+        [3, "UBND thành phố", "Lê Văn Chủ", "Chủ tịch", None, "Lãnh đạo"],
+    ])
+    assert await onboard_cli.cmd_import_people(app, Namespace(path=str(roster), plan=None)) == 0
+    assert "Đã nhập danh sách 3 người cho kế hoạch T2025" in capsys.readouterr().out
+    made = await invite_json(app, capsys)
+    assert {row["unit"]: row["person"] for row in made}["an-sinh"] == "Nguyễn Thị Lan"
+    out = tmp_path / "the.pdf"
+    await cli.cmd_invite(app, invite_args(out=str(out), replace=True))
+    _, texts, _ = read_cards(out.read_bytes())
+    assert "Mời đồng chí Nguyễn Thị Lan" in "\n".join(texts)
+    capsys.readouterr()
+    await register(app, "mao-khe", "Minh Tran")  # someone else than the roster's man registered
+    await onboard_cli.cmd_people(app, Namespace(plan="T2025", json=False))
+    text = capsys.readouterr().out
+    assert "• Xã An Sinh: chưa đăng ký — theo danh sách: Nguyễn Thị Lan, 912345678" in text
+    assert "Minh Tran (telegram)" in text and "(danh sách ghi: Trần Văn Minh)" in text
+    await onboard_cli.cmd_people(app, Namespace(plan="T2025", json=True))
+    board = json.loads(capsys.readouterr().out)
+    assert board["units"][3]["expected"] == {"name": "Nguyễn Thị Lan", "phone": "912345678"}
+
+
+async def test_a_broken_roster_names_each_problem_by_row_and_column_and_imports_nothing(
+        app: App, tmp_path: Path) -> None:
+    from models.tables import RosterEntry
+
+    await cli.import_plan_file(app, SMALL)
+    good = tmp_path / "good.csv"
+    good.write_text("Đơn vị;Họ tên\nXã An Sinh;Nguyễn Thị Lan\n", encoding="utf-8-sig")
+    assert await onboard_cli.cmd_import_people(app, Namespace(path=str(good), plan="T2025")) == 0
+    broken = tmp_path / "broken.csv"
+    broken.write_text(
+        "Đơn vị,Họ và tên,Chức vụ,Điện thoại,Vai trò\n"
+        "Xã An Sinh,Nguyễn Văn A,,0912,cán bộ đầu mối\n"  # row 2: a phone too short
+        "Xã Sao Hỏa,Trần B,,,đầu mối\n"  # row 3: no such unit
+        "Phường Mạo Khê,,,,\n"  # row 4: no name
+        "vnpt,Lê C,,,thư ký\n"  # row 5: unknown role
+        "Phường Mạo Khê,Phạm D,,,\n"
+        "Phường Mạo Khê,Phạm E,,,\n",  # row 7: a second officer for Mạo Khê
+        encoding="utf-8")
+    with pytest.raises(onboard_cli.OnboardError) as first:
+        await onboard_cli.cmd_import_people(app, Namespace(path=str(broken), plan="T2025"))
+    said = str(first.value)
+    assert said.startswith("Không nhập danh sách từ broken.csv (chưa ghi gì):")
+    assert "dòng 2, cột Điện thoại: số điện thoại «0912» không hợp lệ." in said
+    assert "dòng 4, cột Họ và tên: còn trống." in said
+    assert "dòng 5, cột Vai trò: không hiểu vai trò «thư ký»" in said
+    fixed = tmp_path / "fixed.csv"  # the file's own problems fixed: the plan's are found next
+    fixed.write_text(broken.read_text(encoding="utf-8").replace(",0912,", ",0912 345 678,")
+                     .replace("Phường Mạo Khê,,,,", "Phường Mạo Khê,Ngô F,,,").replace("thư ký", "lãnh đạo"),
+                     encoding="utf-8")
+    with pytest.raises(onboard_cli.OnboardError) as second:
+        await onboard_cli.cmd_import_people(app, Namespace(path=str(fixed), plan="T2025"))
+    said = str(second.value)
+    assert "dòng 3, cột Đơn vị: kế hoạch T2025 không có đơn vị «Xã Sao Hỏa»." in said
+    assert "dòng 6, cột Họ và tên: Phường Mạo Khê đã có cán bộ đầu mối ở dòng 4" in said
+    async with app.unit_of_work() as session:  # the earlier roster stands, untouched
+        names = list(await session.scalars(select(RosterEntry.full_name)))
+    assert names == ["Nguyễn Thị Lan"]
+    with pytest.raises(onboard_cli.OnboardError, match="dòng tiêu đề"):
+        (tmp_path / "none.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+        await onboard_cli.cmd_import_people(app, Namespace(path=str(tmp_path / "none.csv"), plan="T2025"))

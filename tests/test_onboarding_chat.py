@@ -122,3 +122,17 @@ async def test_an_officer_hands_over_admins_are_told_and_the_successor_registers
     assert [(r.ended_reason is not None, r.ended_reason) for r in roles] == [(True, "handed_over_by_self"),
                                                                             (False, None)]
     assert len(figures) == 1 and figures[0].person_id == roles[0].person_id  # history kept
+
+
+async def test_the_welcome_greets_the_person_the_roster_names(tg: Harness, tmp_path) -> None:  # noqa: F811
+    from argparse import Namespace
+
+    from bot.onboard_cli import cmd_import_people
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Đơn vị,Họ và tên\nXã An Sinh,Nguyễn Thị Lan\n", encoding="utf-8")
+    await cmd_import_people(tg.app, Namespace(path=str(roster), plan="T2025"))
+    [welcome] = await tg.say(LAN, f"/start {await tg.invite('officer', 'an-sinh')}")
+    assert "Nguyễn Thị Lan" in welcome
+    [board] = await tg.say(LAN, "/tinhhinh")
+    assert board  # an ordinary exchange afterwards
