@@ -385,3 +385,22 @@ async def test_a_broken_roster_names_each_problem_by_row_and_column_and_imports_
     with pytest.raises(onboard_cli.OnboardError, match="dòng tiêu đề"):
         (tmp_path / "none.csv").write_text("a,b\n1,2\n", encoding="utf-8")
         await onboard_cli.cmd_import_people(app, Namespace(path=str(tmp_path / "none.csv"), plan="T2025"))
+
+
+def test_the_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    assert run("import-plan", str(SMALL), cwd=tmp_path).returncode == 0
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Đơn vị,Họ và tên,Điện thoại\nXã An Sinh,Nguyễn Thị Lan,0912 345 678\n", encoding="utf-8")
+    imported = run("import-people", str(roster), cwd=tmp_path)
+    assert imported.returncode == 0 and "1 người" in imported.stdout, imported.stderr
+    made = run("invite", "--plan", "T2025", "--role", "officer", "--all", "--kind", "commune,ward",
+               "--out", "moi.csv", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "Đã tạo 2 mã mời" in made.stdout and (tmp_path / "moi.csv").is_file()
+    wrong = run("invite", "--plan", "T2025", "--role", "leader", "--all", "--json", cwd=tmp_path)
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr and "--role officer" in wrong.stderr
+    board = json.loads(run("people", "--plan", "T2025", "--json", cwd=tmp_path).stdout)
+    assert sorted(i["unit"] for i in board["pending_invites"]) == ["an-sinh", "mao-khe"]
+    assert board["units"][3]["expected"]["name"] == "Nguyễn Thị Lan"
