@@ -23,6 +23,16 @@ from bot.backup import add_backup_parsers
 from bot.channels.links import invite_link
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import configure_logging
+from bot.onboard_cli import (
+    OnboardError,
+    add_import_people_parser,
+    add_invite_all_arguments,
+    add_people_parser,
+    check_invite_all,
+    cmd_import_people,
+    cmd_people,
+    invite_all,
+)
 from bot.seeds import seed_plans
 from bot.tick_cli import add_tick_parser, cmd_tick, instant_argument
 from bot.web_cli import WEB_COMMANDS, add_web_parsers
@@ -67,6 +77,9 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     invite.add_argument("--unit", metavar="UNIT", help=t("cli-help-invite-unit"))
     invite.add_argument("--days", type=int, default=14, metavar="N", help=t("cli-help-invite-days"))
     invite.add_argument("--json", action="store_true", help=t("cli-help-json"))
+    add_invite_all_arguments(invite, t)
+    add_people_parser(commands, t)
+    add_import_people_parser(commands, t)
 
     console = commands.add_parser("console", help=t("cli-help-console"))
     console.add_argument("--user", required=True, metavar="NAME", help=t("cli-help-console-user"))
@@ -101,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = COMMANDS[args.command]
     try:
         return asyncio.run(_run(handler, settings, args))
-    except CommandError as exc:
+    except (CommandError, OnboardError) as exc:
         print(exc, file=sys.stderr)
         return 1
     except (OperationalError, DBAPIError, OSError) as exc:
@@ -323,6 +336,9 @@ async def cmd_invite(app: App, args: argparse.Namespace) -> int:
     from models import people
 
     t, role = app.t, RoleKind(args.role)
+    check_invite_all(args, t)
+    if args.all:
+        return await invite_all(app, args, await telegram_username(app))
     if role is not RoleKind.ADMIN and not args.plan:
         raise CommandError(t("cli-invite-needs-plan"))
     if role is RoleKind.OFFICER and not args.unit:
@@ -458,6 +474,8 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "run": cmd_run,
     "tick": cmd_tick,
     "invite": cmd_invite,
+    "people": cmd_people,
+    "import-people": cmd_import_people,
     "console": cmd_console,
     "demo": cmd_demo,
     "import-plan": cmd_import_plan,

@@ -71,6 +71,9 @@ class Route(StrEnum):
     LINK = "link"  # /lienket: also for a person not yet registered on this messenger
     CHANNEL = "channel"
     WEB = "web"  # /web: a sign-in link to the web desk
+    INVITE = "invite"  # /moi: admins and the tracking office (handlers/invites.py)
+    BOARD = "board"  # /canbo: who is on board
+    HANDOVER = "handover"  # /bangiao: an officer hands their unit over (handlers/handover.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +117,12 @@ COMMANDS: tuple[Command, ...] = (
     # Officers get their own unit's deadlines, leaders and admins the plan's schedule.
     Command("lich", "schedule", AskSchedule, "menu-schedule", _for(_A.OFFICER, _A.LEADER), admin=2,
             aliases=("lichnhac",)),
-    Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN), aliases=("xuatexcel",)),
+    Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN, _A.LEADER), aliases=("xuatexcel",)),
     Command("khonglienlac", "unreachable", Route.UNREACHABLE, "menu-unreachable", _for(_A.ADMIN), admin=1),
+    Command("moi", "invite", Route.INVITE, "menu-invite", _for(_A.ADMIN), admin=3, aliases=("moicanbo",)),
+    Command("canbo", "people", Route.BOARD, "menu-board", _for(_A.ADMIN, _A.LEADER), admin=4,
+            aliases=("danhsachcanbo", "onboard")),
+    Command("bangiao", "handover", Route.HANDOVER, "menu-handover", _for(_A.OFFICER), aliases=("nghiviec",)),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
     Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),

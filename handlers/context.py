@@ -41,6 +41,10 @@ class Deps:
     groupless: set[str] = field(default_factory=set)
     # The web desk's address (issue 23: WEB_LISTEN set): /web answers with a sign-in link there.
     web_base: str | None = None
+    # The messengers running, each with how it links an invite code (bot/run.py sets them as the
+    # channels start): Telegram's deep link once its @username is known; Zalo has no deep links
+    # (None: send the code). /moi and the invite cards use them.
+    invite_links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from handlers import (
     buttons,
     commands,
     compare,
+    handover,
+    invites,
     limits,
     linking,
     membership,
@@ -53,6 +56,7 @@ from models.kinds import RoleKind
 from models.tables import ConversationState
 
 log = logging.getLogger(__name__)
+SEEN_GRAIN = timedelta(hours=1)
 
 # The commands that are no intent (handlers/commands.py), for registered people.
 _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
@@ -61,6 +65,9 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.LINK: linking.link_command,
     Route.CHANNEL: linking.channel_command,
     Route.WEB: linking.web_command,
+    Route.INVITE: invites.invite_command,
+    Route.BOARD: invites.board_command,
+    Route.HANDOVER: handover.handover_command,
 }
 
 
@@ -73,6 +80,9 @@ async def route(ctx: Ctx) -> None:
         # Where scheduled messages go (/kenh). Written last, like the update's key, so that a
         # transaction that only reads (a summary being drawn) takes no write lock before its end.
         ctx.person.last_channel = e.channel
+    if ctx.person is not None and e.happening is None and (
+            ctx.person.last_seen_at is None or ctx.now - ctx.person.last_seen_at >= SEEN_GRAIN):
+        ctx.person.last_seen_at = ctx.now  # to the hour: not one more write for every message
 
 
 async def _route(ctx: Ctx) -> None:
@@ -97,6 +107,9 @@ async def _route(ctx: Ctx) -> None:
         await _ROUTES[found[0].means](ctx, found[1])
         return
     if ctx.person is not None and state.worded(e.text or "") and await _worded_choice(ctx):
+        return
+    if ctx.person is not None and (asked := invites.onboarding_question(e.text or "")) is not None \
+            and await invites.answer_question(ctx, asked):
         return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from handlers import linking
 from handlers.context import Ctx
 from handlers.misc import send_help
+from handlers.welcome import officer_welcome
 from locales import translator
 from models import people, store
 from models.kinds import RoleKind
@@ -105,8 +106,7 @@ async def _welcome(ctx: Ctx, role: str, person: Person, plan: Plan | None, unit:
     salutation = (plan.salutation if plan else None) or ctx.t("salutation-default")
     if role == RoleKind.OFFICER:
         assert unit is not None and plan is not None
-        ctx.say("start-officer-registered", name=person.display_name, unit=unit.name, plan=plan.title,
-                salutation=salutation)
+        await officer_welcome(ctx, person, plan, unit, salutation)
         if replaced is not None:
             await _tell_replaced(ctx, replaced.person_id, unit, person)
     elif role == RoleKind.LEADER:

@@ -22,8 +22,10 @@ from handlers.events import Attachment, Reply
 from handlers.export import export_filename, export_workbook, summary_details
 from handlers.formatting import describe_amount, describe_target, period_label, points
 from handlers.intents import PeriodHint
+from handlers.invites import may_onboard  # the one place the tracking office is recognised
 from handlers.summary_text import coverage_text, verdict_note
 from locales import Translator
+from models import store
 from models.gaps import Status
 from models.periods import Period, PeriodError
 from models.plan_view import PlanView
@@ -51,10 +53,12 @@ __all__ = [
     "compute_summary",
     "coverage_text",
     "covered_periods",
+    "cut_short",
     "export_for_admin",
     "indicator_lines",
     "render_summary",
     "resolve_hint",
+    "spreadsheet_if_cut",
     "summary_of",
     "summary_replies",
     "summary_text",
@@ -305,11 +309,33 @@ async def chart_attachments(summary: Summary, t: Translator) -> tuple[Attachment
     )
 
 
-async def summary_replies(summary: Summary, t: Translator, *, charts: bool = True) -> list[Reply]:
+async def summary_replies(summary: Summary, t: Translator, *, charts: bool = True,
+                          view: PlanView | None = None) -> list[Reply]:
     """The summary as one Reply in t's language carrying the two charts (when there is anything
-    to chart): what /tonghop answers. A channel splits the text by its own limit."""
+    to chart), and the spreadsheet when the text lists only some of the units to chase (with the
+    plan's `view`): what /tonghop answers. A channel splits the text by its own limit."""
     attachments = await chart_attachments(summary, t) if charts and summary.rows else ()
+    if view is not None:
+        attachments = (*attachments, *await spreadsheet_if_cut(view, summary, t))
     return [Reply(summary_text(summary, t), attachments=attachments, locale=t.locale)]
+
+
+def cut_short(summary: Summary, max_units: int | None = MAX_CHASE_SHOWN) -> bool:
+    """Whether the summary's text lists only some of the units to chase (and says the spreadsheet
+    lists them all)."""
+    return max_units is not None and len(summary.to_chase) > max_units
+
+
+async def spreadsheet_if_cut(view: PlanView, summary: Summary, t: Translator) -> tuple[Attachment, ...]:
+    """The spreadsheet the summary's "… and N more units (the spreadsheet lists them all)" speaks
+    of, attached where it says so (issue 16); nothing when the text lists every unit. Written in
+    a worker thread."""
+    if not cut_short(summary):
+        return ()
+    content = await asyncio.to_thread(export_workbook, view, summary, t)
+    label = period_label(summary.period, t)
+    return (Attachment("document", export_filename(summary), content,
+                       t("export-caption", plan=summary.plan_code, period=label)),)
 
 
 async def ask_summary(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
@@ -319,7 +345,8 @@ async def ask_summary(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
         ctx.say("question-leaders-only")
         return
     t = ctx.t
-    await _expensive(ctx, "summary", period_hint, lambda view, summary: summary_replies(summary, t))
+    await _expensive(ctx, "summary", period_hint, lambda view, summary: summary_replies(summary, t, view=view),
+                     details=summary_details)
 
 
 async def ask_charts(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
@@ -339,11 +366,18 @@ async def ask_charts(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     await _expensive(ctx, "charts", period_hint, charts)
 
 
+async def _tracks_plan(ctx: Ctx) -> bool:
+    plan_id = await ctx.plan_id()
+    plan = await store.plan_by_id(ctx.session, plan_id) if plan_id is not None else None
+    return plan is not None and await may_onboard(ctx, plan)
+
+
 async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
-    """/xuat [period]: admins get the summary period's spreadsheet as a document: one export at a
-    time per plan, an identical request meanwhile getting the same file."""
-    if not ctx.is_admin:
-        ctx.say("question-admins-only")
+    """/xuat [period]: admins, leaders and the tracking office get the summary period's
+    spreadsheet as a document: one export at a time per plan, an identical request meanwhile
+    getting the same file."""
+    if not ctx.is_leader and not await _tracks_plan(ctx):
+        ctx.say("export-not-allowed")
         return
     t = ctx.t
 

@@ -34,6 +34,7 @@ class Recipient:
     locale: str | None
     addresses: list[tuple[str, str]] = field(default_factory=list)  # (channel, chat id)
     unreachable: bool = False  # messages to them fail for good (blocked the bot, chat gone)
+    since: datetime | None = None  # a focal officer: when their role began (focal_officers)
 
     def add(self, channel: str, chat_id: str) -> None:
         if (channel, chat_id) not in self.addresses:
@@ -91,15 +92,16 @@ async def focal_officers(session: AsyncSession, unit_ids: Sequence[int]) -> dict
         rows = await session.execute(
             select(Role.unit_id, Person.id, Person.display_name, Person.locale, Person.unreachable_at,
                    Identity.channel, Identity.chat_id, Identity.external_id, Person.prompt_channel,
-                   Person.last_channel)
+                   Person.last_channel, Role.started_at)
             .join(Person, Person.id == Role.person_id)
             .outerjoin(Identity, Identity.person_id == Person.id)
             .where(Role.role == "officer", Role.ended_at.is_(None), Role.unit_id.in_(unit_ids[start:start + CHUNK]))
             .order_by(Role.unit_id, Identity.id))
         chosen: dict[int, tuple[str | None, str | None]] = {}
-        for unit_id, person_id, name, locale, unreachable_at, channel, chat_id, external_id, prompt, last in rows:
+        for (unit_id, person_id, name, locale, unreachable_at, channel, chat_id, external_id, prompt, last,
+             since) in rows:
             officer = officers.setdefault(
-                unit_id, Recipient(person_id, name, locale, unreachable=unreachable_at is not None))
+                unit_id, Recipient(person_id, name, locale, unreachable=unreachable_at is not None, since=since))
             chosen[unit_id] = (prompt, last)
             if channel is not None:
                 officer.addresses.append((channel, chat_id or external_id))

@@ -315,6 +315,8 @@ class Person(Base):
     # chosen with /kenh, else on the one they wrote from last.
     prompt_channel: Mapped[str | None] = mapped_column(String(16))
     last_channel: Mapped[str | None] = mapped_column(String(16))
+    # Issue 16: when the person last wrote to the bot (to the hour: `people` and /canbo show it).
+    last_seen_at: Mapped[datetime | None]
 
 
 class Identity(Base):
@@ -373,6 +375,22 @@ class Invite(Base):
     # True: code_hash is an HMAC with the server's invite key; False: a plain SHA-256 (issued
     # before keyed hashes, accepted until it expires).
     keyed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
+class RosterEntry(Base):
+    """Who a unit's officer (or a plan's leader) should be, from a roster file (`import-people`):
+    the invite greets them by name, and who is on board shows those not registered yet."""
+
+    __tablename__ = "roster_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    role: Mapped[RoleKind] = mapped_column(StrEnumText(RoleKind, 16))
+    full_name: Mapped[str] = mapped_column(Text)
+    position: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    imported_at: Mapped[datetime]
 
 
 class GroupBinding(Base):

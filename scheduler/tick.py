@@ -34,9 +34,10 @@ from typing import Protocol
 
 from handlers.context import Deps
 from handlers.events import Attachment, Reply
+from handlers.export import summary_details
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.schedule import describe_deadline, plan_schedule
-from handlers.summary import build_summary, chart_attachments, render_summary
+from handlers.summary import build_summary, chart_attachments, render_summary, spreadsheet_if_cut
 from locales import Translator, translator
 from models.due import Item, Kind, due_items
 from models.kinds import Urgency
@@ -58,6 +59,7 @@ from models.schedule_queries import (
 from models.session import Session
 from models.submissions import current_for_plan, figure_of
 from models.targets import Figure
+from scheduler.notices import onboarding_notices
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,7 @@ class TickReport:
     failed: int = 0
     drained: tuple[str, ...] = ()  # channels whose senders ran
     failed_plans: list[str] = field(default_factory=list)  # plans whose work raised (logged; retried next tick)
+    notices: list[str] = field(default_factory=list)  # outbox keys of the admins' onboarding notices queued
 
     def counts(self) -> Counter[Kind]:
         return Counter(message.kind for message in self.queued)
@@ -136,6 +139,7 @@ async def tick(deps: Deps, now: datetime, *, senders: Mapping[str, Sender] | Non
             continue
         try:
             await _plan_tick(deps, plan_id, now, report)
+            report.notices.extend(await onboarding_notices(deps, plan_id, now))
         except Exception:  # one plan's trouble must not stop the others; the next tick retries
             log.exception("scheduled work for plan %s failed", code)
             report.failed_plans.append(code)
@@ -271,6 +275,10 @@ async def build_messages(session: Session, deps: Deps, view: PlanView, item: Ite
         return await _escalation_messages(session, await situation(session, view, item), texts)
     officers = await focal_officers(session, [unit_id for unit_id, part_ids in view.duties.items()
                                               if any(view.parts[p].frequency in item.frequencies for p in part_ids)])
+    # An officer who registered after this item's time was welcomed with what it would say
+    # (handlers/welcome.py): a backlog of prompts and overdue notices is no way to start.
+    officers = {unit_id: officer for unit_id, officer in officers.items()
+                if officer.since is None or officer.since <= item.fire_at}
     keys = {unit_id: [_officer_key(item, view, unit_id, channel) for channel, _ in officer.addresses]
             for unit_id, officer in officers.items()}
     existing = await existing_keys(session, [key for unit_keys in keys.values() for key in unit_keys])
@@ -371,9 +379,10 @@ async def _summary_messages(session: Session, view: PlanView, item: Item, texts:
     period = min(item.periods, key=lambda p: p.frequency.months)  # the headline: the shortest cycle
     zone = item.fire_at.tzinfo
     assert zone is not None
-    summary = await build_summary(session, view, period, item.fire_at.date(), zone)
+    summary = await build_summary(session, view, period, item.fire_at.date(), zone, details=summary_details(view))
     parts = render_summary(summary, t)
-    charts = tuple(await chart_attachments(summary, t))
+    # The charts, and the spreadsheet when the text names only some of the units to chase.
+    charts = (*await chart_attachments(summary, t), *await spreadsheet_if_cut(view, summary, t))
     messages = []
     for key, audience in wanted:
         for number, text in enumerate(parts, start=1):

@@ -342,19 +342,19 @@ async def test_officers_are_told_it_is_for_leaders(small: Plan) -> None:
         await export_for_admin(ctx)
     t = translator("vi")
     assert [r.text for r in ctx.replies] == [t("question-leaders-only"), t("question-leaders-only"),
-                                             t("question-admins-only")]
+                                             t("export-not-allowed")]
 
 
-async def test_charts_alone_and_the_admins_spreadsheet(small: Plan, clock: Any) -> None:
+async def test_charts_alone_and_the_spreadsheet_for_leaders_and_admins(small: Plan, clock: Any) -> None:
     await march_figures(small)
     clock.set(local(2025, 3, 25, 9, 0))
     async with small.app.unit_of_work() as session:
         ctx = await handler_ctx(small.app, session, role="leader")
         await ask_charts(ctx)
         await export_for_admin(ctx)
-    charts, refused = ctx.replies
+    charts, sheet = ctx.replies
     assert [a.kind for a in charts.attachments] == ["photo", "photo"]
-    assert refused.text == translator("vi")("question-admins-only")
+    assert [a.kind for a in sheet.attachments] == ["document"]  # leaders get it too (issue 16)
     async with small.app.unit_of_work() as session:
         ctx = await handler_ctx(small.app, session, role="admin", user="admin1")
         await export_for_admin(ctx)

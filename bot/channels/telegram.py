@@ -109,6 +109,8 @@ class TelegramChannel:
     async def start(self) -> None:
         me = await self.bot.get_me()
         self.username = me.username
+        # /moi and the invite cards link codes to this bot (handlers/invites.py).
+        self.app.deps.invite_links[CHANNEL] = lambda code: self.invite_link(code, "officer")
         await self.set_commands()
 
     async def set_commands(self) -> None:

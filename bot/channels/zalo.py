@@ -165,6 +165,8 @@ class ZaloChannel:
         me = me if isinstance(me, dict) else {}
         self.me = Me(id=str(me.get("id") or self.api.bot_id), account_name=str(me.get("account_name") or ""),
                      can_join_groups=bool(me.get("can_join_groups")))
+        # No deep links on Zalo: invites say which code to send the bot (handlers/invites.py).
+        self.app.deps.invite_links[CHANNEL] = lambda code: None
         # Zalo's ids do not tell a group from a person: the bound groups are known from the start,
         # so scheduled summaries to them keep a group's rate after a restart too.
         async with self.app.sessions() as session:
