@@ -80,6 +80,11 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     export.add_argument("--period", required=True, metavar="PERIOD", help=t("cli-help-export-period"))
     export.add_argument("--out", required=True, metavar="FILE.xlsx")
 
+    report = commands.add_parser("report", help=t("paper-cli-help-report"))
+    report.add_argument("--plan", required=True, metavar="CODE")
+    report.add_argument("--period", required=True, metavar="PERIOD", help=t("cli-help-export-period"))
+    report.add_argument("--out", required=True, metavar="FILE.docx", help=t("paper-cli-help-report-out"))
+
     db = commands.add_parser("db", help=t("cli-help-db"))
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help=t("cli-help-db-upgrade"))
@@ -422,6 +427,17 @@ async def cmd_export(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_report(app: App, args: argparse.Namespace) -> int:
+    from handlers.official_report import ReportError, report_command
+
+    try:
+        for line in await report_command(app, args.plan, args.period, args.out):
+            print(line)
+    except ReportError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 async def _backup_step(step: Awaitable[str]) -> int:
     from bot.backup import BackupError
 
@@ -452,6 +468,7 @@ async def cmd_copy_database(app: App, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "export": cmd_export,
+    "report": cmd_report,
     "run": cmd_run,
     "tick": cmd_tick,
     "invite": cmd_invite,

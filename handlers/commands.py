@@ -25,6 +25,7 @@ from handlers.intents import (
     AskExport,
     AskGap,
     AskMissing,
+    AskOfficialReport,
     AskOffTrack,
     AskSchedule,
     AskStatus,
@@ -114,6 +115,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("lich", "schedule", AskSchedule, "menu-schedule", _for(_A.OFFICER, _A.LEADER), admin=2,
             aliases=("lichnhac",)),
     Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN), aliases=("xuatexcel",)),
+    # Leaders and admins; the tracking office's officer too (handlers/official_report.may_ask).
+    Command("baocaovanban", "officialreport", AskOfficialReport, "menu-official-report", _for(_A.LEADER),
+            aliases=("vanban",)),
     Command("khonglienlac", "unreachable", Route.UNREACHABLE, "menu-unreachable", _for(_A.ADMIN), admin=1),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),

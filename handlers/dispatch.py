@@ -13,6 +13,7 @@ from handlers import (
     linking,
     membership,
     misc,
+    official_report,
     plan_choice,
     questions,
     report,
@@ -28,6 +29,7 @@ from handlers.intents import (
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
+    AskOfficialReport,
     AskOffTrack,
     AskSchedule,
     AskStatus,
@@ -205,6 +207,7 @@ _ANSWERS: dict[type, Callable[[Ctx, Any], Awaitable[None]]] = {
     AskSummary: lambda ctx, i: summary.ask_summary(ctx, i.period),
     AskCharts: lambda ctx, i: summary.ask_charts(ctx, i.period),
     AskExport: lambda ctx, i: summary.export_for_admin(ctx, i.period),
+    AskOfficialReport: lambda ctx, i: official_report.ask_official_report(ctx, i.period),
     AskSchedule: lambda ctx, _: show_schedule(ctx),
     AskWhy: lambda ctx, _: questions.explain_standing(ctx),
 }

@@ -56,6 +56,7 @@ from handlers.intents import (
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
+    AskOfficialReport,
     AskOffTrack,
     AskSchedule,
     AskStatus,
@@ -505,6 +506,8 @@ def _table() -> dict[str, Intent]:
         AskSchedule(): ("lich", "lich nhac", "lich bao cao", "schedule", "deadline", "deadlines"),
         AskSummary(): ("tong hop", "summary", "tong ket"),
         AskCharts(): ("bieu do", "do thi", "chart", "charts", "graph", "xem bieu do"),
+        AskOfficialReport(): ("bao cao van ban", "van ban bao cao", "xuat bao cao van ban", "bao cao word",
+                              "bao cao nghi dinh 30", "official report"),
         AskExport(): ("xuat", "xuat excel", "xuat file", "file excel", "bang tinh", "export", "excel",
                       "spreadsheet", "xuat bao cao"),
         AskStatus(): ("tinh hinh", "tien do", "status", "progress", "the nao", "ra sao",
@@ -571,6 +574,7 @@ _ARGUMENTS: dict[type[Intent], Callable[[str, str, str], Intent]] = {
     AskSummary: lambda o, t, locale: AskSummary(**_command_period(o, t)),
     AskCharts: lambda o, t, locale: AskCharts(**_command_period(o, t)),
     AskExport: lambda o, t, locale: AskExport(**_command_period(o, t)),
+    AskOfficialReport: lambda o, t, locale: AskOfficialReport(**_command_period(o, t)),
 }
 
 
