@@ -43,6 +43,7 @@ from models.plan_view import PlanView
 from models.rollups import Standing
 from models.summary_data import IndicatorRow, Summary
 from models.summary_queries import build_summary
+from models.text import fold
 
 __all__ = [
     "TEMPLATE",
@@ -225,6 +226,11 @@ def _appendix(view: PlanView, summary: Summary, t: Translator) -> list[dict[str,
     return table
 
 
+def _plan_name(title: str, t: Translator) -> str:
+    """"Kế hoạch Chuyển đổi số …", once: many plans' titles already begin with the word."""
+    return title if fold(title).startswith("ke hoach") else t("paper-report-plan-named", title=title)
+
+
 def _place(issuer: str | None) -> str:
     match = _PLACE.search(issuer or "")
     return match.group(1).strip() if match else _FILL
@@ -245,8 +251,8 @@ def report_context(view: PlanView, summary: Summary) -> dict[str, Any]:
         "issuing_name": issuing_name,
         "number_line": f"{_FILL}/BC-{_FILL}",
         "place": _place(plan.issuer), "day": _FILL, "month": _FILL, "year": summary.today.year,
-        "title": t("paper-report-title", plan=plan.title, period=label),
-        "opening": t("paper-report-opening", document=plan.document or t("paper-report-plan-named", title=plan.title),
+        "title": t("paper-report-title", plan=_plan_name(plan.title, t), period=label),
+        "opening": t("paper-report-opening", document=plan.document or _plan_name(plan.title, t),
                      issuer=issuing_name,
                      period=label, today=t.date(summary.today)),
         "reporting": _reporting(summary, t),
