@@ -30,6 +30,7 @@ from handlers.intents import (
     AskSchedule,
     AskStatus,
     AskSummary,
+    AskTemplate,
     Cancel,
     Help,
     Intent,
@@ -115,6 +116,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("lich", "schedule", AskSchedule, "menu-schedule", _for(_A.OFFICER, _A.LEADER), admin=2,
             aliases=("lichnhac",)),
     Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN), aliases=("xuatexcel",)),
+    Command("bieumau", "template", AskTemplate, "menu-template", _for(_A.OFFICER), aliases=("maubaocao",)),
     # Leaders and admins; the tracking office's officer too (handlers/official_report.may_ask).
     Command("baocaovanban", "officialreport", AskOfficialReport, "menu-official-report", _for(_A.LEADER),
             aliases=("vanban",)),

@@ -14,6 +14,7 @@ from handlers import (
     membership,
     misc,
     official_report,
+    paperwork,
     plan_choice,
     questions,
     report,
@@ -34,6 +35,7 @@ from handlers.intents import (
     AskSchedule,
     AskStatus,
     AskSummary,
+    AskTemplate,
     AskWhy,
     BareValue,
     Cancel,
@@ -74,6 +76,17 @@ async def route(ctx: Ctx) -> None:
         # Where scheduled messages go (/kenh). Written last, like the update's key, so that a
         # transaction that only reads (a summary being drawn) takes no write lock before its end.
         ctx.person.last_channel = e.channel
+
+
+async def workbook(ctx: Ctx, data: bytes, filename: str) -> bool | None:
+    """A spreadsheet sent in a private chat: who is asking, then handlers.paperwork.receive_workbook.
+    None when it is not one of the bot's forms (or the sender is nobody the bot knows): the
+    caller treats it as any other file. The channels' document reception calls this."""
+    await _identify(ctx)
+    if ctx.person is None or not ctx.event.private:
+        return None
+    await ctx.settle_plan(ctx.roles)
+    return await paperwork.receive_workbook(ctx, data, filename)
 
 
 async def _route(ctx: Ctx) -> None:
@@ -208,6 +221,7 @@ _ANSWERS: dict[type, Callable[[Ctx, Any], Awaitable[None]]] = {
     AskCharts: lambda ctx, i: summary.ask_charts(ctx, i.period),
     AskExport: lambda ctx, i: summary.export_for_admin(ctx, i.period),
     AskOfficialReport: lambda ctx, i: official_report.ask_official_report(ctx, i.period),
+    AskTemplate: lambda ctx, _: paperwork.send_template(ctx),
     AskSchedule: lambda ctx, _: show_schedule(ctx),
     AskWhy: lambda ctx, _: questions.explain_standing(ctx),
 }
@@ -273,7 +287,8 @@ async def _confirm(ctx: Ctx, yes: bool, current: ConversationState) -> None:
         await state.clear(ctx)
         ctx.say("confirm-other-role")
         return
-    await report.confirm(ctx, yes, list(current.data.get("pending", [])))
+    await report.confirm(ctx, yes, list(current.data.get("pending", [])), current.data.get("channel"),
+                         current.data.get("message_ref"))
 
 
 async def _group(ctx: Ctx) -> None:
