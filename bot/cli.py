@@ -80,6 +80,10 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     export.add_argument("--period", required=True, metavar="PERIOD", help=t("cli-help-export-period"))
     export.add_argument("--out", required=True, metavar="FILE.xlsx")
 
+    figures_import = commands.add_parser("import-figures", help=t("paper-cli-help-import-figures"))
+    figures_import.add_argument("path", metavar="FILE.xlsx", help=t("paper-cli-help-import-figures-path"))
+    figures_import.add_argument("--yes", action="store_true", help=t("paper-cli-help-import-figures-yes"))
+
     report = commands.add_parser("report", help=t("paper-cli-help-report"))
     report.add_argument("--plan", required=True, metavar="CODE")
     report.add_argument("--period", required=True, metavar="PERIOD", help=t("cli-help-export-period"))
@@ -427,6 +431,17 @@ async def cmd_export(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_import_figures(app: App, args: argparse.Namespace) -> int:
+    from handlers.paperwork import ImportFiguresError, import_figures_command
+
+    try:
+        for line in await import_figures_command(app, args.path, args.yes):
+            print(line)
+    except ImportFiguresError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 async def cmd_report(app: App, args: argparse.Namespace) -> int:
     from handlers.official_report import ReportError, report_command
 
@@ -469,6 +484,7 @@ async def cmd_copy_database(app: App, args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "export": cmd_export,
     "report": cmd_report,
+    "import-figures": cmd_import_figures,
     "run": cmd_run,
     "tick": cmd_tick,
     "invite": cmd_invite,

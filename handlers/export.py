@@ -53,6 +53,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from handlers.formatting import describe_target, period_label
+from handlers.paperwork import MARK_SHEET, mark_rows
 from handlers.summary_text import coverage_text
 from locales import Translator
 from models import store
@@ -804,6 +805,13 @@ def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator) 
     _write_rates(book, summary, t, taken)
     if unit_layout(view) == "sheets":
         _write_unit_sheets(book, summary, texts, taken)
+    # Hidden: the plan and period, so that the overview filled in by a tracking office can be
+    # read back (`import-figures`, handlers/paperwork.read_consolidated).
+    mark = book.workbook.add_worksheet(sheet_title(MARK_SHEET, taken))
+    for row, values in enumerate(mark_rows(summary.plan_code, summary.period.id)):
+        mark.write_row(row, 0, values)
+    _print_setup(mark, None)
+    mark.hide()
 
 
 def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:

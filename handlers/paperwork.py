@@ -21,6 +21,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import xlsxwriter
@@ -394,3 +395,215 @@ async def receive_workbook(ctx: Ctx, data: bytes, filename: str) -> bool | None:
     await state.save(ctx, "confirm", state.remember_choices(pending, choices))
     ctx.say_text("\n".join(out), choices=choices)
     return True
+
+
+# --- many units at once: the export's overview sheet --------------------------------------------
+
+
+CONSOLIDATED_MARK = "dtbot-tong-hop-1"
+MATRIX_FIRST_ROW = 5  # 1-based: the overview's first unit row (title, legend, header, rates above)
+MATRIX_FIRST_PART = 5  # 1-based column of the first part (code, unit, two rates before it)
+SAME = Decimal("0.01")  # a percentage shown from a ratio reads back within this of the stored one
+
+
+class ImportFiguresError(Exception):
+    """A file import-figures cannot read; str() is the localized reason."""
+
+
+@dataclass
+class ConsolidatedCell:
+    unit_code: str
+    part_code: str
+    cell: str
+    value: Any
+    number_format: str | None
+
+
+@dataclass
+class ConsolidatedRead:
+    plan: str
+    period: str
+    cells: list[ConsolidatedCell] = field(default_factory=list)
+
+
+def mark_rows(plan_code: str, period_id: str) -> list[list[str]]:
+    """The export's hidden sheet: what makes its overview readable back (handlers/export.py)."""
+    return [[CONSOLIDATED_MARK, plan_code, period_id]]
+
+
+def read_consolidated(data: bytes) -> ConsolidatedRead | None:
+    """The figures of an exported overview sheet ("Tổng hợp": a row per unit, a column per part)
+    as filled by a tracking office, or None when the file is not one."""
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
+        return None
+    try:
+        if MARK_SHEET not in book.sheetnames:
+            return None
+        mark = next(book[MARK_SHEET].iter_rows(max_row=1, max_col=3, values_only=True), None)
+        if not mark or mark[0] != CONSOLIDATED_MARK:
+            return None
+        read = ConsolidatedRead(plan=str(mark[1]), period=str(mark[2]))
+        sheet = book.worksheets[0]
+        header = next(sheet.iter_rows(min_row=MATRIX_FIRST_ROW - 2, max_row=MATRIX_FIRST_ROW - 2, values_only=True), ())
+        parts = {index: str(text).split("\n")[0] for index, text in enumerate(header)
+                 if index >= MATRIX_FIRST_PART - 1 and text}
+        for row in sheet.iter_rows(min_row=MATRIX_FIRST_ROW, max_row=MATRIX_FIRST_ROW + 100_000):
+            if not row or row[0].value is None:
+                continue
+            unit_code = str(row[0].value)
+            for index, part_code in parts.items():
+                if index < len(row) and not _blank(row[index].value):
+                    read.cells.append(ConsolidatedCell(unit_code, part_code, row[index].coordinate, row[index].value,
+                                                       getattr(row[index], "number_format", None)))
+        return read
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+    finally:
+        book.close()
+
+
+def _unchanged(current: Any, figure: Figure) -> bool:
+    """The stored figure, as the overview shows it: equal, or (a ratio shown as its percentage)
+    the same percentage."""
+    if submissions.same_figure(current, figure):
+        return True
+    old, new = figure_of(current).amount, figure.amount
+    return (old is not None and new is not None and figure.value is not None
+            and figure.numerator is None and abs(old - new) < SAME)
+
+
+def _read_file(path: Any, t: Translator) -> tuple[ConsolidatedRead | None, TemplateRead | None, str]:
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+        raise ImportFiguresError(t("paper-import-unreadable", path=str(file), problem=problem)) from None
+    consolidated = read_consolidated(data) if len(data) <= 50 * 2**20 else None
+    single = read_template(data) if consolidated is None else None
+    if consolidated is not None:
+        return consolidated, None, consolidated.plan
+    if single is not None:
+        return None, single, single.plan
+    raise ImportFiguresError(t("paper-import-not-ours", path=str(file)))
+
+
+_Entry = tuple[Unit, str, TemplateCell]
+
+
+def _entries(view: PlanView, consolidated: ConsolidatedRead | None, single: TemplateRead | None,
+             errors: list[str], t: Translator) -> list[_Entry]:
+    """Each filled cell with its unit and the cell's name."""
+    units = {u.code: u for u in view.units.values()}
+    entries: list[_Entry] = []
+    if consolidated is not None:
+        for cell in consolidated.cells:
+            unit = units.get(cell.unit_code)
+            if unit is None:
+                errors.append(t("paper-import-error-unit", cell=cell.cell, unit=cell.unit_code))
+                continue
+            entries.append((unit, cell.cell, TemplateCell(0, cell.part_code, consolidated.period,
+                                                          figure=cell.value, figure_format=cell.number_format)))
+    elif single is not None and single.unit in units:
+        unit = units[single.unit]
+        entries += [(unit, f"{_COLUMN_LETTERS[COL_FIGURE]}{row.row}", row) for row in single.rows]
+    return entries
+
+
+def _checked_entry(view: PlanView, entry: _Entry, today: Any, t: Translator) -> report.Accepted | str | None:
+    """The cell's figure, checked as the chat checks one; an error line; or None for a blank."""
+    unit, name, cell = entry
+    pv = {p.code: p for p in view.parts_of_unit(unit.id)}.get(cell.part_code)
+    try:
+        period = Period.parse(cell.period)
+    except PeriodError:
+        period = None
+    if pv is None or period is None or not view.period_open(pv, period, today):
+        return t("paper-import-error-owed", cell=name, unit=unit.name, code=cell.part_code)
+    given = cell_input(pv, cell, t.locale)
+    if given is None:
+        return None
+    if given.value is None and given.numerator is None and given.done is None and not given.not_applicable:
+        return t("paper-read-error-cell", cell=name, value=given.raw, example=report.example_line(pv))
+    figure = report.to_figure(pv, given, t)
+    if isinstance(figure, report.Problem):
+        return t("paper-read-error-at", cell=name, problem=t(figure.message, **figure.params))
+    return report.Accepted(pv, period, figure)
+
+
+@dataclass
+class _Tally:
+    new: int = 0
+    changed: int = 0
+    same: int = 0
+    changes: list[str] = field(default_factory=list)
+    staged: list[submissions.Stored] = field(default_factory=list)
+
+
+async def _stage_all(session: Any, app: Any, view: PlanView, accepted: list[tuple[Unit, report.Accepted]],
+                     source: str, t: Translator) -> _Tally:
+    tally = _Tally()
+    histories: dict[int, list[Any]] = {}
+    for unit, item in accepted:
+        if unit.id not in histories:
+            histories[unit.id] = await submissions.current_for_unit(
+                session, unit.id, [p.part.id for p in view.parts_of_unit(unit.id)])
+        pv, period, figure = item.part, item.period, item.figure
+        current = next((r for r in histories[unit.id] if r.part_id == pv.part.id and r.period == period.id), None)
+        if current is not None and _unchanged(current, figure):
+            tally.same += 1
+            continue
+        if current is None:
+            tally.new += 1
+        else:
+            tally.changed += 1
+            if len(tally.changes) < 20:
+                tally.changes.append(t("paper-import-change", unit=unit.name, code=pv.code,
+                                       old=describe_figure(figure_of(current), pv.target, t),
+                                       new=describe_figure(figure, pv.target, t)))
+        tally.staged.append(submissions.next_version(
+            plan_id=view.plan.id, part_id=pv.part.id, unit_id=unit.id, period=period.id, figure=figure,
+            person_id=None, channel=CHANNEL, now=app.now(), previous=current, message_ref=source[:128]))
+    return tally
+
+
+async def import_figures_command(app: Any, path: Any, store_them: bool) -> list[str]:
+    """`python -m bot import-figures FILE.xlsx [--yes]`: a consolidated sheet (the export's overview,
+    filled) or one unit's form; prints the preview, stores with --yes. Every cell is checked as the
+    chat checks a figure; with any error nothing is stored."""
+    from models import store as model_store
+
+    t = app.t
+    consolidated, single, plan_code = _read_file(path, t)
+    today = app.now().astimezone(app.settings.timezone).date()
+    async with app.unit_of_work() as session:
+        plan = await model_store.get_plan(session, plan_code)
+        if plan is None:
+            raise ImportFiguresError(t("export-error-plan", plan=plan_code, known="-"))
+        view = await model_store.load_plan_view(session, plan.id)
+        errors: list[str] = []
+        entries = _entries(view, consolidated, single, errors, t)
+        accepted: list[tuple[Unit, report.Accepted]] = []
+        for entry in entries:
+            checked = _checked_entry(view, entry, today, t)
+            if isinstance(checked, str):
+                errors.append(checked)
+            elif checked is not None:
+                accepted.append((entry[0], checked))
+        tally = await _stage_all(session, app, view, accepted, f"xlsx:{Path(path).name}", t)
+        lines = [t("paper-import-preview", path=str(path), count=len(accepted) + len(errors), new=tally.new,
+                   changed=tally.changed, same=tally.same, errors=len(errors),
+                   units=len({unit.id for unit, _, _ in entries}))]
+        lines += tally.changes + errors
+        if errors:
+            lines.append(t("paper-read-fix"))  # nothing half-stored
+        elif not tally.staged:
+            lines.append(t("paper-read-nothing"))
+        elif not store_them:
+            lines.append(t("paper-import-ask-yes"))
+        else:
+            await submissions.insert_versions(session, tally.staged)  # committed with the unit of work
+            lines.append(t("paper-import-stored", count=len(tally.staged)))
+        return lines

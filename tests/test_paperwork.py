@@ -77,9 +77,9 @@ async def the_form(officer: Officer) -> tuple[Any, bytes]:
     return load_workbook(BytesIO(document.content)), document.content
 
 
-async def current(app: App, unit_code: str) -> dict[str, Any]:
+async def current(app: App, unit_code: str, plan_code: str = "T2025") -> dict[str, Any]:
     async with app.unit_of_work() as session:
-        plan = await store.get_plan(session, "T2025")
+        plan = await store.get_plan(session, plan_code)
         assert plan is not None
         view = await store.load_plan_view(session, plan.id)
         unit = next(u for u in view.units.values() if u.code == unit_code)
@@ -188,3 +188,80 @@ async def test_a_milestone_is_a_list_and_done_words_are_read(officer: Officer, a
     assert "1 mới" in text, text
     await other.say("có")
     assert (await current(app, "vp"))["10"].done is True
+
+
+# --- a consolidated sheet: the export's overview, filled in for 30 units ---------------------------
+
+
+def thirty_communes(folder: Any) -> Any:
+    units = "\n".join(f"  - {{code: x{i}, name: \"Xã Số {i}\", kind: commune, parent: tp}}" for i in range(30))
+    path = folder / "thirty.yaml"
+    path.write_text(f"""format: 1
+plan: {{code: B30, title: "Kế hoạch ba mươi xã", year: 2025}}
+units:
+  - {{code: tp, name: "UBND thành phố", kind: city}}
+{units}
+indicators:
+  - code: "1"
+    title: "Hồ sơ trực tuyến"
+    text: "Tỷ lệ hồ sơ trực tuyến đạt 90%"
+    lead: "UBND các xã"
+    target: "90%"
+    reporters: {{kinds: [commune]}}
+  - code: "2"
+    title: "Điểm số hóa"
+    text: "Ít nhất 10 điểm số hóa mỗi xã"
+    lead: "UBND các xã"
+    target: "ít nhất 10 điểm"
+    reporters: {{kinds: [commune]}}
+""", encoding="utf-8")
+    return path
+
+
+async def test_a_consolidated_sheet_of_30_units_is_previewed_then_stored(app: App, clock: Any, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from handlers.export import export_command
+    from handlers.paperwork import import_figures_command
+
+    clock.set(NOW)
+    await import_plan_file(app, thirty_communes(tmp_path))
+    exported = tmp_path / "b30.xlsx"
+    await export_command(app, "B30", "2025-03", exported)
+    book = load_workbook(exported)
+    overview = book["Tổng hợp"]
+    header = [cell.value for cell in overview[3]]
+    one, two = (header.index(next(h for h in header if h and str(h).startswith(f"{code}\n"))) + 1 for code in "12")
+    for i in range(30):
+        row = 5 + i
+        assert overview.cell(row, 1).value == f"x{i}"
+        overview.cell(row, one).value = ["72,5%", 0.9, "88", "không phát sinh"][i % 4]
+        overview.cell(row, two).value = 10 + i if i % 3 else None  # blanks: not sent
+    book.save(filled := tmp_path / "filled.xlsx")
+
+    lines = await import_figures_command(app, filled, store_them=False)
+    assert lines[0].endswith("50 số liệu của 30 đơn vị: 50 mới, 0 thay đổi, 0 không đổi, 0 lỗi."), lines[0]
+    assert "--yes" in lines[-1] and await current(app, "x0", "B30") == {}
+
+    env = {"DATABASE_URL": app.settings.database_url, "PYTHONPATH": str(SMALL.parent.parent.parent)}
+    done = subprocess.run([sys.executable, "-m", "bot", "import-figures", str(filled), "--yes"], capture_output=True,
+                          text=True, env=env, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Đã ghi 50 số liệu (kênh xlsx)." in done.stdout
+    x0, x1, x3 = [await current(app, code, "B30") for code in ("x0", "x1", "x3")]
+    assert (x0["1"].value, x0["1"].channel) == (Decimal("72.5"), "xlsx") and "2" not in x0
+    assert x1["1"].value == Decimal("90") and x1["2"].value == Decimal("11")
+    assert x3["1"].not_applicable
+
+    # The export of what is stored reads back unchanged; one wrong cell stops the whole file.
+    await export_command(app, "B30", "2025-03", again := tmp_path / "again.xlsx")
+    assert "0 mới, 0 thay đổi, 50 không đổi" in (await import_figures_command(app, again, store_them=True))[0]
+    book = load_workbook(again)
+    book["Tổng hợp"].cell(6, one).value = "150%"
+    book["Tổng hợp"].cell(7, one).value = 0.5
+    book.save(wrong := tmp_path / "wrong.xlsx")
+    lines = await import_figures_command(app, wrong, store_them=True)
+    assert any(line.startswith(f"❌ Ô {book['Tổng hợp'].cell(6, one).coordinate}") for line in lines), lines
+    assert "Chưa ghi số liệu nào" in lines[-1]
+    assert (await current(app, "x2", "B30"))["1"].value == Decimal("88")  # x2's row kept its figure
