@@ -49,6 +49,8 @@ MARK = "dtbot-bieu-mau-1"
 CHANNEL = "xlsx"
 MAX_BYTES = 5 * 2**20  # a unit's template is a few kilobytes; anything far larger is not one
 MAX_ROWS = 500
+MAX_CONSOLIDATED_BYTES = 50 * 2**20  # a province's overview is about 1 MB
+MAX_PACKAGE_ENTRIES = 1000
 FORM_HEADER_ROW = 4  # 0-based: the header's row; figures start under it
 # Columns of the form (0-based): what the reader finds where it wrote them.
 COL_NUMBER, COL_CODE, COL_TEXT, COL_PERIOD, COL_TARGET, COL_PREVIOUS, COL_FIGURE, COL_NUMERATOR, COL_DENOMINATOR, \
@@ -229,14 +231,26 @@ async def send_template(ctx: Ctx) -> None:
 # --- reading ----------------------------------------------------------------------------------
 
 
+def _workbook(data: bytes, limit: int) -> Any:
+    """The workbook, read-only and values only, or None: not a zip, or a package whose parts would
+    unpack beyond the limits (a zip bomb is refused before anything is expanded)."""
+    if len(data) > limit:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            entries = package.infolist()
+        if len(entries) > MAX_PACKAGE_ENTRIES or sum(entry.file_size for entry in entries) > 20 * limit:
+            return None
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
+        return None
+
+
 def read_template(data: bytes) -> TemplateRead | None:
     """The rows of one of our forms, or None for any other file (not a workbook, or without our
     hidden sheet). Reads values only (never formulas' code); bounded in size and rows."""
-    if len(data) > MAX_BYTES:
-        return None
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
+    book = _workbook(data, MAX_BYTES)
+    if book is None:
         return None
     try:
         if MARK_SHEET not in book.sheetnames:
@@ -434,9 +448,8 @@ def mark_rows(plan_code: str, period_id: str) -> list[list[str]]:
 def read_consolidated(data: bytes) -> ConsolidatedRead | None:
     """The figures of an exported overview sheet ("Tổng hợp": a row per unit, a column per part)
     as filled by a tracking office, or None when the file is not one."""
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
+    book = _workbook(data, MAX_CONSOLIDATED_BYTES)
+    if book is None:
         return None
     try:
         if MARK_SHEET not in book.sheetnames:
@@ -481,7 +494,7 @@ def _read_file(path: Any, t: Translator) -> tuple[ConsolidatedRead | None, Templ
     except OSError as exc:
         problem = exc.strerror or str(exc)
         raise ImportFiguresError(t("paper-import-unreadable", path=str(file), problem=problem)) from None
-    consolidated = read_consolidated(data) if len(data) <= 50 * 2**20 else None
+    consolidated = read_consolidated(data)
     single = read_template(data) if consolidated is None else None
     if consolidated is not None:
         return consolidated, None, consolidated.plan

@@ -5,6 +5,7 @@ handlers.dispatch.workbook), previewed, and stored on "có" with channel "xlsx";
 named and nothing is stored; any other workbook is not ours (None)."""
 from __future__ import annotations
 
+import zipfile
 from datetime import datetime
 from decimal import Decimal
 from io import BytesIO
@@ -163,6 +164,10 @@ async def test_other_workbooks_are_not_ours_and_another_units_form_is_refused(of
     assert (await officer.send_file(buffer.getvalue(), "bang.xlsx"))[0] is None
     assert (await officer.send_file(b"%PDF-1.4 not a workbook", "x.xlsx"))[0] is None
     assert read_template(b"PK\x03\x04 broken") is None
+    bomb = BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("xl/worksheets/sheet1.xml", b"0" * (110 * 2**20))  # 110 MiB in about 100 KiB
+    assert len(bomb.getvalue()) < 2**20 and read_template(bomb.getvalue()) is None  # refused unopened
 
     book, _ = await the_form(officer)
     other = Officer(app, "Hoa")
