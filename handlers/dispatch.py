@@ -283,6 +283,9 @@ async def _open_question(ctx: Ctx, kind: str, otherwise: str) -> ConversationSta
 async def _confirm(ctx: Ctx, yes: bool, current: ConversationState) -> None:
     """A yes or no to a figure far from the previous one: only for the role and unit it was asked
     for (the sender may have registered for another unit since)."""
+    if "many" in current.data:  # a consolidated sheet's figures: asked of a person, not a unit's officer
+        await paperwork.confirm_many(ctx, yes, current.data)
+        return
     if not state.belongs(ctx, current.data):
         await state.clear(ctx)
         ctx.say("confirm-other-role")

@@ -359,7 +359,11 @@ async def receive_workbook(ctx: Ctx, data: bytes, filename: str) -> bool | None:
     wait for "Có" in the conversation's confirm state) and True is returned."""
     read = read_template(data)
     if read is None:
-        return None
+        consolidated = read_consolidated(data)
+        if consolidated is None:
+            return None
+        await _receive_consolidated(ctx, consolidated, filename)
+        return True
     found = await report.officer_unit(ctx)
     if found is None:
         return True
@@ -555,8 +559,8 @@ class _Tally:
     staged: list[submissions.Stored] = field(default_factory=list)
 
 
-async def _stage_all(session: Any, app: Any, view: PlanView, accepted: list[tuple[Unit, report.Accepted]],
-                     source: str, t: Translator) -> _Tally:
+async def _stage_all(session: Any, now: Any, person_id: int | None, view: PlanView,
+                     accepted: list[tuple[Unit, report.Accepted]], source: str, t: Translator) -> _Tally:
     tally = _Tally()
     histories: dict[int, list[Any]] = {}
     for unit, item in accepted:
@@ -578,8 +582,29 @@ async def _stage_all(session: Any, app: Any, view: PlanView, accepted: list[tupl
                                        new=describe_figure(figure, pv.target, t)))
         tally.staged.append(submissions.next_version(
             plan_id=view.plan.id, part_id=pv.part.id, unit_id=unit.id, period=period.id, figure=figure,
-            person_id=None, channel=CHANNEL, now=app.now(), previous=current, message_ref=source[:128]))
+            person_id=person_id, channel=CHANNEL, now=now, previous=current, message_ref=source[:128]))
     return tally
+
+
+async def _preview(session: Any, view: PlanView, consolidated: ConsolidatedRead | None,
+                   single: TemplateRead | None, today: Any, now: Any, person_id: int | None, source: str,
+                   shown: str, t: Translator) -> tuple[_Tally, list[str], list[str]]:
+    """Every filled cell checked and staged against what is stored: the tally, the errors, and
+    the preview's lines."""
+    errors: list[str] = []
+    entries = _entries(view, consolidated, single, errors, t)
+    accepted: list[tuple[Unit, report.Accepted]] = []
+    for entry in entries:
+        checked = _checked_entry(view, entry, today, t)
+        if isinstance(checked, str):
+            errors.append(checked)
+        elif checked is not None:
+            accepted.append((entry[0], checked))
+    tally = await _stage_all(session, now, person_id, view, accepted, source, t)
+    lines = [t("paper-import-preview", path=shown, count=len(accepted) + len(errors), new=tally.new,
+               changed=tally.changed, same=tally.same, errors=len(errors),
+               units=len({unit.id for unit, _, _ in entries}))]
+    return tally, errors, lines + tally.changes + errors
 
 
 async def import_figures_command(app: Any, path: Any, store_them: bool) -> list[str]:
@@ -596,20 +621,8 @@ async def import_figures_command(app: Any, path: Any, store_them: bool) -> list[
         if plan is None:
             raise ImportFiguresError(t("export-error-plan", plan=plan_code, known="-"))
         view = await model_store.load_plan_view(session, plan.id)
-        errors: list[str] = []
-        entries = _entries(view, consolidated, single, errors, t)
-        accepted: list[tuple[Unit, report.Accepted]] = []
-        for entry in entries:
-            checked = _checked_entry(view, entry, today, t)
-            if isinstance(checked, str):
-                errors.append(checked)
-            elif checked is not None:
-                accepted.append((entry[0], checked))
-        tally = await _stage_all(session, app, view, accepted, f"xlsx:{Path(path).name}", t)
-        lines = [t("paper-import-preview", path=str(path), count=len(accepted) + len(errors), new=tally.new,
-                   changed=tally.changed, same=tally.same, errors=len(errors),
-                   units=len({unit.id for unit, _, _ in entries}))]
-        lines += tally.changes + errors
+        tally, errors, lines = await _preview(session, view, consolidated, single, today, app.now(), None,
+                                              f"xlsx:{Path(path).name}", str(path), t)
         if errors:
             lines.append(t("paper-read-fix"))  # nothing half-stored
         elif not tally.staged:
@@ -620,3 +633,86 @@ async def import_figures_command(app: Any, path: Any, store_them: bool) -> list[
             await submissions.insert_versions(session, tally.staged)  # committed with the unit of work
             lines.append(t("paper-import-stored", count=len(tally.staged)))
         return lines
+
+
+# --- a consolidated sheet in the chat -------------------------------------------------------------
+
+
+def _may_enter_for_units(ctx: Ctx, view: PlanView) -> bool:
+    """Admins and the focal officer of the plan's tracking office enter figures for other units."""
+    if ctx.is_admin:
+        return True
+    officer = ctx.officer
+    unit = view.units.get(officer.unit_id) if officer is not None and officer.unit_id is not None else None
+    return unit is not None and bool(view.plan.tracking_unit_code) and unit.code == view.plan.tracking_unit_code
+
+
+async def _receive_consolidated(ctx: Ctx, read: ConsolidatedRead, filename: str) -> None:
+    t = ctx.t
+    plan_id = await ctx.plan_id()
+    view = await ctx.plan_view(plan_id) if plan_id is not None else None
+    if view is None or view.plan.code != read.plan:
+        ctx.say("paper-read-other-plan", plan=read.plan)
+        return
+    if not _may_enter_for_units(ctx, view):
+        ctx.say("paper-read-many-not-allowed")
+        return
+    tally, errors, lines = await _preview(ctx.session, view, read, None, ctx.today, ctx.now,
+                                          ctx.person.id if ctx.person else None, f"xlsx:{filename}", filename, t)
+    if errors:
+        ctx.say_text("\n".join([*lines, t("paper-read-fix")]))
+        return
+    if not tally.staged:
+        ctx.say_text("\n".join([*lines, t("paper-read-nothing")]))
+        return
+    many = [{"unit_id": stored.row.unit_id, "part_id": stored.row.part_id, "period": stored.row.period,
+             "value": _plain(stored.row.value), "numerator": _plain(stored.row.numerator),
+             "denominator": _plain(stored.row.denominator), "done": stored.row.done,
+             "not_applicable": bool(stored.row.not_applicable)} for stored in tally.staged]
+    choices = (Choice(t("choice-yes"), buttons.encode(buttons.Answer(True))),
+               Choice(t("choice-no"), buttons.encode(buttons.Answer(False))))
+    data = {"many": many, "plan_id": view.plan.id, "message_ref": f"xlsx:{filename}"[:128],
+            "person_id": ctx.person.id if ctx.person else None}
+    await state.save(ctx, "confirm", state.remember_choices(data, choices))
+    ctx.say_text("\n".join([*lines, t("paper-read-confirm")]), choices=choices)
+
+
+def _plain(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def confirm_many(ctx: Ctx, yes: bool, data: dict[str, Any]) -> None:
+    """"Có" to a consolidated sheet's figures: each stored as the next version of its unit's
+    figure (what was stored meanwhile is compared again), all in this one transaction."""
+    await state.clear(ctx)
+    view = await ctx.plan_view(int(data["plan_id"]))
+    if ctx.person is None or ctx.person.id != data.get("person_id") or not _may_enter_for_units(ctx, view):
+        ctx.say("confirm-other-role")  # the rights it was asked with are gone
+        return
+    if not yes:
+        ctx.say("report-confirm-dropped")
+        return
+    staged: list[submissions.Stored] = []
+    by_unit: dict[int, list[Any]] = {}
+    for item in data["many"]:
+        unit_id, part_id = int(item["unit_id"]), int(item["part_id"])
+        if part_id not in view.parts or unit_id not in view.units:
+            continue
+        if unit_id not in by_unit:
+            by_unit[unit_id] = await submissions.current_for_unit(
+                ctx.session, unit_id, [p.part.id for p in view.parts_of_unit(unit_id)])
+        current = next((r for r in by_unit[unit_id] if r.part_id == part_id and r.period == item["period"]), None)
+        figure = Figure(value=_decimal(item["value"]), numerator=_decimal(item["numerator"]),
+                        denominator=_decimal(item["denominator"]), done=item["done"],
+                        not_applicable=bool(item["not_applicable"]))
+        stored = submissions.next_version(
+            plan_id=view.plan.id, part_id=part_id, unit_id=unit_id, period=item["period"], figure=figure,
+            person_id=ctx.person.id if ctx.person else None, channel=CHANNEL, now=ctx.now,
+            previous=current, message_ref=data.get("message_ref"))
+        staged.append(stored)
+    await submissions.insert_versions(ctx.session, staged)
+    ctx.say("paper-import-stored", count=len(staged))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

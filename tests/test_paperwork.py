@@ -34,12 +34,12 @@ class Officer:
         self.app, self.name = app, name
         self.channel = ConsoleChannel(app.deps, write=lambda _: None)
 
-    async def join(self, unit_code: str) -> None:
+    async def join(self, unit_code: str | None, role: str = "officer", plan_code: str = "T2025") -> None:
         async with self.app.unit_of_work() as session:
-            plan = await store.get_plan(session, "T2025")
+            plan = await store.get_plan(session, plan_code)
             assert plan is not None
-            unit = next(u for u in await store.plan_units(session, plan) if u.code == unit_code)
-            issued = await people.create_invite(session, role="officer", plan=plan, unit=unit, now=self.app.now())
+            unit = next(u for u in await store.plan_units(session, plan) if u.code == unit_code) if unit_code else None
+            issued = await people.create_invite(session, role=role, plan=plan, unit=unit, now=self.app.now())
         await self.channel.send(self.name, f"/start {issued.code}")
 
     async def say(self, text: str) -> tuple[str, list[Any]]:
@@ -270,3 +270,20 @@ async def test_a_consolidated_sheet_of_30_units_is_previewed_then_stored(app: Ap
     assert any(line.startswith(f"❌ Ô {book['Tổng hợp'].cell(6, one).coordinate}") for line in lines), lines
     assert "Chưa ghi số liệu nào" in lines[-1]
     assert (await current(app, "x2", "B30"))["1"].value == Decimal("88")  # x2's row kept its figure
+
+    # In the chat: an admin sends the overview with one change; previewed, stored on "có".
+    admin = Officer(app, "Quản trị")
+    await admin.join(None, "admin", "B30")
+    book = load_workbook(again)
+    book["Tổng hợp"].cell(5, one).value = "75"
+    book.save(changed := BytesIO())
+    result, text, choices = await admin.send_file(changed.getvalue(), "tong-hop.xlsx")
+    assert result is True and "1 thay đổi, 49 không đổi, 0 lỗi" in text and "Xã Số 0, 1: 72,5% → 75%" in text
+    assert len(choices) == 2
+    assert "Đã ghi 1 số liệu" in (await admin.say("có"))[0]
+    x0 = await current(app, "x0", "B30")
+    assert (x0["1"].value, x0["1"].channel, x0["1"].person_id is not None) == (Decimal("75"), "xlsx", True)
+    officer = Officer(app, "Cán bộ xã")
+    await officer.join("x5", plan_code="B30")
+    result, text, _ = await officer.send_file(changed.getvalue(), "tong-hop.xlsx")
+    assert result is True and "cơ quan theo dõi và quản trị viên" in text
