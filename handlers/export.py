@@ -1,6 +1,13 @@
-"""The period's results as a spreadsheet in the layout of the plan's own appendix table.
+"""The period's results as a spreadsheet in the layout of the plan's own appendix table, in
+Vietnamese as offices write it (models.plan_words: "Tháng", "Lũy kế từ đầu năm", "≥", "Phòng, ban").
 
 Sheets, in order:
+0. "Tổng hợp" (English: "Overview"): the period's units × indicators table: a row per unit that
+   reports anything (its reporting and on-time rates first), a column per part (code and target
+   above, the part's reporting rate under the header), each figure coloured by its status (green
+   met, yellow not met, red not reported, grey not applicable), in italics when late, the units'
+   rates shaded by value, a filter on every column. A tracking office may fill it in and read it
+   back (`import-figures`, handlers/paperwork.py).
 1. the appendix: the plan's columns in the plan's order (TT, Mục tiêu, Cơ quan chủ trì, Cơ quan
    phối hợp, Cơ quan theo dõi, [Kết quả năm trước], Mục tiêu <năm> của tỉnh, Mục tiêu <năm> của đơn
    vị, [Mục tiêu khác: the target as stated elsewhere in the document, for people to read],
@@ -12,28 +19,29 @@ Sheets, in order:
    are empty, so the importer passes over them. A plan with several appendix tables (Đông Triều
    2025: Phụ lục 1 and 2) gets a heading row per table, lettered A, B, … as Vietnamese tables
    letter their parts; the importer reads those as groups (see tests/test_export.py).
-2. "Kế hoạch" (key, value, with the deadlines, coverage threshold and first collected month),
-   "Đơn vị" (Mã, Tên, Loại, Trực thuộc, Tên khác, …, closing and merging), "Phần" (the parts of
-   every indicator whose parts the appendix row alone does not determine, with the reporters the
-   file set, the condition and "không phát sinh") and, when there are any, "Mục tiêu khác" (those
-   other statements of the targets, one a row): the optional sheets of the XLSX plan format
-   (docs/plan-format.md), so the exported file imports back as the plan.
+2. "Kế hoạch" (key, value, with the deadlines in words, coverage threshold and first collected
+   month), "Đơn vị" (Mã, Tên, Loại, Trực thuộc, Tên khác, …, closing and merging), "Phần" (the
+   parts of every indicator whose parts the appendix row alone does not determine, with the
+   reporters the file set, the condition and "không phát sinh") and, when there are any, "Mục tiêu
+   khác" (those other statements of the targets, one a row): the optional sheets of the XLSX plan
+   format (docs/plan-format.md), so the exported file imports back as the plan.
 3. "Tỷ lệ báo cáo": reporting rates per unit (expected, received, on time, late, missing, rates,
    the focal officer), the whole plan's first.
-4. the units' figures. Up to UNIT_SHEETS_MAX units, one sheet per unit that reports in the
-   period: its figure for each part with gap, status, first submission time (BOT_TIMEZONE) and
-   whether it was on time; titles are the unit codes, cut to 31 characters, without []:*?/\\ and
-   made unique. Above it (a province has 3,000 units: 3,000 tabs nobody can find a unit in, each
-   holding an open temporary file while it is written), one "Số liệu đơn vị" grid instead: a row
-   per unit, a column per part, each figure coloured by its status and in italics when late, a
-   filter on every column (_write_unit_grid says why not a row per unit and part).
+4. up to UNIT_SHEETS_MAX units, one sheet per unit that reports in the period, named by the
+   unit's name (cut to 31 characters, without []:*?/\\, made unique): its figure for each part
+   with gap, status, first submission time (BOT_TIMEZONE) and whether it was on time. Above it (a
+   province has 3,000 units: 3,000 tabs nobody can find a unit in, each holding an open temporary
+   file while it is written) the overview is the only per-unit sheet.
+5. a hidden sheet naming the plan and period, so that the overview can be read back.
+
+Every sheet prints on A4 landscape, one page wide, its header rows repeated on each page.
 
 Written with XlsxWriter in constant-memory mode (rows stream to temporary files; memory does not
 grow with the plan): openpyxl's write-only mode took two to three times the CPU for the same
 cells (with or without lxml). Headers bold, column widths set, percentages stored as fractions formatted
-0.0%, panes frozen under each header row. The plan columns' headers are the plan file format's
-keywords and stay Vietnamese in every language; result headers and texts follow the reader's
-language.
+0.0%, panes frozen under each header row. The plan columns' headers and words are the plan file
+format's keywords and stay Vietnamese in every language; result headers and texts follow the
+reader's language.
 """
 from __future__ import annotations
 
