@@ -14,6 +14,10 @@ read_value) and checked by the chat's rules (handlers.report.to_figure), then a 
 liệu: 10 mới, 2 thay đổi (6: 70% → 72,5%), 1 lỗi ở ô F14: …". A file with an error stores nothing
 (it is fixed and sent again: nothing half-stored); otherwise the figures are stored on "Có" as
 one message's figures are, every version with channel "xlsx".
+
+The export's overview sheet ("Tổng hợp", a row per unit) filled in by a tracking office is read
+the same way, in the chat (receive_workbook, for the tracking office and admins) and by
+`python -m bot import-figures FILE.xlsx [--yes]`.
 """
 from __future__ import annotations
 
@@ -42,7 +46,19 @@ from models.submissions import figure_of
 from models.tables import Unit
 from models.targets import Figure, Measure
 
-__all__ = ["MARK_SHEET", "TemplateRead", "read_template", "receive_workbook", "send_template", "template_workbook"]
+__all__ = [
+    "MARK_SHEET",
+    "ImportFiguresError",
+    "TemplateRead",
+    "confirm_many",
+    "import_figures_command",
+    "mark_rows",
+    "read_consolidated",
+    "read_template",
+    "receive_workbook",
+    "send_template",
+    "template_workbook",
+]
 
 MARK_SHEET = "_dtbot"  # the hidden sheet that makes a workbook one of ours
 MARK = "dtbot-bieu-mau-1"
