@@ -231,9 +231,12 @@ async def send_template(ctx: Ctx) -> None:
     t = ctx.t
     part_ids = [pv.part.id for pv in view.parts_of_unit(unit.id)]
     history = await submissions.current_for_unit(ctx.session, unit.id, part_ids)
+    if not part_ids:
+        ctx.say("report-nothing-assigned", unit=unit.name)
+        return
     rows = form_rows(view, unit, history, ctx.today)
     if not rows:
-        ctx.say("report-nothing-assigned", unit=unit.name)
+        ctx.say("paper-form-nothing", unit=unit.name)
         return
     periods = sorted({row.period for row in rows})
     label = ", ".join(period_label(period, t) for period in periods)
