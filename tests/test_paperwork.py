@@ -287,3 +287,9 @@ async def test_a_consolidated_sheet_of_30_units_is_previewed_then_stored(app: Ap
     await officer.join("x5", plan_code="B30")
     result, text, _ = await officer.send_file(changed.getvalue(), "tong-hop.xlsx")
     assert result is True and "cơ quan theo dõi và quản trị viên" in text
+
+
+async def test_before_the_first_period_is_collected_the_form_waits(officer: Officer, clock: Any) -> None:
+    clock.set(datetime(2025, 1, 3, 9, 0, tzinfo=ZONE))  # January's cut-off (14/1) has not passed
+    text, attachments = await officer.say("/bieumau")
+    assert attachments == [] and "chưa có kỳ báo cáo nào đang thu" in text.lower()
