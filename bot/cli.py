@@ -95,6 +95,14 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="FILE.xlsx")
 
     add_web_parsers(commands, t)
+    figures_import = commands.add_parser("import-figures", help=t("paper-cli-help-import-figures"))
+    figures_import.add_argument("path", metavar="FILE.xlsx", help=t("paper-cli-help-import-figures-path"))
+    figures_import.add_argument("--yes", action="store_true", help=t("paper-cli-help-import-figures-yes"))
+
+    report = commands.add_parser("report", help=t("paper-cli-help-report"))
+    report.add_argument("--plan", required=True, metavar="CODE")
+    report.add_argument("--period", required=True, metavar="PERIOD", help=t("cli-help-export-period"))
+    report.add_argument("--out", required=True, metavar="FILE.docx", help=t("paper-cli-help-report-out"))
 
     db = commands.add_parser("db", help=t("cli-help-db"))
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -441,6 +449,28 @@ async def cmd_export(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_import_figures(app: App, args: argparse.Namespace) -> int:
+    from handlers.paperwork import ImportFiguresError, import_figures_command
+
+    try:
+        for line in await import_figures_command(app, args.path, args.yes):
+            print(line)
+    except ImportFiguresError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+async def cmd_report(app: App, args: argparse.Namespace) -> int:
+    from handlers.official_report import ReportError, report_command
+
+    try:
+        for line in await report_command(app, args.plan, args.period, args.out):
+            print(line)
+    except ReportError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 async def _backup_step(step: Awaitable[str]) -> int:
     from bot.backup import BackupError
 
@@ -471,6 +501,8 @@ async def cmd_copy_database(app: App, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "export": cmd_export,
+    "report": cmd_report,
+    "import-figures": cmd_import_figures,
     "run": cmd_run,
     "tick": cmd_tick,
     "invite": cmd_invite,

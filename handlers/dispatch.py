@@ -16,6 +16,8 @@ from handlers import (
     linking,
     membership,
     misc,
+    official_report,
+    paperwork,
     plan_choice,
     questions,
     report,
@@ -31,10 +33,12 @@ from handlers.intents import (
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
+    AskOfficialReport,
     AskOffTrack,
     AskSchedule,
     AskStatus,
     AskSummary,
+    AskTemplate,
     AskWhy,
     BareValue,
     Cancel,
@@ -83,6 +87,17 @@ async def route(ctx: Ctx) -> None:
     if ctx.person is not None and e.happening is None and (
             ctx.person.last_seen_at is None or ctx.now - ctx.person.last_seen_at >= SEEN_GRAIN):
         ctx.person.last_seen_at = ctx.now  # to the hour: not one more write for every message
+
+
+async def workbook(ctx: Ctx, data: bytes, filename: str) -> bool | None:
+    """A spreadsheet sent in a private chat: who is asking, then handlers.paperwork.receive_workbook.
+    None when it is not one of the bot's forms (or the sender is nobody the bot knows): the
+    caller treats it as any other file. The channels' document reception calls this."""
+    await _identify(ctx)
+    if ctx.person is None or not ctx.event.private:
+        return None
+    await ctx.settle_plan(ctx.roles)
+    return await paperwork.receive_workbook(ctx, data, filename)
 
 
 async def _route(ctx: Ctx) -> None:
@@ -219,6 +234,8 @@ _ANSWERS: dict[type, Callable[[Ctx, Any], Awaitable[None]]] = {
     AskSummary: lambda ctx, i: summary.ask_summary(ctx, i.period),
     AskCharts: lambda ctx, i: summary.ask_charts(ctx, i.period),
     AskExport: lambda ctx, i: summary.export_for_admin(ctx, i.period),
+    AskOfficialReport: lambda ctx, i: official_report.ask_official_report(ctx, i.period),
+    AskTemplate: lambda ctx, _: paperwork.send_template(ctx),
     AskSchedule: lambda ctx, _: show_schedule(ctx),
     AskWhy: lambda ctx, _: questions.explain_standing(ctx),
 }
@@ -280,11 +297,15 @@ async def _open_question(ctx: Ctx, kind: str, otherwise: str) -> ConversationSta
 async def _confirm(ctx: Ctx, yes: bool, current: ConversationState) -> None:
     """A yes or no to a figure far from the previous one: only for the role and unit it was asked
     for (the sender may have registered for another unit since)."""
+    if "many" in current.data:  # a consolidated sheet's figures: asked of a person, not a unit's officer
+        await paperwork.confirm_many(ctx, yes, current.data)
+        return
     if not state.belongs(ctx, current.data):
         await state.clear(ctx)
         ctx.say("confirm-other-role")
         return
-    await report.confirm(ctx, yes, list(current.data.get("pending", [])))
+    await report.confirm(ctx, yes, list(current.data.get("pending", [])), current.data.get("channel"),
+                         current.data.get("message_ref"))
 
 
 async def _group(ctx: Ctx) -> None:

@@ -1,6 +1,13 @@
-"""The period's results as a spreadsheet in the layout of the plan's own appendix table.
+"""The period's results as a spreadsheet in the layout of the plan's own appendix table, in
+Vietnamese as offices write it (models.plan_words: "Tháng", "Lũy kế từ đầu năm", "≥", "Phòng, ban").
 
 Sheets, in order:
+0. "Tổng hợp" (English: "Overview"): the period's units × indicators table: a row per unit that
+   reports anything (its reporting and on-time rates first), a column per part (code and target
+   above, the part's reporting rate under the header), each figure coloured by its status (green
+   met, yellow not met, red not reported, grey not applicable), in italics when late, the units'
+   rates shaded by value, a filter on every column. A tracking office may fill it in and read it
+   back (`import-figures`, handlers/paperwork.py).
 1. the appendix: the plan's columns in the plan's order (TT, Mục tiêu, Cơ quan chủ trì, Cơ quan
    phối hợp, Cơ quan theo dõi, [Kết quả năm trước], Mục tiêu <năm> của tỉnh, Mục tiêu <năm> của đơn
    vị, [Mục tiêu khác: the target as stated elsewhere in the document, for people to read],
@@ -12,28 +19,29 @@ Sheets, in order:
    are empty, so the importer passes over them. A plan with several appendix tables (Đông Triều
    2025: Phụ lục 1 and 2) gets a heading row per table, lettered A, B, … as Vietnamese tables
    letter their parts; the importer reads those as groups (see tests/test_export.py).
-2. "Kế hoạch" (key, value, with the deadlines, coverage threshold and first collected month),
-   "Đơn vị" (Mã, Tên, Loại, Trực thuộc, Tên khác, …, closing and merging), "Phần" (the parts of
-   every indicator whose parts the appendix row alone does not determine, with the reporters the
-   file set, the condition and "không phát sinh") and, when there are any, "Mục tiêu khác" (those
-   other statements of the targets, one a row): the optional sheets of the XLSX plan format
-   (docs/plan-format.md), so the exported file imports back as the plan.
+2. "Kế hoạch" (key, value, with the deadlines in words, coverage threshold and first collected
+   month), "Đơn vị" (Mã, Tên, Loại, Trực thuộc, Tên khác, …, closing and merging), "Phần" (the
+   parts of every indicator whose parts the appendix row alone does not determine, with the
+   reporters the file set, the condition and "không phát sinh") and, when there are any, "Mục tiêu
+   khác" (those other statements of the targets, one a row): the optional sheets of the XLSX plan
+   format (docs/plan-format.md), so the exported file imports back as the plan.
 3. "Tỷ lệ báo cáo": reporting rates per unit (expected, received, on time, late, missing, rates,
    the focal officer), the whole plan's first.
-4. the units' figures. Up to UNIT_SHEETS_MAX units, one sheet per unit that reports in the
-   period: its figure for each part with gap, status, first submission time (BOT_TIMEZONE) and
-   whether it was on time; titles are the unit codes, cut to 31 characters, without []:*?/\\ and
-   made unique. Above it (a province has 3,000 units: 3,000 tabs nobody can find a unit in, each
-   holding an open temporary file while it is written), one "Số liệu đơn vị" grid instead: a row
-   per unit, a column per part, each figure coloured by its status and in italics when late, a
-   filter on every column (_write_unit_grid says why not a row per unit and part).
+4. up to UNIT_SHEETS_MAX units, one sheet per unit that reports in the period, named by the
+   unit's name (cut to 31 characters, without []:*?/\\, made unique): its figure for each part
+   with gap, status, first submission time (BOT_TIMEZONE) and whether it was on time. Above it (a
+   province has 3,000 units: 3,000 tabs nobody can find a unit in, each holding an open temporary
+   file while it is written) the overview is the only per-unit sheet.
+5. a hidden sheet naming the plan and period, so that the overview can be read back.
+
+Every sheet prints on A4 landscape, one page wide, its header rows repeated on each page.
 
 Written with XlsxWriter in constant-memory mode (rows stream to temporary files; memory does not
 grow with the plan): openpyxl's write-only mode took two to three times the CPU for the same
 cells (with or without lxml). Headers bold, column widths set, percentages stored as fractions formatted
-0.0%, panes frozen under each header row. The plan columns' headers are the plan file format's
-keywords and stay Vietnamese in every language; result headers and texts follow the reader's
-language.
+0.0%, panes frozen under each header row. The plan columns' headers and words are the plan file
+format's keywords and stay Vietnamese in every language; result headers and texts follow the
+reader's language.
 """
 from __future__ import annotations
 
@@ -53,13 +61,26 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from handlers.formatting import describe_target, period_label
+from handlers.paperwork import MARK_SHEET, mark_rows
 from handlers.summary_text import coverage_text
 from locales import Translator
 from models import store
 from models.gaps import Status, evaluate
 from models.periods import Period, PeriodError
 from models.plan_view import PartView, PlanView
-from models.plan_xlsx import CONFLICTS_SHEET, META_SHEET, PARTS_SHEET, UNITS_SHEET
+from models.plan_words import (
+    ACCUMULATION_WORDS,
+    COMPARISON_WORDS,
+    FREQUENCY_WORDS,
+    KIND_WORDS,
+    MEASURE_WORDS,
+    META_WORDS,
+    deadline_text,
+    kinds_text,
+    word_of,
+    yes_no,
+)
+from models.plan_xlsx import CONFLICTS_SHEET, MATRIX_SHEETS, META_SHEET, PARTS_SHEET, UNITS_SHEET
 from models.plans import DEFAULT_TARGET_SOURCE
 from models.rollups import Standing
 from models.store import load_plan_view
@@ -228,6 +249,18 @@ def _write(ws: Worksheet, row: int, column: int, value: Any, style: Format | Non
         ws.write_string(row, column, str(value), style)
 
 
+def _print_setup(ws: Worksheet, header_row: int | None) -> None:
+    """Ready to print as offices print tables: A4 landscape, as wide as one page, the header
+    repeated on every page (rows numbered from 1)."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.fit_to_pages(1, 0)
+    if header_row:
+        ws.repeat_rows(0, header_row - 1)
+    ws.set_footer("&C&P / &N")
+
+
 class _Sheet:
     """A sheet written row by row: widths first, then rows of plain or styled values."""
 
@@ -240,6 +273,7 @@ class _Sheet:
             self.ws.set_column_pixels(index, index, column.width * _PIXELS_PER_CHARACTER)
         if header_row is not None:
             self.ws.freeze_panes(header_row, 0)
+        _print_setup(self.ws, header_row)
         self.rows = 0
 
     def cell(self, value: Any, *, font: _Style | None = None, fill: _Style | None = None,
@@ -352,8 +386,9 @@ def _indicator_values(indicator: Indicator, t: Translator) -> dict[str, Any]:
         "coordinating": indicator.coordinating, "tracking": indicator.tracking,
         "baseline": indicator.baseline_raw, "province_target": indicator.province_target,
         "target": indicator.target_raw, "level": indicator.level_raw, "basis": indicator.basis,
-        "code": indicator.code, "title": indicator.title, "frequency": indicator.frequency,
-        "accumulation": indicator.accumulation, "formula": indicator.formula,
+        "code": indicator.code, "title": indicator.title,
+        "frequency": word_of(indicator.frequency, FREQUENCY_WORDS),
+        "accumulation": word_of(indicator.accumulation, ACCUMULATION_WORDS), "formula": indicator.formula,
         "reporters_reason": indicator.reporters_reason, "conflicts": _conflicts_text(indicator, t),
     }
 
@@ -444,13 +479,12 @@ def _write_meta(workbook: _Book, view: PlanView, t: Translator, taken: set[str])
         ("tracking_unit", plan.tracking_unit_code), ("notes", plan.notes),
         ("coverage_threshold", plan.coverage_threshold), ("collect_from", plan.collect_from),
     ]
-    # The schedule's deadlines as "day month [before]": "5 next before" = before the 5th of the next month.
+    # The schedule's deadlines in words: "trước ngày 5 tháng sau" (models.plan_words reads them back).
     for frequency, rule in view.rules.items():
-        values.append((f"deadline_{frequency.value}", " ".join(
-            [str(rule.day), str(rule.month), *(["before"] if rule.before else [])])))
+        values.append((f"deadline_{frequency.value}", deadline_text(rule.day, rule.month, rule.before)))
     for key, value in values:
         if value is not None and value != "":
-            sheet.append([sheet.cell(key, font=HEADER_FONT), sheet.cell(value, alignment=WRAP)])
+            sheet.append([sheet.cell(word_of(key, META_WORDS), font=HEADER_FONT), sheet.cell(value, alignment=WRAP)])
 
 
 def _write_units(workbook: _Book, view: PlanView, t: Translator, taken: set[str]) -> None:
@@ -467,9 +501,8 @@ def _write_units(workbook: _Book, view: PlanView, t: Translator, taken: set[str]
         parent = view.units.get(unit.parent_id) if unit.parent_id else None
         merged_into = view.units.get(unit.merged_into_id) if unit.merged_into_id else None
         sheet.append(sheet.values([
-            unit.code, unit.name, unit.kind, parent.code if parent else None,
-            "; ".join(unit.aliases or []) or None, "true" if unit.named_in_plan else "false",
-            "true" if unit.active else "false",
+            unit.code, unit.name, word_of(unit.kind, KIND_WORDS), parent.code if parent else None,
+            "; ".join(unit.aliases or []) or None, yes_no(unit.named_in_plan), yes_no(unit.active),
             unit.deactivated_on.isoformat() if unit.deactivated_on else None, unit.deactivation_reason,
             merged_into.code if merged_into else None,
         ]))
@@ -514,8 +547,9 @@ def _write_parts(workbook: _Book, view: PlanView, t: Translator, taken: set[str]
                 unit_ids = sorted(view.reporters.get(part.id, []))  # as the Đơn vị sheet lists them
                 reporters = "; ".join(view.units[unit_id].code for unit_id in unit_ids)
             sheet.append(sheet.values([
-                indicator.code, part.code, part.label, ", ".join(part.applies_to or []) or None,
-                part.target_raw, part.comparison, part.measure, part.numerator_label,
+                indicator.code, part.code, part.label, kinds_text(part.applies_to or []),
+                part.target_raw, word_of(part.comparison, COMPARISON_WORDS), word_of(part.measure, MEASURE_WORDS),
+                part.numerator_label,
                 part.denominator_label, part.unit_label, part.condition, reporters,
                 t("export-part-yes") if part.allow_not_applicable else t("export-part-no"),
             ]))
@@ -569,7 +603,7 @@ def _write_rates(workbook: _Book, summary: Summary, t: Translator, taken: set[st
 
     line(summary.plan_code, t("export-rates-whole-plan"), None, summary.reports, None, None, font=HEADER_FONT)
     for unit in summary.units:
-        line(unit.code, unit.name, unit.kind, unit.reports, ", ".join(unit.missing_parts) or None,
+        line(unit.code, unit.name, word_of(unit.kind, KIND_WORDS), unit.reports, ", ".join(unit.missing_parts) or None,
              unit.officer or t("summary-chase-no-officer"))
 
 
@@ -663,7 +697,7 @@ def _write_unit_sheets(book: _Book, summary: Summary, texts: _Texts, taken: set[
                for name, width in zip(ids, widths, strict=True)]
     expected = _expected_parts(summary)
     for unit in summary.units:
-        sheet = _Sheet(book, sheet_title(unit.code, taken), columns, header_row=3)
+        sheet = _Sheet(book, sheet_title(unit.name, taken), columns, header_row=3)
         sheet.append([sheet.cell(unit.name, font=TITLE_FONT)])
         counts = unit.reports
         sheet.append([sheet.cell(t("export-unit-line", officer=unit.officer or t("summary-chase-no-officer"),
@@ -715,28 +749,53 @@ class _GridCells:
         return _Styled(_number(figure.amount), self.formats[status, late, NUMBER])
 
 
-def _write_unit_grid(book: _Book, summary: Summary, texts: _Texts, taken: set[str]) -> None:
-    """Every unit's figures on one sheet, for a plan too large for a sheet each: a row per unit, a
-    column per part (its code and target above), each figure coloured by its status, with a
-    filter on every column. A row per unit and part instead would be ten times the cells (90,000
-    rows of 12 for a province) and as many times slower to write. What the grid leaves out is
-    elsewhere: each unit's counts of on-time, late and missing figures on the reporting-rates
-    sheet, the plan-wide sums and gaps on the appendix."""
+def _write_matrix(book: _Book, summary: Summary, texts: _Texts, taken: set[str]) -> None:
+    """The first sheet: the period's units × indicators table. A row per unit (its reporting rate
+    and on-time rate first), a column per part (its code and target above, the part's reporting
+    rate in the row under the header), each figure coloured by its status (green met, yellow not
+    met, red not reported, grey not applicable), in italics when it came after the deadline, with a
+    filter on every column. At province size it is the only per-unit sheet: a row per unit and part
+    instead would be ten times the cells (90,000 rows of 12) and as many times slower to write;
+    each unit's counts of on-time, late and missing figures are on the reporting-rates sheet, the
+    plan-wide sums and gaps on the appendix."""
     t = texts.t
-    columns = [_Column(t("export-unitsheet-col-unit-code"), 14), _Column(t("export-unitsheet-col-unit"), 30, wrap=True)]
+    columns = [_Column(t("export-unitsheet-col-unit-code"), 14), _Column(t("export-unitsheet-col-unit"), 30, wrap=True),
+               _Column(t("export-rates-col-rate"), 11, wrap=True),
+               _Column(t("export-rates-col-on-time-rate"), 11, wrap=True)]
     columns += [_Column(f"{row.code}\n{texts.parts[row.part_id][3]}", 12, wrap=True) for row in summary.rows]
-    sheet = _Sheet(book, sheet_title(t("export-sheet-unit-figures"), taken), columns)
-    sheet.ws.freeze_panes(2, 2)  # the header and each row's unit stay in sight
-    sheet.append([sheet.cell(t("export-grid-legend"), font=HEADER_FONT)])
+    title = t("paper-sheet-matrix")
+    assert title in MATRIX_SHEETS  # the plan reader passes over this sheet by its name
+    sheet = _Sheet(book, sheet_title(title, taken), columns)
+    ws = sheet.ws
+    ws.freeze_panes(4, 2)  # the header, the rates under it and each row's unit stay in sight
+    ws.repeat_rows(2, 3)
+    ws.repeat_columns(0, 1)
+    sheet.append([sheet.cell(t("paper-matrix-title", plan=summary.plan_title, period=period_label(summary.period, t)),
+                             font=TITLE_FONT)])
+    sheet.append([sheet.cell(t("paper-matrix-legend"))])
     sheet.header()
+    percent = (("valign", "top"),)
+    rates: list[Any] = [sheet.cell(t("export-rates-whole-plan"), font=HEADER_FONT), None]
+    for rate in (summary.reports.rate, summary.reports.on_time_rate):
+        rates.append(sheet.cell(_fraction(rate), font=HEADER_FONT, number_format=PERCENT, alignment=percent))
+    rates += [sheet.cell(_fraction(row.reports.rate), font=HEADER_FONT, fill=HEADER_FILL, number_format=PERCENT)
+              for row in summary.rows]
+    sheet.append(rates)
     owed = {part_id: set(unit_ids) for part_id, unit_ids in summary.expected.items()}
     parts = [(row, owed.get(row.part_id, set())) for row in summary.rows]
     grid_cell = _GridCells(sheet, summary, texts.words)
+    rate_format = book.format(None, None, PERCENT, None)
     for unit in summary.units:
         unit_id = unit.unit_id
-        sheet.append([unit.code, unit.name, *(grid_cell(row, unit_id) if unit_id in owing else None
-                                              for row, owing in parts)])
-    sheet.autofilter(2)
+        counts = unit.reports
+        sheet.append([unit.code, unit.name, _Styled(_fraction(counts.rate), rate_format),
+                      _Styled(_fraction(counts.on_time_rate), rate_format),
+                      *(grid_cell(row, unit_id) if unit_id in owing else None for row, owing in parts)])
+    last = max(sheet.rows - 1, 4)
+    # The units' rates shaded red → green by value: the laggards stand out (a rule, not per-cell formats).
+    ws.conditional_format(4, 2, last, 3, {"type": "3_color_scale", "min_color": "#F8696B",
+                                           "mid_color": "#FFEB84", "max_color": "#63BE7B"})
+    ws.autofilter(2, 0, last, len(columns) - 1)
 
 
 # --- entry points -----------------------------------------------------------------------------
@@ -744,17 +803,23 @@ def _write_unit_grid(book: _Book, summary: Summary, texts: _Texts, taken: set[st
 
 def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator) -> None:
     taken: set[str] = set()
+    texts = _Texts(summary, t)
+    _write_matrix(book, summary, texts, taken)
     _write_appendix(book, view, summary, t, taken)
     _write_meta(book, view, t, taken)
     _write_units(book, view, t, taken)
     _write_parts(book, view, t, taken)
     _write_conflicts(book, view, t, taken)
     _write_rates(book, summary, t, taken)
-    texts = _Texts(summary, t)
     if unit_layout(view) == "sheets":
         _write_unit_sheets(book, summary, texts, taken)
-    else:
-        _write_unit_grid(book, summary, texts, taken)
+    # Hidden: the plan and period, so that the overview filled in by a tracking office can be
+    # read back (`import-figures`, handlers/paperwork.read_consolidated).
+    mark = book.workbook.add_worksheet(sheet_title(MARK_SHEET, taken))
+    for row, values in enumerate(mark_rows(summary.plan_code, summary.period.id)):
+        mark.write_row(row, 0, values)
+    _print_setup(mark, None)
+    mark.hide()
 
 
 def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:

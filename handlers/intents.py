@@ -150,6 +150,20 @@ class AskExport(Intent):
 
 
 @dataclass(frozen=True, slots=True)
+class AskTemplate(Intent):
+    """/bieumau, "gửi biểu mẫu", "cho xin file mẫu": the officer's form to fill (handlers/paperwork.py)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AskOfficialReport(Intent):
+    """/baocaovanban, "báo cáo văn bản": the official report as Word (and PDF) for the period
+    (leaders, admins, the tracking office)."""
+
+    period: PeriodHint | None = None
+    unknown_period: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AskSchedule(Intent):
     """/lich, "lịch nhắc": the upcoming schedule (admins)."""
 

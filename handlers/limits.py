@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from handlers.events import Event, Reply
-from handlers.intents import AskCharts, AskExport, AskMissing, AskSummary, Intent
+from handlers.intents import AskCharts, AskExport, AskMissing, AskOfficialReport, AskSummary, Intent
 from locales import Translator
 
 
@@ -91,7 +91,7 @@ class Limits:
 
 def unknown_period(intent: Intent) -> str | None:
     """The argument of a period command that names no period ("/tonghop 2025-13"), else None."""
-    if isinstance(intent, (AskSummary, AskCharts, AskExport, AskMissing)):
+    if isinstance(intent, (AskSummary, AskCharts, AskExport, AskMissing, AskOfficialReport)):
         return intent.unknown_period
     return None
 

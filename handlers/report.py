@@ -308,7 +308,10 @@ def _figure_of_pending(item: dict[str, Any]) -> Figure:
                   not_applicable=bool(item.get("not_applicable")))
 
 
-async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]]) -> None:
+async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]], channel: str | None = None,
+                  message_ref: str | None = None) -> None:
+    """Stores the figures asked about on "Có"; `channel` and `message_ref`: where they came from
+    when that was not the confirming message (a spreadsheet: "xlsx" and its file name)."""
     found = await officer_unit(ctx)
     if found is None:
         return
@@ -325,7 +328,8 @@ async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]]) -> None:
         if pv is None:
             continue
         figure = _figure_of_pending(item)
-        out.append(_stage(ctx, view, unit, Accepted(pv, Period.parse(item["period"]), figure), history, staged))
+        out.append(_stage(ctx, view, unit, Accepted(pv, Period.parse(item["period"]), figure), history, staged,
+                          channel=channel, message_ref=message_ref))
     await submissions.insert_versions(ctx.session, staged)
     out.append(await missing_line(ctx, view, unit))
     ctx.say_text("\n".join(out))
@@ -473,7 +477,7 @@ def _previous_figure(history: list[Submission], pv: PartView, period: Period,
 
 
 def _stage(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: list[Submission],
-           staged: list[submissions.Stored]) -> str:
+           staged: list[submissions.Stored], *, channel: str | None = None, message_ref: str | None = None) -> str:
     """Decide what storing `item` does and say it; the new version joins `staged`, written with
     the message's other figures by submissions.insert_versions. Later lines of the same message
     see this version (a figure corrected within one message is two versions)."""
@@ -483,7 +487,8 @@ def _stage(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: list[S
     stored = submissions.next_version(
         plan_id=view.plan.id, part_id=item.part.part.id, unit_id=unit.id,
         period=item.period.id, figure=item.figure, person_id=ctx.person.id if ctx.person else None,
-        channel=e.channel, now=ctx.now, message_ref=f"{e.chat_id}:{e.message_id}" if e.message_id else None,
+        channel=channel or e.channel, now=ctx.now,
+        message_ref=message_ref or (f"{e.chat_id}:{e.message_id}" if e.message_id else None),
         previous=current,
     )
     staged.append(stored)
@@ -516,6 +521,11 @@ async def missing_line(ctx: Ctx, view: PlanView, unit: Unit) -> str:
     groups = [t("report-owed-period", period=period_label(period, t), deadline=t.date(view.deadline(period)),
                 codes=", ".join(codes)) for period, codes in sorted(owed.items(), key=lambda i: view.deadline(i[0]))]
     return t("report-still-missing", codes="; ".join(groups), count=sum(len(codes) for codes in owed.values()))
+
+
+def pending_of(item: Accepted) -> dict[str, Any]:
+    """A figure waiting for "Có", as the conversation state keeps it."""
+    return _pending(item)
 
 
 def _pending(item: Accepted) -> dict[str, Any]:

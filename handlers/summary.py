@@ -294,6 +294,12 @@ async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,
     ctx.replies.extend(replies or ())
 
 
+# For the other documents made of the summary (handlers/official_report.py): the same plan choice,
+# period choice and limits.
+plan_view_for = _plan_view
+expensive_answer = _expensive
+
+
 def _charts(summary: Summary, t: Translator) -> tuple[bytes, bytes]:
     return bullet_chart(summary, t), grid_chart(summary, t)
 

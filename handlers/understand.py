@@ -56,10 +56,12 @@ from handlers.intents import (
     AskGap,
     AskIndicatorAcrossUnits,
     AskMissing,
+    AskOfficialReport,
     AskOffTrack,
     AskSchedule,
     AskStatus,
     AskSummary,
+    AskTemplate,
     AskWhy,
     BareValue,
     Cancel,
@@ -471,6 +473,16 @@ def _parse_value(o: str, t: str, locale: str, *, words_after: bool) -> FigureInp
     return None
 
 
+def read_value(text: str, locale: str = "vi") -> FigureInput | None:
+    """One value as a spreadsheet's cell holds it typed ("72,5%", "72.5", "120/150", "xong",
+    "không phát sinh"), read as the chat reads a value; None when it is none. Never raises."""
+    try:
+        o, t = _prepare(str(text))
+        return _parse_value(o, t, locale, words_after=True) if t else None
+    except Exception:  # a reading bug costs one cell named back, never the file
+        return None
+
+
 # ------------------------------------------------------------------------- whole-message table
 
 def _table() -> dict[str, Intent]:
@@ -505,6 +517,11 @@ def _table() -> dict[str, Intent]:
         AskSchedule(): ("lich", "lich nhac", "lich bao cao", "schedule", "deadline", "deadlines"),
         AskSummary(): ("tong hop", "summary", "tong ket"),
         AskCharts(): ("bieu do", "do thi", "chart", "charts", "graph", "xem bieu do"),
+        AskTemplate(): ("bieu mau", "gui bieu mau", "gui lai bieu mau", "cho xin bieu mau", "xin bieu mau",
+                        "cho xin file mau", "xin file mau", "gui file mau", "file mau", "mau bao cao",
+                        "gui mau bao cao", "cho xin mau", "template", "send the template", "form"),
+        AskOfficialReport(): ("bao cao van ban", "van ban bao cao", "xuat bao cao van ban", "bao cao word",
+                              "bao cao nghi dinh 30", "official report"),
         AskExport(): ("xuat", "xuat excel", "xuat file", "file excel", "bang tinh", "export", "excel",
                       "spreadsheet", "xuat bao cao"),
         AskStatus(): ("tinh hinh", "tien do", "status", "progress", "the nao", "ra sao",
@@ -571,6 +588,7 @@ _ARGUMENTS: dict[type[Intent], Callable[[str, str, str], Intent]] = {
     AskSummary: lambda o, t, locale: AskSummary(**_command_period(o, t)),
     AskCharts: lambda o, t, locale: AskCharts(**_command_period(o, t)),
     AskExport: lambda o, t, locale: AskExport(**_command_period(o, t)),
+    AskOfficialReport: lambda o, t, locale: AskOfficialReport(**_command_period(o, t)),
 }
 
 

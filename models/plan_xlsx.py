@@ -17,12 +17,16 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from models.plan_source import Located, PlanFileError, PlanIssue, megabytes
+from models.plan_words import META_WORDS, deadline_words, key_of
 from models.text import fold, slug
 
 META_SHEET = "Kế hoạch"
 UNITS_SHEET = "Đơn vị"
 PARTS_SHEET = "Phần"
 CONFLICTS_SHEET = "Mục tiêu khác"
+# The export's first sheet (units × indicators) in either language: passed over when looking for
+# the appendix table, and by the figures reader.
+MATRIX_SHEETS = ("Tổng hợp", "Overview")
 _ROMAN = re.compile(r"^(?=[IVXL]+$)L?X{0,3}(?:IX|IV|V?I{0,3})$")
 _HEADER_SCAN_ROWS = 40
 
@@ -164,7 +168,8 @@ def _sheet_named(workbook: Any, name: str) -> Any:
 
 def _find_table(workbook: Any) -> tuple[Any, list[tuple[int, list[str | None]]], int, dict[int, str]] | None:
     for sheet in workbook.worksheets:
-        if fold(sheet.title) in (fold(META_SHEET), fold(UNITS_SHEET), fold(PARTS_SHEET), fold(CONFLICTS_SHEET)):
+        if fold(sheet.title) in {fold(name) for name in (META_SHEET, UNITS_SHEET, PARTS_SHEET, CONFLICTS_SHEET,
+                                                         *MATRIX_SHEETS)}:
             continue
         rows = _rows(sheet)
         for position, (_, cells) in enumerate(rows[:_HEADER_SCAN_ROWS]):
@@ -273,7 +278,8 @@ def _read_meta(workbook: Any) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for _, cells in _rows(sheet):
         if len(cells) >= 2 and cells[0] and cells[1] is not None:
-            key = fold(cells[0]).replace(" ", "_")
+            # "Năm" as well as "year": the Vietnamese keys export writes, or the plan format's own
+            key = key_of(cells[0], META_WORDS) or fold(cells[0]).replace(" ", "_")
             meta[key] = int(cells[1]) if key == "year" and cells[1].isdigit() else cells[1]
     return meta
 
@@ -283,9 +289,8 @@ def _schedule_of(meta: dict[str, Any]) -> Located | None:
     next month), taken out of it as the schedule's deadlines."""
     deadlines = Located()
     for key in [k for k in meta if k.startswith("deadline_")]:
-        words = str(meta.pop(key)).split()
-        rule = _located(META_SHEET, 1, day=words[0] if words else None, month=words[1] if len(words) > 1 else None,
-                        before="true" if "before" in words[2:] else None)
+        day, month, before = deadline_words(str(meta.pop(key)))
+        rule = _located(META_SHEET, 1, day=day, month=month, before="true" if before else None)
         deadlines[key.removeprefix("deadline_")] = rule
     if not deadlines:
         return None

@@ -19,6 +19,16 @@ import yaml
 from models.numbers import NUMBER_PATTERN, parse_number
 from models.periods import DEFAULT_DEADLINES, DeadlineRule, Frequency, Period, PeriodError
 from models.plan_source import Located, PlanFileError, PlanIssue, megabytes
+from models.plan_words import (
+    ACCUMULATION_WORDS,
+    COMPARISON_WORDS,
+    FREQUENCY_WORDS,
+    KIND_WORDS,
+    MEASURE_WORDS,
+    allowed_text,
+    key_of,
+    kinds_of,
+)
 from models.plan_xlsx import read_xlsx_plan
 from models.schedule import DEFAULT_TIMES, ScheduleTimes, format_quiet_hours
 from models.targets import (
@@ -466,6 +476,15 @@ class _Builder:
                 self.error(node, key, f"{label}[{index}]", "plan-error-not-mapping-field")
         return result
 
+    def kind_list(self, node: Located, key: str, label: str) -> tuple[str, ...]:
+        """Unit kinds as keys: a list, or a cell's text in Vietnamese ("Xã, phường") or English
+        ("commune, ward"); a word that names no kind is kept as written, for the error."""
+        value = node.get(key)
+        if isinstance(value, str):
+            kinds, unknown = kinds_of(value)
+            return (*kinds, *unknown)
+        return tuple(key_of(kind, KIND_WORDS) or kind for kind in self.strings(node, key, label))
+
     def strings(self, node: Located, key: str, label: str) -> tuple[str, ...]:
         value = node.get(key)
         if value is None:
@@ -540,10 +559,10 @@ class _Builder:
         for key, value in given.items():
             label = f"schedule.deadlines.{key}"
             try:
-                frequency = Frequency(key)
+                frequency = Frequency(key_of(key, FREQUENCY_WORDS) or key)
             except ValueError:
                 self.error(given, key, label, "plan-error-frequency", value=key,
-                           allowed=", ".join(f.value for f in Frequency))
+                           allowed=allowed_text(FREQUENCY_WORDS))
                 continue
             if not isinstance(value, Located):
                 self.error(given, key, label, "plan-error-not-mapping-field")
@@ -596,13 +615,14 @@ class _Builder:
             code = self.text(node, "code", f"{label}.code", required=True)
             name = self.text(node, "name", f"{label}.name", required=True)
             kind = self.text(node, "kind", f"{label}.kind", required=True)
+            kind = key_of(kind, KIND_WORDS) or kind  # "Phòng, ban" as well as "department"
             if code and not _UNIT_CODE.match(code):
                 self.error(node, "code", f"{label}.code", "plan-error-code", value=code)
             if code in seen:
                 self.error(node, "code", f"{label}.code", "plan-error-duplicate", value=code)
             if kind and kind not in UNIT_KINDS:
                 self.error(node, "kind", f"{label}.kind", "plan-error-unit-kind", value=kind,
-                           allowed=", ".join(UNIT_KINDS))
+                           allowed=allowed_text(KIND_WORDS))
             deactivated, on, reason, into = self.deactivation(node, label)
             if code and name and kind:
                 seen[code] = node
@@ -772,10 +792,10 @@ class _Builder:
         if not raw:
             return Frequency.MONTHLY
         try:
-            return Frequency(raw)
+            return Frequency(key_of(raw, FREQUENCY_WORDS) or raw)  # "Tháng", "Quý", "6 tháng", "Năm"
         except ValueError:
             self.error(node, "frequency", f"{label}.frequency", "plan-error-frequency",
-                       value=raw, allowed=", ".join(f.value for f in Frequency))
+                       value=raw, allowed=allowed_text(FREQUENCY_WORDS))
             return Frequency.MONTHLY
 
     def accumulation(self, node: Located, label: str, parts: list[PartSpec]) -> str:
@@ -784,9 +804,10 @@ class _Builder:
         if accumulation is None:
             measures = {part.target.measure for part in parts}
             return "cumulative" if measures == {Measure.COUNT} else "year_to_date"
+        accumulation = key_of(accumulation, ACCUMULATION_WORDS) or accumulation  # "Lũy kế từ đầu năm"
         if accumulation not in ACCUMULATIONS:
             self.error(node, "accumulation", f"{label}.accumulation", "plan-error-choice",
-                       value=accumulation, allowed=", ".join(ACCUMULATIONS))
+                       value=accumulation, allowed=allowed_text(ACCUMULATION_WORDS))
         return accumulation
 
     def part_nodes(self, node: Located, label: str, code: str, target_raw: str,
@@ -864,7 +885,7 @@ class _Builder:
         if raw is None:
             self.error(node, "target", f"{label}.target", "plan-error-part-target", raw=of.target_raw)
             return None
-        measure = self.choice(node, "measure", f"{label}.measure", Measure)
+        measure = self.choice(node, "measure", f"{label}.measure", Measure, MEASURE_WORDS)
         try:
             target, explicit = parse_target_detail(raw, measure)
         except (TargetParseError, ValueError):
@@ -874,10 +895,11 @@ class _Builder:
         comparison_raw = self.text(node, "comparison", f"{label}.comparison")
         if comparison_raw:
             try:
-                return _with_comparison(target, Comparison(comparison_raw))
+                comparison = key_of(comparison_raw, COMPARISON_WORDS) or comparison_raw  # "≥" or "at_least"
+                return _with_comparison(target, Comparison(comparison))
             except ValueError:
                 self.error(node, "comparison", f"{label}.comparison", "plan-error-choice",
-                           value=comparison_raw, allowed=", ".join(c.value for c in Comparison))
+                           value=comparison_raw, allowed=allowed_text(COMPARISON_WORDS))
                 return None
         if not explicit and target.value is not None and target.is_percentage:
             return of.take_stated(target)
@@ -897,22 +919,25 @@ class _Builder:
             self.error(node, "numerator", f"{label}.numerator", "plan-error-ratio-labels")
         return target, numerator, denominator
 
-    def choice(self, node: Located, key: str, label: str, kind: type[_Choice]) -> _Choice | None:
-        """One of an enum's values, or None (absent, or not one of them: the problem noted)."""
+    def choice(self, node: Located, key: str, label: str, kind: type[_Choice],
+               words: dict[str, tuple[str, ...]] | None = None) -> _Choice | None:
+        """One of an enum's values (or a Vietnamese word for it), or None (absent, or not one of
+        them: the problem noted)."""
         raw = self.text(node, key, label)
         if not raw:
             return None
         try:
-            return kind(raw)
+            return kind((key_of(raw, words) if words else None) or raw)
         except ValueError:
-            self.error(node, key, label, "plan-error-choice", value=raw, allowed=", ".join(m.value for m in kind))
+            allowed = allowed_text(words) if words else ", ".join(m.value for m in kind)
+            self.error(node, key, label, "plan-error-choice", value=raw, allowed=allowed)
             return None
 
     def unit_kinds(self, node: Located, key: str, label: str) -> tuple[str, ...]:
-        kinds = self.strings(node, key, label)
+        kinds = self.kind_list(node, key, label)
         for kind in kinds:
             if kind not in UNIT_KINDS:
-                self.error(node, key, label, "plan-error-unit-kind", value=kind, allowed=", ".join(UNIT_KINDS))
+                self.error(node, key, label, "plan-error-unit-kind", value=kind, allowed=allowed_text(KIND_WORDS))
         return kinds
 
     def conflicts(self, node: Located, label: str, parts: list[PartSpec]) -> list[ConflictSpec]:
@@ -942,14 +967,14 @@ class _Builder:
     def reporters(self, node: Located, label: str, units: list[UnitSpec],
                   applies_to: tuple[str, ...]) -> tuple[str, ...]:
         self.unknown_keys(node, {"kinds", "units", "exclude"}, label)
-        kinds = self.strings(node, "kinds", f"{label}.kinds")
+        kinds = self.kind_list(node, "kinds", f"{label}.kinds")
         named = self.strings(node, "units", f"{label}.units")
         exclude = set(self.strings(node, "exclude", f"{label}.exclude"))
         codes = {unit.code for unit in units}
         for kind in kinds:
             if kind not in UNIT_KINDS:
                 self.error(node, "kinds", f"{label}.kinds", "plan-error-unit-kind", value=kind,
-                           allowed=", ".join(UNIT_KINDS))
+                           allowed=allowed_text(KIND_WORDS))
         for code in [*named, *exclude]:
             if code not in codes:
                 self.error(node, "units", f"{label}.units", "plan-error-unknown-unit", code=code)

@@ -81,7 +81,7 @@ def row_with(sheet: Any, first: str) -> int:
 
 async def test_the_appendix_carries_the_plan_wide_figures(small: App) -> None:
     book = await workbook_of(small, "T2025", "2025-03")
-    assert book.sheetnames[:5] == ["Phụ lục", "Kế hoạch", "Đơn vị", "Phần", "Tỷ lệ báo cáo"]
+    assert book.sheetnames[:6] == ["Tổng hợp", "Phụ lục", "Kế hoạch", "Đơn vị", "Phần", "Tỷ lệ báo cáo"]
     sheet = book["Phụ lục"]
     assert sheet.freeze_panes == "A4"
     headers = [cell.value for cell in sheet[3]]
@@ -135,7 +135,7 @@ async def test_reporting_rates_and_unit_sheets(small: App) -> None:
     assert by_code["mao-khe"][3:8] == (2, 0, 0, 0, 2) and by_code["mao-khe"][10] == "6, 9b"
     assert by_code["an-sinh"][3:8] == (2, 1, 0, 1, 1)
 
-    unit = book["vhtt"]
+    unit = book["Phòng Văn hóa và Thông tin"]  # sheets named by the unit's name
     assert unit.freeze_panes == "A4" and unit["A1"].value == "Phòng Văn hóa và Thông tin"
     header = [cell.value for cell in unit[3]]
     assert header[:5] == ["Mã", "Chỉ tiêu", "Kỳ", "Mục tiêu", "Số liệu"]
@@ -147,7 +147,7 @@ async def test_reporting_rates_and_unit_sheets(small: App) -> None:
     assert values["Đánh giá"] == "Chưa đạt" and values["Đúng hạn?"] == "Đúng hạn"
     assert values["Nộp lần đầu"] == datetime(2025, 3, 18, 9, 0)  # the first version, local time
     assert values["Hạn"] == datetime(2025, 3, 20)
-    an_sinh = book["an-sinh"]
+    an_sinh = book["Xã An Sinh"]
     late = row_with(an_sinh, "6")
     assert an_sinh.cell(late, 12).value == "Trễ hạn"
     assert an_sinh.cell(row_with(an_sinh, "9b"), 9).value == "Chưa báo cáo"
@@ -155,7 +155,7 @@ async def test_reporting_rates_and_unit_sheets(small: App) -> None:
 
 async def test_english_results_keep_the_plan_columns_readable_by_the_importer(small: App, tmp_path: Path) -> None:
     book = await workbook_of(small, "T2025", "2025-03", locale="en")
-    sheet = book.worksheets[0]
+    sheet = book.worksheets[1]
     assert sheet.title == "Appendix"
     headers = [cell.value for cell in sheet[3]]
     assert headers[0] == "TT" and "Figure, March 2025" in headers and "Assessment" in headers
@@ -257,7 +257,7 @@ async def test_export_command_writes_the_file(small: App, tmp_path: Path, clock:
     assert line == translator("vi")("export-written", path=str(path), plan="T2025", period="quý I/2025",
                                       indicators=6, units=5)
     book = load_workbook(path)
-    assert book.worksheets[0].cell(3, 1).value == "TT"
+    assert book["Phụ lục"].cell(3, 1).value == "TT"
 
 
 async def test_what_the_seeds_leave_unset_comes_back_too(app: App, tmp_path: Path) -> None:
@@ -289,7 +289,7 @@ async def test_what_the_seeds_leave_unset_comes_back_too(app: App, tmp_path: Pat
 async def test_conflicting_targets_are_shown_beside_the_target(app: App, locale: str) -> None:
     await import_plan_file(app, ROOT / "data" / "plans" / "bac-giang-2024.yaml")
     book = await workbook_of(app, "BG2024", "2024-03", locale)
-    sheet = book.worksheets[0]
+    sheet = book.worksheets[1]  # after the overview
     t = translator(locale)
     headers = [cell.value for cell in sheet[3]]
     other = headers.index(t("export-col-conflicts")) + 1
@@ -308,3 +308,40 @@ async def test_conflicting_targets_are_shown_beside_the_target(app: App, locale:
     reason = headers.index("Lý do giao") + 1
     assert any((sheet.cell(row, reason).value or "").startswith("Số liệu chung của cả thành phố")
                for row in range(4, sheet.max_row + 1))
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+async def test_the_spreadsheet_speaks_as_offices_write_and_prints(small: App, locale: str) -> None:
+    """No internal keys in any cell (Tháng, Lũy kế từ đầu năm, ≥, Phòng, ban instead), an overview
+    first, unit sheets named by the unit's name, every sheet ready to print on A4 landscape."""
+    book = await workbook_of(small, "T2025", "2025-03", locale=locale)
+    internal = {"monthly", "quarterly", "yearly", "half_yearly", "year_to_date", "cumulative", "per_period",
+                "at_least", "at_most", "above", "below", "percent", "ratio", "count", "milestone",
+                "department", "commune", "ward", "city", "enterprise", "true", "false", "deadline_monthly"}
+    words = {cell.value for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+             if isinstance(cell.value, str)}
+    assert not words & internal, words & internal
+    assert {"Tháng", "Phòng, ban", "Xã", "Phường", "Có"} <= words
+    assert book.sheetnames[0] == ("Tổng hợp" if locale == "vi" else "Overview")
+    assert "Phòng Văn hóa và Thông tin" in book.sheetnames and "vhtt" not in book.sheetnames
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9, sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight == 0
+    assert book["Tỷ lệ báo cáo" if locale == "vi" else "Reporting rates"].print_title_rows == "$1:$1"
+    overview = book.worksheets[0]
+    rows = list(overview.iter_rows(values_only=True))
+    header = rows[2]
+    six = header.index(next(h for h in header if h and str(h).startswith("6\n")))
+    assert rows[3][six] == pytest.approx(0.75)  # indicator 6's reporting rate under its header
+    by_code = {row[0]: row for row in rows[4:]}
+    assert by_code["vhtt"][six] == pytest.approx(130 / 150) and by_code["mao-khe"][six] is None
+    assert overview.cell(5 + list(by_code).index("mao-khe"), six + 1).fill.fgColor.rgb == "FFFFC7CE"  # missing: red
+
+
+def test_sheet_titles_keep_excels_limit_and_stay_unique() -> None:
+    from handlers.export import sheet_title
+    taken: set[str] = set()
+    long = "Trung tâm Phục vụ hành chính công thành phố Đông Triều"
+    first, second = sheet_title(long, taken), sheet_title(long, taken)
+    assert len(first) <= 31 and len(second) <= 31 and first != second
+    assert sheet_title("Phòng: Tài chính / Kế hoạch", taken) == "Phòng- Tài chính - Kế hoạch"

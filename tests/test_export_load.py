@@ -127,14 +127,14 @@ async def test_an_officers_figure_is_answered_before_a_large_export_finishes(
     (document,) = reply.attachments
     assert document.filename == "BIG-2025-03.xlsx"
     book = load_workbook(BytesIO(document.content), read_only=True)
-    assert len(book.sheetnames) < 10 and "Số liệu đơn vị" in book.sheetnames  # one grid, not a sheet a unit
-    grid = book["Số liệu đơn vị"]
+    assert len(book.sheetnames) < 10 and book.sheetnames[0] == "Tổng hợp"  # one grid, not a sheet a unit
+    grid = book["Tổng hợp"]
     rows = list(grid.iter_rows(values_only=True))
-    assert rows[1][:3] == ("Mã đơn vị", "Đơn vị", "1\n≥ 90%")
-    assert len(rows) == 2 + UNITS and rows[2][:2] == ("c0", "Xã Số 0")
-    assert all(value is None for value in rows[2][2:])  # read before c0's figure came: nothing from c0
-    c1 = rows[3]
-    assert c1[0] == "c1" and all(isinstance(value, float) for value in c1[2:2 + INDICATORS])
+    assert rows[2][:5] == ("Mã đơn vị", "Đơn vị", "Tỷ lệ đã nhận", "Tỷ lệ đúng hạn", "1\n≥ 90%")
+    assert len(rows) == 4 + UNITS and rows[4][:2] == ("c0", "Xã Số 0")
+    assert all(value is None for value in rows[4][4:])  # read before c0's figure came: nothing from c0
+    c1 = rows[5]
+    assert c1[0] == "c1" and all(isinstance(value, float) for value in c1[4:4 + INDICATORS])
     book.close()
 
 
@@ -147,20 +147,24 @@ async def test_the_grid_shows_status_colours_late_figures_and_what_is_missing(bi
         summary = await summary_module.build_summary(session, view, Period.parse("2025-03"), big.now().date(), ZONE)
     assert unit_layout(view) == "grid"
     book = load_workbook(BytesIO(export_workbook(view, summary, translator("en"))))
-    grid = book["Unit figures"]
-    last = grid.cell(2 + UNITS, 2 + INDICATORS)  # the last unit's last part
-    assert grid.freeze_panes == "C3" and grid.auto_filter.ref == f"A2:{last.coordinate}"
-    headers = [cell.value for cell in grid[2]]
-    assert headers[:2] == ["Unit code", "Unit"] and all(cell.font.b for cell in grid[2])
-    missing = grid.cell(3, 3)  # c0 sent nothing: an empty red cell
+    grid = book["Overview"]
+    assert book.sheetnames[0] == "Overview"
+    last = grid.cell(4 + UNITS, 4 + INDICATORS)  # the last unit's last part
+    assert grid.freeze_panes == "C5" and grid.auto_filter.ref == f"A3:{last.coordinate}"
+    headers = [cell.value for cell in grid[3]]
+    assert headers[:2] == ["Unit code", "Unit"] and all(cell.font.b for cell in grid[3])
+    assert grid.page_setup.orientation == "landscape" and grid.page_setup.paperSize == 9
+    assert grid.print_title_rows == "$3:$4" and grid.sheet_properties.pageSetUpPr.fitToPage
+    assert grid.conditional_formatting  # the units' rates shaded by value
+    missing = grid.cell(5, 5)  # c0 sent nothing: an empty red cell
     assert missing.value is None and missing.fill.fgColor.rgb == "FFFFC7CE"
     # c1's figures: 80 + (unit + part) % 20 against 90%: met from 90 up (green), else not (yellow);
     # after the 20th (the deadline) in italics.
-    for cell in grid[4][2:2 + INDICATORS]:
+    for cell in grid[6][4:4 + INDICATORS]:
         assert cell.number_format == "0.0%"
         met = cell.value >= 0.9
         assert cell.fill.fgColor.rgb == ("FFC6EFCE" if met else "FFFFEB9C"), cell.coordinate
-    assert {cell.font.i for cell in grid[4][2:2 + INDICATORS]} == {True, False}
+    assert {cell.font.i for cell in grid[6][4:4 + INDICATORS]} == {True, False}
 
 
 # --- one export at a time per plan; identical requests share ------------------------------------------

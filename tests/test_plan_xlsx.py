@@ -172,3 +172,62 @@ def test_what_an_export_writes_beyond_the_appendix_is_read(tmp_path: Path) -> No
     assert (plan.coverage_threshold, plan.collect_from) == (60, Period.parse("2025-04"))
     assert plan.schedule.deadlines[Frequency.MONTHLY] == DeadlineRule(5, "next", True)
     assert plan.schedule.deadlines[Frequency.YEARLY] == DeadlineRule(10, 12, False)
+
+
+def test_an_appendix_written_with_vietnamese_words_imports(tmp_path: Path) -> None:
+    """Tần suất "Tháng/Quý/Năm", "Lũy kế từ đầu năm", unit kinds "Phòng, ban" / "Xã", "≥", and the
+    "Kế hoạch" sheet's keys and deadlines in words, as an office writes them."""
+    path = appendix(tmp_path / "vi.xlsx", meta=False, units=False)
+    from openpyxl import load_workbook
+    book = load_workbook(path)
+    sheet = book["Phụ lục 1"]
+    for header_row in (3, 9):  # the header and its repetition after a page break
+        sheet.cell(header_row, 9, "Tần suất báo cáo")
+        sheet.cell(header_row, 10, "Cách tính")
+    sheet.cell(5, 9, "Quý")
+    sheet.cell(5, 10, "Lũy kế từ đầu năm")
+    sheet.cell(7, 9, "Tháng")
+    sheet.cell(10, 9, "Năm")
+    sheet.cell(10, 10, "Cộng dồn")
+    units = book.create_sheet("Đơn vị")
+    units.append(["Mã", "Tên", "Loại", "Trực thuộc", "Tên khác", "Nêu trong KH", "Hoạt động"])
+    units.append(["tp", "UBND thành phố", "UBND thị xã/thành phố", None, None, "Có", "Có"])
+    units.append(["vhtt", "Phòng Văn hóa và Thông tin", "Phòng, ban", "tp", "Phòng VHTT", "Có", "Có"])
+    units.append(["an-sinh", "Xã An Sinh", "Xã", "tp", None, "Không", "Có"])
+    units.append(["mao-khe", "Phường Mạo Khê", "phuong", "tp", None, "Không", "Có"])
+    parts = book.create_sheet("Phần")
+    parts.append(["Mã chỉ tiêu", "Mã phần", "Nhãn", "Áp dụng cho", "Mục tiêu", "So sánh", "Đo lường"])
+    parts.append(["1", "1", None, "Phòng, ban; Xã, phường", "100%", "≥", "Tỷ lệ %"])
+    meta = book.create_sheet("Kế hoạch")
+    for row in (["Mã kế hoạch", "V2025"], ["Tên kế hoạch", "Chuyển đổi số 2025"], ["Năm", 2025],
+                ["Hạn báo cáo tháng", "trước ngày 5 tháng sau"], ["Hạn báo cáo năm", "ngày 10 tháng 12"]):
+        meta.append(row)
+    book.save(path)
+
+    plan = load_plan_file(path)
+    assert (plan.code, plan.year) == ("V2025", 2025)
+    indicators = {i.code: i for i in plan.indicators}
+    assert indicators["1"].frequency is Frequency.QUARTERLY and indicators["1"].accumulation == "year_to_date"
+    assert indicators["2"].frequency is Frequency.MONTHLY
+    assert indicators["3"].frequency is Frequency.YEARLY and indicators["3"].accumulation == "cumulative"
+    one = indicators["1"].parts[0]
+    assert one.applies_to == ("department", "commune", "ward") and one.target.comparison is Comparison.AT_LEAST
+    kinds = {u.code: u.kind for u in plan.units}
+    assert kinds == {"tp": "city", "vhtt": "department", "an-sinh": "commune", "mao-khe": "ward"}
+    assert plan.schedule.deadlines[Frequency.MONTHLY] == DeadlineRule(day=5, month="next", before=True)
+    assert plan.schedule.deadlines[Frequency.YEARLY] == DeadlineRule(day=10, month=12)
+
+
+def test_a_wrong_frequency_word_lists_the_vietnamese_choices(tmp_path: Path) -> None:
+    path = appendix(tmp_path / "bad.xlsx")
+    from openpyxl import load_workbook
+    book = load_workbook(path)
+    book["Phụ lục 1"].cell(3, 9, "Tần suất")
+    book["Phụ lục 1"].cell(9, 9, "Tần suất")
+    book["Phụ lục 1"].cell(5, 9, "Hàng tuần")
+    book.save(path)
+    with pytest.raises(PlanFileError) as raised:
+        load_plan_file(path)
+    from locales import translator
+    text = raised.value.render(translator("vi"))
+    assert "Hàng tuần" in text and "Tháng (monthly)" in text and "Quý (quarterly)" in text
