@@ -17,6 +17,7 @@ VERSION = "v1"
 MAX_BYTES = 64  # Telegram's limit for callback_data
 
 _PICK = re.compile(r"v1:pick:([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)")
+_EVIDENCE = re.compile(r"v1:ev:([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)")
 _PLAN = re.compile(r"v1:plan:([1-9][0-9]{0,11})")
 _LANGUAGES = ("vi", "en")
 
@@ -62,7 +63,15 @@ class ChannelChoice:
     channel: str | None
 
 
-Button = Pick | Answer | Late | Language | PlanChoice | ChannelChoice
+@dataclass(frozen=True, slots=True)
+class EvidenceFor:
+    """The files just sent prove this part's figure for this period (handlers/files.py)."""
+
+    part_id: int
+    period: Period
+
+
+Button = EvidenceFor | Pick | Answer | Late | Language | PlanChoice | ChannelChoice
 _CHANNELS = ("telegram", "zalo", "console")
 
 
@@ -70,6 +79,8 @@ def encode(button: Button) -> str:
     match button:
         case Pick(part_id=part_id, period=period):
             data = f"{VERSION}:pick:{part_id}:{period.id}"
+        case EvidenceFor(part_id=part_id, period=period):
+            data = f"{VERSION}:ev:{part_id}:{period.id}"
         case Answer(yes=yes):
             data = f"{VERSION}:{'yes' if yes else 'no'}"
         case Late(missing=missing):
@@ -99,6 +110,11 @@ def decode(data: str) -> Button | None:
         return ChannelChoice(None if channel == "auto" else channel)
     if (match := _PLAN.fullmatch(data)) is not None:
         return PlanChoice(int(match[1]))
+    if (match := _EVIDENCE.fullmatch(data)) is not None:
+        try:
+            return EvidenceFor(int(match[1]), Period.parse(match[2]))
+        except PeriodError:
+            return None
     match = _PICK.fullmatch(data)
     if match is None:
         return None

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from handlers.events import Choice, Event, Handling, Reply
+from handlers.events import Choice, Event, FileFetcher, Handling, Reply
 from handlers.limits import Limits
 from locales import Translator, translator
 from models import people
+from models.file_store import FileStore
 from models.kinds import RoleKind
 from models.periods import WorkCalendar
 from models.plan_view import PlanView
@@ -39,6 +40,9 @@ class Deps:
     # Channels whose bot account cannot be in groups (Zalo's getMe: can_join_groups false): what
     # would go to the steering group goes to each leader of the plan privately there.
     groupless: set[str] = field(default_factory=set)
+    # Files people send (issue 17): each channel's fetcher, by channel name, and where bytes are kept.
+    fetchers: dict[str, FileFetcher] = field(default_factory=dict)
+    file_store: FileStore | None = None
 
 
 @dataclass

@@ -9,6 +9,7 @@ from handlers import (
     buttons,
     commands,
     compare,
+    files,
     limits,
     linking,
     membership,
@@ -84,6 +85,9 @@ async def _route(ctx: Ctx) -> None:
         await ctx.settle_plan(ctx.roles)
     if not e.private:
         await _group(ctx)
+        return
+    if e.files:
+        await files.on_file(ctx)  # every file, whatever its caption, goes this one way
         return
     if e.choice:
         await _choice(ctx, e.choice)
@@ -240,6 +244,8 @@ async def _choice(ctx: Ctx, data: str) -> None:
     match button:
         case buttons.Pick(part_id=part_id, period=period):
             await report.pick(ctx, part_id, period)
+        case buttons.EvidenceFor(part_id=part_id, period=period):
+            await files.attach_chosen(ctx, part_id, period)
         case buttons.Language(locale=locale):
             await misc.set_language(ctx, locale)
         case buttons.Late(missing=missing):

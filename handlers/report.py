@@ -110,6 +110,10 @@ async def pick(ctx: Ctx, part_id: int, period: Period) -> None:
             period=period_label(period, t), target=describe_target(pv.target, t), example=_example(pv, t))
 
 
+async def has_figure(ctx: Ctx, unit_id: int, part_id: int, period: str) -> bool:
+    return await submissions.current(ctx.session, unit_id, part_id, period) is not None
+
+
 # --- figures ---------------------------------------------------------------------------------------
 
 
