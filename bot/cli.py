@@ -435,13 +435,13 @@ async def _backup_step(step: Awaitable[str]) -> int:
 async def cmd_backup(app: App, args: argparse.Namespace) -> int:
     from bot.backup import backup_command
 
-    return await _backup_step(backup_command(app.settings.database_url, args, app.t))
+    return await _backup_step(backup_command(app.settings.database_url, args, app.t, app.deps.file_store))
 
 
 async def cmd_restore(app: App, args: argparse.Namespace) -> int:
     from bot.backup import restore_command
 
-    return await _backup_step(restore_command(app.settings.database_url, args, app.t))
+    return await _backup_step(restore_command(app.settings.database_url, args, app.t, app.deps.file_store))
 
 
 async def cmd_copy_database(app: App, args: argparse.Namespace) -> int:

@@ -7,14 +7,16 @@ import io
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
+from bot.app import App, build_app
 from bot.channels.sender import Limits
 from bot.channels.telegram import TelegramChannel
 from bot.cli import import_plan_file
+from bot.config import load_settings
 from handlers.events import Event, IncomingFile
 from models.file_store import LocalFileStore, sha256
 from models.kinds import ChatKind
@@ -168,3 +170,49 @@ def test_an_event_with_files_survives_the_intake_journal() -> None:
                   text="6", files=(IncomingFile("document", "ref-1", "a.pdf", "application/pdf", 12),))
     assert Event.from_payload(event.to_payload()) == event
     assert Event.from_payload({**event.to_payload(), "files": None}).files == ()  # journaled before files
+
+
+async def test_files_survive_a_restart_and_a_backup_restore_round_trip(app: App, clock: Clock, tmp_path: Path,
+                                                                        database_url: str) -> None:
+    from bot.backup import backup, restore
+    from bot.channels.console import ConsoleChannel
+    from models import people, store
+
+    await import_plan_file(app, SMALL)
+    async with app.unit_of_work() as session:
+        plan = await store.get_plan(session, "T2025")
+        unit = next(u for u in await store.plan_units(session, plan) if u.code == "an-sinh")
+        code = (await people.create_invite(session, role="officer", plan=plan, unit=unit, now=clock())).code
+    console = ConsoleChannel(app.deps, write=lambda _: None)
+    await console.send("Lan", f"/start {code}")
+    scan = tmp_path / "bien-ban.pdf"
+    scan.write_bytes(PDF)
+    [reply] = await console.send("Lan", "minh chứng 6", files=(scan,))
+    assert "Đã lưu minh chứng bien-ban.pdf cho chỉ tiêu 6" in reply.text
+
+    # A restart: a new application on the same settings finds the bytes under the row's hash.
+    again = build_app(app.settings, clock=clock)
+    try:
+        async with again.unit_of_work() as session:
+            kept = (await session.scalars(select(EvidenceFile))).one()
+        assert again.deps.file_store is not None and await again.deps.file_store.get(kept.sha256) == PDF
+    finally:
+        await again.close()
+
+    # A backup carries the files beside it; a restore elsewhere puts them back.
+    out = tmp_path / "bot.backup"
+    await backup(database_url, out, app.t, app.deps.file_store)
+    assert (tmp_path / "bot.backup.files.zip").is_file()
+    target_url = f"sqlite+aiosqlite:///{tmp_path}/restored/bot.db"
+    (tmp_path / "restored").mkdir()
+    elsewhere = LocalFileStore(tmp_path / "restored-files")
+    await restore(out, target_url, app.t, files=elsewhere)
+    assert await elsewhere.get(sha256(PDF)) == PDF
+    restored = build_app(load_settings(DATABASE_URL=target_url, FILE_STORE_DIR=str(tmp_path / "restored-files")),
+                         clock=clock)
+    try:
+        async with restored.unit_of_work() as session:
+            [row] = (await session.scalars(select(Evidence))).all()
+            assert row.name == "bien-ban.pdf"
+    finally:
+        await restored.close()
