@@ -18,6 +18,7 @@ MAX_BYTES = 64  # Telegram's limit for callback_data
 
 _PICK = re.compile(r"v1:pick:([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)")
 _EVIDENCE = re.compile(r"v1:ev:([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)")
+_REVIEW = re.compile(r"v1:(rv|ap|rt):([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)(?::([0-9]{1,12}))?")
 _PLAN = re.compile(r"v1:plan:([1-9][0-9]{0,11})")
 _LANGUAGES = ("vi", "en")
 
@@ -71,7 +72,33 @@ class EvidenceFor:
     period: Period
 
 
-Button = EvidenceFor | Pick | Answer | Late | Language | PlanChoice | ChannelChoice
+@dataclass(frozen=True, slots=True)
+class ReviewList:
+    """Show this part's review list for this period (handlers/review.py)."""
+
+    part_id: int
+    period: Period
+
+
+@dataclass(frozen=True, slots=True)
+class Approve:
+    """Approve this part's figures for this period: one unit's, or (None) all awaiting."""
+
+    part_id: int
+    period: Period
+    unit_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    """Return one unit's figure (the reason is asked next)."""
+
+    part_id: int
+    period: Period
+    unit_id: int
+
+
+Button = ReviewList | Approve | Return | EvidenceFor | Pick | Answer | Late | Language | PlanChoice | ChannelChoice
 _CHANNELS = ("telegram", "zalo", "console")
 
 
@@ -81,6 +108,12 @@ def encode(button: Button) -> str:
             data = f"{VERSION}:pick:{part_id}:{period.id}"
         case EvidenceFor(part_id=part_id, period=period):
             data = f"{VERSION}:ev:{part_id}:{period.id}"
+        case ReviewList(part_id=part_id, period=period):
+            data = f"{VERSION}:rv:{part_id}:{period.id}"
+        case Approve(part_id=part_id, period=period, unit_id=unit_id):
+            data = f"{VERSION}:ap:{part_id}:{period.id}:{unit_id or 0}"
+        case Return(part_id=part_id, period=period, unit_id=unit_id):
+            data = f"{VERSION}:rt:{part_id}:{period.id}:{unit_id}"
         case Answer(yes=yes):
             data = f"{VERSION}:{'yes' if yes else 'no'}"
         case Late(missing=missing):
@@ -110,6 +143,8 @@ def decode(data: str) -> Button | None:
         return ChannelChoice(None if channel == "auto" else channel)
     if (match := _PLAN.fullmatch(data)) is not None:
         return PlanChoice(int(match[1]))
+    if (match := _REVIEW.fullmatch(data)) is not None:
+        return _review(match)
     if (match := _EVIDENCE.fullmatch(data)) is not None:
         try:
             return EvidenceFor(int(match[1]), Period.parse(match[2]))
@@ -122,3 +157,18 @@ def decode(data: str) -> Button | None:
         return Pick(int(match[1]), Period.parse(match[2]))
     except PeriodError:
         return None
+
+
+def _review(match: re.Match[str]) -> Button | None:
+    try:
+        period = Period.parse(match[3])
+    except PeriodError:
+        return None
+    part_id, unit = int(match[2]), match[4]
+    if match[1] == "rv":
+        return ReviewList(part_id, period) if unit is None else None
+    if unit is None:
+        return None
+    if match[1] == "ap":
+        return Approve(part_id, period, int(unit) or None)
+    return Return(part_id, period, int(unit)) if int(unit) else None

@@ -70,6 +70,7 @@ class Route(StrEnum):
     PLAN = "plan"
     LINK = "link"  # /lienket: also for a person not yet registered on this messenger
     CHANNEL = "channel"
+    REVIEW = "review"  # /duyet: the tracking office's review lists (handlers/review.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ COMMANDS: tuple[Command, ...] = (
             aliases=("lichnhac",)),
     Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN), aliases=("xuatexcel",)),
     Command("khonglienlac", "unreachable", Route.UNREACHABLE, "menu-unreachable", _for(_A.ADMIN), admin=1),
+    Command("duyet", "review", Route.REVIEW, "menu-review", _for(_A.ADMIN), aliases=("pheduyet", "approve")),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
     Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),

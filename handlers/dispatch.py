@@ -17,6 +17,7 @@ from handlers import (
     plan_choice,
     questions,
     report,
+    review,
     state,
     summary,
 )
@@ -61,6 +62,7 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.PLAN: lambda ctx, argument: plan_choice.show_or_choose(ctx, argument),
     Route.LINK: linking.link_command,
     Route.CHANNEL: linking.channel_command,
+    Route.REVIEW: review.show_review,
 }
 
 
@@ -86,8 +88,7 @@ async def _route(ctx: Ctx) -> None:
     if not e.private:
         await _group(ctx)
         return
-    if e.files:
-        await files.on_file(ctx)  # every file, whatever its caption, goes this one way
+    if await _desk(ctx):
         return
     if e.choice:
         await _choice(ctx, e.choice)
@@ -111,6 +112,20 @@ async def _route(ctx: Ctx) -> None:
             ctx.say("start-welcome-unregistered")
         return
     await _intent(ctx, intent)
+
+
+async def _desk(ctx: Ctx) -> bool:
+    """Files (every file, whatever its caption, goes this one way), a return's reason asked for,
+    and "lịch sử …" (issue 17). True when answered."""
+    if ctx.event.files:
+        await files.on_file(ctx)
+        return True
+    return ctx.person is not None and not ctx.event.choice and not _too_long_quiet(ctx) \
+        and await review.before_intent(ctx)
+
+
+def _too_long_quiet(ctx: Ctx) -> bool:
+    return len(ctx.event.text or "") > MAX_MESSAGE
 
 
 async def _worded_choice(ctx: Ctx) -> bool:
@@ -244,8 +259,8 @@ async def _choice(ctx: Ctx, data: str) -> None:
     match button:
         case buttons.Pick(part_id=part_id, period=period):
             await report.pick(ctx, part_id, period)
-        case buttons.EvidenceFor(part_id=part_id, period=period):
-            await files.attach_chosen(ctx, part_id, period)
+        case buttons.EvidenceFor() | buttons.ReviewList() | buttons.Approve() | buttons.Return():
+            await _desk_choice(ctx, button)
         case buttons.Language(locale=locale):
             await misc.set_language(ctx, locale)
         case buttons.Late(missing=missing):
@@ -258,6 +273,19 @@ async def _choice(ctx: Ctx, data: str) -> None:
         case buttons.Answer(yes=yes):
             if (current := await _open_question(ctx, "confirm", "confirm-nothing")) is not None:
                 await _confirm(ctx, yes, current)
+
+
+async def _desk_choice(ctx: Ctx, button: buttons.Button) -> None:
+    """Evidence and review buttons (issue 17)."""
+    match button:
+        case buttons.EvidenceFor(part_id=part_id, period=period):
+            await files.attach_chosen(ctx, part_id, period)
+        case buttons.ReviewList(part_id=part_id, period=period):
+            await review.show(ctx, part_id, period, edit=True)
+        case buttons.Approve(part_id=part_id, period=period, unit_id=unit_id):
+            await review.approve(ctx, part_id, period, unit_id)
+        case buttons.Return(part_id=part_id, period=period, unit_id=unit_id):
+            await review.return_figure(ctx, part_id, period, unit_id)
 
 
 async def _open_question(ctx: Ctx, kind: str, otherwise: str) -> ConversationState | None:

@@ -497,10 +497,12 @@ def _stage(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: list[S
                   figure=describe_figure(item.figure, item.part.target, t))
     if stored.outcome == StoreOutcome.DUPLICATE:
         return t("report-duplicate", **params)
-    if stored.outcome == StoreOutcome.CORRECTED:
-        assert stored.previous is not None
-        return t("report-corrected", old=describe_figure(figure_of(stored.previous), item.part.target, t), **params)
-    return t("report-stored", **params)
+    line = (t("report-corrected", old=describe_figure(figure_of(stored.previous), item.part.target, t), **params)
+            if stored.outcome == StoreOutcome.CORRECTED and stored.previous is not None
+            else t("report-stored", **params))
+    if getattr(item.part.indicator, "evidence_required", False):  # the plan's `evidence: required`
+        line += "\n" + t("review-evidence-needed", code=item.part.code)
+    return line
 
 
 async def missing_line(ctx: Ctx, view: PlanView, unit: Unit) -> str:

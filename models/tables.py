@@ -247,6 +247,9 @@ class Indicator(Base):
     # [{part, source, target (raw), chosen_source, chosen_target (raw), rule}]
     conflicts: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The plan's `evidence: required` (issue 17): a figure counts as received, but the tracking
+    # office cannot approve it until a file proves it.
+    evidence_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     parts: Mapped[list[IndicatorPart]] = relationship(
         back_populates="indicator", order_by="IndicatorPart.position", lazy="selectin"

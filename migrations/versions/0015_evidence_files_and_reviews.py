@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('indicators', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('evidence_required', sa.Boolean(), server_default=sa.false(),
+                                      nullable=False))
     op.create_table('evidence_files',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
@@ -100,3 +103,5 @@ def downgrade() -> None:
 
     op.drop_table('evidence')
     op.drop_table('evidence_files')
+    with op.batch_alter_table('indicators', schema=None) as batch_op:
+        batch_op.drop_column('evidence_required')
