@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.plan_view import PlanView
+from models.plans import named_units
 from models.tables import Evidence, Review, Submission
-from models.text import fold
 
 __all__ = ["Figure", "ReviewState", "decide", "figures", "tracking_units", "tracks"]
 
@@ -34,15 +34,11 @@ def tracking_units(view: PlanView, indicator: Any) -> set[int]:
     """The units whose officers are the indicator's tracking office (cơ quan theo dõi), from the
     plan file: the units the indicator's `tracking` text names (by name, alias or code); when it
     names none, the plan's `tracking_unit`. The one rule for who reviews what."""
-    named: set[int] = set()
-    text = fold(indicator.tracking or "")
-    if text:
-        for unit in view.units.values():
-            words = [unit.name, unit.code, *(unit.aliases or [])]
-            if any(fold(word) and fold(word) in text for word in words if word):
-                named.add(unit.id)
-    if named:
-        return named
+    units = [u for u in view.units.values() if getattr(u, "in_file", True)]
+    # The same reading of the `tracking` cell as the escalations' (scheduler/tick.py).
+    codes = named_units(indicator.tracking or "", units) if indicator.tracking else set()
+    if codes:
+        return {u.id for u in units if u.code in codes}
     code = view.plan.tracking_unit_code
     return {unit.id for unit in view.units.values() if code and unit.code == code}
 
