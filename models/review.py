@@ -14,12 +14,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.plan_view import PlanView
 from models.plans import named_units
-from models.tables import Evidence, Review, Submission
+from models.schedule_queries import Recipient
+from models.tables import Evidence, Identity, Person, Review, Role, Submission
 
 __all__ = ["Figure", "ReviewState", "decide", "figures", "tracking_units", "tracks"]
 
@@ -130,3 +131,27 @@ async def approve(session: AsyncSession, view: PlanView, part_ids: Iterable[int]
                      channel=channel, now=now)
         done.approved.append(figure.submission)
     return done
+
+
+async def reviewers(session: AsyncSession, plan_id: int, unit_ids: Iterable[int]) -> list[Recipient]:
+    """Who gets an indicator's review list: the officers of its tracking units in this plan, and
+    the plan's (and every plan's) admins; each once, on the messenger they chose or last used."""
+    people: dict[int, Recipient] = {}
+    chosen: dict[int, tuple[str | None, str | None]] = {}
+    rows = await session.execute(
+        select(Person.id, Person.display_name, Person.locale, Person.unreachable_at, Identity.channel,
+               Identity.chat_id, Identity.external_id, Person.prompt_channel, Person.last_channel)
+        .join(Role, Role.person_id == Person.id)
+        .join(Identity, Identity.person_id == Person.id)
+        .where(Role.ended_at.is_(None), or_(
+            (Role.role == "officer") & (Role.plan_id == plan_id) & Role.unit_id.in_(sorted(unit_ids)),
+            (Role.role == "admin") & or_(Role.plan_id == plan_id, Role.plan_id.is_(None))))
+        .order_by(Person.id, Identity.id))
+    for person_id, name, locale, unreachable_at, channel, chat_id, external_id, prompt, last in rows:
+        chosen[person_id] = (prompt, last)
+        person = people.setdefault(person_id, Recipient(person_id, name, locale,
+                                                        unreachable=unreachable_at is not None))
+        person.add(channel, chat_id or external_id)
+    for person_id, (prompt, last) in chosen.items():
+        people[person_id].one_channel(prompt, last)
+    return list(people.values())
