@@ -19,6 +19,7 @@ MAX_BYTES = 64  # Telegram's limit for callback_data
 _PICK = re.compile(r"v1:pick:([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)")
 _EVIDENCE = re.compile(r"v1:ev:([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)")
 _REVIEW = re.compile(r"v1:(rv|ap|rt):([1-9][0-9]{0,11}):([0-9]{4}(?:-[0-9QqHh]{1,3})?)(?::([0-9]{1,12}))?")
+_DECIDE = re.compile(r"v1:cr:([1-9][0-9]{0,15}):([yn])")
 _PLAN = re.compile(r"v1:plan:([1-9][0-9]{0,11})")
 _LANGUAGES = ("vi", "en")
 
@@ -98,7 +99,17 @@ class Return:
     unit_id: int
 
 
-Button = ReviewList | Approve | Return | EvidenceFor | Pick | Answer | Late | Language | PlanChoice | ChannelChoice
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """Grant (True) or refuse a change request to a closed period (handlers/closing.py)."""
+
+    request_id: int
+    grant: bool
+
+
+# The tracking office's desk (issue 17), then the rest.
+DeskButton = Decide | ReviewList | Approve | Return | EvidenceFor
+Button = DeskButton | Pick | Answer | Late | Language | PlanChoice | ChannelChoice
 _CHANNELS = ("telegram", "zalo", "console")
 
 
@@ -108,6 +119,8 @@ def encode(button: Button) -> str:
             data = f"{VERSION}:pick:{part_id}:{period.id}"
         case EvidenceFor(part_id=part_id, period=period):
             data = f"{VERSION}:ev:{part_id}:{period.id}"
+        case Decide(request_id=request_id, grant=grant):
+            data = f"{VERSION}:cr:{request_id}:{'y' if grant else 'n'}"
         case ReviewList(part_id=part_id, period=period):
             data = f"{VERSION}:rv:{part_id}:{period.id}"
         case Approve(part_id=part_id, period=period, unit_id=unit_id):
@@ -143,13 +156,8 @@ def decode(data: str) -> Button | None:
         return ChannelChoice(None if channel == "auto" else channel)
     if (match := _PLAN.fullmatch(data)) is not None:
         return PlanChoice(int(match[1]))
-    if (match := _REVIEW.fullmatch(data)) is not None:
-        return _review(match)
-    if (match := _EVIDENCE.fullmatch(data)) is not None:
-        try:
-            return EvidenceFor(int(match[1]), Period.parse(match[2]))
-        except PeriodError:
-            return None
+    if data.startswith(("v1:cr:", "v1:rv:", "v1:ap:", "v1:rt:", "v1:ev:")):
+        return _desk(data)
     match = _PICK.fullmatch(data)
     if match is None:
         return None
@@ -159,7 +167,20 @@ def decode(data: str) -> Button | None:
         return None
 
 
-def _review(match: re.Match[str]) -> Button | None:
+def _desk(data: str) -> DeskButton | None:
+    if (match := _DECIDE.fullmatch(data)) is not None:
+        return Decide(int(match[1]), match[2] == "y")
+    if (match := _REVIEW.fullmatch(data)) is not None:
+        return _review(match)
+    if (match := _EVIDENCE.fullmatch(data)) is not None:
+        try:
+            return EvidenceFor(int(match[1]), Period.parse(match[2]))
+        except PeriodError:
+            return None
+    return None
+
+
+def _review(match: re.Match[str]) -> DeskButton | None:
     try:
         period = Period.parse(match[3])
     except PeriodError:

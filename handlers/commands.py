@@ -71,6 +71,8 @@ class Route(StrEnum):
     LINK = "link"  # /lienket: also for a person not yet registered on this messenger
     CHANNEL = "channel"
     REVIEW = "review"  # /duyet: the tracking office's review lists (handlers/review.py)
+    CLOSE = "close"  # /khoaso: close the period (handlers/closing.py)
+    REOPEN = "reopen"  # /mokhoa
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("xuat", "export", AskExport, "menu-export", _for(_A.ADMIN), aliases=("xuatexcel",)),
     Command("khonglienlac", "unreachable", Route.UNREACHABLE, "menu-unreachable", _for(_A.ADMIN), admin=1),
     Command("duyet", "review", Route.REVIEW, "menu-review", _for(_A.ADMIN), aliases=("pheduyet", "approve")),
+    Command("khoaso", "close", Route.CLOSE, "menu-close", _for(_A.ADMIN), aliases=("khoa",)),
+    Command("mokhoa", "reopen", Route.REOPEN, "menu-reopen", _for(_A.ADMIN)),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
     Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),

@@ -7,6 +7,7 @@ from typing import Any
 
 from handlers import (
     buttons,
+    closing,
     commands,
     compare,
     files,
@@ -63,6 +64,8 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.LINK: linking.link_command,
     Route.CHANNEL: linking.channel_command,
     Route.REVIEW: review.show_review,
+    Route.CLOSE: closing.close_command,
+    Route.REOPEN: closing.reopen_command,
 }
 
 
@@ -259,7 +262,7 @@ async def _choice(ctx: Ctx, data: str) -> None:
     match button:
         case buttons.Pick(part_id=part_id, period=period):
             await report.pick(ctx, part_id, period)
-        case buttons.EvidenceFor() | buttons.ReviewList() | buttons.Approve() | buttons.Return():
+        case buttons.EvidenceFor() | buttons.ReviewList() | buttons.Approve() | buttons.Return() | buttons.Decide():
             await _desk_choice(ctx, button)
         case buttons.Language(locale=locale):
             await misc.set_language(ctx, locale)
@@ -286,6 +289,8 @@ async def _desk_choice(ctx: Ctx, button: buttons.Button) -> None:
             await review.approve(ctx, part_id, period, unit_id)
         case buttons.Return(part_id=part_id, period=period, unit_id=unit_id):
             await review.return_figure(ctx, part_id, period, unit_id)
+        case buttons.Decide(request_id=request_id, grant=grant):
+            await closing.decide(ctx, request_id, grant)
 
 
 async def _open_question(ctx: Ctx, kind: str, otherwise: str) -> ConversationState | None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from handlers import buttons, state
+from handlers import buttons, closing, state
 from handlers.context import Ctx
 from handlers.events import Choice
 from handlers.formatting import describe_figure, describe_target, period_label
@@ -151,6 +151,7 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
         accepted.extend(item for item in unnamed if item.part.part.id not in late)
     else:
         accepted.extend(unnamed)
+    accepted = await closing.hold_locked(ctx, accepted)  # a closed period's figure: a change request
     to_confirm: list[Accepted] = []
     staged: list[submissions.Stored] = []
     for item in accepted:

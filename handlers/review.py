@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from handlers import buttons, state
+from handlers import buttons, closing, state
 from handlers.context import Ctx
 from handlers.events import Choice
 from handlers.formatting import describe_figure, period_label
 from handlers.refs import resolve
 from handlers.report import example_line
+from handlers.rights import may_review
 from locales import Translator, translator
 from models import history, people, review
 from models.history import Entry
@@ -34,13 +35,6 @@ __all__ = ["approve", "before_intent", "history_line", "may_review", "return_fig
 
 REASON_STATE = "return_reason"
 _HISTORY = re.compile(r"^(?:lich su|history(?: of)?)\s+(?:(?:chi tieu|ct|indicator)\s*)?([0-9a-z.]+)\s*(.*)$")
-
-
-def may_review(ctx: Ctx, view: PlanView, pv: PartView) -> bool:
-    """Admins, and the officers of the indicator's tracking units."""
-    if ctx.is_admin:
-        return True
-    return any(role.role == "officer" and review.tracks(view, role.unit_id, pv.indicator) for role in ctx.roles)
 
 
 async def _view(ctx: Ctx) -> PlanView | None:
@@ -173,6 +167,9 @@ async def before_intent(ctx: Ctx) -> bool:
         await show_history(ctx, match[1], match[2])
         return True
     current = await state.load(ctx)
+    if current is not None and current.state == closing.REASON_STATE:
+        await closing.take_reason(ctx, dict(current.data), text)
+        return True
     if current is None or current.state != REASON_STATE:
         return False
     await _returned(ctx, current.data, text)

@@ -621,3 +621,44 @@ class Review(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(16))  # "telegram", "zalo", "console", "cli"
     decided_at: Mapped[datetime]
+
+
+class PeriodLock(Base):
+    """Closing (khóa sổ) or reopening one part's period, by its tracking office. Append-only: the
+    latest row says whether the period is closed."""
+
+    __tablename__ = "period_locks"
+    __table_args__ = (Index("ix_period_locks_part_period", "part_id", "period"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("indicator_parts.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))
+    closed: Mapped[bool] = mapped_column(Boolean)  # False: reopened
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+
+class ChangeRequest(Base):
+    """An officer's change to a figure of a closed period, with its reason, waiting for the
+    tracking office to grant (the figure is then stored as a new version) or refuse it."""
+
+    __tablename__ = "change_requests"
+    __table_args__ = (Index("ix_change_requests_figure", "unit_id", "part_id", "period"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("indicator_parts.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))
+    figure: Mapped[dict[str, Any]]  # value / numerator / denominator / done / not_applicable, as text
+    reason: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime]
+    decision: Mapped[str | None] = mapped_column(String(16))  # None (open) | "granted" | "refused"
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    decided_channel: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None]
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))

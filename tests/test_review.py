@@ -188,3 +188,40 @@ def subprocess_console(cwd: Path, script: str) -> str:
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     return subprocess.run([sys.executable, "-m", "bot", "console", "--user", "Lan"], input=script,
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=120).stdout
+
+
+async def test_closing_a_period_then_a_refused_and_a_granted_change_request(tg: Desk) -> None:
+    await tg.say(LAN, "6: 120/150")
+    [refused] = await tg.say(LAN, "/khoaso 6")
+    assert "không thuộc cơ quan theo dõi" in refused  # officers of other units cannot close
+    [closed] = await tg.say(MINH, "/khoaso 6")
+    assert "Đã khóa sổ tháng 3/2025: chỉ tiêu 6" in closed
+    asked = await tg.say(LAN, "sửa chỉ tiêu 6: 125/150")
+    assert "đã khóa sổ, số liệu chưa được ghi" in asked[0]
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "nhập nhầm số hồ sơ")
+    [request] = [s for s in tg.emu.sent[before:] if s.chat_id == MINH]
+    assert "Xã An Sinh đề nghị sửa chỉ tiêu 6" in request.text and "Lý do: nhập nhầm số hồ sơ" in request.text
+    before = len(tg.emu.sent)
+    tg.emu.press_button(MINH, request.message_id, request.reply_markup["inline_keyboard"][1][0]["callback_data"])
+    await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
+    told = [s.text for s in tg.emu.sent[before:] if s.chat_id == LAN]
+    assert "không được đồng ý; số liệu cũ giữ nguyên" in told[0]
+
+    await tg.say(LAN, "sửa chỉ tiêu 6: 130/150")
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "bổ sung hồ sơ cuối tháng")
+    [request] = [s for s in tg.emu.sent[before:] if s.chat_id == MINH]
+    before = len(tg.emu.sent)
+    tg.emu.press_button(MINH, request.message_id, request.reply_markup["inline_keyboard"][0][0]["callback_data"])
+    await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
+    told = [s.text for s in tg.emu.sent[before:] if s.chat_id == LAN]
+    assert "được đồng ý: đã ghi 86,67% (130/150)" in told[0]
+    [history] = await tg.say(MINH, "lịch sử chỉ tiêu 6 xã An Sinh")
+    assert "phiên bản 2: 130/150 (bổ sung hồ sơ cuối tháng)" in history
+    [reopened] = await tg.say(MINH, "/mokhoa 6")
+    assert "Đã mở lại tháng 3/2025" in reopened
+    [stored] = await tg.say(LAN, "sửa chỉ tiêu 6: 131/150")
+    assert "Đã ghi" in stored or "→" in stored

@@ -1,5 +1,5 @@
 """evidence files (issue 17): what each kept file is, which figure it proves; reviews: the tracking
-office's approvals and returns
+office's approvals and returns; period locks (khóa sổ) and change requests to closed periods
 
 Revision ID: 0015
 Revises: 0013
@@ -91,7 +91,67 @@ def upgrade() -> None:
 
 
 
+    op.create_table('period_locks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('part_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=8), nullable=False),
+    sa.Column('closed', sa.Boolean(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['part_id'], ['indicator_parts.id'],
+                            name=op.f('fk_period_locks_part_id_indicator_parts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'],
+                            name=op.f('fk_period_locks_person_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'],
+                            name=op.f('fk_period_locks_plan_id_plans'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_period_locks'))
+    )
+    with op.batch_alter_table('period_locks', schema=None) as batch_op:
+        batch_op.create_index('ix_period_locks_part_period', ['part_id', 'period'], unique=False)
+
+    op.create_table('change_requests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('part_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=8), nullable=False),
+    sa.Column('figure', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decision', sa.String(length=16), nullable=True),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('decided_channel', sa.String(length=16), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('submission_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by'], ['people.id'],
+                            name=op.f('fk_change_requests_decided_by_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['part_id'], ['indicator_parts.id'],
+                            name=op.f('fk_change_requests_part_id_indicator_parts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'],
+                            name=op.f('fk_change_requests_person_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'],
+                            name=op.f('fk_change_requests_plan_id_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['submission_id'], ['submissions.id'],
+                            name=op.f('fk_change_requests_submission_id_submissions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'],
+                            name=op.f('fk_change_requests_unit_id_units'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_change_requests'))
+    )
+    with op.batch_alter_table('change_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_change_requests_figure', ['unit_id', 'part_id', 'period'], unique=False)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('change_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_change_requests_figure')
+    op.drop_table('change_requests')
+    with op.batch_alter_table('period_locks', schema=None) as batch_op:
+        batch_op.drop_index('ix_period_locks_part_period')
+    op.drop_table('period_locks')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reviews_submission_id'))
         batch_op.drop_index('ix_reviews_figure')
