@@ -16,7 +16,7 @@ from handlers.context import Ctx
 from handlers.events import Choice, Reply
 from handlers.formatting import describe_figure, period_label
 from handlers.refs import resolve
-from handlers.rights import may_review
+from handlers.rights import Action, may_review
 from locales import translator
 from models import locks, people, review, submissions
 from models.periods import Period
@@ -42,7 +42,7 @@ async def _parts(ctx: Ctx, argument: str) -> tuple[PlanView, list[PartView]] | N
             return None
     else:
         parts = list(view.parts.values())
-    mine = [pv for pv in parts if may_review(ctx, view, pv)]
+    mine = [pv for pv in parts if may_review(ctx, view, pv, Action.CLOSE)]
     if not mine:
         ctx.say("review-not-tracking")
         return None
@@ -126,7 +126,7 @@ async def decide(ctx: Ctx, request_id: int, grant: bool) -> None:
     if row is None or view is None or pv is None or row.plan_id != view.plan.id:
         ctx.say("report-choice-stale")
         return
-    if not may_review(ctx, view, pv):
+    if not may_review(ctx, view, pv, Action.DECIDE):
         ctx.say("review-not-tracking")
         return
     submission_id = None

@@ -22,7 +22,7 @@ from handlers.events import Choice
 from handlers.formatting import describe_figure, period_label
 from handlers.refs import resolve
 from handlers.report import example_line
-from handlers.rights import may_review
+from handlers.rights import may_review, may_see_history
 from locales import Translator, translator
 from models import history, people, review
 from models.history import Entry
@@ -236,8 +236,7 @@ async def show_history(ctx: Ctx, ref: str, unit_words: str) -> None:
     if unit_id is None:
         ctx.say("history-which-unit")
         return
-    allowed = unit_id == own or ctx.is_leader or any(may_review(ctx, view, pv) for pv in parts)
-    if not allowed:
+    if not may_see_history(ctx, view, parts, unit_id):
         ctx.say("history-not-allowed")
         return
     entries = await history.of_unit(ctx.session, view, unit_id, [pv.part.id for pv in parts])

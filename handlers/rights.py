@@ -1,18 +1,12 @@
 """Who may do what on the tracking office's desk (issue 17): the role matrix in one place.
 
-| action                          | officer        | tracking office      | leader | admin | group |
-|---------------------------------|----------------|----------------------|--------|-------|-------|
-| see figures (/tinhhinh, /tonghop)| own unit      | own unit             | all    | all   | plan summary |
-| report, correct, send evidence  | own unit       | own unit             | —      | —     | —     |
-| see a unit's history            | own unit       | its indicators       | all    | all   | —     |
-| review, approve, return         | —              | its indicators       | —      | all   | —     |
-| close / reopen a period         | —              | its indicators       | —      | all   | —     |
-| grant / refuse a change request | —              | its indicators       | —      | all   | —     |
-| export (/xuat)                  | —              | —                    | —      | yes   | —     |
+The matrix is the README's ("The tracking office's desk"), which tests/test_roles.py reads and
+checks cell by cell against `allowed`; the handlers ask `allowed` (through `may_review` and
+`may_see_history`), so the table, the code and the behaviour cannot drift apart.
 
 The tracking office of an indicator is the registered officers of its tracking units
 (models/review.py tracking_units: the units the plan's `tracking` cell names, else the plan's
-`tracking_unit`). The command line acts as an admin.
+`tracking_unit`).
 """
 from __future__ import annotations
 
@@ -23,34 +17,45 @@ from models import review
 from models.kinds import RoleKind
 from models.plan_view import PartView, PlanView
 
-__all__ = ["Action", "allowed", "may_review"]
+__all__ = ["Action", "allowed", "may_review", "may_see_history"]
 
 
 class Action(StrEnum):
-    REPORT = "report"
-    HISTORY_OWN = "history-own"
-    HISTORY_ANY = "history-any"
-    REVIEW = "review"
-    CLOSE = "close"
-    DECIDE = "decide"
+    REPORT = "report own unit's figures and evidence"
+    HISTORY_OWN = "see own unit's history"
+    HISTORY_OTHER = "see another unit's history"
+    REVIEW = "review, approve, return"
+    CLOSE = "close and reopen a period"
+    DECIDE = "grant or refuse a change request"
 
 
-def may_review(ctx: Ctx, view: PlanView, pv: PartView) -> bool:
-    """Admins, and the officers of the indicator's tracking units: review, approve, return, close,
-    reopen, and decide change requests."""
-    if ctx.is_admin:
-        return True
-    return any(role.role == RoleKind.OFFICER and review.tracks(view, role.unit_id, pv.indicator) for role in ctx.roles)
+_TRACKING_OFFICE = frozenset({Action.HISTORY_OTHER, Action.REVIEW, Action.CLOSE, Action.DECIDE})
 
 
 def allowed(role: str, tracking: bool, action: Action) -> bool:
-    """The matrix above, for a person of this role (tracking: an officer of a tracking unit of
-    the indicator in question) and an action on an indicator of another unit (own unit: REPORT,
-    HISTORY_OWN)."""
+    """Whether a person of `role` may do `action` on an indicator; `tracking`: they are an officer
+    of one of the indicator's tracking units."""
     if role == RoleKind.ADMIN:
         return action is not Action.REPORT
     if role == RoleKind.LEADER:
-        return action in (Action.HISTORY_OWN, Action.HISTORY_ANY)
+        return action in (Action.HISTORY_OWN, Action.HISTORY_OTHER)
     if role == RoleKind.OFFICER:
-        return action in (Action.REPORT, Action.HISTORY_OWN) or tracking
+        return action in (Action.REPORT, Action.HISTORY_OWN) or (tracking and action in _TRACKING_OFFICE)
     return False
+
+
+def _any(ctx: Ctx, view: PlanView, pv: PartView, action: Action) -> bool:
+    return any(allowed(role.role, role.role == RoleKind.OFFICER and review.tracks(view, role.unit_id, pv.indicator),
+                       action) for role in ctx.roles)
+
+
+def may_review(ctx: Ctx, view: PlanView, pv: PartView, action: Action = Action.REVIEW) -> bool:
+    """Review, approve, return (or, with `action`, close or decide) this indicator's figures."""
+    return _any(ctx, view, pv, action)
+
+
+def may_see_history(ctx: Ctx, view: PlanView, parts: list[PartView], unit_id: int) -> bool:
+    own = any(role.role == RoleKind.OFFICER and role.unit_id == unit_id for role in ctx.roles)
+    if own and any(_any(ctx, view, pv, Action.HISTORY_OWN) for pv in parts):
+        return True
+    return any(_any(ctx, view, pv, Action.HISTORY_OTHER) for pv in parts)

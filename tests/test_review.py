@@ -225,3 +225,20 @@ async def test_closing_a_period_then_a_refused_and_a_granted_change_request(tg: 
     assert "Đã mở lại tháng 3/2025" in reopened
     [stored] = await tg.say(LAN, "sửa chỉ tiêu 6: 131/150")
     assert "Đã ghi" in stored or "→" in stored
+
+
+async def test_leaders_see_histories_but_neither_review_nor_close_and_admins_do_both(tg: Desk) -> None:
+    await tg.say(LAN, "6: 120/150")
+    await tg.say(BOSS, f"/start {await tg.invite('leader')}")
+    [no_review] = await tg.say(BOSS, "/duyet 6")
+    [no_close] = await tg.say(BOSS, "/khoaso 6")
+    assert "không thuộc cơ quan theo dõi" in no_review and "không thuộc cơ quan theo dõi" in no_close
+    [seen] = await tg.say(BOSS, "lịch sử chỉ tiêu 6 xã An Sinh")
+    assert "phiên bản 1: 120/150" in seen
+    admin = 1004
+    await tg.say(admin, f"/start {await tg.invite('admin')}")
+    await tg.say(admin, "/duyet 6")
+    [approved] = await tg.press_label(admin, "✅ Duyệt Xã An Sinh")
+    assert "Đã duyệt 1 số liệu" in approved
+    [closed] = await tg.say(admin, "/khoaso 6")
+    assert "Đã khóa sổ" in closed
