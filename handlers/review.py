@@ -274,3 +274,20 @@ def history_line(entry: Entry, t: Translator, timezone: Any = None) -> str:
 
 def _short(title: str, limit: int = 32) -> str:
     return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+async def approval_line(ctx: Ctx, view: PlanView, unit_id: int | None = None) -> str | None:
+    """How the figures being reported stand in review (/tinhhinh): approved, awaiting, returned;
+    one unit's, or the whole plan's. None before any figure."""
+    by_period: dict[Period, list[int]] = {}
+    parts = view.parts_of_unit(unit_id) if unit_id is not None else list(view.parts.values())
+    for pv in parts:
+        by_period.setdefault(_period_of(view, pv, ctx), []).append(pv.part.id)
+    counts = dict.fromkeys(review.ReviewState, 0)
+    for period, part_ids in by_period.items():
+        for figure in await review.figures(ctx.session, part_ids, period.id, unit_id):
+            counts[figure.state] += 1
+    if not sum(counts.values()):
+        return None
+    return ctx.t("review-status-line", approved=counts[review.ReviewState.APPROVED],
+                 awaiting=counts[review.ReviewState.AWAITING], returned=counts[review.ReviewState.RETURNED])

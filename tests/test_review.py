@@ -107,6 +107,8 @@ async def test_review_return_correction_and_approval(tg: Desk, clock: Clock) -> 
     assert "83,33% (125/150)" in again and "chờ duyệt" in again  # the correction awaits review again
     [approved] = await tg.press_label(MINH, "✅ Duyệt tất cả")
     assert "Đã duyệt 1 số liệu chỉ tiêu 6" in approved and "✅ đã duyệt" in approved
+    [status] = await tg.say(LAN, "/tinhhinh")  # the officer's unit: how its figures stand in review
+    assert "Duyệt số liệu kỳ đang báo cáo: ✅ 1 đã duyệt · ⏳ 0 chờ duyệt · ↩️ 0 trả lại." in status
     [history] = await tg.say(MINH, "lịch sử chỉ tiêu 6 xã An Sinh")
     lines = history.splitlines()
     assert "Lịch sử chỉ tiêu 6 — Xã An Sinh" in lines[0]

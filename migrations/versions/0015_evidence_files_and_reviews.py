@@ -17,9 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('indicators', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('evidence_required', sa.Boolean(), server_default=sa.false(),
-                                      nullable=False))
+    # A plain ALTER TABLE on both: a batch copy of `indicators` on SQLite would drop the table, and
+    # the drop cascades to every part and figure (foreign keys are on).
+    op.add_column('indicators', sa.Column('evidence_required', sa.Boolean(), server_default=sa.false(),
+                                          nullable=False))
     op.create_table('evidence_files',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
@@ -163,5 +164,6 @@ def downgrade() -> None:
 
     op.drop_table('evidence')
     op.drop_table('evidence_files')
-    with op.batch_alter_table('indicators', schema=None) as batch_op:
-        batch_op.drop_column('evidence_required')
+    # Not through a batch copy: on SQLite that drops and recreates `indicators`, and the drop
+    # cascades to every part and figure (foreign keys are on). SQLite ≥ 3.35 drops a column itself.
+    op.execute('ALTER TABLE indicators DROP COLUMN evidence_required')
