@@ -244,3 +244,21 @@ async def test_leaders_see_histories_but_neither_review_nor_close_and_admins_do_
     assert "Đã duyệt 1 số liệu" in approved
     [closed] = await tg.say(admin, "/khoaso 6")
     assert "Đã khóa sổ" in closed
+
+
+def test_the_export_carries_review_states_and_evidence_file_names(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    assert run("import-plan", str(SMALL), cwd=tmp_path).returncode == 0
+    code = json.loads(run("invite", "--plan", "T2025", "--role", "officer", "--unit", "an-sinh", "--json",
+                          cwd=tmp_path).stdout)["code"]
+    console = subprocess_console(tmp_path, f"/start {code}\n6: 120/150\n")
+    period = "2025-" + console.split("(tháng ")[1].split("/")[0].zfill(2)
+    assert run("approve", "--plan", "T2025", "--period", period, "--indicator", "6", cwd=tmp_path).returncode == 0
+    out = tmp_path / "out.xlsx"
+    done = run("export", "--plan", "T2025", "--period", period, "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    sheet = load_workbook(out, read_only=True)["Duyệt và minh chứng"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][:6] == ["Mã đơn vị", "Đơn vị", "Chỉ tiêu", "Kỳ", "Số liệu", "Trạng thái duyệt"]
+    assert rows[1][:6] == ["an-sinh", "Xã An Sinh", "6", period, "120/150", "✅ đã duyệt"]
