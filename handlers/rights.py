@@ -21,12 +21,14 @@ __all__ = ["Action", "allowed", "may_review", "may_see_history"]
 
 
 class Action(StrEnum):
-    REPORT = "report own unit's figures and evidence"
-    HISTORY_OWN = "see own unit's history"
-    HISTORY_OTHER = "see another unit's history"
-    REVIEW = "review, approve, return"
-    CLOSE = "close and reopen a period"
-    DECIDE = "grant or refuse a change request"
+    """The README's rows (tests/test_roles.py maps their words to these)."""
+
+    REPORT = "report"
+    HISTORY_OWN = "history-own"
+    HISTORY_OTHER = "history-other"
+    REVIEW = "review"
+    CLOSE = "close"
+    DECIDE = "decide"
 
 
 _TRACKING_OFFICE = frozenset({Action.HISTORY_OTHER, Action.REVIEW, Action.CLOSE, Action.DECIDE})

@@ -22,12 +22,23 @@ def matrix() -> list[tuple[str, list[str]]]:
     return [(cells[0], cells[1:]) for cells in ([c.strip() for c in re.split(r"\|", row)[1:-1]] for row in rows)]
 
 
+ROWS = {
+    "report own unit's figures and evidence": Action.REPORT,
+    "see own unit's history": Action.HISTORY_OWN,
+    "see another unit's history": Action.HISTORY_OTHER,
+    "review, approve, return": Action.REVIEW,
+    "close and reopen a period": Action.CLOSE,
+    "grant or refuse a change request": Action.DECIDE,
+}
+
+
 def test_the_readme_documents_every_action() -> None:
-    assert sorted(action for action, _ in matrix()) == sorted(a.value for a in Action)
+    assert sorted(ROWS[label] for label, _ in matrix()) == sorted(Action)
 
 
-@pytest.mark.parametrize(("action", "cells"), matrix())
-def test_every_cell_of_the_matrix(action: str, cells: list[str]) -> None:
+@pytest.mark.parametrize(("label", "cells"), matrix())
+def test_every_cell_of_the_matrix(label: str, cells: list[str]) -> None:
+    action = ROWS[label]
     assert len(cells) == len(COLUMNS)
     for (role, tracking), cell in zip(COLUMNS, cells, strict=True):
         assert cell in ("yes", "no", "its indicators")
