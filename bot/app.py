@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.db import make_engine, make_sessionmaker, upgrade
 from handlers.context import Deps, SessionFactory
 from locales import Translator, translator
+from models.file_store import LocalFileStore
 from models.periods import WorkCalendar
 
 Clock = Callable[[], datetime]
@@ -36,6 +37,7 @@ class App:
             sessions=self.sessions, clock=self.clock, timezone=self.settings.timezone,
             default_locale=self.settings.bot_locale, admins=self.settings.admins, calendar=WorkCalendar(),
             web_base=self.settings.web_base_url,
+            file_store=LocalFileStore(self.settings.file_store_dir),
         )
 
     def now(self) -> datetime:

@@ -6,6 +6,11 @@ a database file itself. On PostgreSQL it is a portable dump read in one REPEATAB
 transaction: gzipped JSON lines, a header (format, schema revision, tables) then one line per
 row, every table of the schema. Either kind restores into SQLite or PostgreSQL.
 
+Evidence files people sent live outside the database (models/file_store.py): a backup copies them
+into FILE.files.zip beside it (each under its SHA-256), after the database, so every file a backed-up
+row names is in it (a file is stored before its row is written). A restore puts them back into the
+file store, checking each against its hash.
+
 A restore (and a copy) fills an empty database: the target is migrated to the schema's head, its
 tables are checked empty (or emptied, with --force), every row is inserted table by table in
 dependency order, and PostgreSQL's id sequences are moved past the restored ids.
@@ -19,6 +24,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import dataclass
@@ -35,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.config import _ASYNC_DRIVERS
 from bot.db import alembic_config, current_revision, make_engine, upgrade
 from locales import Translator
+from models.file_store import FileStore, sha256
 from models.tables import Base
 
 DUMP_FORMAT = "dtbot-dump"
@@ -228,8 +235,52 @@ async def write_dump(connection: AsyncConnection, out: IO[str], revision: str) -
     return copied
 
 
-async def backup(database_url: str, out: Path, t: Translator) -> Copied:
-    """Write a consistent backup of the database to `out` (written aside, then moved in place)."""
+def files_beside(path: Path) -> Path:
+    """Where a backup's evidence files go: FILE.files.zip."""
+    return path.with_name(path.name + ".files.zip")
+
+
+async def backup_files(store: FileStore, out: Path) -> int:
+    """Copy every file of the store into a zip beside the backup; how many."""
+    target = files_beside(out)
+    partial = target.with_name(target.name + ".partial")
+    count = 0
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+            for digest in store.digests():
+                content = await store.get(digest)
+                if content is not None:
+                    archive.writestr(digest, content)
+                    count += 1
+        if count:
+            partial.replace(target)
+        return count
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+async def restore_files(store: FileStore, path: Path, t: Translator) -> int:
+    """Put the files kept beside a backup back into the store; how many."""
+    source = files_beside(path)
+    if not source.is_file():
+        return 0
+    count = 0
+    try:
+        with zipfile.ZipFile(source) as archive:
+            for name in archive.namelist():
+                content = archive.read(name)
+                if sha256(content) != name:
+                    raise BackupError(t("restore-error-file", path=str(source)))
+                await store.put(name, content)
+                count += 1
+    except (zipfile.BadZipFile, OSError):
+        raise BackupError(t("restore-error-file", path=str(source))) from None
+    return count
+
+
+async def backup(database_url: str, out: Path, t: Translator, files: FileStore | None = None) -> Copied:
+    """Write a consistent backup of the database to `out` (written aside, then moved in place),
+    and the evidence files of `files` beside it."""
     partial = out.with_name(out.name + ".partial")
     parsed = make_url(database_url)
     try:
@@ -250,6 +301,8 @@ async def backup(database_url: str, out: Path, t: Translator) -> Copied:
                 with gzip.open(partial, "wt", encoding="utf-8") as handle:
                     counted = await write_dump(connection, handle, revision)
         partial.replace(out)
+        if files is not None:
+            await backup_files(files, out)
         return counted
     finally:
         partial.unlink(missing_ok=True)
@@ -267,10 +320,14 @@ def _opened_dump(path: Path, t: Translator) -> Iterator[tuple[dict[str, Any], It
         raise BackupError(t("restore-error-file", path=str(path))) from None
 
 
-async def restore(path: Path, database_url: str, t: Translator, *, force: bool = False) -> Copied:
-    """Fill the (empty) database at `database_url` from a backup file of either kind."""
+async def restore(path: Path, database_url: str, t: Translator, *, force: bool = False,
+                  files: FileStore | None = None) -> Copied:
+    """Fill the (empty) database at `database_url` from a backup file of either kind, and the file
+    store from the files beside it."""
     if not path.is_file():
         raise BackupError(t("restore-error-file", path=str(path)))
+    if files is not None:
+        await restore_files(files, path, t)  # first: a restored row never names a missing file
     with path.open("rb") as handle:
         is_sqlite = handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
     if is_sqlite:
@@ -323,13 +380,15 @@ def add_backup_parsers(commands: Any, t: Translator) -> None:
     copy_parser.add_argument("--force", action="store_true", help=t("cli-help-restore-force"))
 
 
-async def backup_command(database_url: str, args: argparse.Namespace, t: Translator) -> str:
-    copied = await backup(database_url, Path(args.out), t)
+async def backup_command(database_url: str, args: argparse.Namespace, t: Translator,
+                         files: FileStore | None = None) -> str:
+    copied = await backup(database_url, Path(args.out), t, files)
     return t("backup-written", path=args.out, tables=copied.tables, rows=copied.rows)
 
 
-async def restore_command(database_url: str, args: argparse.Namespace, t: Translator) -> str:
-    copied = await restore(Path(args.file), database_url, t, force=args.force)
+async def restore_command(database_url: str, args: argparse.Namespace, t: Translator,
+                          files: FileStore | None = None) -> str:
+    copied = await restore(Path(args.file), database_url, t, force=args.force, files=files)
     return t("restore-done", path=args.file, tables=copied.tables, rows=copied.rows)
 
 

@@ -33,6 +33,7 @@ from bot.onboard_cli import (
     cmd_people,
     invite_all,
 )
+from bot.review_cli import add_review_parsers
 from bot.seeds import seed_plans
 from bot.tick_cli import add_tick_parser, cmd_tick, instant_argument
 from bot.web_cli import WEB_COMMANDS, add_web_parsers
@@ -88,6 +89,7 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
     add_tick_parser(commands, t)
     add_backup_parsers(commands, t)
+    add_review_parsers(commands, t)
 
     export = commands.add_parser("export", help=t("cli-help-export"))
     export.add_argument("--plan", required=True, metavar="CODE")
@@ -484,13 +486,33 @@ async def _backup_step(step: Awaitable[str]) -> int:
 async def cmd_backup(app: App, args: argparse.Namespace) -> int:
     from bot.backup import backup_command
 
-    return await _backup_step(backup_command(app.settings.database_url, args, app.t))
+    return await _backup_step(backup_command(app.settings.database_url, args, app.t, app.deps.file_store))
 
 
 async def cmd_restore(app: App, args: argparse.Namespace) -> int:
     from bot.backup import restore_command
 
-    return await _backup_step(restore_command(app.settings.database_url, args, app.t))
+    return await _backup_step(restore_command(app.settings.database_url, args, app.t, app.deps.file_store))
+
+
+async def cmd_approve(app: App, args: argparse.Namespace) -> int:
+    from bot.review_cli import ReviewCommandError, cmd_approve as approve
+
+    try:
+        print(await approve(app, args))
+    except ReviewCommandError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+async def cmd_history(app: App, args: argparse.Namespace) -> int:
+    from bot.review_cli import ReviewCommandError, cmd_history as history
+
+    try:
+        print(await history(app, args))
+    except ReviewCommandError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
 
 
 async def cmd_copy_database(app: App, args: argparse.Namespace) -> int:
@@ -516,6 +538,8 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "indicators": cmd_indicators,
     "db": cmd_db,
     "backup": cmd_backup,
+    "approve": cmd_approve,
+    "history": cmd_history,
     "restore": cmd_restore,
     "copy-database": cmd_copy_database,
     **WEB_COMMANDS,

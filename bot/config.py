@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     zalo_webhook_url: str | None = Field(None, alias="ZALO_WEBHOOK_URL")
     zalo_webhook_secret: SecretStr | None = Field(None, alias="ZALO_WEBHOOK_SECRET")
     public_base_url: str | None = Field(None, alias="PUBLIC_BASE_URL")
+    # Evidence files people send (issue 17): the folder their bytes are kept in, by SHA-256.
+    file_store_dir: Path = Field(Path("data/files"), alias="FILE_STORE_DIR")
     bot_timezone: str = Field("Asia/Ho_Chi_Minh", alias="BOT_TIMEZONE")
     bot_locale: str = Field("vi", alias="BOT_LOCALE")
     bot_admins: str = Field("", alias="BOT_ADMINS")

@@ -76,6 +76,9 @@ class Route(StrEnum):
     INVITE = "invite"  # /moi: admins and the tracking office (handlers/invites.py)
     BOARD = "board"  # /canbo: who is on board
     HANDOVER = "handover"  # /bangiao: an officer hands their unit over (handlers/handover.py)
+    REVIEW = "review"  # /duyet: the tracking office's review lists (handlers/review.py)
+    CLOSE = "close"  # /khoaso: close the period (handlers/closing.py)
+    REOPEN = "reopen"  # /mokhoa
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("canbo", "people", Route.BOARD, "menu-board", _for(_A.ADMIN, _A.LEADER), admin=4,
             aliases=("danhsachcanbo", "onboard")),
     Command("bangiao", "handover", Route.HANDOVER, "menu-handover", _for(_A.OFFICER), aliases=("nghiviec",)),
+    Command("duyet", "review", Route.REVIEW, "menu-review", _for(_A.ADMIN), aliases=("pheduyet", "approve")),
+    Command("khoaso", "close", Route.CLOSE, "menu-close", _for(_A.ADMIN), aliases=("khoa",)),
+    Command("mokhoa", "reopen", Route.REOPEN, "menu-reopen", _for(_A.ADMIN)),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
     Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),

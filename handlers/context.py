@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from handlers.events import Choice, Event, Handling, Reply
+from handlers.events import Choice, Event, FileFetcher, Handling, Reply
 from handlers.limits import Limits
 from locales import Translator, translator
 from models import people
+from models.file_store import FileStore
 from models.kinds import RoleKind
 from models.periods import WorkCalendar
 from models.plan_view import PlanView
@@ -45,6 +46,9 @@ class Deps:
     # channels start): Telegram's deep link once its @username is known; Zalo has no deep links
     # (None: send the code). /moi and the invite cards use them.
     invite_links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # Files people send (issue 17): each channel's fetcher, by channel name, and where bytes are kept.
+    fetchers: dict[str, FileFetcher] = field(default_factory=dict)
+    file_store: FileStore | None = None
 
 
 @dataclass

@@ -8,8 +8,10 @@ from typing import Any
 
 from handlers import (
     buttons,
+    closing,
     commands,
     compare,
+    files,
     handover,
     invites,
     limits,
@@ -21,6 +23,7 @@ from handlers import (
     plan_choice,
     questions,
     report,
+    review,
     state,
     summary,
 )
@@ -72,6 +75,9 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.INVITE: invites.invite_command,
     Route.BOARD: invites.board_command,
     Route.HANDOVER: handover.handover_command,
+    Route.REVIEW: review.show_review,
+    Route.CLOSE: closing.close_command,
+    Route.REOPEN: closing.reopen_command,
 }
 
 
@@ -92,7 +98,8 @@ async def route(ctx: Ctx) -> None:
 async def workbook(ctx: Ctx, data: bytes, filename: str) -> bool | None:
     """A spreadsheet sent in a private chat: who is asking, then handlers.paperwork.receive_workbook.
     None when it is not one of the bot's forms (or the sender is nobody the bot knows): the
-    caller treats it as any other file. The channels' document reception calls this."""
+    caller treats it as any other file. In a chat, handlers/files.on_file hands spreadsheets to
+    receive_workbook itself; this is the way in for a file from outside a chat."""
     await _identify(ctx)
     if ctx.person is None or not ctx.event.private:
         return None
@@ -111,6 +118,8 @@ async def _route(ctx: Ctx) -> None:
     if not e.private:
         await _group(ctx)
         return
+    if await _desk(ctx):
+        return
     if e.choice:
         await _choice(ctx, e.choice)
         return
@@ -121,21 +130,45 @@ async def _route(ctx: Ctx) -> None:
             and isinstance(found[0].means, Route):
         await _ROUTES[found[0].means](ctx, found[1])
         return
-    if ctx.person is not None and state.worded(e.text or "") and await _worded_choice(ctx):
-        return
-    if ctx.person is not None and (asked := invites.onboarding_question(e.text or "")) is not None \
-            and await invites.answer_question(ctx, asked):
+    if ctx.person is not None and await _answered_before_intent(ctx):
         return
     intent = understand(e.text or "", ctx.t.locale)
     if ctx.person is None:
-        if isinstance(intent, Start):
-            await start(ctx, intent.code)
-        elif (code := bare_code(e.text or "")) is not None:
-            await start(ctx, code)
-        else:
-            ctx.say("start-welcome-unregistered")
+        await _unregistered(ctx, intent)
         return
     await _intent(ctx, intent)
+
+
+async def _answered_before_intent(ctx: Ctx) -> bool:
+    """A choice typed in words ("1", "có"), or a question about who is on board (issue 16)."""
+    text = ctx.event.text or ""
+    if state.worded(text) and await _worded_choice(ctx):
+        return True
+    asked = invites.onboarding_question(text)
+    return asked is not None and await invites.answer_question(ctx, asked)
+
+
+async def _unregistered(ctx: Ctx, intent: Intent) -> None:
+    if isinstance(intent, Start):
+        await start(ctx, intent.code)
+    elif (code := bare_code(ctx.event.text or "")) is not None:
+        await start(ctx, code)
+    else:
+        ctx.say("start-welcome-unregistered")
+
+
+async def _desk(ctx: Ctx) -> bool:
+    """Files (every file, whatever its caption, goes this one way), a return's reason asked for,
+    and "lịch sử …" (issue 17). True when answered."""
+    if ctx.event.files:
+        await files.on_file(ctx)
+        return True
+    return ctx.person is not None and not ctx.event.choice and not _too_long_quiet(ctx) \
+        and await review.before_intent(ctx)
+
+
+def _too_long_quiet(ctx: Ctx) -> bool:
+    return len(ctx.event.text or "") > MAX_MESSAGE
 
 
 async def _worded_choice(ctx: Ctx) -> bool:
@@ -271,6 +304,8 @@ async def _choice(ctx: Ctx, data: str) -> None:
     match button:
         case buttons.Pick(part_id=part_id, period=period):
             await report.pick(ctx, part_id, period)
+        case buttons.EvidenceFor() | buttons.ReviewList() | buttons.Approve() | buttons.Return() | buttons.Decide():
+            await _desk_choice(ctx, button)
         case buttons.Language(locale=locale):
             await misc.set_language(ctx, locale)
         case buttons.Late(missing=missing):
@@ -283,6 +318,21 @@ async def _choice(ctx: Ctx, data: str) -> None:
         case buttons.Answer(yes=yes):
             if (current := await _open_question(ctx, "confirm", "confirm-nothing")) is not None:
                 await _confirm(ctx, yes, current)
+
+
+async def _desk_choice(ctx: Ctx, button: buttons.Button) -> None:
+    """Evidence and review buttons (issue 17)."""
+    match button:
+        case buttons.EvidenceFor(part_id=part_id, period=period):
+            await files.attach_chosen(ctx, part_id, period)
+        case buttons.ReviewList(part_id=part_id, period=period):
+            await review.show(ctx, part_id, period, edit=True)
+        case buttons.Approve(part_id=part_id, period=period, unit_id=unit_id):
+            await review.approve(ctx, part_id, period, unit_id)
+        case buttons.Return(part_id=part_id, period=period, unit_id=unit_id):
+            await review.return_figure(ctx, part_id, period, unit_id)
+        case buttons.Decide(request_id=request_id, grant=grant):
+            await closing.decide(ctx, request_id, grant)
 
 
 async def _open_question(ctx: Ctx, kind: str, otherwise: str) -> ConversationState | None:

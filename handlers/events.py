@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from models.kinds import ChatKind
 
@@ -20,6 +20,43 @@ class Happening(StrEnum):
 
     LEFT = "left"  # the bot was blocked (a private chat) or removed (a group)
     MOVED = "moved"  # a group got a new chat id (Telegram's upgrade to a supergroup)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A file a person sent, as the channel describes it: never its bytes (an event is journaled
+    as JSON), which handlers fetch through the channel's FileFetcher (handlers/files.py) by `ref`."""
+
+    kind: str  # "photo" | "document"
+    ref: str  # the channel's handle for fetching it (Telegram's file_id, Zalo's URL)
+    name: str | None = None
+    mime: str | None = None  # what the sender's app says; the content decides (models/file_kinds.py)
+    size: int | None = None  # what the channel announces, if it does
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ref": self.ref, "name": self.name, "mime": self.mime, "size": self.size}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> IncomingFile:
+        return cls(kind=data["kind"], ref=data["ref"], name=data.get("name"), mime=data.get("mime"),
+                   size=data.get("size"))
+
+
+class FetchError(Exception):
+    """A file the channel could not hand over (gone, the network)."""
+
+
+class FileTooBig(FetchError):
+    """Larger than the limit asked for, or than the channel's API serves."""
+
+
+class FileFetcher(Protocol):
+    """A channel's way to fetch the bytes of a file a person sent: each channel registers one in
+    Deps.fetchers under its name, so handlers fetch without importing any channel."""
+
+    async def fetch(self, file: IncomingFile, limit: int) -> bytes:
+        """The file's bytes; FetchError when it cannot, or when it is larger than `limit`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +74,7 @@ class Event:
     mentioned: bool = False  # in a group: the bot was @mentioned or replied to
     happening: Happening | None = None
     moved_to: str | None = None  # Happening.MOVED: the group's new chat id
+    files: tuple[IncomingFile, ...] = ()  # photos and documents sent (their caption is `text`)
 
     @property
     def private(self) -> bool:
@@ -49,7 +87,7 @@ class Event:
                 "choice": self.choice, "message_id": self.message_id,
                 "at": self.at.isoformat() if self.at is not None else None, "chat_title": self.chat_title,
                 "mentioned": self.mentioned, "happening": self.happening.value if self.happening else None,
-                "moved_to": self.moved_to}
+                "moved_to": self.moved_to, "files": [f.to_payload() for f in self.files]}
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> Event:
@@ -59,7 +97,8 @@ class Event:
                    at=datetime.fromisoformat(data["at"]) if data.get("at") else None,
                    chat_title=data.get("chat_title"), mentioned=bool(data.get("mentioned")),
                    happening=Happening(data["happening"]) if data.get("happening") else None,
-                   moved_to=data.get("moved_to"))
+                   moved_to=data.get("moved_to"),
+                   files=tuple(IncomingFile.from_payload(f) for f in data.get("files") or ()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from handlers import export_review as review_sheet
 from handlers.formatting import describe_target, period_label
 from handlers.paperwork import MARK_SHEET, mark_rows
 from handlers.summary_text import coverage_text
@@ -801,7 +802,8 @@ def _write_matrix(book: _Book, summary: Summary, texts: _Texts, taken: set[str])
 # --- entry points -----------------------------------------------------------------------------
 
 
-def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator) -> None:
+def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator,
+                  review_rows: list[list[Any]] | None = None) -> None:
     taken: set[str] = set()
     texts = _Texts(summary, t)
     _write_matrix(book, summary, texts, taken)
@@ -813,6 +815,8 @@ def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator) 
     _write_rates(book, summary, t, taken)
     if unit_layout(view) == "sheets":
         _write_unit_sheets(book, summary, texts, taken)
+    if review_rows is not None:  # issue 17: approval states and evidence files
+        _write_review(book, review_rows, t, taken)
     # Hidden: the plan and period, so that the overview filled in by a tracking office can be
     # read back (`import-figures`, handlers/paperwork.read_consolidated).
     mark = book.workbook.add_worksheet(sheet_title(MARK_SHEET, taken))
@@ -822,14 +826,23 @@ def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator) 
     mark.hide()
 
 
-def export_workbook(view: PlanView, summary: Summary, t: Translator) -> bytes:
+def _write_review(book: _Book, rows: list[list[Any]], t: Translator, taken: set[str]) -> None:
+    columns = [_Column(t(f"export-review-col-{name}"), width, wrap=width >= 40) for name, width in review_sheet.COLUMNS]
+    sheet = _Sheet(book, sheet_title(t("export-sheet-review"), taken), columns, header_row=1)
+    sheet.header()
+    for row in rows:
+        sheet.append(sheet.values(review_sheet.shown(row, t)))
+
+
+def export_workbook(view: PlanView, summary: Summary, t: Translator,
+                    review_rows: list[list[Any]] | None = None) -> bytes:
     """The workbook (module docstring) as .xlsx bytes. CPU-bound for seconds at province size:
     callers run it in a worker thread."""
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="dtbot-export-") as folder:
         book = _Book(buffer, folder)
         try:
-            _write_sheets(book, view, summary, t)
+            _write_sheets(book, view, summary, t, review_rows)
         except BaseException:
             book.discard()
             raise
@@ -858,7 +871,8 @@ async def export_command(app: _App, plan_code: str, period_text: str, out_path: 
         view = await load_plan_view(session, plan.id)
         summary = await build_summary(session, view, period, today, app.settings.timezone,
                                       details=summary_details(view))
-    content = await asyncio.to_thread(export_workbook, view, summary, t)
+        reviewed = await review_sheet.review_rows(session, view, period)
+    content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed)
     path = Path(out_path)
     try:
         if path.parent and not path.parent.exists():

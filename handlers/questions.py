@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from handlers import review
 from handlers.context import Ctx
 from handlers.formatting import describe_amount, describe_figure, describe_target, period_label, points
 from handlers.intents import PeriodHint
@@ -143,6 +144,8 @@ async def unit_status(ctx: Ctx, view: PlanView, unit: Unit) -> None:
                    no_data=counts[Status.NO_DATA]))
     if nothing:
         lines[-1] += " " + t("rollup-coverage-not-applicable", count=nothing)
+    if (reviewed := await review.approval_line(ctx, view, unit.id)) is not None:
+        lines.append(reviewed)
     ctx.say_text("\n".join(lines))
 
 
@@ -219,6 +222,8 @@ async def plan_status(ctx: Ctx, view: PlanView, off_track_only: bool) -> None:
                        coverage=coverage_text(row.rollup, t), period=period_label(row.period, t)) + extra)
     if off_track_only and not shown:
         lines.append(t("status-off-track-none"))
+    elif not off_track_only and (reviewed := await review.approval_line(ctx, view)) is not None:
+        lines.append(reviewed)
     ctx.say_text("\n".join(lines))
 
 

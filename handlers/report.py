@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from handlers import buttons, state
+from handlers import buttons, closing, state
 from handlers.context import Ctx
 from handlers.events import Choice
 from handlers.formatting import describe_figure, describe_target, period_label
@@ -110,6 +110,10 @@ async def pick(ctx: Ctx, part_id: int, period: Period) -> None:
             period=period_label(period, t), target=describe_target(pv.target, t), example=_example(pv, t))
 
 
+async def has_figure(ctx: Ctx, unit_id: int, part_id: int, period: str) -> bool:
+    return await submissions.current(ctx.session, unit_id, part_id, period) is not None
+
+
 # --- figures ---------------------------------------------------------------------------------------
 
 
@@ -147,6 +151,7 @@ async def submit(ctx: Ctx, lines: tuple[FigureLine, ...], hint: PeriodHint | Non
         accepted.extend(item for item in unnamed if item.part.part.id not in late)
     else:
         accepted.extend(unnamed)
+    accepted = await closing.hold_locked(ctx, accepted)  # a closed period's figure: a change request
     to_confirm: list[Accepted] = []
     staged: list[submissions.Stored] = []
     for item in accepted:
@@ -498,10 +503,12 @@ def _stage(ctx: Ctx, view: PlanView, unit: Unit, item: Accepted, history: list[S
                   figure=describe_figure(item.figure, item.part.target, t))
     if stored.outcome == StoreOutcome.DUPLICATE:
         return t("report-duplicate", **params)
-    if stored.outcome == StoreOutcome.CORRECTED:
-        assert stored.previous is not None
-        return t("report-corrected", old=describe_figure(figure_of(stored.previous), item.part.target, t), **params)
-    return t("report-stored", **params)
+    line = (t("report-corrected", old=describe_figure(figure_of(stored.previous), item.part.target, t), **params)
+            if stored.outcome == StoreOutcome.CORRECTED and stored.previous is not None
+            else t("report-stored", **params))
+    if getattr(item.part.indicator, "evidence_required", False):  # the plan's `evidence: required`
+        line += "\n" + t("review-evidence-needed", code=item.part.code)
+    return line
 
 
 async def missing_line(ctx: Ctx, view: PlanView, unit: Unit) -> str:

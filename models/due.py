@@ -67,6 +67,7 @@ class Kind(enum.StrEnum):
     OVERDUE = "overdue"
     ESCALATION = "escalation"
     SUMMARY = "summary"
+    REVIEW = "review"  # the tracking office's review lists (issue 17)
 
 
 KIND_ORDER: Mapping[Kind, int] = MappingProxyType({kind: number for number, kind in enumerate(Kind)})
@@ -190,6 +191,7 @@ def _period_items(plan: str, period: Period, timing: Timing, calendar: WorkCalen
         (Kind.OVERDUE, overdue_at, next_over),
         (Kind.ESCALATION, escalation_at, next_over),
         (Kind.SUMMARY, summary_at, next_over),
+        (Kind.REVIEW, summary_at, next_over),
     ]
     return [
         Item(kind, plan, (period,), deadline, fire_at, until, timing.quiet_start, timing.quiet_end,

@@ -140,6 +140,7 @@ class IndicatorSpec:
     target_source: str = DEFAULT_TARGET_SOURCE  # where the chosen target is stated
     conflicts: tuple[ConflictSpec, ...] = ()
     conflict_rule: str | None = None  # why the chosen target wins, when not the default rule
+    evidence_required: bool = False  # `evidence: required`: approvable only with a file proving it
 
 
 @dataclass(frozen=True, slots=True)
@@ -713,7 +714,7 @@ class _Builder:
                                      "coordinating", "tracking", "province_target", "target",
                                      "baseline", "level", "frequency", "accumulation", "formula",
                                      "basis", "parts", "reporters", "reporters_reason",
-                                     "target_source", "conflicts", "conflict_rule"}, label)
+                                     "target_source", "conflicts", "conflict_rule", "evidence"}, label)
             code = self.text(node, "code", f"{label}.code", required=True)
             if code:
                 label = f"indicators.{code}"
@@ -758,6 +759,7 @@ class _Builder:
                 or DEFAULT_TARGET_SOURCE,
                 conflicts=tuple(self.conflicts(node, label, parts)),
                 conflict_rule=self.text(node, "conflict_rule", f"{label}.conflict_rule"),
+                evidence_required=self.evidence(node, label),
             ))
         return indicators
 
@@ -797,6 +799,14 @@ class _Builder:
             self.error(node, "frequency", f"{label}.frequency", "plan-error-frequency",
                        value=raw, allowed=allowed_text(FREQUENCY_WORDS))
             return Frequency.MONTHLY
+
+    def evidence(self, node: Located, label: str) -> bool:
+        """`evidence: required` or `optional` (the default)."""
+        evidence = self.text(node, "evidence", f"{label}.evidence")
+        if evidence not in (None, "required", "optional"):
+            self.error(node, "evidence", f"{label}.evidence", "plan-error-choice", value=evidence,
+                       allowed="required, optional")
+        return evidence == "required"
 
     def accumulation(self, node: Located, label: str, parts: list[PartSpec]) -> str:
         """How figures add up over the year; counts accumulate unless the plan says otherwise."""

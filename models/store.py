@@ -131,6 +131,7 @@ INDICATOR_COLUMNS = (
     "number", "position", "table_code", "group_code", "title", "text", "lead", "coordinating", "tracking",
     "province_target", "target_raw", "baseline_raw", "baseline", "level_raw", "level", "frequency",
     "accumulation", "formula", "basis", "reporters_reason", "target_source", "conflicts", "active",
+    "evidence_required",
 )
 PART_COLUMNS = (
     "indicator_id", "position", "label", "target_raw", "measure", "comparison", "value", "low", "high",
@@ -265,6 +266,7 @@ def indicator_values(spec: IndicatorSpec, position: int) -> dict[str, Any]:
         level=spec.level, frequency=spec.frequency.value, accumulation=spec.accumulation,
         formula=spec.formula, basis=spec.basis, reporters_reason=spec.reporters_reason,
         target_source=spec.target_source, conflicts=conflict_rows(spec), active=True,
+        evidence_required=spec.evidence_required,
     )
 
 

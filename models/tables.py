@@ -247,6 +247,9 @@ class Indicator(Base):
     # [{part, source, target (raw), chosen_source, chosen_target (raw), rule}]
     conflicts: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The plan's `evidence: required` (issue 17): a figure counts as received, but the tracking
+    # office cannot approve it until a file proves it.
+    evidence_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     parts: Mapped[list[IndicatorPart]] = relationship(
         back_populates="indicator", order_by="IndicatorPart.position", lazy="selectin"
@@ -622,3 +625,101 @@ class ApiKey(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+# --- issue 17: evidence files and the tracking office's review -----------------------------------
+
+
+class EvidenceFile(Base):
+    """One file's bytes as kept in the file store (models/file_store.py), once per SHA-256."""
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    content_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Evidence(Base):
+    """A file sent as proof of one unit's figure for one part and period: who, when, through which
+    channel, under which name. Append-only; `submission_id` is the figure's version it came with
+    (None: sent before the figure)."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_figure", "unit_id", "part_id", "period"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("evidence_files.id", ondelete="RESTRICT"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("indicator_parts.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # "photo" | "document"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    message_ref: Mapped[str | None] = mapped_column(String(128))
+    attached_at: Mapped[datetime]
+
+
+class Review(Base):
+    """A tracking office's decision on one version of a figure: approved, or returned with a
+    reason. Append-only: a figure's state is the latest decision on its current version; a
+    correction is a new version, so it awaits review again."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_figure", "unit_id", "part_id", "period"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("indicator_parts.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))
+    decision: Mapped[str] = mapped_column(String(16))  # "approved" | "returned"
+    reason: Mapped[str | None] = mapped_column(Text)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))  # "telegram", "zalo", "console", "cli"
+    decided_at: Mapped[datetime]
+
+
+class PeriodLock(Base):
+    """Closing (khóa sổ) or reopening one part's period, by its tracking office. Append-only: the
+    latest row says whether the period is closed."""
+
+    __tablename__ = "period_locks"
+    __table_args__ = (Index("ix_period_locks_part_period", "part_id", "period"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("indicator_parts.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))
+    closed: Mapped[bool] = mapped_column(Boolean)  # False: reopened
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+
+class ChangeRequest(Base):
+    """An officer's change to a figure of a closed period, with its reason, waiting for the
+    tracking office to grant (the figure is then stored as a new version) or refuse it."""
+
+    __tablename__ = "change_requests"
+    __table_args__ = (Index("ix_change_requests_figure", "unit_id", "part_id", "period"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("indicator_parts.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))
+    figure: Mapped[dict[str, Any]]  # value / numerator / denominator / done / not_applicable, as text
+    reason: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime]
+    decision: Mapped[str | None] = mapped_column(String(16))  # None (open) | "granted" | "refused"
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    decided_channel: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None]
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))

@@ -60,6 +60,7 @@ from models.session import Session
 from models.submissions import current_for_plan, figure_of
 from models.targets import Figure
 from scheduler.notices import onboarding_notices
+from scheduler.review_lists import review_messages
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +268,9 @@ async def build_messages(session: Session, deps: Deps, view: PlanView, item: Ite
     texts = Texts(deps.default_locale, deps.calendar, view)
     if item.kind is Kind.SUMMARY:  # the summary reads its own facts
         return await _summary_messages(session, view, item, texts, deps.groupless)
+    if item.kind is Kind.REVIEW:
+        return [Message(r.key, item.kind, item, r.channel, r.chat_id, r.person_id, r.name, None, r.text, r.locale)
+                for r in await review_messages(session, deps.default_locale, view, item)]
     # Who could be told is read before what is owed: when every one of their messages was made
     # before (most ticks of an overdue item's month), nothing else is read (issue 19).
     if item.kind is Kind.ESCALATION:

@@ -68,6 +68,7 @@ MAX_CAPTION: Final = 1024
 MAX_CALLBACK_DATA: Final = 64
 MAX_DOCUMENT_BYTES: Final = 50 * 1024 * 1024
 MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024
+MAX_DOWNLOAD_BYTES: Final = 20 * 1024 * 1024  # getFile: what a bot may download
 DEFAULT_UPDATE_TYPES_EXCLUDED: Final = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 #: Methods that count against flood limits when :meth:`TelegramEmulator.rate_limit` is on.
 RATE_LIMITED_METHODS: Final = frozenset(
@@ -595,6 +596,35 @@ class TelegramEmulator:
             "file_size": len(content),
         }
         message = self._incoming(chat, user, None, None, document=document)
+        if caption:
+            message["caption"] = caption
+        if chat["type"] != "private":
+            self._members.setdefault((chat_id, user_id), "member")
+        return self.push_update({"message": message})
+
+    def user_photo(
+        self,
+        user_id: int,
+        content: bytes,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        *,
+        first_name: str = "An",
+    ) -> int:
+        """A user sends a photo (Telegram recompresses it to JPEG, several sizes; the bot can
+        getFile the largest and download ``content``)."""
+        chat_id = chat_id if chat_id is not None else user_id
+        chat = self._chats.get(chat_id) or self.add_chat(chat_id, first_name=first_name)
+        user = self._user(user_id, first_name)
+        small = self._store_file("photos", content[:64], "small.jpg")
+        stored = self._store_file("photos", content, "photo.jpg")
+        photo = [
+            {"file_id": small.file_id, "file_unique_id": small.file_unique_id, "width": 90, "height": 90,
+             "file_size": len(small.content or b"")},
+            {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "width": 1280, "height": 960,
+             "file_size": len(content)},
+        ]
+        message = self._incoming(chat, user, None, None, photo=photo)
         if caption:
             message["caption"] = caption
         if chat["type"] != "private":
@@ -1414,6 +1444,8 @@ class TelegramEmulator:
         stored = self._files.get(str(params.get("file_id") or ""))
         if stored is None:
             raise _bad("invalid file_id")
+        if stored.content is not None and len(stored.content) > MAX_DOWNLOAD_BYTES:
+            raise _bad("file is too big")  # the Bot API serves bots files up to 20 MB
         result: JSON = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                         "file_path": stored.file_path}
         if stored.content is not None:

@@ -1,7 +1,7 @@
 """The form and the official report over the Telegram Bot API emulator (real HTTP): /bieumau's
-document downloaded as the officer would, filled with openpyxl, handed back the way the channels'
-document reception will hand it (handlers.dispatch.workbook, a Telegram event), confirmed by the
-"có", stored with channel "xlsx"; /baocaovanban sends the leader the Word file."""
+document downloaded as the officer would, filled with openpyxl, sent back to the bot as a
+document (read by handlers/files.py's one way in for files), confirmed by the "có", stored with
+channel "xlsx"; /baocaovanban sends the leader the Word file."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -10,9 +10,6 @@ from io import BytesIO
 import docx
 from openpyxl import load_workbook
 
-from handlers import dispatch
-from handlers.context import Ctx
-from handlers.events import ChatKind, Event
 from handlers.paperwork import MARK_SHEET
 from tests.test_paperwork import NOW, current
 from tests.test_telegram import (
@@ -45,23 +42,18 @@ async def test_the_form_round_trip_through_telegram(tg: Harness, clock: object) 
     form.cell(rows["15"], 7).value = 3
     book.save(buffer := BytesIO())
 
-    event = Event(channel="telegram", chat_id=str(LAN), chat_kind=ChatKind.PRIVATE, sender_id=str(LAN),
-                  sender_name="Lan", at=tg.app.now())
-    async with tg.app.deps.sessions() as session:
-        ctx = Ctx(tg.app.deps, session, event, tg.app.now())
-        assert await dispatch.workbook(ctx, buffer.getvalue(), "bieu-mau.xlsx") is True
-        await session.commit()
-    (preview,) = ctx.replies
-    assert "2 số liệu: 2 mới" in preview.text and len(preview.choices) == 2
-    yes = preview.choices[0]
-    # Here the preview stays in ctx (the lead's wiring queues it as any reply); the officer
-    # answers "có" in the chat, as to the button under it.
+    before = len(tg.emu.sent)
+    tg.emu.user_document(LAN, "bieu-mau.xlsx", buffer.getvalue())  # sent back as a document
+    await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
+    (preview,) = [r for r in tg.emu.sent[before:] if r.text and "2 số liệu: 2 mới" in r.text]
+    buttons = [b for row in (preview.reply_markup or {}).get("inline_keyboard", []) for b in row]
+    assert len(buttons) == 2  # yes / no under the preview
     answer = await tg.say(LAN, "có")
     assert any("72,5%" in text for text in answer)
     stored = await current(tg.app, "vhtt")
     assert {code: (row.value, row.channel) for code, row in stored.items()} == {
         "6": (Decimal("72.5"), "xlsx"), "15": (Decimal("3"), "xlsx")}
-    assert yes.data  # a real button was offered
 
 
 async def test_the_official_report_through_telegram(tg: Harness, clock: object) -> None:

@@ -62,6 +62,7 @@ def test_a_monthly_deadline_on_a_monday() -> None:
         Kind.OVERDUE: at(date(2025, 1, 21), 8),
         Kind.ESCALATION: at(date(2025, 1, 22), 8),  # two working days after
         Kind.SUMMARY: at(date(2025, 1, 21), 9),
+        Kind.REVIEW: at(date(2025, 1, 21), 9),  # the review lists go with the summary
     }
 
 
@@ -73,6 +74,7 @@ def test_dt2025_q1_deadline_on_a_saturday_is_reminded_on_friday() -> None:
         Kind.OVERDUE: at(date(2025, 3, 17), 8),  # Monday
         Kind.ESCALATION: at(date(2025, 3, 18), 8),
         Kind.SUMMARY: at(date(2025, 3, 17), 9),
+        Kind.REVIEW: at(date(2025, 3, 17), 9),  # the review lists go with the summary
     }
 
 
@@ -85,6 +87,7 @@ def test_a_deadline_in_tet_2026_moves_before_the_holiday() -> None:
         Kind.OVERDUE: at(date(2026, 2, 23), 8),  # the first working day after it
         Kind.ESCALATION: at(date(2026, 2, 24), 8),
         Kind.SUMMARY: at(date(2026, 2, 23), 9),
+        Kind.REVIEW: at(date(2026, 2, 23), 9),  # the review lists go with the summary
     }
 
 
@@ -98,6 +101,7 @@ def test_a_plan_rule_that_puts_the_deadline_in_tet_2025() -> None:
         Kind.OVERDUE: at(date(2025, 2, 3), 8),
         Kind.ESCALATION: at(date(2025, 2, 4), 8),
         Kind.SUMMARY: at(date(2025, 2, 3), 9),
+        Kind.REVIEW: at(date(2025, 2, 3), 9),  # the review lists go with the summary
     }
 
 
@@ -108,6 +112,7 @@ def test_the_yearly_report_before_10_12() -> None:
         Kind.OVERDUE: at(date(2025, 12, 10), 8),
         Kind.ESCALATION: at(date(2025, 12, 11), 8),
         Kind.SUMMARY: at(date(2025, 12, 10), 9),
+        Kind.REVIEW: at(date(2025, 12, 10), 9),  # the review lists go with the summary
     }
 
 
@@ -115,7 +120,7 @@ def test_periods_due_on_the_same_day_make_one_item() -> None:
     items = schedule(frequencies=(Frequency.QUARTERLY, Frequency.HALF_YEARLY))
     june = [item for item in items if item.deadline == date(2025, 6, 15)]  # a Sunday
     assert {item.period_ids for item in june} == {"2025-Q2+2025-H1"}
-    assert len(june) == 5
+    assert len(june) == 6  # prompt, reminder, overdue, escalation, summary, review lists
     assert next(i for i in june if i.kind is Kind.REMINDER).fire_at == at(date(2025, 6, 13), 8)
     assert next(i for i in june if i.kind is Kind.PROMPT).key == "prompt:DT2025:2025-Q2+2025-H1"
 
@@ -146,8 +151,8 @@ def test_what_is_due_when() -> None:
     assert kinds(at(date(2025, 3, 15), 10)) == ["reminder"]  # deadline day, a Saturday
     assert kinds(at(date(2025, 3, 16), 10)) == []  # nothing new until the overdue notice
     assert kinds(at(date(2025, 3, 17), 8)) == ["overdue"]
-    assert kinds(at(date(2025, 3, 17), 9)) == ["overdue", "summary"]
-    assert kinds(at(date(2025, 3, 18), 8)) == ["escalation", "overdue", "summary"]
+    assert kinds(at(date(2025, 3, 17), 9)) == ["overdue", "review", "summary"]
+    assert kinds(at(date(2025, 3, 18), 8)) == ["escalation", "overdue", "review", "summary"]
     assert kinds(at(date(2025, 3, 18), 22)) == []  # quiet hours: catch-ups wait for the morning
     assert kinds(at(date(2025, 6, 16), 8)) == []  # the next quarter's deadline has passed
     with pytest.raises(ValueError):

@@ -214,7 +214,7 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
         (local(2025, 1, 17, 11), lambda: dt.report("thue", "2025-01")),
         (local(2025, 1, 20, 8), each("reminder", "2025-01", {"Minh"})),  # only the unit still missing
         (local(2025, 1, 21, 8), each("overdue", "2025-01", {"Minh"})),
-        (local(2025, 1, 21, 9), each("summary", "2025-01", {"BCĐ"})),
+        (local(2025, 1, 21, 9), each("summary", "2025-01", {"BCĐ"}) | each("review", "2025-01", {"Hoa"})),
         (local(2025, 1, 22, 8), each("escalation", "2025-01", OVERSEERS)),
         (local(2025, 1, 25, 10), nothing),  # a Saturday
         (local(2025, 1, 29, 8), nothing),  # Tết
@@ -225,7 +225,7 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
         (local(2025, 2, 18, 12), lambda: dt.report("thue", "2025-02")),
         (local(2025, 2, 20, 8), each("reminder", "2025-02", {"Lan", "Minh"})),
         (local(2025, 2, 21, 8), each("overdue", "2025-02", {"Lan", "Minh"})),
-        (local(2025, 2, 21, 9), each("summary", "2025-02", {"BCĐ"})),
+        (local(2025, 2, 21, 9), each("summary", "2025-02", {"BCĐ"}) | each("review", "2025-02", {"Hoa"})),
         (local(2025, 2, 21, 10), lambda: dt.report("an-sinh", "2025-02")),  # late, but complete
         (local(2025, 2, 24, 8), each("escalation", "2025-02", OVERSEERS)),
         # --- Q1: due Saturday 15/3, so reminded on Friday 14/3; March: due Thursday 20/3 -----------
@@ -236,14 +236,14 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
         (local(2025, 3, 15, 8), nothing),  # the deadline itself, a Saturday: nothing new
         (local(2025, 3, 16, 10), nothing),
         (local(2025, 3, 17, 8), each("overdue", "2025-Q1", {"Minh", "Nam"}) | each("prompt", "2025-03", OFFICERS)),
-        (local(2025, 3, 17, 9), each("summary", "2025-Q1", {"BCĐ"})),
+        (local(2025, 3, 17, 9), each("summary", "2025-Q1", {"BCĐ"}) | each("review", "2025-Q1", {"Hoa"})),
         (local(2025, 3, 18, 8), each("escalation", "2025-Q1", OVERSEERS)),
         (local(2025, 3, 18, 15), lambda: dt.report("an-sinh", "2025-03")),
         (local(2025, 3, 19, 9), lambda: dt.report("vhtt", "2025-03")),
         (local(2025, 3, 19, 10), lambda: dt.report("thue", "2025-03")),
         (local(2025, 3, 20, 8), each("reminder", "2025-03", {"Minh"})),
         (local(2025, 3, 21, 8), each("overdue", "2025-03", {"Minh"})),
-        (local(2025, 3, 21, 9), each("summary", "2025-03", {"BCĐ"})),
+        (local(2025, 3, 21, 9), each("summary", "2025-03", {"BCĐ"}) | each("review", "2025-03", {"Hoa"})),
         (local(2025, 3, 21, 21, 30), nothing),
         (local(2025, 3, 24, 8), each("escalation", "2025-03", OVERSEERS)),
         (local(2025, 3, 31, 8), nothing),
@@ -291,6 +291,10 @@ async def test_a_quarter_of_dong_trieu_2025(app: App, clock: Clock, dt: Office) 
     assert escalation.key.startswith("escalation:DT2025:2025-02:p") and escalation.key.endswith("@console")
     q1_escalation = next(d for d in recorder.to("Hoa") if d.kind == "escalation" and d.period == "2025-Q1")
     assert "Chi cục Thuế thành phố — cán bộ đầu mối: Nam — thiếu 1" in q1_escalation.text
+
+    review_list = next(d for d in recorder.to("Hoa") if d.kind == "review" and d.period == "2025-01")
+    assert "📋 Duyệt chỉ tiêu" in review_list.text and "chờ duyệt" in review_list.text
+    assert "Gõ /duyet" in review_list.text  # issue 17: how the tracking office acts on it
 
     summary = next(d for d in recorder.to("BCĐ") if d.period == "2025-01")
     assert summary.key == "summary:DT2025:2025-01:group@console:BCĐ#1"  # the first part of the summary
@@ -347,7 +351,7 @@ async def test_catching_up_after_a_missed_reminder_sends_the_overdue_notice_not_
     clock.set(local(2025, 1, 21, 10, 17))
     report = await tick(app.deps, clock(), senders={"console": sender})
     assert sorted({(m.kind.value, m.recipient) for m in report.queued}) == [
-        ("overdue", "Hoa"), ("overdue", "Minh"), ("overdue", "Nam"), ("summary", "BCĐ")]
+        ("overdue", "Hoa"), ("overdue", "Minh"), ("overdue", "Nam"), ("review", "Hoa"), ("summary", "BCĐ")]
     assert not [d for d in recorder.sent if d.kind == "reminder"]
     # Started after the next period's deadline, January's notices are no longer sent at all.
     clock.set(local(2025, 2, 21, 10))

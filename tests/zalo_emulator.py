@@ -125,12 +125,14 @@ class ZaloEmulator:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.media: dict[str, bytes] = {}  # pictures users sent, served at {base_url}/media/{name}
 
     # ---------------------------------------------------------------- life
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/media/{name}", self._media)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -174,11 +176,24 @@ class ZaloEmulator:
         self.push(update)
         return update
 
-    def user_image(self, user_id: str) -> JSON:
-        update = self._update("message.image.received", user_id, None, False,
-                              photo_url="https://example.invalid/p.jpg", caption="")
+    def user_image(self, user_id: str, content: bytes | None = None, caption: str = "", *,
+                   group: bool = False) -> JSON:
+        """A user sends a picture; with `content`, the platform serves it at the update's
+        photo_url (as Zalo's CDN does) for the bot to download."""
+        url = "https://example.invalid/p.jpg"
+        if content is not None:
+            name = f"{uuid.uuid4().hex}.jpg"
+            self.media[name] = content
+            url = f"{self.base_url}/media/{name}"
+        update = self._update("message.image.received", user_id, None, group, photo_url=url, caption=caption)
         self.push(update)
         return update
+
+    async def _media(self, request: web.Request) -> web.Response:
+        content = self.media.get(request.match_info["name"])
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="image/jpeg")
 
     def user_sticker(self, user_id: str) -> JSON:
         update = self._update("message.sticker.received", user_id, None, False, sticker="abc123")

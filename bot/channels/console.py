@@ -7,10 +7,11 @@ import itertools
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from bot.channels.sender import OutboxSender, SendResult
-from handlers.events import Event, Reply
+from handlers.events import Event, FetchError, FileTooBig, IncomingFile, Reply
 from handlers.inbox import Deps, Inbound, handle_all
 from locales import translator
 from models.kinds import ChatKind
@@ -32,6 +33,19 @@ def render_payload(payload: dict) -> str:  # type: ignore[type-arg]
     return render(Reply.from_payload(payload).reply)
 
 
+class ConsoleFiles:
+    """The console's files are paths on this machine (handlers' FileFetcher)."""
+
+    async def fetch(self, file: IncomingFile, limit: int) -> bytes:
+        path = Path(file.ref)
+        try:
+            if path.stat().st_size > limit:
+                raise FileTooBig(str(path.stat().st_size))
+            return await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise FetchError(type(exc).__name__) from None
+
+
 class ConsoleChannel:
     """Several people may talk through one console (the demo does); each line is one event."""
 
@@ -41,14 +55,17 @@ class ConsoleChannel:
         self.now = now  # replay at this instant (console --now) instead of the clock's
         self._message_ids = itertools.count(1)
         self._sender = OutboxSender(deps.sessions, CHANNEL, self.deliver, worker="console", wall_clock=deps.clock)
+        deps.fetchers.setdefault(CHANNEL, ConsoleFiles())
 
-    async def send(self, user: str, text: str, *, chat: str | None = None, group: bool = False,
-                   mentioned: bool = False) -> list[Reply]:
-        """`user` types `text` (in `chat`, a group when `group`); returns and writes the replies."""
+    async def send(self, user: str, text: str | None, *, chat: str | None = None, group: bool = False,
+                   mentioned: bool = False, files: tuple[Path, ...] = ()) -> list[Reply]:
+        """`user` types `text` (in `chat`, a group when `group`), with `files` attached (their
+        caption is the text); returns and writes the replies."""
         event = Event(
             channel=CHANNEL, chat_id=chat or user, chat_kind=ChatKind.GROUP if group else ChatKind.PRIVATE,
             sender_id=user, sender_name=user, text=text, message_id=str(next(self._message_ids)),
             chat_title=chat if group else None, mentioned=mentioned, at=self.now,
+            files=tuple(IncomingFile("document", str(path), path.name, None, None) for path in files),
         )
         # The same way in as every channel: the replies are queued, then delivered (written) here.
         [outcome] = await handle_all(self.deps, [Inbound(event)], claim_by=self._sender.worker)

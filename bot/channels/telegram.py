@@ -57,7 +57,7 @@ from bot.channels.links import invite_link
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
 from bot.channels.telegram_text import split_text
 from handlers.commands import Scope, menu
-from handlers.events import Choice, Event, Happening, Reply
+from handlers.events import Choice, Event, FetchError, FileTooBig, Happening, IncomingFile, Reply
 from handlers.inbox import Inbound, Intake, Outcome, handle_all
 from locales import translator
 from models import membership
@@ -83,6 +83,44 @@ def make_keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def _files_of(message: Message) -> tuple[IncomingFile, ...]:
+    """A photo (its largest size: Telegram sends several) or a document, described, not fetched."""
+    if message.photo:
+        largest = max(message.photo, key=lambda size: (size.file_size or 0, size.width * size.height))
+        return (IncomingFile(kind="photo", ref=largest.file_id, mime="image/jpeg", size=largest.file_size),)
+    if message.document is not None:
+        document = message.document
+        return (IncomingFile(kind="document", ref=document.file_id, name=document.file_name,
+                             mime=document.mime_type, size=document.file_size),)
+    return ()
+
+
+class TelegramFiles:
+    """Fetches the bytes of files people send (handlers' FileFetcher): getFile, then the download
+    path of the same Bot API server (a bot may download up to 20 MB)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def fetch(self, file: IncomingFile, limit: int) -> bytes:
+        try:
+            found = await self.bot.get_file(file.ref)
+            if found.file_size is not None and found.file_size > limit:
+                raise FileTooBig(str(found.file_size))
+            if found.file_path is None:
+                raise FetchError("no file path")
+            buffer = await self.bot.download_file(found.file_path)
+        except TelegramBadRequest as exc:
+            if "too big" in exc.message.lower():
+                raise FileTooBig(exc.message) from None
+            raise FetchError(exc.message) from None
+        except (AiogramError, TimeoutError, OSError) as exc:
+            raise FetchError(type(exc).__name__) from None
+        if buffer is None:
+            raise FetchError("nothing downloaded")
+        return buffer.read()
+
+
 class TelegramChannel:
     def __init__(self, app: App, bot: Bot, *, limits: Limits | None = None, sleep: Sleep = asyncio.sleep,
                  monotonic: Any = time.monotonic) -> None:
@@ -95,6 +133,7 @@ class TelegramChannel:
         self.sender = OutboxSender(app.sessions, CHANNEL, self.transport, worker=self.worker,
                                    wall_clock=app.now, sleep=sleep)
         self.sleep = sleep
+        app.deps.fetchers[CHANNEL] = TelegramFiles(bot)  # handlers fetch what people send through it
         self._progress: dict[int, int] = {}  # outbox id -> pieces already sent (long messages)
         self.conflicts = 0  # 409s from getUpdates: another process polls with this token
         self._outage = False  # the database was unavailable at the last intake
@@ -158,12 +197,14 @@ class TelegramChannel:
             return Event(channel=CHANNEL, chat_id=str(chat.id), chat_kind=ChatKind.GROUP, sender_id="", sender_name="",
                          chat_title=chat.title, happening=Happening.MOVED, moved_to=str(message.migrate_to_chat_id))
         text = message.text or message.caption
-        if text is None or message.from_user is None:
+        files = _files_of(message)
+        if (text is None and not files) or message.from_user is None:
             return None
         return Event(
             channel=CHANNEL, chat_id=str(chat.id), chat_kind=_kind(chat.type),
             sender_id=str(message.from_user.id), sender_name=message.from_user.full_name, text=text,
-            message_id=str(message.message_id), chat_title=chat.title, mentioned=self._mentioned(message, text),
+            message_id=str(message.message_id), chat_title=chat.title,
+            mentioned=self._mentioned(message, text or ""), files=files,
         )
 
     def _mentioned(self, message: Message, text: str) -> bool:

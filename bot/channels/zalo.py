@@ -33,7 +33,7 @@ from bot.app import App
 from bot.channels.sender import Limits, OutboxSender, RateLimiter, SendResult, Sleep
 from bot.channels.telegram_text import split_text
 from bot.channels.zalo_api import ZaloApi, ZaloError, ZaloNetworkError
-from handlers.events import Attachment, Event, Reply
+from handlers.events import Attachment, Event, FetchError, FileTooBig, IncomingFile, Reply
 from handlers.inbox import Inbound, Intake, Outcome, handle_all
 from locales import translator
 from models import membership
@@ -46,6 +46,7 @@ CHANNEL = "zalo"
 MAX_TEXT = 2000  # characters per sendMessage (counted here in UTF-16 units: never more than Zalo's count)
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
+IMAGE_EVENT = "message.image.received"
 KEY_LENGTH = 64  # processed_updates.update_key
 MAX_WAITING = 1000  # polled updates held while the database is unavailable, before polling pauses
 STOP_WAIT = 5.0  # seconds a stop waits for polled messages to be stored
@@ -71,6 +72,35 @@ class Me:
     id: str
     account_name: str
     can_join_groups: bool
+
+
+def _picture(update: dict[str, Any]) -> tuple[IncomingFile, ...]:
+    """A picture sent in a private chat, by the URL the platform gives (in groups: ignored)."""
+    message = update.get("message")
+    if update.get("event_name") != IMAGE_EVENT or not isinstance(message, dict):
+        return ()
+    chat = message.get("chat") or {}
+    url = message.get("photo_url") or message.get("url")
+    if str(chat.get("chat_type") or "PRIVATE").upper() == "GROUP" or not isinstance(url, str) or not url:
+        return ()
+    return (IncomingFile(kind="photo", ref=url, mime="image/jpeg"),)
+
+
+class ZaloFiles:
+    """Fetches pictures people send (handlers' FileFetcher) from the URL the platform gives."""
+
+    def __init__(self, api: ZaloApi) -> None:
+        self.api = api
+
+    async def fetch(self, file: IncomingFile, limit: int) -> bytes:
+        try:
+            return await self.api.download(file.ref, limit)
+        except ZaloError as exc:
+            if exc.error_code == 413:
+                raise FileTooBig(str(exc)) from None
+            raise FetchError(str(exc)) from None
+        except ZaloNetworkError as exc:
+            raise FetchError(str(exc)) from None
 
 
 def update_key(chat_id: str, message_id: str) -> str:
@@ -132,6 +162,7 @@ class ZaloChannel:
                  monotonic: Any = time.monotonic, files: FilePublisher | None = None) -> None:
         self.app = app
         self.api = api
+        app.deps.fetchers[CHANNEL] = ZaloFiles(api)  # handlers fetch the pictures people send through it
         self.me: Me | None = None
         self.files = files
         self.worker = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -175,32 +206,38 @@ class ZaloChannel:
     # --- updates --------------------------------------------------------------------------------
 
     def inbound(self, update: dict[str, Any]) -> Inbound | None:
-        """What a text message means to the bot, with its key; None for anything else."""
+        """What a text message, or a picture in a private chat, means to the bot, with its key;
+        None for anything else."""
         message = update.get("message")
-        if update.get("event_name") != TEXT_EVENT or not isinstance(message, dict):
+        if not isinstance(message, dict):
             return None
         chat, sender = message.get("chat") or {}, message.get("from") or {}
         chat_id, sender_id = str(chat.get("id") or ""), str(sender.get("id") or "")
-        text = message.get("text")
-        if not chat_id or not sender_id or not isinstance(text, str):
+        files = _picture(update)
+        text = message.get("caption") or None if files else message.get("text")
+        if update.get("event_name") != TEXT_EVENT and not files:
+            return None
+        if not chat_id or not sender_id or not (isinstance(text, str) or files):
             return None
         group = str(chat.get("chat_type") or "").upper() == "GROUP"
         if group:
             self._groups.add(chat_id)
         name = str(sender.get("display_name") or sender.get("first_name") or sender.get("name") or "")
-        mentioned = group and bool(self.me and self.me.account_name
+        mentioned = group and bool(self.me and self.me.account_name and isinstance(text, str)
                                    and f"@{self.me.account_name.lower()}" in text.lower())
         message_id = str(message.get("message_id") or "")
         event = Event(channel=CHANNEL, chat_id=chat_id, chat_kind=ChatKind.GROUP if group else ChatKind.PRIVATE,
-                      sender_id=sender_id, sender_name=name, text=text, message_id=message_id or None,
-                      chat_title=str(chat.get("title") or "") or None if group else None, mentioned=mentioned)
+                      sender_id=sender_id, sender_name=name, text=text if isinstance(text, str) else None,
+                      message_id=message_id or None,
+                      chat_title=str(chat.get("title") or "") or None if group else None, mentioned=mentioned,
+                      files=files)
         return Inbound(event, key=update_key(chat_id, message_id) if message_id else None)
 
     def _not_text(self, update: dict[str, Any]) -> str | None:
         """The private chat to tell that the bot reads text only (a picture, a sticker), once per
         message; None when the update needs no answer."""
         message = update.get("message")
-        if not isinstance(message, dict) or update.get("event_name") == TEXT_EVENT:
+        if not isinstance(message, dict) or update.get("event_name") == TEXT_EVENT or _picture(update):
             return None
         chat = message.get("chat") or {}
         if str(chat.get("chat_type") or "PRIVATE").upper() == "GROUP" or not chat.get("id"):

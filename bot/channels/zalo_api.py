@@ -91,6 +91,26 @@ class ZaloApi:
         return _result(status, raw, retry_header)
 
 
+    async def download(self, url: str, limit: int) -> bytes:
+        """A file a person sent (the platform gives its URL); ZaloError 413 past `limit` bytes."""
+        if not url.startswith(("https://", "http://")):
+            raise ZaloError(400, "not a web address")
+        try:
+            async with self._client().get(url, timeout=aiohttp.ClientTimeout(total=self.timeout * 4)) as response:
+                if response.status != 200:
+                    raise ZaloError(response.status, f"HTTP {response.status}")
+                if (response.content_length or 0) > limit:
+                    raise ZaloError(413, "too big")
+                content = bytearray()
+                async for chunk in response.content.iter_chunked(65536):
+                    content.extend(chunk)
+                    if len(content) > limit:  # a server that announced less, or nothing
+                        raise ZaloError(413, "too big")
+                return bytes(content)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise ZaloNetworkError(type(exc).__name__, sent_nothing=True) from None
+
+
 def _result(status: int, raw: bytes, retry_header: str | None) -> Any:
     try:
         body = json.loads(raw) if raw else None
