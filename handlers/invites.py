@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from handlers import invite_files, onboarding as board_text
+from handlers import invite_files, onboarding as board_text, rights
 from handlers.context import Ctx
 from handlers.events import Attachment, Reply
 from models import onboarding, store
@@ -21,16 +21,9 @@ _CANDIDATES = 5
 
 
 async def may_onboard(ctx: Ctx, plan: Plan) -> bool:
-    """Who may issue invites and see who is on board: an admin, or the plan's tracking office (an
-    officer of the plan's tracking unit). The one place this is decided: the tracking office's
-    own role (issue 17) replaces the second half at merge."""
-    if ctx.is_admin:
-        return True
-    officer = ctx.officer
-    if officer is None or officer.unit_id is None or not plan.tracking_unit_code:
-        return False
-    unit = await store.unit_by_id(ctx.session, officer.unit_id)
-    return unit is not None and unit.plan_id == plan.id and unit.code == plan.tracking_unit_code
+    """Who may issue invites and see who is on board: an admin, or the plan's tracking office
+    (handlers/rights.in_tracking_office)."""
+    return ctx.is_admin or rights.in_tracking_office(ctx, await ctx.plan_view(plan.id))
 
 
 async def may_see_board(ctx: Ctx, plan: Plan) -> bool:

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from docxtpl import DocxTemplate
 
-from handlers import summary as summary_module
+from handlers import rights, summary as summary_module
 from handlers.context import Ctx
 from handlers.events import Attachment, Reply
 from handlers.formatting import describe_amount, describe_target, period_label, points
@@ -357,14 +357,8 @@ async def report_command(app: _App, plan_code: str, period_text: str, out_path: 
 
 
 def may_ask(ctx: Ctx, view: PlanView) -> bool:
-    """Leaders and admins, and the focal officer of the plan's tracking office (which writes it)."""
-    if ctx.is_leader:
-        return True
-    officer = ctx.officer
-    if officer is None or officer.unit_id is None or not view.plan.tracking_unit_code:
-        return False
-    unit = view.units.get(officer.unit_id)
-    return unit is not None and unit.code == view.plan.tracking_unit_code
+    """Leaders and admins, and the plan's tracking office (which writes it)."""
+    return ctx.is_leader or rights.in_tracking_office(ctx, view)
 
 
 async def ask_official_report(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:

@@ -32,7 +32,7 @@ import xlsxwriter
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from handlers import buttons, report, state
+from handlers import buttons, report, rights, state
 from handlers.context import Ctx
 from handlers.events import Attachment, Choice, Reply
 from handlers.formatting import describe_figure, describe_target, period_label
@@ -658,12 +658,8 @@ async def import_figures_command(app: Any, path: Any, store_them: bool) -> list[
 
 
 def _may_enter_for_units(ctx: Ctx, view: PlanView) -> bool:
-    """Admins and the focal officer of the plan's tracking office enter figures for other units."""
-    if ctx.is_admin:
-        return True
-    officer = ctx.officer
-    unit = view.units.get(officer.unit_id) if officer is not None and officer.unit_id is not None else None
-    return unit is not None and bool(view.plan.tracking_unit_code) and unit.code == view.plan.tracking_unit_code
+    """Admins and the plan's tracking office enter figures for other units."""
+    return ctx.is_admin or rights.in_tracking_office(ctx, view)
 
 
 async def _receive_consolidated(ctx: Ctx, read: ConsolidatedRead, filename: str) -> None:

@@ -17,7 +17,7 @@ from models import review
 from models.kinds import RoleKind
 from models.plan_view import PartView, PlanView
 
-__all__ = ["Action", "allowed", "may_review", "may_see_history"]
+__all__ = ["Action", "allowed", "in_tracking_office", "may_review", "may_see_history"]
 
 
 class Action(StrEnum):
@@ -49,6 +49,14 @@ def allowed(role: str, tracking: bool, action: Action) -> bool:
 def _any(ctx: Ctx, view: PlanView, pv: PartView, action: Action) -> bool:
     return any(allowed(role.role, role.role == RoleKind.OFFICER and review.tracks(view, role.unit_id, pv.indicator),
                        action) for role in ctx.roles)
+
+
+def in_tracking_office(ctx: Ctx, view: PlanView) -> bool:
+    """The asker is an officer of one of the plan's tracking units (models.review.plan_tracking_units):
+    what the tracking office may do for the whole plan (invites, who is on board, the official
+    report, a consolidated sheet) asks this, the one rule."""
+    officer = ctx.officer
+    return officer is not None and officer.unit_id in review.plan_tracking_units(view)
 
 
 def may_review(ctx: Ctx, view: PlanView, pv: PartView, action: Action = Action.REVIEW) -> bool:

@@ -22,7 +22,7 @@ from models.plans import named_units
 from models.schedule_queries import Recipient
 from models.tables import Evidence, Identity, Person, Review, Role, Submission
 
-__all__ = ["Figure", "ReviewState", "decide", "figures", "tracking_units", "tracks"]
+__all__ = ["Figure", "ReviewState", "decide", "figures", "plan_tracking_units", "tracking_units", "tracks"]
 
 
 class ReviewState(StrEnum):
@@ -42,6 +42,15 @@ def tracking_units(view: PlanView, indicator: Any) -> set[int]:
         return {u.id for u in units if u.code in codes}
     code = view.plan.tracking_unit_code
     return {unit.id for unit in view.units.values() if code and unit.code == code}
+
+
+def plan_tracking_units(view: PlanView) -> set[int]:
+    """The units tracking any of the plan's indicators, and the plan's `tracking_unit`: their
+    officers are the plan's tracking office for what concerns the whole plan (invites, the
+    official report, a consolidated sheet)."""
+    units = {unit_id for indicator in view.indicators for unit_id in tracking_units(view, indicator)}
+    code = view.plan.tracking_unit_code
+    return units | {unit.id for unit in view.units.values() if code and unit.code == code}
 
 
 def tracks(view: PlanView, unit_id: int | None, indicator: Any) -> bool:
