@@ -254,7 +254,7 @@ async def test_leaders_see_histories_but_neither_review_nor_close_and_admins_do_
     stored = next(f for f in tg.emu._files.values() if f.file_id == document.file_id)
     sheet = load_workbook(BytesIO(stored.content or b""), read_only=True)["Duyệt và minh chứng"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "Mã đơn vị" and ["an-sinh", "Xã An Sinh", "6"] == list(rows[1])[:3]
+    assert rows[0][0] == "Mã đơn vị" and list(rows[1])[:3] == ["an-sinh", "Xã An Sinh", "6"]
 
 
 def test_the_export_carries_review_states_and_evidence_file_names(tmp_path: Path) -> None:
