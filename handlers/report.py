@@ -328,13 +328,10 @@ async def confirm(ctx: Ctx, yes: bool, pending: list[dict[str, Any]], channel: s
     out = []
     history = await submissions.current_for_unit(ctx.session, unit.id, {item["part_id"] for item in pending})
     staged: list[submissions.Stored] = []
-    for item in pending:
-        pv = view.parts.get(item["part_id"])
-        if pv is None:
-            continue
-        figure = _figure_of_pending(item)
-        out.append(_stage(ctx, view, unit, Accepted(pv, Period.parse(item["period"]), figure), history, staged,
-                          channel=channel, message_ref=message_ref))
+    items = [Accepted(view.parts[item["part_id"]], Period.parse(item["period"]), _figure_of_pending(item))
+             for item in pending if item["part_id"] in view.parts]
+    for confirmed in await closing.hold_locked(ctx, items):  # closed while the question waited
+        out.append(_stage(ctx, view, unit, confirmed, history, staged, channel=channel, message_ref=message_ref))
     await submissions.insert_versions(ctx.session, staged)
     out.append(await missing_line(ctx, view, unit))
     ctx.say_text("\n".join(out))

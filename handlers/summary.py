@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
-from handlers import limits
+from handlers import export_review, limits
 from handlers.charts import bullet_chart, grid_chart
 from handlers.context import Ctx
 from handlers.events import Attachment, Reply
@@ -388,8 +388,9 @@ async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> N
     t = ctx.t
 
     async def spreadsheet(view: PlanView, summary: Summary) -> list[Reply]:
+        reviewed = await export_review.review_rows(ctx.session, view, summary.period)  # issue 17's sheet
         # Written in a worker thread: the event loop keeps serving others meanwhile.
-        content = await asyncio.to_thread(export_workbook, view, summary, t)
+        content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed)
         label = period_label(summary.period, t)
         document = Attachment("document", export_filename(summary), content,
                               t("export-caption", plan=summary.plan_code, period=label))

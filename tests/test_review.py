@@ -244,6 +244,17 @@ async def test_leaders_see_histories_but_neither_review_nor_close_and_admins_do_
     assert "Đã duyệt 1 số liệu" in approved
     [closed] = await tg.say(admin, "/khoaso 6")
     assert "Đã khóa sổ" in closed
+    # /xuat: the spreadsheet admins get carries the review sheet too.
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    await tg.say(admin, "/xuat 2025-03")
+    [document] = [s for s in tg.emu.sent if s.chat_id == admin and s.method == "sendDocument"]
+    stored = next(f for f in tg.emu._files.values() if f.file_id == document.file_id)
+    sheet = load_workbook(BytesIO(stored.content or b""), read_only=True)["Duyệt và minh chứng"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Mã đơn vị" and list(rows[1])[:3] == ["an-sinh", "Xã An Sinh", "6"]
 
 
 def test_the_export_carries_review_states_and_evidence_file_names(tmp_path: Path) -> None:
