@@ -93,15 +93,20 @@ async def invite_all(app: App, args: argparse.Namespace, username: str | None) -
         except onboarding.UnknownKind as exc:
             raise OnboardError(t("cli-invite-unknown-kind", kind=exc.args[0],
                                  known=", ".join(exc.args[1]) or "-")) from None
-        lines = await onboarding.issue_officer_invites(session, plan, units, now=app.now(), days=args.days)
+        lines = onboarding.new_lines(units, now=app.now(), days=args.days)
         names = await onboarding.roster_names(session, plan)
         cards = invite_files.cards_of(
             lines, link=(lambda code: invite_link(Channel.TELEGRAM, username, code, RoleKind.OFFICER)) if username
             else None, zalo=app.settings.zalo_bot_token is not None, timezone=app.settings.timezone,
             names=names)
+        # Drawn before anything is written: on SQLite a running bot's writes wait while this
+        # transaction holds the write lock, and a province's cards take seconds.
+        data = None
         if out is not None:
             data = await asyncio.to_thread(invite_files.file_bytes, out.suffix.lower(), cards, t, plan.title)
-            await asyncio.to_thread(_write, out, data)
+        await onboarding.store_invites(session, plan, lines, now=app.now())
+        if out is not None and data is not None:
+            await asyncio.to_thread(_write, out, data)  # a failure here rolls the invites back
     if args.json:
         json.dump(invite_files.json_rows(cards), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
