@@ -73,6 +73,7 @@ class Route(StrEnum):
     INVITE = "invite"  # /moi: admins and the tracking office (handlers/invites.py)
     BOARD = "board"  # /canbo: who is on board
     HANDOVER = "handover"  # /bangiao: an officer hands their unit over (handlers/handover.py)
+    PRACTICE = "practice"  # /thuchanh: a practice copy of the plan (handlers/practice.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("canbo", "people", Route.BOARD, "menu-board", _for(_A.ADMIN, _A.LEADER), admin=4,
             aliases=("danhsachcanbo", "onboard")),
     Command("bangiao", "handover", Route.HANDOVER, "menu-handover", _for(_A.OFFICER), aliases=("nghiviec",)),
+    Command("thuchanh", "practice", Route.PRACTICE, "menu-practice", _for(_A.ADMIN), aliases=("luyentap",)),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
     Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),

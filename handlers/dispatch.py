@@ -17,6 +17,7 @@ from handlers import (
     membership,
     misc,
     plan_choice,
+    practice,
     questions,
     report,
     state,
@@ -67,6 +68,7 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.INVITE: invites.invite_command,
     Route.BOARD: invites.board_command,
     Route.HANDOVER: handover.handover_command,
+    Route.PRACTICE: practice.practice_command,
 }
 
 

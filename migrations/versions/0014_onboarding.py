@@ -1,5 +1,5 @@
 """Onboarding (issue 16): when each person last wrote to the bot, and the roster of who each unit's
-officer should be
+officer should be, and practice copies of plans
 
 Revision ID: 0014
 Revises: 0013
@@ -19,6 +19,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('people') as batch:
         batch.add_column(sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('plans') as batch:
+        batch.add_column(sa.Column('practice_of_id', sa.Integer(), nullable=True))
+        batch.create_foreign_key(op.f('fk_plans_practice_of_id_plans'), 'plans', ['practice_of_id'], ['id'],
+                                 ondelete='CASCADE')
     op.create_table(
         'roster_entries',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -41,5 +45,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_roster_entries_plan_id'), table_name='roster_entries')
     op.drop_table('roster_entries')
+    with op.batch_alter_table('plans') as batch:
+        batch.drop_constraint(op.f('fk_plans_practice_of_id_plans'), type_='foreignkey')
+        batch.drop_column('practice_of_id')
     with op.batch_alter_table('people') as batch:
         batch.drop_column('last_seen_at')
