@@ -15,7 +15,7 @@ from models.tables import Plan, Unit
 from models.text import fold
 
 # "/moi tất cả", "/moi all", "/moi tat ca cac don vi": every unit without an officer.
-_ALL = re.compile(r"^(?:tat ca|toan bo|het|all|every(?:one)?|ca)\b")
+_ALL = re.compile(r"^(?:tat ca|toan bo|all|every(?:one)?)\b")  # not a bare "ca": Cà Mau is a unit
 # More names than a chat answer should list when a typed unit matches several.
 _CANDIDATES = 5
 
