@@ -171,7 +171,8 @@ class Plan(Base):
     imported_at: Mapped[datetime]
     created_at: Mapped[datetime]
     # Issue 16: a practice copy (models/practice.py) names its live plan; the scheduler skips it.
-    practice_of_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    # No foreign key: adding one would make SQLite rebuild this table (see migration 0014).
+    practice_of_id: Mapped[int | None]
 
 
 class ScheduleRule(Base):

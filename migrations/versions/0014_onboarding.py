@@ -19,10 +19,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('people') as batch:
         batch.add_column(sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True))
+    # A plain column, no foreign key: adding one makes SQLite rebuild `plans`, and dropping the old
+    # table would cascade-delete every unit, indicator and figure of every plan.
     with op.batch_alter_table('plans') as batch:
         batch.add_column(sa.Column('practice_of_id', sa.Integer(), nullable=True))
-        batch.create_foreign_key(op.f('fk_plans_practice_of_id_plans'), 'plans', ['practice_of_id'], ['id'],
-                                 ondelete='CASCADE')
     op.create_table(
         'roster_entries',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -45,8 +45,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_roster_entries_plan_id'), table_name='roster_entries')
     op.drop_table('roster_entries')
-    with op.batch_alter_table('plans') as batch:
-        batch.drop_constraint(op.f('fk_plans_practice_of_id_plans'), type_='foreignkey')
-        batch.drop_column('practice_of_id')
-    with op.batch_alter_table('people') as batch:
-        batch.drop_column('last_seen_at')
+    for table, column in (('plans', 'practice_of_id'), ('people', 'last_seen_at')):
+        if op.get_bind().dialect.name == 'sqlite':
+            # SQLite's own DROP COLUMN (3.35+): a batch rebuild would drop the table, and its
+            # ON DELETE CASCADE children (every unit, figure, role) with it.
+            op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
+        else:
+            op.drop_column(table, column)
