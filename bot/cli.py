@@ -32,6 +32,7 @@ from bot.onboard_cli import (
     cmd_import_people,
     cmd_people,
     invite_all,
+    practice_plan,
 )
 from bot.review_cli import add_review_parsers
 from bot.seeds import seed_plans
@@ -347,6 +348,8 @@ async def cmd_invite(app: App, args: argparse.Namespace) -> int:
 
     t, role = app.t, RoleKind(args.role)
     check_invite_all(args, t)
+    if args.practice:
+        await practice_plan(app, args)
     if args.all:
         return await invite_all(app, args, await telegram_username(app))
     if role is not RoleKind.ADMIN and not args.plan:

@@ -32,6 +32,7 @@ def add_invite_all_arguments(invite: argparse.ArgumentParser, t: Translator) -> 
     invite.add_argument("--kind", metavar="K,...", help=t("cli-help-invite-kind"))
     invite.add_argument("--replace", action="store_true", help=t("cli-help-invite-replace"))
     invite.add_argument("--out", metavar="FILE", help=t("cli-help-invite-out"))
+    invite.add_argument("--practice", action="store_true", help=t("cli-help-invite-practice"))
 
 
 def add_people_parser(commands: Any, t: Translator) -> None:
@@ -49,7 +50,7 @@ def add_import_people_parser(commands: Any, t: Translator) -> None:
 def check_invite_all(args: argparse.Namespace, t: Translator) -> None:
     """The combinations `invite` refuses, before anything is opened. Sets the bulk options' defaults
     on a Namespace made without them (callers that build one by hand)."""
-    for name, default in (("all", False), ("kind", None), ("replace", False), ("out", None)):
+    for name, default in (("all", False), ("kind", None), ("replace", False), ("out", None), ("practice", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
     if not args.all:
@@ -93,15 +94,20 @@ async def invite_all(app: App, args: argparse.Namespace, username: str | None) -
         except onboarding.UnknownKind as exc:
             raise OnboardError(t("cli-invite-unknown-kind", kind=exc.args[0],
                                  known=", ".join(exc.args[1]) or "-")) from None
-        lines = await onboarding.issue_officer_invites(session, plan, units, now=app.now(), days=args.days)
+        lines = onboarding.new_lines(units, now=app.now(), days=args.days)
         names = await onboarding.roster_names(session, plan)
         cards = invite_files.cards_of(
             lines, link=(lambda code: invite_link(Channel.TELEGRAM, username, code, RoleKind.OFFICER)) if username
             else None, zalo=app.settings.zalo_bot_token is not None, timezone=app.settings.timezone,
             names=names)
+        # Drawn before anything is written: on SQLite a running bot's writes wait while this
+        # transaction holds the write lock, and a province's cards take seconds.
+        data = None
         if out is not None:
             data = await asyncio.to_thread(invite_files.file_bytes, out.suffix.lower(), cards, t, plan.title)
-            await asyncio.to_thread(_write, out, data)
+        await onboarding.store_invites(session, plan, lines, now=app.now())
+        if out is not None and data is not None:
+            await asyncio.to_thread(_write, out, data)  # a failure here rolls the invites back
     if args.json:
         json.dump(invite_files.json_rows(cards), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -167,3 +173,18 @@ def _problem(t: Translator, problem: tuple[int | None, str | None, str, dict[str
     where = t("roster-where", row=row, column=column) if row and column else \
         t("roster-where-row", row=row) if row else ""
     return f"• {where}{t(message, **params)}"
+
+
+async def practice_plan(app: App, args: argparse.Namespace) -> None:
+    """`invite --practice`: the invite is for the plan's practice copy, made first if needed (and
+    kept: what officers tried there stays)."""
+    from models.practice import practice_copy
+
+    if not args.plan:
+        raise OnboardError(app.t("cli-invite-needs-plan"))
+    async with app.unit_of_work() as session:
+        plan = await _plan(app, session, args.plan)
+        if plan.practice_of_id is None:
+            plan = await practice_copy(session, plan, app.now())
+        args.plan = plan.code
+    print(app.t("cli-invite-practice", plan=args.plan), file=sys.stderr)

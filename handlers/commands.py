@@ -79,6 +79,7 @@ class Route(StrEnum):
     REVIEW = "review"  # /duyet: the tracking office's review lists (handlers/review.py)
     CLOSE = "close"  # /khoaso: close the period (handlers/closing.py)
     REOPEN = "reopen"  # /mokhoa
+    PRACTICE = "practice"  # /thuchanh: a practice copy of the plan (handlers/practice.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("duyet", "review", Route.REVIEW, "menu-review", _for(_A.ADMIN), aliases=("pheduyet", "approve")),
     Command("khoaso", "close", Route.CLOSE, "menu-close", _for(_A.ADMIN), aliases=("khoa",)),
     Command("mokhoa", "reopen", Route.REOPEN, "menu-reopen", _for(_A.ADMIN)),
+    Command("thuchanh", "practice", Route.PRACTICE, "menu-practice", _for(_A.ADMIN), aliases=("luyentap",)),
     Command("kehoach", "plan", Route.PLAN, "menu-plan", _for(_A.PLANS)),
     Command("lienket", "link", Route.LINK, "menu-link", _for(_A.EVERYONE), aliases=("lienketkenh",)),
     Command("kenh", "channel", Route.CHANNEL, "menu-channel", _for(_A.EVERYONE), aliases=("kenhnhan",)),

@@ -21,6 +21,7 @@ from handlers import (
     official_report,
     paperwork,
     plan_choice,
+    practice,
     questions,
     report,
     review,
@@ -78,6 +79,7 @@ _ROUTES: dict[Route, Callable[[Ctx, str], Awaitable[None]]] = {
     Route.REVIEW: review.show_review,
     Route.CLOSE: closing.close_command,
     Route.REOPEN: closing.reopen_command,
+    Route.PRACTICE: practice.practice_command,
 }
 
 

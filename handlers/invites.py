@@ -15,7 +15,7 @@ from models.tables import Plan, Unit
 from models.text import fold
 
 # "/moi tất cả", "/moi all", "/moi tat ca cac don vi": every unit without an officer.
-_ALL = re.compile(r"^(?:tat ca|toan bo|het|all|every(?:one)?|ca)\b")
+_ALL = re.compile(r"^(?:tat ca|toan bo|all|every(?:one)?)\b")  # not a bare "ca": Cà Mau is a unit
 # More names than a chat answer should list when a typed unit matches several.
 _CANDIDATES = 5
 
@@ -98,14 +98,17 @@ async def _invite_all(ctx: Ctx, plan: Plan) -> None:
     if not units:
         ctx.say("invite-chat-all-none")
         return
-    lines = await onboarding.issue_officer_invites(ctx.session, plan, units, now=ctx.now,
-                                                   created_by=ctx.person.id if ctx.person else None)
+    lines = onboarding.new_lines(units, now=ctx.now)
     t = ctx.t
     cards = invite_files.cards_of(lines, link=ctx.deps.invite_links.get(Channel.TELEGRAM), zalo=_zalo(ctx),
                                   timezone=ctx.deps.timezone, names=await onboarding.roster_names(ctx.session, plan))
     # Drawn in a worker thread: a province's cards take seconds, and other chats go on meanwhile.
     sheet = await asyncio.to_thread(invite_files.to_xlsx, cards, t, plan.title)
     pdf = await asyncio.to_thread(invite_files.to_pdf, cards, t, plan.title)
+    # Stored once drawn: on SQLite the write lock is taken at the first write and held to the
+    # commit, and a province's cards take seconds to draw.
+    await onboarding.store_invites(ctx.session, plan, lines, now=ctx.now,
+                                   created_by=ctx.person.id if ctx.person else None)
     today = ctx.today
     documents = (
         Attachment("document", invite_files.file_name(plan.code, today, ".xlsx"), sheet,

@@ -29,6 +29,7 @@ class IssuedLine:
     code: str
     expires_at: datetime
     replacing: str | None = None  # the active officer the code hands the unit over from (--replace)
+    unit_id: int | None = None
 
 
 class UnknownKind(ValueError):
@@ -65,21 +66,10 @@ async def units_to_invite(session: AsyncSession, plan: Plan, *, kinds: Iterable[
     return rows if replace else [(unit, name) for unit, name in rows if name is None]
 
 
-async def issue_officer_invites(session: AsyncSession, plan: Plan, units: list[tuple[Unit, str | None]], *,
-                                now: datetime, days: int = people.INVITE_DAYS,
-                                created_by: int | None = None) -> list[IssuedLine]:
-    """One officer invite per unit, in the caller's transaction. A unit's earlier unused officer
-    invites end now: the sheet just printed is the one that counts, and a stray old card can no
-    longer take the unit over."""
-    if not units:
-        return []
-    key = await people.invite_key(session, now)
-    unit_ids = [unit.id for unit, _ in units]
-    for chunk in _chunks(unit_ids, 500):  # PostgreSQL and SQLite both take 500 parameters easily
-        await session.execute(
-            update(Invite).where(Invite.unit_id.in_(chunk), Invite.role == RoleKind.OFFICER,
-                                 Invite.used_at.is_(None), Invite.expires_at > now)
-            .values(expires_at=now).execution_options(synchronize_session=False))
+def new_lines(units: list[tuple[Unit, str | None]], *, now: datetime,
+              days: int = people.INVITE_DAYS) -> list[IssuedLine]:
+    """A fresh code for each unit, not stored yet (store_invites): a caller drawing a province's
+    cards draws them before it writes, so the database's write lock is not held meanwhile."""
     expires = now + timedelta(days=days)
     lines, seen = [], set()
     for unit, officer in units:
@@ -87,10 +77,36 @@ async def issue_officer_invites(session: AsyncSession, plan: Plan, units: list[t
         while code in seen:  # 31^8 codes: a repeat within one sheet is all but impossible, still checked
             code = people.new_invite_code()
         seen.add(code)
-        session.add(Invite(code_hash=people.hash_code(key, code), keyed=True, plan_id=plan.id, role=RoleKind.OFFICER,
-                           unit_id=unit.id, created_by=created_by, created_at=now, expires_at=expires))
-        lines.append(IssuedLine(unit.code, unit.name, unit.kind, code, expires, officer))
+        lines.append(IssuedLine(unit.code, unit.name, unit.kind, code, expires, officer, unit.id))
+    return lines
+
+
+async def store_invites(session: AsyncSession, plan: Plan, lines: list[IssuedLine], *, now: datetime,
+                        created_by: int | None = None) -> None:
+    """The lines' invites stored, in the caller's transaction. A unit's earlier unused officer
+    invites end now: the sheet just printed is the one that counts, and a stray old card can no
+    longer take the unit over."""
+    if not lines:
+        return
+    key = await people.invite_key(session, now)
+    unit_ids = [line.unit_id for line in lines if line.unit_id is not None]
+    for chunk in _chunks(unit_ids, 500):  # PostgreSQL and SQLite both take 500 parameters easily
+        await session.execute(
+            update(Invite).where(Invite.unit_id.in_(chunk), Invite.role == RoleKind.OFFICER,
+                                 Invite.used_at.is_(None), Invite.expires_at > now)
+            .values(expires_at=now).execution_options(synchronize_session=False))
+    session.add_all(Invite(code_hash=people.hash_code(key, line.code), keyed=True, plan_id=plan.id,
+                           role=RoleKind.OFFICER, unit_id=line.unit_id, created_by=created_by, created_at=now,
+                           expires_at=line.expires_at) for line in lines)
     await session.flush()
+
+
+async def issue_officer_invites(session: AsyncSession, plan: Plan, units: list[tuple[Unit, str | None]], *,
+                                now: datetime, days: int = people.INVITE_DAYS,
+                                created_by: int | None = None) -> list[IssuedLine]:
+    """One officer invite per unit, stored in the caller's transaction (new_lines, store_invites)."""
+    lines = new_lines(units, now=now, days=days)
+    await store_invites(session, plan, lines, now=now, created_by=created_by)
     return lines
 
 

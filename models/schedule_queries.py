@@ -57,8 +57,10 @@ class Recipient:
 
 
 async def plans_by_code(session: AsyncSession) -> list[tuple[int, str, int]]:
-    """Every plan as (id, code, year), by code."""
-    rows = await session.execute(select(Plan.id, Plan.code, Plan.year).order_by(Plan.code))
+    """Every live plan as (id, code, year), by code: practice copies (issue 16) get no scheduled
+    messages."""
+    rows = await session.execute(select(Plan.id, Plan.code, Plan.year).where(Plan.practice_of_id.is_(None))
+                                 .order_by(Plan.code))
     return [(plan_id, code, year) for plan_id, code, year in rows]
 
 

@@ -170,6 +170,9 @@ class Plan(Base):
     file_digest: Mapped[str | None] = mapped_column(String(64))  # of the last imported file
     imported_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # Issue 16: a practice copy (models/practice.py) names its live plan; the scheduler skips it.
+    # No foreign key: adding one would make SQLite rebuild this table (see migration 0014).
+    practice_of_id: Mapped[int | None]
 
 
 class ScheduleRule(Base):

@@ -404,3 +404,24 @@ def test_the_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
     board = json.loads(run("people", "--plan", "T2025", "--json", cwd=tmp_path).stdout)
     assert sorted(i["unit"] for i in board["pending_invites"]) == ["an-sinh", "mao-khe"]
     assert board["units"][3]["expected"]["name"] == "Nguyễn Thị Lan"
+
+
+@pytest.mark.parametrize(("text", "part"), [
+    ("ai chưa đăng ký?", "without"), ("ai chua dang ky", "without"),
+    ("Đơn vị nào chưa có cán bộ đầu mối?", "without"), ("which units have no officer?", "without"),
+    ("who has not registered yet", "without"), ("mã mời nào chưa dùng?", "pending"),
+    ("unused invites", "pending"), ("danh sách cán bộ đầu mối", "all"),
+    ("đơn vị nào chưa báo cáo?", None), ("6: 72,5%", None), ("chỉ tiêu 6 còn thiếu bao nhiêu?", None),
+])
+def test_the_board_questions_in_words(text: str, part: str | None) -> None:
+    from handlers.invites import onboarding_question
+
+    assert onboarding_question(text) == part
+
+
+def test_inviting_every_unit_is_not_read_into_a_unit_named_ca() -> None:
+    from handlers.invites import _ALL
+    from models.text import fold
+
+    assert [bool(_ALL.match(fold(typed))) for typed in ("tất cả", "Tat ca", "all", "Cà Mau", "Hết")] == \
+        [True, True, True, False, False]

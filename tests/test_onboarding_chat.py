@@ -136,3 +136,46 @@ async def test_the_welcome_greets_the_person_the_roster_names(tg: Harness, tmp_p
     assert "Nguyễn Thị Lan" in welcome
     [board] = await tg.say(LAN, "/tinhhinh")
     assert board  # an ordinary exchange afterwards
+
+
+async def test_practice_stays_out_of_the_live_plan_and_leaving_is_one_command(
+        tg: Harness, capsys) -> None:  # noqa: F811
+    import json
+    from argparse import Namespace
+
+    from sqlalchemy import func, select
+
+    from bot import cli
+    from models import store
+    from models.tables import Submission
+    from scheduler.tick import tick
+
+    await registered(tg, BOSS, "admin")
+    [ready] = await tg.say(BOSS, "/thuchanh")
+    assert "T2025-TH" in ready and "không bao giờ vào tổng hợp" in ready
+    await registered(tg, LAN, "officer", "an-sinh")  # the live officer of An Sinh
+    capsys.readouterr()
+    await cli.cmd_invite(tg.app, Namespace(role="officer", plan="T2025", unit=None, days=14, json=True, all=True,
+                                           kind=None, replace=False, out=None, practice=True))
+    made = {row["unit"]: row["code"] for row in json.loads(capsys.readouterr().out)}
+    assert len(made) == 6  # every unit of the copy: nobody practises there yet
+    [welcome] = await tg.say(MINH, f"/start {made['an-sinh']}")
+    assert "[Thực hành]" in welcome
+    [stored] = await tg.say(MINH, "6: 120/150")
+    assert "Đã ghi chỉ tiêu 6" in stored
+    async with tg.app.unit_of_work() as session:
+        live = await store.get_plan(session, "T2025")
+        copy = await store.get_plan(session, "T2025-TH")
+        in_live = await session.scalar(select(func.count()).select_from(Submission)
+                                       .where(Submission.plan_id == live.id))
+        in_copy = await session.scalar(select(func.count()).select_from(Submission)
+                                       .where(Submission.plan_id == copy.id))
+    assert (in_live, in_copy) == (0, 1)
+    [summary, *_] = await tg.say(BOSS, "/tonghop")  # the admin's plan is the live one
+    assert "T2025-TH" not in summary and "Thực hành" not in summary
+    report = await tick(tg.app.deps, tg.app.now())
+    assert not [m for m in report.queued if m.chat_id == str(MINH)]  # no reminders from a copy
+    [left] = await tg.say(MINH, "/thuchanh xong")
+    assert "Đã rời bản thực hành" in left
+    [after] = await tg.say(MINH, "6: 130/150")
+    assert "Đã ghi" not in after

@@ -1,5 +1,5 @@
 """Onboarding (issue 16): when each person last wrote to the bot, and the roster of who each unit's
-officer should be
+officer should be, and practice copies of plans
 
 Revision ID: 0014
 Revises: 0013
@@ -19,6 +19,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('people') as batch:
         batch.add_column(sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True))
+    # A plain column, no foreign key: adding one makes SQLite rebuild `plans`, and dropping the old
+    # table would cascade-delete every unit, indicator and figure of every plan.
+    with op.batch_alter_table('plans') as batch:
+        batch.add_column(sa.Column('practice_of_id', sa.Integer(), nullable=True))
     op.create_table(
         'roster_entries',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -41,5 +45,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_roster_entries_plan_id'), table_name='roster_entries')
     op.drop_table('roster_entries')
-    with op.batch_alter_table('people') as batch:
-        batch.drop_column('last_seen_at')
+    for table, column in (('plans', 'practice_of_id'), ('people', 'last_seen_at')):
+        if op.get_bind().dialect.name == 'sqlite':
+            # SQLite's own DROP COLUMN (3.35+): a batch rebuild would drop the table, and its
+            # ON DELETE CASCADE children (every unit, figure, role) with it.
+            op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
+        else:
+            op.drop_column(table, column)
