@@ -1,6 +1,6 @@
 """The web desk (issue 23): sign-in links, browser sessions and API keys
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-03 13:20:00
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0017'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
