@@ -542,3 +542,19 @@ async def spreadsheet(
     summary = await build_summary(session, view, period, today, zone, details=summary_details(view))
     await session.rollback()  # the connection goes back while the workbook is written
     return export_filename(summary), await asyncio.to_thread(export_workbook, view, summary, t)
+
+
+async def official_report(
+    session: Session, person: Person, plan_code: str, asked_period: str | None, *, cache: ViewCache,
+    summaries: Summaries, today: date, zone: ZoneInfo,
+) -> tuple[str, bytes]:
+    """The period's official report as /baocaovanban writes it (issue 18, Word): (file name,
+    content), from the summary the plan page shows, rendered in a worker thread. Leaders and
+    admins."""
+    from handlers.official_report import render_report, report_filename
+
+    view, found = await _plan_and_access(session, person, plan_code, cache)
+    if not found.whole_plan:
+        raise DeskError("web-error-leaders-only", 403)
+    summary = await summaries.get(session, view, _period(view, asked_period, today), today, zone)
+    return report_filename(summary), await asyncio.to_thread(render_report, view, summary)

@@ -238,3 +238,24 @@ async def test_leaders_download_the_periods_spreadsheet_and_officers_do_not(tg: 
     async with await signed_in(tg, LAN) as session, \
             session.get(f"{desk.base}/plans/T2025/export.xlsx?period=2025-03") as response:
         assert response.status == 403
+
+
+async def test_leaders_download_the_periods_official_report(tg: Harness, desk: Site) -> None:  # noqa: F811
+    import io
+
+    import docx
+
+    await register(tg, LAN, "officer", "an-sinh")
+    await register(tg, BOSS_ID, "leader")
+    await tg.say(LAN, "6: 72,5%")
+    async with await signed_in(tg, BOSS_ID) as session:
+        async with session.get(f"{desk.base}/plans/T2025?period=2025-03") as response:
+            assert "/plans/T2025/report.docx?period=2025-03" in await response.text()
+        async with session.get(f"{desk.base}/plans/T2025/report.docx?period=2025-03") as response:
+            assert response.status == 200
+            assert "attachment" in response.headers["Content-Disposition"]
+            lines = [p.text for p in docx.Document(io.BytesIO(await response.read())).paragraphs]
+    assert "BÁO CÁO" in lines and any(line.endswith("tháng 3/2025") for line in lines)
+    async with await signed_in(tg, LAN) as session, \
+            session.get(f"{desk.base}/plans/T2025/report.docx?period=2025-03") as response:
+        assert response.status == 403

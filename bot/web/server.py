@@ -69,6 +69,7 @@ class Desk:
             web.get("/plans/{plan}", self.plan),
             web.get("/plans/{plan}/units/{unit}", self.unit),
             web.get("/plans/{plan}/export.xlsx", self.export),
+            web.get("/plans/{plan}/report.docx", self.report),
             web.get("/api/v1/openapi.json", self.openapi),
             web.get("/api/v1/plans/{plan}/results", self.api_results),
             web.get("/api/v1/plans/{plan}/figures", self.api_figures),
@@ -263,6 +264,15 @@ class Desk:
                                                    today=context["today"], zone=context["zone"], t=self._t(request))
         return web.Response(body=content, headers={
             "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="{name}"'})
+
+    async def report(self, request: web.Request) -> web.StreamResponse:
+        signed = self._need_person(request)
+        async with self.exports, self.app.sessions() as session:
+            name, content = await desk.official_report(session, signed.person, request.match_info["plan"],
+                                                       request.query.get("period"), **self._context(request))
+        return web.Response(body=content, headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             "Content-Disposition": f'attachment; filename="{name}"'})
 
     # --- the API -------------------------------------------------------------------------------
