@@ -137,7 +137,7 @@ class ExportError(Exception):
     """An export that cannot be made; str() is a localized explanation for the person asking."""
 
 
-class _App(Protocol):  # bot.app.App, without importing the edge into handlers
+class AppLike(Protocol):  # bot.app.App, without importing the edge into handlers
     settings: Any
     t: Translator
 
@@ -850,7 +850,7 @@ def export_workbook(view: PlanView, summary: Summary, t: Translator,
     return buffer.getvalue()
 
 
-async def export_command(app: _App, plan_code: str, period_text: str, out_path: str | Path) -> str:
+async def export_command(app: AppLike, plan_code: str, period_text: str, out_path: str | Path) -> str:
     """`python -m bot export --plan CODE --period PERIOD --out FILE.xlsx`: writes the file and
     returns the line to print, in BOT_LOCALE. Raises ExportError with a localized explanation for
     an unknown plan, a period that is not one or lies outside the plan's year, or a file that

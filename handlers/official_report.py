@@ -24,15 +24,15 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from docxtpl import DocxTemplate
 
 from handlers import rights, summary as summary_module
 from handlers.context import Ctx
 from handlers.events import Attachment, Reply
+from handlers.export import AppLike
 from handlers.formatting import describe_amount, describe_target, period_label, points
 from handlers.intents import PeriodHint
 from handlers.summary_text import coverage_text, verdict_note
@@ -70,15 +70,6 @@ _PLACE = re.compile(r"(?:thị xã|thành phố|huyện|tỉnh|phường|xã|th�
 
 class ReportError(Exception):
     """A report that cannot be made; str() is a localized explanation for the person asking."""
-
-
-class _App(Protocol):  # bot.app.App, without importing the edge into handlers
-    settings: Any
-    t: Translator
-
-    def now(self) -> datetime: ...
-
-    def unit_of_work(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -320,7 +311,7 @@ def _write(path: Path, content: bytes, t: Translator) -> None:
         raise ReportError(t("export-error-write", path=str(path), problem=exc.strerror or str(exc))) from None
 
 
-async def report_command(app: _App, plan_code: str, period_text: str, out_path: str | Path) -> list[str]:
+async def report_command(app: AppLike, plan_code: str, period_text: str, out_path: str | Path) -> list[str]:
     """`python -m bot report --plan CODE --period P --out FILE.docx|.pdf`: writes the DOCX and,
     where LibreOffice is installed, the PDF beside it (FILE.pdf asks for both too); returns the
     lines to print. Raises ReportError for an unknown plan or period, or a file not written."""
