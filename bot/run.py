@@ -319,7 +319,8 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
         if settings.web_listen:
             from bot.web.server import serve_desk  # Jinja2 and the templates only when the desk is on
 
-            tasks.append(asyncio.create_task(serve_desk(app, *split_listen(settings.web_listen), stop)))
+            tasks.append(asyncio.create_task(serve_desk(app, *split_listen(settings.web_listen), stop,
+                                                                 senders=senders)))
         # The scheduler keeps the dict itself, so it wakes each channel's sender after a tick.
         scheduler = start_scheduler(app.deps, senders, on_report=health.ticked if health else None)
         try:

@@ -17,25 +17,29 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers import review as review_chat
 from handlers.formatting import describe_figure, describe_target, period_label
+from handlers.rights import Action, allowed
 from handlers.summary import amount_text, signed_points
 from handlers.summary_text import coverage_text
 from locales import Translator
-from models import people
+from models import evidence, outbox, people, review
 from models.figures_export import figure_rows
-from models.kinds import RoleKind
+from models.kinds import RoleKind, Urgency
 from models.periods import Period, PeriodError
-from models.plan_view import PlanView
+from models.plan_view import PartView, PlanView
 from models.session import Session
 from models.standing import choose_period
 from models.store import ViewCache, get_plan, load_plan_view
-from models.submissions import figures_stamp
+from models.submissions import figure_of, figures_stamp
 from models.summary_data import IndicatorRow, Summary
 from models.summary_queries import build_summary
 from models.tables import Person
+from models.text import fold
 
-__all__ = ["Access", "CellState", "DeskError", "PlanPage", "Summaries", "UnitPage", "access_to", "figures_document",
-           "plan_page", "plans_of", "results_document", "unit_page"]
+__all__ = ["Access", "CellState", "DeskError", "PlanPage", "ReviewAction", "ReviewPage", "Summaries", "UnitPage",
+           "access_to", "evidence_file", "figures_document", "plan_page", "plans_of", "results_document",
+           "review_act", "review_notes", "review_page", "reviews_plan", "unit_page"]
 
 PAGE_UNITS = 100  # units per page of the grid: 3,000 units stay a quick page
 
@@ -166,6 +170,7 @@ class PlanLink:
     year: int
     whole_plan: bool
     units: tuple[tuple[str, str], ...]  # (unit code, name) an officer reports for
+    reviews: bool = False  # reviews some of the plan's indicators (its tracking office, admins)
 
 
 async def plans_of(session: Session, person: Person, cache: ViewCache) -> list[PlanLink]:
@@ -180,7 +185,7 @@ async def plans_of(session: Session, person: Person, cache: ViewCache) -> list[P
             continue
         view = await load_plan_view(session, plan.id, cache)
         units = tuple((view.units[u].code, view.units[u].name) for u in sorted(found.units) if u in view.units)
-        links.append(PlanLink(plan.code, plan.title, plan.year, found.whole_plan, units))
+        links.append(PlanLink(plan.code, plan.title, plan.year, found.whole_plan, units, _reviews_any(view, found)))
     return sorted(links, key=lambda link: (-link.year, link.code))
 
 
@@ -558,3 +563,256 @@ async def official_report(
         raise DeskError("web-error-leaders-only", 403)
     summary = await summaries.get(session, view, _period(view, asked_period, today), today, zone)
     return report_filename(summary), await asyncio.to_thread(render_report, view, summary)
+
+
+# --- the tracking office's review table ---------------------------------------------------------
+
+REVIEW_PAGE_UNITS = 200  # rows of one indicator's review table per page
+WEB_CHANNEL = "web"  # how the audit trail names the desk (history: who, when, through which channel)
+
+
+class ReviewAction(StrEnum):
+    APPROVE = "approve"  # the units ticked
+    APPROVE_ALL = "approve-all"  # every figure of the indicator awaiting or returned
+    RETURN = "return"  # the units ticked, with the reason given
+
+
+class ReviewNote(StrEnum):
+    """What the review page says after an action (carried in the address: the page after a form is
+    a plain GET, so reloading it never approves twice)."""
+
+    APPROVED = "approved"
+    RETURNED = "returned"
+    NONE_CHOSEN = "none-chosen"
+    REASON_NEEDED = "reason-needed"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    unit_code: str
+    unit_name: str
+    figure: str
+    previous: str  # the previous period's figure, "—" without
+    state: review.ReviewState
+    reason: str | None  # why it was returned
+    evidence: tuple[tuple[int, str], ...]  # (evidence id, file name)
+    may_approve: bool
+    may_return: bool
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    plan_code: str
+    plan_title: str
+    whole_plan: bool
+    period: str
+    period_label: str
+    periods: list[tuple[str, str]]
+    indicators: list[tuple[str, str]]  # (code, title) the reader reviews
+    code: str  # the indicator shown
+    title: str
+    part_period: str  # the indicator's own period ("Tháng 3/2026" under "Quý 1/2026")
+    expected: int
+    evidence_required: bool
+    counts: dict[review.ReviewState, int]
+    rows: list[ReviewRow]
+    state_filter: str
+    page: int
+    pages: int
+    notes: list[str]  # what the last action did, in the reader's words
+
+
+def _reviews(view: PlanView, found: Access, pv: PartView) -> bool:
+    """The role matrix's "review" cell (handlers/rights.py) for the web's reader."""
+    if found.admin and allowed(RoleKind.ADMIN, False, Action.REVIEW):
+        return True
+    return any(allowed(RoleKind.OFFICER, review.tracks(view, unit_id, pv.indicator), Action.REVIEW)
+               for unit_id in found.units)
+
+
+def _reviews_any(view: PlanView, found: Access) -> bool:
+    return any(view.reporters.get(pv.part.id) and _reviews(view, found, pv) for pv in view.parts.values())
+
+
+async def reviews_plan(session: Session, person: Person, plan_code: str, cache: ViewCache) -> bool:
+    """Whether the reader reviews some of the plan's indicators (the plan page links the review
+    table then)."""
+    plan = await get_plan(session, plan_code)
+    found = await access_to(session, person, plan.id) if plan is not None else None
+    return found is not None and _reviews_any(await load_plan_view(session, plan.id, cache), found)
+
+
+async def _reviewed(session: Session, view: PlanView, found: Access, period: Period, summaries: Summaries,
+                    today: date, zone: ZoneInfo) -> list[tuple[PartView, Period]]:
+    """The parts the reader reviews, each with its own period within `period` (as the plan page
+    shows them: a monthly indicator's month in a quarter)."""
+    mine = [pv for pv in view.parts.values() if view.reporters.get(pv.part.id) and _reviews(view, found, pv)]
+    if not mine:
+        return []
+    summary = await summaries.get(session, view, period, today, zone)
+    periods = {row.part_id: row.period for row in summary.rows}
+    return [(pv, periods[pv.part.id]) for pv in mine if pv.part.id in periods]
+
+
+async def _review_target(session: Session, person: Person | None, plan_code: str, asked_period: str | None,
+                         indicator: str | None, *, cache: ViewCache, summaries: Summaries, today: date,
+                         zone: ZoneInfo) -> tuple[PlanView, Access, Period, list[tuple[PartView, Period]],
+                                                  tuple[PartView, Period]]:
+    view, found = await _plan_and_access(session, person, plan_code, cache)
+    period = _period(view, asked_period, today)
+    mine = await _reviewed(session, view, found, period, summaries, today, zone)
+    if not mine:
+        raise DeskError("web-error-not-reviewer", 403)
+    chosen = next((item for item in mine if item[0].code == indicator), None) if indicator else mine[0]
+    if chosen is None:
+        raise DeskError("web-error-not-reviewer-of", 403, code=indicator)
+    return view, found, period, mine, chosen
+
+
+async def review_page(
+    session: Session, person: Person, plan_code: str, asked_period: str | None, indicator: str | None, *,
+    cache: ViewCache, summaries: Summaries, today: date, zone: ZoneInfo, t: Translator,
+    state_filter: str = "", page: int = 1, notes: Sequence[str] = (),
+) -> ReviewPage:
+    """One indicator's review table for a period: each unit's figure, the previous period's,
+    evidence and state, for the indicator's tracking office and admins."""
+    view, found, period, mine, (pv, part_period) = await _review_target(
+        session, person, plan_code, asked_period, indicator, cache=cache, summaries=summaries, today=today,
+        zone=zone)
+    part_id = pv.part.id
+    figures = await review.figures(session, [part_id], part_period.id)
+    previous: dict[int, Any] = {}
+    if (before := part_period.previous()).year == part_period.year:
+        previous = {f.submission.unit_id: f.submission for f in await review.figures(session, [part_id], before.id)}
+    files: dict[int, list[tuple[int, str]]] = {}
+    for row in await evidence.of_parts(session, [part_id], part_period.id):
+        files.setdefault(row.unit_id, []).append((row.id, row.name))
+    counts = dict.fromkeys(review.ReviewState, 0)
+    for figure in figures:
+        counts[figure.state] += 1
+    if state_filter in {state.value for state in review.ReviewState}:
+        figures = [f for f in figures if f.state.value == state_filter]
+    else:
+        state_filter = ""
+
+    def name_of(unit_id: int) -> str:
+        unit = view.units.get(unit_id)
+        return unit.name if unit is not None else "?"
+
+    figures.sort(key=lambda f: (fold(name_of(f.submission.unit_id)), f.submission.unit_id))
+    pages = max(1, -(-len(figures) // REVIEW_PAGE_UNITS))
+    page = min(max(1, page), pages)
+    rows = []
+    for figure in figures[(page - 1) * REVIEW_PAGE_UNITS: page * REVIEW_PAGE_UNITS]:
+        row = figure.submission
+        unit = view.units.get(row.unit_id)
+        was = previous.get(row.unit_id)
+        rows.append(ReviewRow(
+            unit_code=unit.code if unit is not None else "", unit_name=name_of(row.unit_id),
+            figure=describe_figure(figure_of(row), pv.target, t),
+            previous=describe_figure(figure_of(was), pv.target, t) if was is not None else "—",
+            state=figure.state, reason=figure.reason, evidence=tuple(files.get(row.unit_id, ())),
+            may_approve=figure.state is not review.ReviewState.APPROVED,
+            may_return=figure.state is not review.ReviewState.RETURNED))
+    return ReviewPage(
+        plan_code=view.plan.code, plan_title=view.plan.title, whole_plan=found.whole_plan, period=period.id,
+        period_label=period_label(period, t), periods=_periods(view, t),
+        indicators=[(item.code, _part_title(item)) for item, _ in mine], code=pv.code, title=_part_title(pv),
+        part_period=period_label(part_period, t), expected=len(view.reporters.get(part_id, [])),
+        evidence_required=bool(getattr(pv.indicator, "evidence_required", False)), counts=counts, rows=rows,
+        state_filter=state_filter, page=page, pages=pages, notes=list(notes))
+
+
+def _part_title(pv: PartView) -> str:
+    return f"{pv.indicator.title} — {pv.part.label}" if pv.part.label else pv.indicator.title
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What one action did, for the page's note (ReviewNote and its counts)."""
+
+    note: ReviewNote
+    count: int = 0
+    without_evidence: int = 0  # left awaiting: the plan wants a file first
+    untold: int = 0  # returned where the unit has no officer to tell
+
+
+async def review_act(
+    session: Session, person: Person, plan_code: str, asked_period: str | None, indicator: str,
+    action: ReviewAction, unit_codes: Sequence[str], reason: str, *, cache: ViewCache, summaries: Summaries,
+    today: date, zone: ZoneInfo, now: datetime, default_locale: str,
+) -> ReviewOutcome:
+    """Approve or return figures from the review page: the same decisions (models/review.py) and
+    the same message to the officer (handlers/review.return_notice) as in chat, recorded as made
+    through the web. The caller commits."""
+    view, _, _, _, (pv, part_period) = await _review_target(
+        session, person, plan_code, asked_period, indicator, cache=cache, summaries=summaries, today=today,
+        zone=zone)
+    part_id = pv.part.id
+    by_code = {unit.code: unit.id for unit in view.units.values()}
+    unit_ids = list(dict.fromkeys(by_code[code] for code in unit_codes if code in by_code))
+    if action is ReviewAction.APPROVE_ALL:
+        done = await review.approve(session, view, [part_id], part_period.id, unit_id=None, person_id=person.id,
+                                    channel=WEB_CHANNEL, now=now)
+        return ReviewOutcome(ReviewNote.APPROVED, len(done.approved), len(done.no_evidence))
+    if not unit_ids:
+        return ReviewOutcome(ReviewNote.NONE_CHOSEN)
+    if action is ReviewAction.APPROVE:
+        approved = without = 0
+        for unit_id in unit_ids:
+            done = await review.approve(session, view, [part_id], part_period.id, unit_id=unit_id,
+                                        person_id=person.id, channel=WEB_CHANNEL, now=now)
+            approved, without = approved + len(done.approved), without + len(done.no_evidence)
+        return ReviewOutcome(ReviewNote.APPROVED, approved, without)
+    reason = " ".join(reason.split())[:500]
+    if not reason:
+        return ReviewOutcome(ReviewNote.REASON_NEEDED)
+    returned = untold = 0
+    for figure in await review.figures(session, [part_id], part_period.id):
+        if figure.submission.unit_id not in unit_ids or figure.state is review.ReviewState.RETURNED:
+            continue
+        decision = await review.decide(session, figure.submission, review.ReviewState.RETURNED, reason=reason,
+                                       person_id=person.id, channel=WEB_CHANNEL, now=now)
+        returned += 1
+        notice = await review_chat.return_notice(session, default_locale, pv, part_period,
+                                                 figure.submission.unit_id, reason)
+        if notice is None or notice.to is None:
+            untold += 1
+            continue
+        await outbox.enqueue(session, key=f"web-return:{decision.id}", channel=notice.to[0], chat_id=notice.to[1],
+                             payload=notice.to_payload(), now=now, unique=True, priority=Urgency.ROUTINE)
+    return ReviewOutcome(ReviewNote.RETURNED, returned, untold=untold)
+
+
+def review_notes(outcome: ReviewOutcome, t: Translator) -> list[str]:
+    """The page's note after an action, in the reader's words."""
+    match outcome.note:
+        case ReviewNote.APPROVED:
+            notes = [t("web-review-approved", count=outcome.count)]
+            if outcome.without_evidence:
+                notes.append(t("web-review-no-evidence", count=outcome.without_evidence))
+            return notes
+        case ReviewNote.RETURNED:
+            notes = [t("web-review-returned", count=outcome.count)]
+            if outcome.untold:
+                notes.append(t("web-review-untold", count=outcome.untold))
+            return notes
+        case ReviewNote.NONE_CHOSEN:
+            return [t("web-review-none-chosen")]
+        case _:
+            return [t("web-review-reason-needed")]
+
+
+async def evidence_file(session: Session, person: Person, plan_code: str, evidence_id: int, *,
+                        cache: ViewCache) -> tuple[str, str, str]:
+    """(name, content type, SHA-256) of an evidence file the reader may open: their own unit's,
+    or one of the indicators they review, or any in a plan they lead."""
+    view, found = await _plan_and_access(session, person, plan_code, cache)
+    row = await evidence.by_id(session, evidence_id)
+    pv = view.parts.get(row.part_id) if row is not None and row.plan_id == view.plan.id else None
+    if row is None or pv is None or not (found.may_see_unit(row.unit_id) or _reviews(view, found, pv)):
+        raise DeskError("web-error-no-file", 404)
+    kept = await evidence.file(session, row.file_id)
+    if kept is None:
+        raise DeskError("web-error-no-file", 404)
+    return row.name, kept.content_type, kept.sha256

@@ -18,7 +18,7 @@ from typing import Any
 
 from handlers import buttons, closing, state
 from handlers.context import Ctx
-from handlers.events import Choice
+from handlers.events import Choice, Reply
 from handlers.formatting import describe_figure, period_label
 from handlers.refs import resolve
 from handlers.report import example_line
@@ -31,7 +31,8 @@ from models.plan_view import PartView, PlanView
 from models.submissions import figure_of
 from models.text import fold
 
-__all__ = ["approve", "before_intent", "history_line", "may_review", "return_figure", "show", "show_review"]
+__all__ = ["approve", "before_intent", "history_line", "may_review", "return_figure", "return_notice", "show",
+           "show_review"]
 
 REASON_STATE = "return_reason"
 _HISTORY = re.compile(r"^(?:lich su|history(?: of)?)\s+(?:(?:chi tieu|ct|indicator)\s*)?([0-9a-z.]+)\s*(.*)$")
@@ -191,28 +192,39 @@ async def _returned(ctx: Ctx, data: dict[str, Any], reason: str) -> None:
     reason = reason[:500]
     await review.decide(ctx.session, figure.submission, review.ReviewState.RETURNED, reason=reason,
                         person_id=ctx.person.id if ctx.person else None, channel=ctx.event.channel, now=ctx.now)
-    told = await _tell_officer(ctx, view, pv, period, unit_id, reason)
+    told = await _tell_officer(ctx, pv, period, unit_id, reason)
     head = ctx.t("review-returned" if told else "review-returned-untold", unit=view.units[unit_id].name,
                  code=pv.code, reason=reason)
     await show(ctx, part_id, period, head=head)
 
 
-async def _tell_officer(ctx: Ctx, view: PlanView, pv: PartView, period: Period, unit_id: int, reason: str) -> bool:
-    """The unit's officer hears the reason and how to correct, where they last wrote from."""
-    role = await people.active_officer(ctx.session, unit_id)
+async def _tell_officer(ctx: Ctx, pv: PartView, period: Period, unit_id: int, reason: str) -> bool:
+    notice = await return_notice(ctx.session, ctx.deps.default_locale, pv, period, unit_id, reason)
+    if notice is None:
+        return False
+    assert notice.to is not None
+    ctx.tell(notice.to, notice.text, notice.locale)
+    return True
+
+
+async def return_notice(session: Any, default_locale: str, pv: PartView, period: Period, unit_id: int,
+                        reason: str) -> Reply | None:
+    """What the unit's officer hears of a return: the reason and how to correct, in their language,
+    to where they last wrote from. None when the unit has no officer to tell. The chat's return and
+    the web desk's (handlers/desk.py) send this one message."""
+    role = await people.active_officer(session, unit_id)
     if role is None:
-        return False
-    person = await people.person_by_id(ctx.session, role.person_id)
-    identities = [i for i in await people.identities_of(ctx.session, role.person_id) if i.chat_id]
+        return None
+    person = await people.person_by_id(session, role.person_id)
+    identities = [i for i in await people.identities_of(session, role.person_id) if i.chat_id]
     if person is None or not identities:
-        return False
+        return None
     preferred = person.prompt_channel or person.last_channel
     identity = next((i for i in identities if i.channel == preferred), identities[0])
-    t = translator(person.locale or ctx.deps.default_locale)  # the officer's own language
-    ctx.tell((identity.channel, identity.chat_id or ""), t("review-returned-to-officer", code=pv.code,
-                                                           title=pv.indicator.title, period=period_label(period, t),
-                                                           reason=reason, example=example_line(pv)), t.locale)
-    return True
+    t = translator(person.locale or default_locale)  # the officer's own language
+    text = t("review-returned-to-officer", code=pv.code, title=pv.indicator.title, period=period_label(period, t),
+             reason=reason, example=example_line(pv))
+    return Reply(text, to=(identity.channel, identity.chat_id or ""), locale=t.locale)
 
 
 async def show_history(ctx: Ctx, ref: str, unit_words: str) -> None:

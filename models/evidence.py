@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Evidence, EvidenceFile, Submission
 
-__all__ = ["attach", "counts", "file", "keep_file", "of_figure", "recent_figures"]
+__all__ = ["attach", "by_id", "counts", "file", "keep_file", "of_figure", "of_parts", "recent_figures"]
 
 
 async def keep_file(session: AsyncSession, *, digest: str, size: int, content_type: str,
@@ -60,6 +60,16 @@ async def attach(session: AsyncSession, *, kept: EvidenceFile, plan_id: int, uni
 async def of_figure(session: AsyncSession, unit_id: int, part_id: int, period: str) -> list[Evidence]:
     return list(await session.scalars(select(Evidence).where(
         Evidence.unit_id == unit_id, Evidence.part_id == part_id, Evidence.period == period).order_by(Evidence.id)))
+
+
+async def of_parts(session: AsyncSession, part_ids: Iterable[int], period: str) -> list[Evidence]:
+    """Every file proving a figure of these parts in one period, oldest first."""
+    return list(await session.scalars(select(Evidence).where(
+        Evidence.part_id.in_(list(part_ids)), Evidence.period == period).order_by(Evidence.id)))
+
+
+async def by_id(session: AsyncSession, evidence_id: int) -> Evidence | None:
+    return await session.get(Evidence, evidence_id)
 
 
 async def counts(session: AsyncSession, part_ids: Iterable[int], period: str) -> dict[tuple[int, int], int]:

@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.test_review import MINH, Desk
 from tests.test_telegram import LAN, Harness, tg  # noqa: F401  (the fixture)
-from tests.test_web import BOSS_ID, Site, desk, register, web_link  # noqa: F401  (the fixture)
+from tests.test_web import BOSS_ID, LINK, Site, desk, register, web_link  # noqa: F401  (the fixture)
+from tests.test_web_review import site  # noqa: F401  (the fixture)
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None,
@@ -93,3 +95,38 @@ async def test_an_officer_on_a_phone_reads_their_unit_in_english_without_sideway
     assert response.status == 404
     assert watched.foreign == []
     assert [e for e in watched.errors if "404" not in e] == []
+
+
+async def test_the_tracking_office_returns_and_approves_on_the_review_page_on_a_phone(
+        site: tuple[Desk, str], chromium: object) -> None:  # noqa: F811
+    harness, base = site
+    await harness.say(LAN, "6: 120/150")
+    context = await chromium.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)  # type: ignore[attr-defined]
+    watched = Watched(await context.new_page(), base)
+    page = watched.page
+    [answer] = await harness.say(MINH, "/web")
+    await page.goto(LINK.search(answer).group(1))  # type: ignore[attr-defined, union-attr]
+    await page.click("a[href='/plans/T2025/review']")  # type: ignore[attr-defined]
+    await page.select_option("select[name=period]", "2025-03")  # type: ignore[attr-defined]
+    await page.click("form.filters button[type=submit]")  # type: ignore[attr-defined]
+    await page.wait_for_url("**/review?period=2025-03*")  # type: ignore[attr-defined]
+    await page.select_option("select[name=indicator]", "6")  # type: ignore[attr-defined]
+    await page.click("form.filters button[type=submit]")  # type: ignore[attr-defined]
+    row = page.locator("tr[data-unit='an-sinh']")  # type: ignore[attr-defined]
+    assert await row.get_attribute("data-state") == "awaiting"
+    width = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")  # type: ignore[attr-defined]
+    assert width[0] <= width[1], width
+    await page.check("tr[data-unit='an-sinh'] input[type=checkbox]")  # type: ignore[attr-defined]
+    await page.fill("input[name=reason]", "thiếu minh chứng")  # type: ignore[attr-defined]
+    await page.click("button[value=return]")  # type: ignore[attr-defined]
+    assert "Đã trả lại 1 số liệu" in await page.inner_text("p.note")  # type: ignore[attr-defined]
+    assert await row.get_attribute("data-state") == "returned"
+    await page.check("tr[data-unit='an-sinh'] input[type=checkbox]")  # type: ignore[attr-defined]
+    await page.click("button[value=approve]")  # type: ignore[attr-defined]
+    assert "Đã duyệt 1 số liệu" in await page.inner_text("p.note")  # type: ignore[attr-defined]
+    assert await row.get_attribute("data-state") == "approved"
+    [history] = await harness.say(MINH, "lịch sử chỉ tiêu 6 xã An Sinh")
+    assert "trả lại phiên bản 1: thiếu minh chứng" in history and "duyệt phiên bản 1" in history
+    assert watched.foreign == []
+    assert watched.errors == []
+    await context.close()

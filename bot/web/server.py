@@ -14,10 +14,10 @@ import json
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -45,8 +45,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Desk:
     """The desk of one bot: build `application()` and serve it on WEB_LISTEN."""
 
-    def __init__(self, app: App, base_url: str | None = None) -> None:
+    def __init__(self, app: App, base_url: str | None = None, senders: Mapping[str, Any] | None = None) -> None:
         self.app = app
+        # The outbox senders of this process (python -m bot run), woken when a page queues a
+        # message (a return told to the officer); alone (python -m bot web), the bot's process
+        # finds it on its next round.
+        self.senders = senders if senders is not None else {}
         self.base_url = (base_url or app.settings.web_base_url or "http://127.0.0.1:8090").rstrip("/")
         self.secure = self.base_url.startswith("https://")
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
@@ -68,6 +72,9 @@ class Desk:
             web.post("/logout", self.logout),
             web.get("/plans/{plan}", self.plan),
             web.get("/plans/{plan}/units/{unit}", self.unit),
+            web.get("/plans/{plan}/review", self.review),
+            web.post("/plans/{plan}/review", self.review_post),
+            web.get("/plans/{plan}/evidence/{evidence}", self.evidence),
             web.get("/plans/{plan}/export.xlsx", self.export),
             web.get("/plans/{plan}/report.docx", self.report),
             web.get("/api/v1/openapi.json", self.openapi),
@@ -182,7 +189,7 @@ class Desk:
             only = plans[0]
             if only.whole_plan:
                 raise web.HTTPSeeOther(f"/plans/{only.code}")
-            if len(only.units) == 1:
+            if len(only.units) == 1 and not only.reviews:
                 raise web.HTTPSeeOther(f"/plans/{only.code}/units/{only.units[0][0]}")
         return await self._page(request, "home.html", {"title": t("web-title"), "plans": plans})
 
@@ -217,16 +224,13 @@ class Desk:
         signed = self._need_person(request)
         t = self._t(request)
         filters = {name: request.query.get(name, "") for name in ("group", "kind", "status", "units")}
-        try:
-            page = int(request.query.get("page", "1"))
-        except ValueError:
-            page = 1
         async with self.app.sessions() as session:
             shown = await desk.plan_page(session, signed.person, request.match_info["plan"],
-                                         request.query.get("period"), t=t, filters=filters, page=page,
+                                         request.query.get("period"), t=t, filters=filters,
+                                         page=_count(request.query.get("page")) or 1,
                                          **self._context(request))
-
-        return await self._page(request, "plan.html", {"title": shown.plan_title,
+            reviews = await desk.reviews_plan(session, signed.person, shown.plan_code, self.app.deps.plan_views)
+        return await self._page(request, "plan.html", {"title": shown.plan_title, "reviews": reviews, "p": shown,
                                                        "main": await self._plan_body(shown, t)})
 
     async def _plan_body(self, shown: desk.PlanPage, t: Translator) -> Markup:
@@ -254,6 +258,63 @@ class Desk:
                                          request.match_info["unit"], request.query.get("period"), t=t,
                                          **self._context(request))
         return await self._page(request, "unit.html", {"title": f"{shown.unit_name} — {shown.plan_title}", "u": shown})
+
+    async def review(self, request: web.Request) -> web.StreamResponse:
+        signed = self._need_person(request)
+        t = self._t(request)
+        notes = desk.review_notes(desk.ReviewOutcome(desk.ReviewNote(request.query["done"]),
+                                                     *(_count(request.query.get(k)) for k in ("n", "e", "u"))), t) \
+            if request.query.get("done") in {note.value for note in desk.ReviewNote} else []
+        async with self.app.sessions() as session:
+            shown = await desk.review_page(session, signed.person, request.match_info["plan"],
+                                           request.query.get("period"), request.query.get("indicator"), t=t,
+                                           state_filter=request.query.get("state", ""),
+                                           page=_count(request.query.get("page")) or 1, notes=notes,
+                                           **self._context(request))
+        return await self._page(request, "review.html", {"title": f"{t('web-review-title')} — {shown.plan_title}",
+                                                         "r": shown})
+
+    async def review_post(self, request: web.Request) -> web.StreamResponse:
+        """Approve or return from the review table: checked like every form (CSRF token and
+        origin), then the same decisions as in chat; the answer is the table again, by GET."""
+        signed = self._need_person(request)
+        form = await request.post()
+        if not self._same_origin(request) or form.get("csrf") != signed.csrf:
+            raise desk.DeskError("web-error-forged", 403)
+        try:
+            action = desk.ReviewAction(str(form.get("action", "")))
+        except ValueError:
+            raise desk.DeskError("web-error-forged", 400) from None
+        plan_code, period, indicator = request.match_info["plan"], str(form.get("period", "")), str(
+            form.get("indicator", ""))
+        context = self._context(request)
+        async with self.app.unit_of_work() as session:
+            done = await desk.review_act(session, signed.person, plan_code, period or None, indicator, action,
+                                         [str(code) for code in form.getall("unit", [])], str(form.get("reason", "")),
+                                         now=self.app.now(), default_locale=self.app.deps.default_locale, **context)
+        if done.note is desk.ReviewNote.RETURNED:
+            for sender in self.senders.values():
+                sender.wake.set()
+        query = {"period": period, "indicator": indicator, "state": str(form.get("state", "")),
+                 "done": done.note.value, "n": done.count, "e": done.without_evidence, "u": done.untold}
+        raise web.HTTPSeeOther(f"/plans/{plan_code}/review?" + urlencode({k: v for k, v in query.items() if v}))
+
+    async def evidence(self, request: web.Request) -> web.StreamResponse:
+        signed = self._need_person(request)
+        store = self.app.deps.file_store
+        try:
+            evidence_id = int(request.match_info["evidence"])
+        except ValueError:
+            raise desk.DeskError("web-error-no-file", 404) from None
+        async with self.app.sessions() as session:
+            name, content_type, digest = await desk.evidence_file(session, signed.person, request.match_info["plan"],
+                                                                  evidence_id, cache=self.app.deps.plan_views)
+        content = await store.get(digest) if store is not None else None
+        if content is None:
+            raise desk.DeskError("web-error-no-file", 404)
+        # Always a download: a file people sent is never rendered as a page of the desk's origin.
+        return web.Response(body=content, content_type=content_type, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         signed = self._need_person(request)
@@ -317,13 +378,19 @@ class Desk:
         return web.FileResponse(HERE / "static" / "openapi.json", headers={"Content-Type": "application/json"})
 
 
+def _count(text: str | None) -> int:
+    """A small count from the address (a page number, the counts of a review note); 0 if not one."""
+    return int(text) if text and text.isdigit() and len(text) < 7 else 0
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-async def serve_desk(app: App, host: str, port: int, stop: Any, base_url: str | None = None) -> None:
+async def serve_desk(app: App, host: str, port: int, stop: Any, base_url: str | None = None,
+                     senders: Mapping[str, Any] | None = None) -> None:
     """Serve the desk until `stop` (an asyncio.Event) is set."""
-    runner = web.AppRunner(Desk(app, base_url).application(), access_log=None)  # a sign-in path holds a token
+    runner = web.AppRunner(Desk(app, base_url, senders).application(), access_log=None)  # a sign-in path holds a token
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("web desk on http://%s:%s", host, port)
