@@ -816,3 +816,130 @@ async def evidence_file(session: Session, person: Person, plan_code: str, eviden
     if kept is None:
         raise DeskError("web-error-no-file", 404)
     return row.name, kept.content_type, kept.sha256
+
+
+# --- each indicator over the year -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str  # the period, short ("T3", "Q1", "2025")
+    title: str  # the period and figure in words, for the tooltip and screen readers
+    value: float | None  # None: no figure yet (or a period still ahead)
+    line: float | None  # where the plan expects the figure to be by then, if it says
+
+
+@dataclass(frozen=True)
+class YearChart:
+    code: str
+    title: str
+    bars: list[Bar]
+    top: float  # the scale's top
+    last: str  # the chosen period's figure, as the table shows it
+
+
+class YearSeries:
+    """Each part's plan-wide figure for every period of the year up to the one asked, from the
+    same summary as the table (one build per period, cells not read). Kept for KEEP seconds and
+    then rebuilt in the background while readers get the kept one: a past month's figure moves
+    only when a late correction arrives, and the chosen period's own bar is always taken from the
+    plan page's exact summary."""
+
+    KEEP = 600.0  # seconds
+    PLANS = 32
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[int, str, date], tuple[float, PlanView, dict[int, list[IndicatorRow]]]] = \
+            OrderedDict()
+        self._building: dict[tuple[int, str, date], asyncio.Future[dict[int, list[IndicatorRow]]]] = {}
+        self._gate: asyncio.Semaphore | None = None
+
+    async def get(self, sessions: Callable[[], Any], view: PlanView, period: Period, today: date,
+                  zone: ZoneInfo) -> dict[int, list[IndicatorRow]]:
+        key = (view.plan.id, period.id, today)
+        loop = asyncio.get_running_loop()
+        kept = self._kept.get(key)
+        if kept is not None and kept[1] is view:
+            if loop.time() - kept[0] > self.KEEP and key not in self._building:
+                self._start(key, sessions, view, period, today, zone).add_done_callback(
+                    lambda done: done.cancelled() or done.exception())  # the next reader retries
+            return kept[2]
+        building = self._building.get(key) or self._start(key, sessions, view, period, today, zone)
+        return await asyncio.shield(building)
+
+    def _start(self, key: tuple[int, str, date], sessions: Callable[[], Any], view: PlanView, period: Period,
+               today: date, zone: ZoneInfo) -> asyncio.Future[dict[int, list[IndicatorRow]]]:
+        task = asyncio.ensure_future(self._build(key, sessions, view, period, today, zone))
+        self._building[key] = task
+        return task
+
+    async def _build(self, key: tuple[int, str, date], sessions: Callable[[], Any], view: PlanView,
+                     period: Period, today: date, zone: ZoneInfo) -> dict[int, list[IndicatorRow]]:
+        try:
+            if self._gate is None:
+                self._gate = asyncio.Semaphore(1)  # one year's worth of summaries at a time
+            series: dict[int, list[IndicatorRow]] = {}
+            async with self._gate:
+                for each in _periods_until(view, period):
+                    async with sessions() as session:  # a connection per build, handed back between them
+                        summary = await build_summary(session, view, each, today, zone, cells=False)
+                    for row in summary.rows:
+                        if row.period == each:
+                            series.setdefault(row.part_id, []).append(row)
+            loop = asyncio.get_running_loop()
+            self._kept[key] = (loop.time(), view, series)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.PLANS:
+                self._kept.popitem(last=False)
+            return series
+        finally:
+            del self._building[key]
+
+
+def _periods_until(view: PlanView, period: Period) -> list[Period]:
+    """Every period of the plan's frequencies in its year that ends by the end of `period`."""
+    from models.periods import periods_of_year
+    frequencies = sorted({pv.frequency for pv in view.parts.values()}, key=lambda f: f.months)
+    return [each for frequency in frequencies for each in periods_of_year(view.plan.year, frequency)
+            if each.last_month <= period.last_month]
+
+
+def _short_period(period: Period, t: Translator) -> str:
+    if period.frequency.months == 1:
+        return t("web-chart-month", month=period.last_month)
+    if period.frequency.months == 3:
+        return t("web-chart-quarter", quarter=period.last_month // 3)
+    if period.frequency.months == 6:
+        return t("web-chart-half", half=period.last_month // 6)
+    return str(period.year)
+
+
+async def year_chart(
+    session: Session, person: Person, plan_code: str, part_code: str, asked_period: str | None, *,
+    cache: ViewCache, summaries: Summaries, series: YearSeries, sessions: Callable[[], Any], today: date,
+    zone: ZoneInfo, t: Translator,
+) -> YearChart:
+    """One part's figure over the year up to the period asked, for the plan page's readers."""
+    view, found = await _plan_and_access(session, person, plan_code, cache)
+    if not found.whole_plan:
+        raise DeskError("web-error-leaders-only", 403)
+    period = _period(view, asked_period, today)
+    summary = await summaries.get(session, view, period, today, zone)
+    await session.rollback()  # no connection held while the year is read
+    row = next((row for row in summary.rows if row.code == part_code), None)
+    if row is None:
+        raise DeskError("web-error-no-indicator", 404, code=part_code)
+    by_period = {each.period: each for each in (await series.get(sessions, view, period, today, zone)).get(
+        row.part_id, [])}
+    by_period[row.period] = row  # the chosen period's bar is the table's figure, exactly
+    from models.periods import periods_of_year
+    bars = []
+    for each in periods_of_year(view.plan.year, row.frequency):
+        shown = by_period.get(each) if each.last_month <= row.period.last_month else None
+        value = float(shown.amount) if shown is not None and shown.amount is not None else None
+        line = float(shown.line) if shown is not None and shown.line is not None else None
+        words = amount_text(shown, t) if shown is not None else "—"
+        bars.append(Bar(_short_period(each, t), f"{period_label(each, t)}: {words}", value, line))
+    top = max([b.value or 0 for b in bars] + [b.line or 0 for b in bars] + [0.0])
+    return YearChart(row.code, f"{row.title} — {row.label}" if row.label else row.title, bars,
+                     top * 1.1 if top > 0 else 1.0, amount_text(row, t))

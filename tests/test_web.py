@@ -259,3 +259,27 @@ async def test_leaders_download_the_periods_official_report(tg: Harness, desk: S
     async with await signed_in(tg, LAN) as session, \
             session.get(f"{desk.base}/plans/T2025/report.docx?period=2025-03") as response:
         assert response.status == 403
+
+
+async def test_each_indicator_over_the_year_as_a_picture(tg: Harness, desk: Site, clock: Clock) -> None:  # noqa: F811
+    await register(tg, LAN, "officer", "an-sinh")
+    await register(tg, BOSS_ID, "leader")
+    await tg.say(LAN, "6 tháng 2: 60%")
+    await tg.say(LAN, "6: 72,5%")
+    async with await signed_in(tg, BOSS_ID) as session:
+        async with session.get(f"{desk.base}/plans/T2025?period=2025-03") as response:
+            page = await response.text()
+        assert 'src="/plans/T2025/charts/6.svg?period=2025-03"' in page
+        async with session.get(f"{desk.base}/plans/T2025/charts/6.svg?period=2025-03") as response:
+            assert response.content_type == "image/svg+xml"
+            svg = await response.text()
+        assert svg.count('fill="#0b5cad"') == 2  # February's and March's bars; nothing ahead of March
+        assert "tháng 2/2025: 60%" in svg and "tháng 3/2025: 72,5%" in svg and "tháng 4/2025: —" in svg
+        await tg.say(LAN, "sửa 6: 75%")  # the chosen period's bar is the table's figure, at once
+        async with session.get(f"{desk.base}/plans/T2025/charts/6.svg?period=2025-03") as response:
+            assert "tháng 3/2025: 75%" in await response.text()
+        async with session.get(f"{desk.base}/plans/T2025/charts/99.svg?period=2025-03") as response:
+            assert response.status == 404
+    async with await signed_in(tg, LAN) as session, session.get(
+            f"{desk.base}/plans/T2025/charts/6.svg?period=2025-03") as response:
+        assert response.status == 403  # an officer sees their unit's page, not the plan's

@@ -54,9 +54,11 @@ class Desk:
         self.base_url = (base_url or app.settings.web_base_url or "http://127.0.0.1:8090").rstrip("/")
         self.secure = self.base_url.startswith("https://")
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
-                                     autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+                                     autoescape=select_autoescape(["html", "svg"]), trim_blocks=True,
+                                     lstrip_blocks=True)
         self.logins: dict[str, deque[float]] = {}
         self.summaries = desk.Summaries()
+        self.series = desk.YearSeries()
         self.exports = asyncio.Semaphore(1)  # one spreadsheet written at a time: each takes seconds of CPU
         # The plan page's body rendered once per assembled page (desk.Summaries keeps those): what
         # differs between readers (name, form token) is the frame around it.
@@ -72,6 +74,7 @@ class Desk:
             web.post("/logout", self.logout),
             web.get("/plans/{plan}", self.plan),
             web.get("/plans/{plan}/units/{unit}", self.unit),
+            web.get("/plans/{plan}/charts/{code}.svg", self.chart),
             web.get("/plans/{plan}/review", self.review),
             web.post("/plans/{plan}/review", self.review_post),
             web.get("/plans/{plan}/evidence/{evidence}", self.evidence),
@@ -258,6 +261,18 @@ class Desk:
                                          request.match_info["unit"], request.query.get("period"), t=t,
                                          **self._context(request))
         return await self._page(request, "unit.html", {"title": f"{shown.unit_name} — {shown.plan_title}", "u": shown})
+
+    async def chart(self, request: web.Request) -> web.StreamResponse:
+        """One indicator over the year (the plan page's pictures): SVG drawn here, no script."""
+        signed = self._need_person(request)
+        t = self._t(request)
+        async with self.app.sessions() as session:
+            shown = await desk.year_chart(session, signed.person, request.match_info["plan"],
+                                          request.match_info["code"], request.query.get("period"), t=t,
+                                          series=self.series,
+                                          sessions=self.app.sessions, **self._context(request))
+        svg = await asyncio.to_thread(self.templates.get_template("chart.svg").render, c=shown)
+        return web.Response(text=svg, content_type="image/svg+xml", charset="utf-8")
 
     async def review(self, request: web.Request) -> web.StreamResponse:
         signed = self._need_person(request)
