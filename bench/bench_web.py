@@ -14,10 +14,13 @@ leader in and prints, p50 / p95 / max over --rounds requests:
 - API results: GET /api/v1/plans/BENCH/results?period=2025-03 with a Bearer key;
 - officer's figure while USERS web users open the plan page at once, each round after a new figure
   (so the page is rebuilt as on a deadline day): the chat reply's time (handlers.inbox.handle, the
-  path every channel takes), and the pages' times meanwhile.
+  path every channel takes), and the pages' times meanwhile;
+- the review table of one indicator (an admin: the first 200 of 3,000 units, their evidence and
+  states), and each indicator's chart over the year: the first (a summary per period so far, built
+  one after another), an officer's figure meanwhile, then the charts kept.
 
-Aims (issue 23): the plan page and the API under 300 ms server-side; the officer's reply under
-300 ms meanwhile.
+Aims (issue 23): the plan page, the review table and the API under 300 ms server-side; the
+officer's reply under 300 ms meanwhile.
 """
 from __future__ import annotations
 
@@ -90,6 +93,9 @@ async def run(url: str, folder: Path, units: int, indicators: int, users: int, r
         leader = await people.ensure_person(session, "console", "boss", "Lãnh đạo", "boss", NOW)
         await people.grant_role(session, person=leader, role="leader", plan_id=plan.id, unit_id=None, now=NOW)
         token, _ = await web_access.start_session(session, leader.id, NOW)
+        office = await people.ensure_person(session, "console", "office", "Văn phòng", "office", NOW)
+        await people.grant_role(session, person=office, role="admin", plan_id=plan.id, unit_id=None, now=NOW)
+        office_token, _ = await web_access.start_session(session, office.id, NOW)
         key = await web_access.new_api_key(session, plan.id, NOW)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -98,9 +104,28 @@ async def run(url: str, folder: Path, units: int, indicators: int, users: int, r
     await web.TCPSite(runner, "127.0.0.1", port).start()
     page = f"{base}/plans/BENCH?period=2025-03"
     api = f"{base}/api/v1/plans/BENCH/results?period=2025-03"
+    review = f"{base}/plans/BENCH/review?period=2025-03&indicator=1"
+    chart = f"{base}/plans/BENCH/charts/1.svg?period=2025-03"
     jar = aiohttp.CookieJar(unsafe=True)
     jar.update_cookies({COOKIE: token}, response_url=aiohttp.client.URL(base))
+    office_jar = aiohttp.CookieJar(unsafe=True)
+    office_jar.update_cookies({COOKIE: office_token}, response_url=aiohttp.client.URL(base))
     try:
+        async with aiohttp.ClientSession(cookie_jar=office_jar) as desk:
+            # The year's charts: the first asks for a summary of every period so far (built one
+            # after the other); an officer's figure meanwhile; then the charts kept.
+            building = asyncio.create_task(timed_get(desk, chart))
+            await asyncio.sleep(0.05)
+            while_charting = []
+            for n in range(5):
+                started = time.perf_counter()
+                assert (await handle(app.deps, said(chats[2 * rounds + n], "2: 85%"))).replies
+                while_charting.append(time.perf_counter() - started)
+            first_chart = [await building]
+            charts = [await timed_get(desk, chart.replace("/1.svg", f"/{1 + n % indicators}.svg"))
+                      for n in range(rounds)]
+            await timed_get(desk, review)
+            reviews = [await timed_get(desk, review) for _ in range(rounds)]
         async with aiohttp.ClientSession(cookie_jar=jar) as http:
             await timed_get(http, page)  # warm: the plan view, the templates
             pages = [await timed_get(http, page) for _ in range(rounds)]
@@ -130,7 +155,12 @@ async def run(url: str, folder: Path, units: int, indicators: int, users: int, r
     print(line("officer's figure, alone", alone))
     print(line(f"officer's figure, {users} loading the page", during))
     print(line("the page meanwhile", loads))
-    for name, values in (("plan page", pages), ("API", apis), ("officer meanwhile", during)):
+    print(line("review table (one indicator, 200 rows)", reviews))
+    print(line("year chart, first (every period's summary)", first_chart))
+    print(line("officer's figure while it is built", while_charting))
+    print(line("year chart, kept", charts))
+    for name, values in (("plan page", pages), ("API", apis), ("officer meanwhile", during), ("review table", reviews),
+                         ("year chart kept", charts), ("officer while charting", while_charting)):
         print(f"aim: {name} < 300 ms (p95): {'ok' if p95(values) < 0.3 else 'MISSED'}")
 
 

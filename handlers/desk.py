@@ -418,6 +418,9 @@ class UnitFigure:
     state: CellState
     target: str
     versions: tuple[tuple[str, str, str], ...]  # (when, figure, channel), oldest first
+    review: review.ReviewState | None = None  # None: no figure to review
+    reason: str | None = None  # why it was returned
+    evidence: tuple[tuple[int, str], ...] = ()  # (evidence id, file name)
 
 
 @dataclass(frozen=True)
@@ -448,6 +451,16 @@ async def unit_page(
     by_part: dict[tuple[int, str], list[Any]] = {}
     for record in history:
         by_part.setdefault((record.part_id, record.period), []).append(record)
+    states: dict[tuple[int, str], review.Figure] = {}
+    files: dict[tuple[int, str], list[tuple[int, str]]] = {}
+    by_period: dict[str, list[int]] = {}
+    for row in summary.rows:
+        by_period.setdefault(row.period.id, []).append(row.part_id)
+    for period_id, part_ids in by_period.items():
+        for figure in await review.figures(session, part_ids, period_id, unit.id):
+            states[(figure.submission.part_id, period_id)] = figure
+        for kept in await evidence.of_parts(session, part_ids, period_id, unit.id):
+            files.setdefault((kept.part_id, period_id), []).append((kept.id, kept.name))
     figures = []
     cells = _Cells(summary, summary.rows, t)
     for row in summary.rows:
@@ -457,9 +470,12 @@ async def unit_page(
         versions = tuple(
             (_when(record.at, zone, t), describe_figure(record.figure, row.target, t), record.channel)
             for record in by_part.get((row.part_id, row.period.id), ()))
+        reviewed = states.get((row.part_id, row.period.id))
         figures.append(UnitFigure(row.code, f"{row.title} — {row.label}" if row.label else row.title,
                                   period_label(row.period, t), cell.text, cell.state, describe_target(row.target, t),
-                                  versions))
+                                  versions, reviewed.state if reviewed is not None else None,
+                                  reviewed.reason if reviewed is not None else None,
+                                  tuple(files.get((row.part_id, row.period.id), ()))))
     return UnitPage(view.plan.code, view.plan.title, unit.code, unit.name, summary.period.id,
                     period_label(summary.period, t), _periods(view, t), figures, found.whole_plan)
 

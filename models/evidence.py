@@ -62,10 +62,13 @@ async def of_figure(session: AsyncSession, unit_id: int, part_id: int, period: s
         Evidence.unit_id == unit_id, Evidence.part_id == part_id, Evidence.period == period).order_by(Evidence.id)))
 
 
-async def of_parts(session: AsyncSession, part_ids: Iterable[int], period: str) -> list[Evidence]:
-    """Every file proving a figure of these parts in one period, oldest first."""
-    return list(await session.scalars(select(Evidence).where(
-        Evidence.part_id.in_(list(part_ids)), Evidence.period == period).order_by(Evidence.id)))
+async def of_parts(session: AsyncSession, part_ids: Iterable[int], period: str,
+                   unit_id: int | None = None) -> list[Evidence]:
+    """Every file proving a figure of these parts in one period (one unit's, if given), oldest first."""
+    query = select(Evidence).where(Evidence.part_id.in_(list(part_ids)), Evidence.period == period)
+    if unit_id is not None:
+        query = query.where(Evidence.unit_id == unit_id)
+    return list(await session.scalars(query.order_by(Evidence.id)))
 
 
 async def by_id(session: AsyncSession, evidence_id: int) -> Evidence | None:

@@ -178,3 +178,19 @@ async def test_evidence_files_open_for_the_reviewer_and_the_unit_only(site: tupl
         assert response.status == 404  # another commune's officer
     async with await sign_in(tg, LAN) as web, web.get(base + found.group(1)) as response:
         assert response.status == 200  # the unit's own officer
+
+
+async def test_the_unit_page_shows_each_figures_review_and_evidence(site: tuple[Desk, str]) -> None:
+    tg, base = site
+    await tg.say(LAN, "6: 120/150")
+    await tg.photo(JPEG, "minh chứng ct 6")
+    async with await sign_in(tg, MINH) as web:
+        async with web.get(f"{base}/plans/T2025/review?period=2025-03&indicator=6") as response:
+            token = await csrf_of(await response.text())
+        await post(web, base, {"csrf": token, "period": "2025-03", "indicator": "6", "unit": "an-sinh",
+                               "action": "return", "reason": "số liệu chưa khớp biên bản"})
+    async with await sign_in(tg, LAN) as web, web.get(f"{base}/plans/T2025/units/an-sinh?period=2025-03") as response:
+        page = await response.text()
+    row = page[page.index('data-code="6"'):].split("</tr>")[0]
+    assert "đã trả lại" in row and "số liệu chưa khớp biên bản" in row
+    assert re.search(r'href="/plans/T2025/evidence/\d+" download>', row)
