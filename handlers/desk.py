@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -459,7 +460,7 @@ async def unit_page(
     for period_id, part_ids in by_period.items():
         for figure in await review.figures(session, part_ids, period_id, unit.id):
             states[(figure.submission.part_id, period_id)] = figure
-        for kept in await evidence.of_parts(session, part_ids, period_id, unit.id):
+        for kept in await evidence.of_parts(session, part_ids, period_id, unit_ids=[unit.id]):
             files.setdefault((kept.part_id, period_id), []).append((kept.id, kept.name))
     figures = []
     cells = _Cells(summary, summary.rows, t)
@@ -697,12 +698,6 @@ async def review_page(
         zone=zone)
     part_id = pv.part.id
     figures = await review.figures(session, [part_id], part_period.id)
-    previous: dict[int, Any] = {}
-    if (before := part_period.previous()).year == part_period.year:
-        previous = {f.submission.unit_id: f.submission for f in await review.figures(session, [part_id], before.id)}
-    files: dict[int, list[tuple[int, str]]] = {}
-    for row in await evidence.of_parts(session, [part_id], part_period.id):
-        files.setdefault(row.unit_id, []).append((row.id, row.name))
     counts = dict.fromkeys(review.ReviewState, 0)
     for figure in figures:
         counts[figure.state] += 1
@@ -711,20 +706,28 @@ async def review_page(
     else:
         state_filter = ""
 
-    def name_of(unit_id: int) -> str:
-        unit = view.units.get(unit_id)
-        return unit.name if unit is not None else "?"
-
-    figures.sort(key=lambda f: (fold(name_of(f.submission.unit_id)), f.submission.unit_id))
+    units = view.units
+    figures.sort(key=lambda f: (_sort_name(units[f.submission.unit_id].name) if f.submission.unit_id in units
+                                else "", f.submission.unit_id))
     pages = max(1, -(-len(figures) // REVIEW_PAGE_UNITS))
     page = min(max(1, page), pages)
+    shown = figures[(page - 1) * REVIEW_PAGE_UNITS: page * REVIEW_PAGE_UNITS]
+    # The previous period and the evidence of the rows shown only: a page of 200 of 3,000 units.
+    unit_ids = [f.submission.unit_id for f in shown]
+    previous: dict[int, Any] = {}
+    if shown and (before := part_period.previous()).year == part_period.year:
+        previous = {f.submission.unit_id: f.submission
+                    for f in await review.figures(session, [part_id], before.id, unit_ids=unit_ids)}
+    files: dict[int, list[tuple[int, str]]] = {}
+    for kept in await evidence.of_parts(session, [part_id], part_period.id, unit_ids=unit_ids):
+        files.setdefault(kept.unit_id, []).append((kept.id, kept.name))
     rows = []
-    for figure in figures[(page - 1) * REVIEW_PAGE_UNITS: page * REVIEW_PAGE_UNITS]:
+    for figure in shown:
         row = figure.submission
-        unit = view.units.get(row.unit_id)
+        unit = units.get(row.unit_id)
         was = previous.get(row.unit_id)
         rows.append(ReviewRow(
-            unit_code=unit.code if unit is not None else "", unit_name=name_of(row.unit_id),
+            unit_code=unit.code if unit is not None else "", unit_name=unit.name if unit is not None else "?",
             figure=describe_figure(figure_of(row), pv.target, t),
             previous=describe_figure(figure_of(was), pv.target, t) if was is not None else "—",
             state=figure.state, reason=figure.reason, evidence=tuple(files.get(row.unit_id, ())),
@@ -737,6 +740,12 @@ async def review_page(
         part_period=period_label(part_period, t), expected=len(view.reporters.get(part_id, [])),
         evidence_required=bool(getattr(pv.indicator, "evidence_required", False)), counts=counts, rows=rows,
         state_filter=state_filter, page=page, pages=pages, notes=list(notes))
+
+
+@lru_cache(maxsize=65_536)
+def _sort_name(name: str) -> str:
+    """A unit's name as the review table sorts it (without diacritics: "Đ" among the "D")."""
+    return fold(name)
 
 
 def _part_title(pv: PartView) -> str:

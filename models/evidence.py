@@ -63,11 +63,12 @@ async def of_figure(session: AsyncSession, unit_id: int, part_id: int, period: s
 
 
 async def of_parts(session: AsyncSession, part_ids: Iterable[int], period: str,
-                   unit_id: int | None = None) -> list[Evidence]:
-    """Every file proving a figure of these parts in one period (one unit's, if given), oldest first."""
+                   unit_ids: Iterable[int] | None = None) -> list[Evidence]:
+    """Every file proving a figure of these parts in one period (these units' only, if given),
+    oldest first."""
     query = select(Evidence).where(Evidence.part_id.in_(list(part_ids)), Evidence.period == period)
-    if unit_id is not None:
-        query = query.where(Evidence.unit_id == unit_id)
+    if unit_ids is not None:
+        query = query.where(Evidence.unit_id.in_(sorted(set(unit_ids))))
     return list(await session.scalars(query.order_by(Evidence.id)))
 
 

@@ -69,8 +69,9 @@ class Figure:
 
 
 async def figures(session: AsyncSession, part_ids: Iterable[int], period: str,
-                  unit_id: int | None = None) -> list[Figure]:
-    """The current figures of these parts in one period (one unit's, if given), with their states."""
+                  unit_id: int | None = None, *, unit_ids: Iterable[int] | None = None) -> list[Figure]:
+    """The current figures of these parts in one period (one unit's, or these units', if given),
+    with their states."""
     parts = list(part_ids)
     if not parts:
         return []
@@ -79,6 +80,8 @@ async def figures(session: AsyncSession, part_ids: Iterable[int], period: str,
               .group_by(Submission.unit_id, Submission.part_id))
     if unit_id is not None:
         latest = latest.where(Submission.unit_id == unit_id)
+    if unit_ids is not None:
+        latest = latest.where(Submission.unit_id.in_(sorted(set(unit_ids))))
     current = latest.subquery()
     rows = list(await session.scalars(select(Submission).join(current, (Submission.unit_id == current.c.unit_id)
                                                               & (Submission.part_id == current.c.part_id)
