@@ -68,3 +68,38 @@ async def test_the_summary_separates_approved_from_pending_and_asks_for_approved
     await tg.say(BOSS, "/language en")
     [summary_en, *_] = await tg.say(BOSS, "summary approved March")
     assert "approved figures only" in summary_en
+
+
+async def _store(tg: Desk, unit: str, code: str, period: str, figure: object) -> None:
+    """A figure stored as if sent earlier (the period before, for the change and the flags)."""
+    from models import store
+    from models.submissions import store_figure
+
+    async with tg.app.unit_of_work() as session:
+        plan = await store.get_plan(session, "T2025")
+        view = await store.load_plan_view(session, plan.id)
+        unit_id = next(u.id for u in view.units.values() if u.code == unit)
+        part_id = next(pv.part.id for pv in view.parts.values() if pv.code == code)
+        await store_figure(session, plan_id=plan.id, part_id=part_id, unit_id=unit_id, period=period,
+                           figure=figure, person_id=None, channel="cli", now=tg.app.now())
+
+
+async def test_the_review_list_flags_figures_out_of_line_with_a_reason(tg: Desk) -> None:
+    from decimal import Decimal
+
+    from models.targets import Figure
+
+    await _store(tg, "an-sinh", "6", "2025-02", Figure(numerator=Decimal(10), denominator=Decimal(150)))
+    [asked] = await tg.say(LAN, "6: 120/150")  # 80% after 6,67%: twelve times
+    assert "Có đúng không?" in asked
+    await tg.say(LAN, "có")  # confirmed: it stands, and the tracking office sees it flagged
+    # The chat refuses a numerator over its denominator; one can still come from elsewhere (a file).
+    await _store(tg, "vhtt", "6", "2025-03", Figure(numerator=Decimal(160), denominator=Decimal(100)))
+    [listing] = await tg.say(MINH, "/duyet 6")
+    lines = listing.splitlines()
+    an_sinh = next(n for n, line in enumerate(lines) if "Xã An Sinh: 80% (120/150)" in line)
+    assert "(kỳ trước: 6,67% (10/150))" in lines[an_sinh]
+    assert lines[an_sinh + 1] == "   ⚠️ Cần xem lại: gấp 12 lần kỳ trước (6,67%)"
+    vhtt = next(n for n, line in enumerate(lines) if "Phòng Văn hóa và Thông tin: " in line)
+    assert lines[vhtt + 1] == "   ⚠️ Cần xem lại: tử số lớn hơn mẫu số"
+    assert sum("⚠️" in line for line in lines) == 2
