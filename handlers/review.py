@@ -272,6 +272,11 @@ def history_line(entry: Entry, t: Translator, timezone: Any = None) -> str:
             return t("history-evidence", file=entry.file, **params)
         case "returned":
             return t("history-returned", version=entry.version, reason=entry.note or "", **params)
+        case "closed" | "reopened":
+            return t(f"history-{entry.kind}", **params)
+        case "change_requested" | "change_granted" | "change_refused":
+            return t(f"history-{entry.kind.replace('_', '-')}", value=entry.value, reason=entry.note or "",
+                     **params)
         case _:
             return t("history-approved", version=entry.version, **params)
 

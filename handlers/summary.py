@@ -410,9 +410,10 @@ async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> N
     t = ctx.t
 
     async def spreadsheet(view: PlanView, summary: Summary) -> list[Reply]:
-        reviewed = await export_review.review_rows(ctx.session, view, summary.period)  # issue 17's sheet
+        reviewed = await export_review.review_rows(ctx.session, view, summary.period)  # issue 17's sheets
+        history = await export_review.history_rows(ctx.session, view, summary.period, ctx.deps.timezone)
         # Written in a worker thread: the event loop keeps serving others meanwhile.
-        content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed)
+        content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed, history)
         label = period_label(summary.period, t)
         document = Attachment("document", export_filename(summary), content,
                               t("export-caption", plan=summary.plan_code, period=label))

@@ -103,3 +103,77 @@ async def test_the_review_list_flags_figures_out_of_line_with_a_reason(tg: Desk)
     vhtt = next(n for n, line in enumerate(lines) if "Phòng Văn hóa và Thông tin: " in line)
     assert lines[vhtt + 1] == "   ⚠️ Cần xem lại: tử số lớn hơn mẫu số"
     assert sum("⚠️" in line for line in lines) == 2
+
+
+async def test_history_lists_closings_and_change_requests_in_chat_cli_and_export(tg: Desk, clock: Clock) -> None:
+    import argparse
+    import json
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from bot.review_cli import cmd_history
+
+    def later() -> None:
+        clock.set(clock() + timedelta(minutes=1))
+
+    await tg.say(LAN, "6: 120/150")
+    later()
+    await tg.say(MINH, "/khoaso 6")
+    later()
+    await tg.say(LAN, "sửa chỉ tiêu 6: 125/150")
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "nhập nhầm số hồ sơ")
+    [request] = [s for s in tg.emu.sent[before:] if s.chat_id == MINH]
+    later()
+    tg.emu.press_button(MINH, request.message_id, request.reply_markup["inline_keyboard"][1][0]["callback_data"])
+    await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
+    later()
+    await tg.say(LAN, "sửa chỉ tiêu 6: 130/150")
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "bổ sung hồ sơ cuối tháng")
+    [request] = [s for s in tg.emu.sent[before:] if s.chat_id == MINH]
+    later()
+    tg.emu.press_button(MINH, request.message_id, request.reply_markup["inline_keyboard"][0][0]["callback_data"])
+    await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
+    later()
+    await tg.say(MINH, "/mokhoa 6")
+
+    [shown] = await tg.say(MINH, "lịch sử chỉ tiêu 6 xã An Sinh")
+    lines = shown.splitlines()[1:]
+    assert "phiên bản 1: 120/150 — An (telegram)" in lines[0]
+    assert "khóa sổ — An (telegram)" in lines[1]
+    assert "đề nghị sửa thành 125/150: nhập nhầm số hồ sơ — An (telegram)" in lines[2]
+    assert "không đồng ý đề nghị sửa thành 125/150 — An (telegram)" in lines[3]
+    assert "đề nghị sửa thành 130/150: bổ sung hồ sơ cuối tháng" in lines[4]
+    assert "phiên bản 2: 130/150 (bổ sung hồ sơ cuối tháng)" in lines[5]
+    assert "đồng ý đề nghị sửa thành 130/150" in lines[6] and "mở lại sổ" in lines[7]
+    assert len(lines) == 8
+
+    args = argparse.Namespace(plan="T2025", unit="an-sinh", indicator="6", json=True)
+    entries = json.loads(await cmd_history(tg.app, args))
+    assert [e["kind"] for e in entries] == ["version", "closed", "change_requested", "change_refused",
+                                            "change_requested", "version", "change_granted", "reopened"]
+    granted = entries[6]
+    assert granted["version"] == 2 and granted["note"] == "bổ sung hồ sơ cuối tháng" and granted["unit"] == "an-sinh"
+    assert entries[1]["unit"] is None and entries[1]["channel"] == "telegram"
+    text = await cmd_history(tg.app, argparse.Namespace(plan="T2025", unit="an-sinh", indicator="6", json=False))
+    assert "khóa sổ" in text and "không đồng ý đề nghị sửa" in text
+
+    # The export's history sheet: every event of the period, who, when, channel, why.
+    admin = 1004
+    await tg.say(admin, f"/start {await tg.invite('admin')}")
+    await tg.say(admin, "/xuat 2025-03")
+    [document] = [s for s in tg.emu.sent if s.chat_id == admin and s.method == "sendDocument"]
+    stored = next(f for f in tg.emu._files.values() if f.file_id == document.file_id)
+    sheet = load_workbook(BytesIO(stored.content or b""), read_only=True)["Lịch sử"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0] == ["Thời điểm", "Việc", "Mã đơn vị", "Đơn vị", "Chỉ tiêu", "Kỳ", "Phiên bản", "Số liệu",
+                       "Người thực hiện", "Kênh", "Lý do / ghi chú", "Tệp minh chứng"]
+    assert [r[1] for r in rows[1:]] == ["Gửi số liệu", "Khóa sổ", "Đề nghị sửa", "Không đồng ý sửa", "Đề nghị sửa",
+                                        "Gửi số liệu", "Đồng ý sửa", "Mở lại sổ"]
+    assert rows[1][2:8] == ["an-sinh", "Xã An Sinh", "6", "2025-03", 1, "120/150"]
+    assert rows[3][10] == "nhập nhầm số hồ sơ" and rows[3][9] == "telegram"
+    assert rows[1][0].startswith("2025-03-17 ")
