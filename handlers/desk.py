@@ -523,8 +523,12 @@ async def figures_document(
 def as_csv_rows(documents: Sequence[dict[str, Any]]) -> list[list[Any]]:
     """The figures as CSV rows, header first."""
     header = ["unit", "indicator", "part", "period", "value", "numerator", "denominator", "state", "at", "by",
-              "channel", "message", "version"]
-    return [header, *([document.get(column) for column in header] for document in documents)]
+              "channel", "message", "version", "review", "evidence"]
+    return [header, *([_csv_cell(document.get(column)) for column in header] for document in documents)]
+
+
+def _csv_cell(value: Any) -> Any:
+    return "; ".join(value) if isinstance(value, list) else value  # the evidence file names
 
 
 async def spreadsheet(

@@ -177,3 +177,32 @@ async def test_history_lists_closings_and_change_requests_in_chat_cli_and_export
     assert rows[1][2:8] == ["an-sinh", "Xã An Sinh", "6", "2025-03", 1, "120/150"]
     assert rows[3][10] == "nhập nhầm số hồ sơ" and rows[3][9] == "telegram"
     assert rows[1][0].startswith("2025-03-17 ")
+
+
+async def test_the_figures_export_carries_each_figures_review_and_evidence(tg: Desk, capsys: object) -> None:
+    import argparse
+    import json
+
+    from bot.web_cli import cmd_figures
+    from tests.test_evidence import JPEG
+
+    await tg.say(LAN, "6: 120/150")
+    [kept] = await tg.photo(JPEG)  # right after the figure: proves it
+    assert "cho chỉ tiêu 6" in kept
+    await tg.say(MINH, "/duyet 6")
+    await tg.press_label(MINH, "✅ Duyệt Xã An Sinh")
+    capsys.readouterr()  # type: ignore[attr-defined]
+    await cmd_figures(tg.app, argparse.Namespace(plan="T2025", period="2025-03", unit=None, versions=True,
+                                                 json=True, csv=False))
+    [figure] = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert figure["review"] == "approved" and len(figure["evidence"]) == 1
+    assert figure["evidence"][0].endswith(".jpg")
+    await tg.say(LAN, "sửa chỉ tiêu 6: 125/150")  # the correction awaits review; the old version stays approved
+    await cmd_figures(tg.app, argparse.Namespace(plan="T2025", period="2025-03", unit=None, versions=True,
+                                                 json=True, csv=False))
+    versions = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert [(v["version"], v["review"]) for v in versions] == [(1, "approved"), (2, "awaiting")]
+    await cmd_figures(tg.app, argparse.Namespace(plan="T2025", period="2025-03", unit=None, versions=False,
+                                                 json=False, csv=True))
+    lines = capsys.readouterr().out.splitlines()  # type: ignore[attr-defined]
+    assert lines[0].endswith(",version,review,evidence") and ",2,awaiting," in lines[1]
