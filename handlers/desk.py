@@ -545,8 +545,12 @@ async def figures_document(
 def as_csv_rows(documents: Sequence[dict[str, Any]]) -> list[list[Any]]:
     """The figures as CSV rows, header first."""
     header = ["unit", "indicator", "part", "period", "value", "numerator", "denominator", "state", "at", "by",
-              "channel", "message", "version"]
-    return [header, *([document.get(column) for column in header] for document in documents)]
+              "channel", "message", "version", "review", "evidence"]
+    return [header, *([_csv_cell(document.get(column)) for column in header] for document in documents)]
+
+
+def _csv_cell(value: Any) -> Any:
+    return "; ".join(value) if isinstance(value, list) else value  # the evidence file names
 
 
 async def spreadsheet(
@@ -556,14 +560,16 @@ async def spreadsheet(
     """The period's spreadsheet, as /xuat sends it: (file name, content), written in a worker
     thread. Leaders and admins."""
     from handlers.export import export_filename, export_workbook, summary_details
+    from handlers.export_review import history_rows, review_rows
 
     view, found = await _plan_and_access(session, person, plan_code, cache)
     if not found.whole_plan:
         raise DeskError("web-error-leaders-only", 403)
     period = _period(view, asked_period, today)
     summary = await build_summary(session, view, period, today, zone, details=summary_details(view))
+    reviewed, history = await review_rows(session, view, period), await history_rows(session, view, period, zone)
     await session.rollback()  # the connection goes back while the workbook is written
-    return export_filename(summary), await asyncio.to_thread(export_workbook, view, summary, t)
+    return export_filename(summary), await asyncio.to_thread(export_workbook, view, summary, t, reviewed, history)
 
 
 async def official_report(

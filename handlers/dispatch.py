@@ -266,7 +266,7 @@ _ANSWERS: dict[type, Callable[[Ctx, Any], Awaitable[None]]] = {
     AskIndicatorAcrossUnits: lambda ctx, i: questions.ask_across_units(ctx, i.ref),
     AskOffTrack: lambda ctx, _: questions.ask_off_track(ctx),
     AskMissing: lambda ctx, i: questions.ask_missing(ctx, i.period),
-    AskSummary: lambda ctx, i: summary.ask_summary(ctx, i.period),
+    AskSummary: lambda ctx, i: summary.ask_summary(ctx, i.period, i.approved),
     AskCharts: lambda ctx, i: summary.ask_charts(ctx, i.period),
     AskExport: lambda ctx, i: summary.export_for_admin(ctx, i.period),
     AskOfficialReport: lambda ctx, i: official_report.ask_official_report(ctx, i.period),
@@ -379,8 +379,8 @@ async def _group(ctx: Ctx) -> None:
     if _period_refused(ctx, intent):
         return
     match intent:
-        case AskSummary(period=period):
-            await summary.ask_summary(ctx, period)
+        case AskSummary(period=period, approved=approved):
+            await summary.ask_summary(ctx, period, approved)
         case AskCharts(period=period):
             await summary.ask_charts(ctx, period)
         case AskStatus(unit=None):

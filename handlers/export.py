@@ -803,7 +803,7 @@ def _write_matrix(book: _Book, summary: Summary, texts: _Texts, taken: set[str])
 
 
 def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator,
-                  review_rows: list[list[Any]] | None = None) -> None:
+                  review_rows: list[list[Any]] | None = None, history_rows: list[list[Any]] | None = None) -> None:
     taken: set[str] = set()
     texts = _Texts(summary, t)
     _write_matrix(book, summary, texts, taken)
@@ -817,6 +817,8 @@ def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator,
         _write_unit_sheets(book, summary, texts, taken)
     if review_rows is not None:  # issue 17: approval states and evidence files
         _write_review(book, review_rows, t, taken)
+    if history_rows is not None:  # issue 17: the period's whole history
+        _write_history(book, history_rows, t, taken)
     # Hidden: the plan and period, so that the overview filled in by a tracking office can be
     # read back (`import-figures`, handlers/paperwork.read_consolidated).
     mark = book.workbook.add_worksheet(sheet_title(MARK_SHEET, taken))
@@ -834,15 +836,24 @@ def _write_review(book: _Book, rows: list[list[Any]], t: Translator, taken: set[
         sheet.append(sheet.values(review_sheet.shown(row, t)))
 
 
+def _write_history(book: _Book, rows: list[list[Any]], t: Translator, taken: set[str]) -> None:
+    columns = [_Column(t(f"export-history-col-{name}"), width, wrap=width >= 40)
+               for name, width in review_sheet.HISTORY_COLUMNS]
+    sheet = _Sheet(book, sheet_title(t("export-sheet-history"), taken), columns, header_row=1)
+    sheet.header()
+    for row in rows:
+        sheet.append(sheet.values(review_sheet.history_shown(row, t)))
+
+
 def export_workbook(view: PlanView, summary: Summary, t: Translator,
-                    review_rows: list[list[Any]] | None = None) -> bytes:
+                    review_rows: list[list[Any]] | None = None, history_rows: list[list[Any]] | None = None) -> bytes:
     """The workbook (module docstring) as .xlsx bytes. CPU-bound for seconds at province size:
     callers run it in a worker thread."""
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="dtbot-export-") as folder:
         book = _Book(buffer, folder)
         try:
-            _write_sheets(book, view, summary, t, review_rows)
+            _write_sheets(book, view, summary, t, review_rows, history_rows)
         except BaseException:
             book.discard()
             raise
@@ -872,7 +883,8 @@ async def export_command(app: AppLike, plan_code: str, period_text: str, out_pat
         summary = await build_summary(session, view, period, today, app.settings.timezone,
                                       details=summary_details(view))
         reviewed = await review_sheet.review_rows(session, view, period)
-    content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed)
+        history = await review_sheet.history_rows(session, view, period, app.settings.timezone)
+    content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed, history)
     path = Path(out_path)
     try:
         if path.parent and not path.parent.exists():

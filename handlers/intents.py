@@ -131,6 +131,7 @@ class AskWhy(Intent):
 class AskSummary(Intent):
     period: PeriodHint | None = None
     unknown_period: str | None = None  # "2025-13", "abc": answered with the forms accepted
+    approved: bool = False  # "/tonghop duyet", "tổng hợp số đã duyệt": approved figures only (issue 17)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from handlers.events import Choice, Reply
 from handlers.formatting import describe_figure, period_label
 from handlers.refs import resolve
 from handlers.report import example_line
+from handlers.review_flags import flag_lines
 from handlers.rights import may_review, may_see_history
 from locales import Translator, translator
 from models import history, people, review
@@ -103,6 +104,7 @@ async def show(ctx: Ctx, part_id: int, period: Period, *, edit: bool = False, he
     if getattr(pv.indicator, "evidence_required", False):
         lines.append(t("review-list-evidence-required"))
     choices: list[Choice] = []
+    flagged = flag_lines(pv, [f.submission for f in figures], previous, t)  # outliers, with a short reason
     open_ones = [f for f in figures if f.state is not review.ReviewState.APPROVED]
     if open_ones:
         choices.append(Choice(t("review-approve-all", count=len(open_ones)),
@@ -116,6 +118,8 @@ async def show(ctx: Ctx, part_id: int, period: Period, *, edit: bool = False, he
         lines.append(t("review-list-line", number=number, unit=name,
                        figure=describe_figure(figure_of(row), pv.target, t), previous=change,
                        evidence=figure.evidence, state=t(f"review-state-{figure.state.value}")))
+        if row.unit_id in flagged:
+            lines.append(flagged[row.unit_id])
         if figure.reason:
             lines.append(t("review-list-reason", reason=figure.reason))
         if figure.state is not review.ReviewState.APPROVED:
@@ -280,6 +284,11 @@ def history_line(entry: Entry, t: Translator, timezone: Any = None) -> str:
             return t("history-evidence", file=entry.file, **params)
         case "returned":
             return t("history-returned", version=entry.version, reason=entry.note or "", **params)
+        case "closed" | "reopened":
+            return t(f"history-{entry.kind}", **params)
+        case "change_requested" | "change_granted" | "change_refused":
+            return t(f"history-{entry.kind.replace('_', '-')}", value=entry.value, reason=entry.note or "",
+                     **params)
         case _:
             return t("history-approved", version=entry.version, **params)
 

@@ -113,8 +113,16 @@ def _gap_text(row: IndicatorRow, t: Translator) -> str | None:
     return t("summary-gap", gap=points(row.gap, row.target, t))
 
 
-def indicator_lines(row: IndicatorRow, t: Translator) -> list[str]:
-    """Two or three short lines about one indicator part."""
+def review_text(counts: tuple[int, int, int], t: Translator) -> str:
+    """Issue 17: "Duyệt: ✅ 3 đã duyệt · ⏳ 2 chờ duyệt · ↩️ 1 trả lại"."""
+    approved, awaiting, returned = counts
+    return t("summary-review", approved=t.number(approved), awaiting=t.number(awaiting),
+             returned=t.number(returned))
+
+
+def indicator_lines(row: IndicatorRow, t: Translator, review: tuple[int, int, int] | None = None) -> list[str]:
+    """Two or three short lines about one indicator part, and how its figures stand in review
+    (`review`: approved, awaiting, returned) when any was received."""
     lines = [f"{row.mark} {row.code} · {_row_title(row)}"]
     second = t("summary-figure", amount=amount_text(row, t), target=describe_target(row.target, t))
     gap = _gap_text(row, t)
@@ -129,6 +137,8 @@ def indicator_lines(row: IndicatorRow, t: Translator) -> list[str]:
     if note:
         third.append(note)
     lines.append("   " + " · ".join(third))
+    if review is not None and sum(review):
+        lines.append("   " + review_text(review, t))
     return lines
 
 
@@ -137,11 +147,14 @@ def _rate(value: Decimal | None, t: Translator) -> str:
 
 
 def _head_section(summary: Summary, t: Translator) -> list[str]:
-    head = [t("summary-title", period=period_label(summary.period, t)), summary.plan_title]
+    title = "summary-title-approved" if summary.approved_only else "summary-title"
+    head = [t(title, period=period_label(summary.period, t)), summary.plan_title]
     for period, deadline in summary.periods:
         head.append(t("summary-period-line", period=period_label(period, t), deadline=t.date(deadline)))
     if summary.open:
         head.append(t("summary-open"))
+    if summary.approved_only:
+        head.append(t("summary-approved-only-note"))
     return head
 
 
@@ -151,7 +164,7 @@ def _rates_section(summary: Summary, t: Translator) -> list[str]:
     if not reports.expected:
         return [*rates, t("summary-reports-none")]
     complete = sum(1 for unit in summary.units if not unit.reports.missing)
-    return [
+    lines = [
         *rates,
         t("summary-reports-received", received=t.number(reports.received), expected=t.number(reports.expected),
           rate=_rate(reports.rate, t)),
@@ -159,6 +172,10 @@ def _rates_section(summary: Summary, t: Translator) -> list[str]:
           missing=t.number(reports.missing)),
         t("summary-reports-units", complete=t.number(complete), units=t.number(len(summary.units))),
     ]
+    review = summary.review_totals() if not summary.approved_only else None
+    if review is not None and sum(review):
+        lines.append(review_text(review, t))  # issue 17: approved apart from pending, in total
+    return lines
 
 
 def _indicators_section(summary: Summary, t: Translator) -> list[str]:
@@ -167,7 +184,7 @@ def _indicators_section(summary: Summary, t: Translator) -> list[str]:
                off_track=counts[Standing.OFF_TRACK], thin=counts[Standing.THIN],
                no_data=counts[Standing.NO_DATA])]
     for row in summary.rows:
-        lines.extend(indicator_lines(row, t))
+        lines.extend(indicator_lines(row, t, None if summary.approved_only else summary.review_counts(row)))
     return lines
 
 
@@ -214,7 +231,8 @@ def summary_text(summary: Summary, t: Translator, *, max_units: int | None = MAX
         _rates_section(summary, t),
         _indicators_section(summary, t),
         _gaps_section(summary, t),
-        _chase_section(summary, t, max_units),
+        # Figures awaiting review are not missing: the approved figures' summary chases nobody.
+        [] if summary.approved_only else _chase_section(summary, t, max_units),
     ]
     return "\n\n".join("\n".join(section) for section in sections if section)
 
@@ -272,12 +290,13 @@ async def summary_of(
 
 async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,
                      build: Callable[[PlanView, Summary], Awaitable[list[Reply]]], *,
-                     details: bool | Callable[[PlanView], bool] = False, serial: bool = False) -> None:
+                     details: bool | Callable[[PlanView], bool] = False, serial: bool = False,
+                     approved_only: bool = False) -> None:
     """A summary-based answer built within the limits (handlers/limits.py): one build for
     identical requests in flight, none past the asker's or the group's rate; `details`: whether
     (or, of the plan view, a function saying whether) the summary needs each figure's first time;
     `serial`: one at a time per plan (the summary is read once its turn comes, so it is as fresh
-    as it can be)."""
+    as it can be); `approved_only`: of the figures the tracking office approved only (issue 17)."""
     view = await _plan_view(ctx)
     if view is None:
         return
@@ -287,10 +306,12 @@ async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,
 
     async def answer() -> list[Reply]:
         wanted = details(view) if callable(details) else details
-        summary = await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=wanted)
+        summary = await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=wanted,
+                                      approved_only=approved_only)
         return await build(view, summary)
 
-    replies = await limits.expensive(ctx, kind, view.plan.id, period.id, answer, serial=serial)
+    replies = await limits.expensive(ctx, f"{kind}-approved" if approved_only else kind, view.plan.id, period.id,
+                                     answer, serial=serial)
     ctx.replies.extend(replies or ())
 
 
@@ -344,15 +365,16 @@ async def spreadsheet_if_cut(view: PlanView, summary: Summary, t: Translator) ->
                        t("export-caption", plan=summary.plan_code, period=label)),)
 
 
-async def ask_summary(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
+async def ask_summary(ctx: Ctx, period_hint: PeriodHint | None = None, approved: bool = False) -> None:
     """/tonghop [period]: leaders, admins and the bound steering group get the summary with its
-    two charts; officers are told it is for leaders."""
+    two charts; officers are told it is for leaders. `approved` ("/tonghop duyet", "tổng hợp số
+    đã duyệt"): computed from approved figures only, and titled so (issue 17)."""
     if not _may_see_summary(ctx):
         ctx.say("question-leaders-only")
         return
     t = ctx.t
     await _expensive(ctx, "summary", period_hint, lambda view, summary: summary_replies(summary, t, view=view),
-                     details=summary_details)
+                     details=summary_details, approved_only=approved)
 
 
 async def ask_charts(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
@@ -388,9 +410,10 @@ async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> N
     t = ctx.t
 
     async def spreadsheet(view: PlanView, summary: Summary) -> list[Reply]:
-        reviewed = await export_review.review_rows(ctx.session, view, summary.period)  # issue 17's sheet
+        reviewed = await export_review.review_rows(ctx.session, view, summary.period)  # issue 17's sheets
+        history = await export_review.history_rows(ctx.session, view, summary.period, ctx.deps.timezone)
         # Written in a worker thread: the event loop keeps serving others meanwhile.
-        content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed)
+        content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed, history)
         label = period_label(summary.period, t)
         document = Attachment("document", export_filename(summary), content,
                               t("export-caption", plan=summary.plan_code, period=label))

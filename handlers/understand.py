@@ -320,6 +320,9 @@ _OWED = _any(
 _SUMMARY = _any(r"tong hop", r"tong ket", r"tong quan", r"bao cao tong", r"summary", r"summaries",
                 r"summari[sz]e", r"overview", r"sum up")
 _CHARTS = re.compile(r"\b(?:bieu do|do thi|charts?|graphs?)\b")
+# Issue 17: "tổng hợp số đã duyệt", "/tonghop duyet", "summary approved": approved figures only.
+_APPROVED = re.compile(r"\b(?:(?:chi |chi tinh )?(?:cac )?(?:so |so lieu )?(?:da )?duyet"
+                       r"|(?:only )?approved(?: figures)?(?: only)?)\b")
 _EXPORT = re.compile(r"\b(?:xuat (?:excel|file|bang tinh|bao cao)|export|spreadsheet|file excel)\b")
 _SCHEDULE = _any(
     r"lich", r"lich nhac", r"han nop", r"han bao cao", r"thoi han", r"han chot", r"deadlines?",
@@ -564,6 +567,15 @@ def _command_period(o: str, t: str) -> dict[str, Any]:
     return {"period": hint} if hint is not None else {"unknown_period": o}
 
 
+def _command_summary(o: str, t: str) -> Intent:
+    """/tonghop [duyet] [period]: the words for approved figures only taken out, the period read
+    from what is left."""
+    if (m := _APPROVED.search(t)) is None:
+        return AskSummary(**_command_period(o, t))
+    rest = (t[:m.start()] + " " + t[m.end():]).strip()
+    return AskSummary(**_command_period(rest, rest), approved=True)
+
+
 def _command_language(o: str, t: str, locale: str) -> Intent:
     if _TO_ENGLISH.search(t) or t in ("en", "anh"):
         return SetLanguage("en")
@@ -585,7 +597,7 @@ _ARGUMENTS: dict[type[Intent], Callable[[str, str, str], Intent]] = {
     AskGap: _command_gap,
     AskStatus: _command_status,
     AskMissing: lambda o, t, locale: AskMissing(**_command_period(o, t)),
-    AskSummary: lambda o, t, locale: AskSummary(**_command_period(o, t)),
+    AskSummary: lambda o, t, locale: _command_summary(o, t),
     AskCharts: lambda o, t, locale: AskCharts(**_command_period(o, t)),
     AskExport: lambda o, t, locale: AskExport(**_command_period(o, t)),
     AskOfficialReport: lambda o, t, locale: AskOfficialReport(**_command_period(o, t)),
@@ -1000,7 +1012,7 @@ def _about_the_plan(o: str, t: str) -> Intent | None:
     if _EXPORT.search(t):
         return AskExport(_find_period(t))
     if _SUMMARY.search(t):
-        return AskSummary(_find_period(t))
+        return AskSummary(_find_period(t), approved=_APPROVED.search(t) is not None)
     if _SCHEDULE.search(t):
         return AskSchedule()
     if _CANCEL_START.match(t):

@@ -14,15 +14,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.plan_view import PlanView
 from models.plans import named_units
 from models.schedule_queries import Recipient
 from models.tables import Evidence, Identity, Person, Review, Role, Submission
 
-__all__ = ["Figure", "ReviewState", "decide", "figures", "plan_tracking_units", "tracking_units", "tracks"]
+__all__ = ["Figure", "ReviewState", "approval_counts", "decide", "figures", "plan_tracking_units", "tracking_units",
+           "tracks"]
 
 
 class ReviewState(StrEnum):
@@ -103,6 +105,33 @@ async def figures(session: AsyncSession, part_ids: Iterable[int], period: str,
         out.append(Figure(row, state, decision.reason if decision is not None and state is ReviewState.RETURNED
                           else None, counted.get((row.unit_id, row.part_id), 0)))
     return out
+
+
+async def approval_counts(session: AsyncSession, plan_id: int,
+                          pairs: Iterable[tuple[int, str]]) -> dict[int, tuple[int, int]]:
+    """Per part: (approved, returned) among the current figures of these (part id, period) pairs,
+    by the latest decision on each current version (the summary's review counts; what is received
+    and neither awaits review). Reads the decisions only, so it costs nothing where nobody reviews."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    r, later, newer = aliased(Review), aliased(Review), aliased(Submission)
+    query = (select(r.part_id, r.period, r.decision, func.count())
+             .join(Submission, Submission.id == r.submission_id)
+             .where(r.plan_id == plan_id, r.part_id.in_(sorted({p for p, _ in wanted})),
+                    r.period.in_(sorted({q for _, q in wanted})),
+                    ~exists().where(later.submission_id == r.submission_id, later.id > r.id),
+                    ~exists().where(and_(newer.unit_id == Submission.unit_id, newer.part_id == Submission.part_id,
+                                         newer.period == Submission.period, newer.version > Submission.version)))
+             .group_by(r.part_id, r.period, r.decision))
+    keys = set(wanted)
+    counts: dict[int, list[int]] = {}
+    for part_id, period, decision, count in await session.execute(query):
+        if (part_id, period) not in keys:
+            continue
+        mine = counts.setdefault(part_id, [0, 0])
+        mine[0 if decision == ReviewState.APPROVED.value else 1] += int(count)
+    return {part_id: (approved, returned) for part_id, (approved, returned) in counts.items()}
 
 
 async def decide(session: AsyncSession, submission: Submission, state: ReviewState, *, reason: str | None,

@@ -173,6 +173,31 @@ class Summary:
     expected: dict[int, list[int]] = field(default_factory=dict)  # part id -> unit ids expected
     cutoffs: dict[Period, datetime] = field(default_factory=dict)  # period -> end of its deadline day
     zone: tzinfo | None = None  # BOT_TIMEZONE, for times shown
+    # Issue 17: the tracking office's review. `approved_only`: computed from approved figures only
+    # (a figure whose current version the tracking office approved; a correction awaits review again,
+    # so it is left out until approved). `approvals`: part id -> (approved, returned) among the
+    # current figures of the part's own period; the rest of those received await review.
+    approved_only: bool = False
+    approvals: dict[int, tuple[int, int]] | None = field(default=None, compare=False)  # read beside the sums
+
+    def review_counts(self, row: IndicatorRow) -> tuple[int, int, int] | None:
+        """(approved, awaiting, returned) of the row's figures received; None when not known."""
+        if self.approvals is None:
+            return None
+        approved, returned = self.approvals.get(row.part_id, (0, 0))
+        received = row.reports.received
+        approved, returned = min(approved, received), min(returned, max(received - approved, 0))
+        return approved, received - approved - returned, returned
+
+    def review_totals(self) -> tuple[int, int, int] | None:
+        """(approved, awaiting, returned) over every row; None when not known."""
+        if self.approvals is None:
+            return None
+        totals = [0, 0, 0]
+        for row in self.rows:
+            for at, count in enumerate(self.review_counts(row) or (0, 0, 0)):
+                totals[at] += count
+        return totals[0], totals[1], totals[2]
 
     def counts(self) -> dict[Standing, int]:
         counts = dict.fromkeys(Standing, 0)

@@ -57,6 +57,7 @@ from sqlalchemy.orm import aliased
 from models.numbers import FIGURE_PLACES, normalize
 from models.people import officer_names
 from models.periods import Frequency, Period
+from models.review import approval_counts
 from models.rollups import FigureTotals, is_milestone, pair_amount_sum
 from models.standing import (
     ActiveUnits,
@@ -73,7 +74,7 @@ from models.standing import (
     wanted_periods,
 )
 from models.summary_data import Summary
-from models.tables import Submission
+from models.tables import Review, Submission
 from models.targets import Measure
 
 __all__ = ["build_summary", "figure_versions", "first_submission_times", "read_aggregates"]
@@ -136,10 +137,11 @@ class _Scope:
     own: dict[int, str]  # part id -> its own period's id
     cutoffs: dict[str, datetime]
     units: frozenset[int]
+    approved_only: bool = False  # issue 17: only figures whose current version is approved
 
 
 def _scope(view: PlanLike, chosen: Mapping[Frequency, Period], parts: Sequence[PartLike],
-           cutoffs: Mapping[str, datetime], dialect: str) -> _Scope:
+           cutoffs: Mapping[str, datetime], dialect: str, approved_only: bool = False) -> _Scope:
     active = ActiveUnits(view)
     pairs: dict[tuple[int, str], frozenset[int]] = {}
     own: dict[int, str] = {}
@@ -150,7 +152,7 @@ def _scope(view: PlanLike, chosen: Mapping[Frequency, Period], parts: Sequence[P
             expected = frozenset(active.expected(pv.part.id, period))
             if expected:  # nobody owes it (a period before the plan's collect_from): nothing to add
                 pairs[(pv.part.id, period.id)] = sets.setdefault(expected, expected)
-    return _Scope(view.plan.id, dialect, pairs, own, dict(cutoffs), frozenset(view.units))
+    return _Scope(view.plan.id, dialect, pairs, own, dict(cutoffs), frozenset(view.units), approved_only)
 
 
 def _among(scope: _Scope, column: Any, ids: frozenset[int]) -> Any:
@@ -214,7 +216,17 @@ def _current(scope: _Scope, pairs: Sequence[tuple[int, str]], *, early: bool = T
         in_time = case((or_(s.submitted_at < before, corrected_in_time), 1), else_=0)
     else:
         in_time = literal(0)
-    return _Current(and_(s.plan_id == scope.plan_id, _expected(scope, pairs), latest), in_time)
+    where = and_(s.plan_id == scope.plan_id, _expected(scope, pairs), latest)
+    if scope.approved_only:
+        where = and_(where, _approved())
+    return _Current(where, in_time)
+
+
+def _approved() -> Any:
+    """Issue 17: the latest review decision on this version of the figure is an approval."""
+    review, later = aliased(Review), aliased(Review)
+    return exists().where(review.submission_id == Submission.id, review.decision == "approved",
+                          ~exists().where(later.submission_id == review.submission_id, later.id > review.id))
 
 
 def _joined(scope: _Scope, current: _Current, *columns: Any) -> Any:
@@ -412,14 +424,14 @@ async def _streamed(session: AsyncSession, query: Any) -> list[Any]:
 
 async def read_aggregates(session: AsyncSession, view: PlanLike, chosen: Mapping[Frequency, Period],
                           parts: Sequence[PartLike], cutoffs: Mapping[str, datetime], *,
-                          cells: bool = True) -> Aggregates:
+                          cells: bool = True, approved_only: bool = False) -> Aggregates:
     """models.standing.Aggregates, the sums per part and period and per unit, by SQL aggregation.
 
     With `cells`, each unit's current figure of the parts' own periods is read anyway: those
     periods are then added up from the figures (models.standing.aggregate, models.rollups.tally:
     the definition the SQL mirrors), and only the earlier periods by the database."""
     connection = await session.connection()
-    scope = _scope(view, chosen, parts, cutoffs, connection.dialect.name)
+    scope = _scope(view, chosen, parts, cutoffs, connection.dialect.name, approved_only)
     if connection.dialect.name == "postgresql":
         # These scans cost enough for PostgreSQL to compile them to machine code first, which
         # takes longer (about a second) than running them; for this transaction only, and as a
@@ -468,6 +480,7 @@ async def build_summary(
     *,
     details: bool = False,
     cells: bool = True,
+    approved_only: bool = False,
 ) -> Summary:
     """The summary of `period` (None: the cycle just closed, see models.standing) as seen on
     `today`; on-time counts use the end of each deadline day in `timezone` (BOT_TIMEZONE).
@@ -476,16 +489,20 @@ async def build_summary(
     milliseconds. `cells`: also each unit's current figure (Summary.figures, .on_time), which the
     grid chart, the questions across units and the spreadsheet show; without it those stay empty.
     `details`: also each received figure's first submission time (Summary.first_at), for the
-    spreadsheet: one more grouped query."""
+    spreadsheet: one more grouped query. `approved_only` (issue 17): only figures whose current
+    version the tracking office approved count (a correction awaits review again)."""
     headline = period if period is not None else choose_period(view, today)
     chosen = covered_periods(view, headline, today)
     parts = [pv for pv in view.parts.values() if pv.frequency in chosen]
     cutoffs = {p.id: end_of_day(view.deadline(p), timezone) for p in chosen.values()}
-    found = await read_aggregates(session, view, chosen, parts, cutoffs, cells=cells or details) if parts \
-        else Aggregates({}, {})
+    found = await read_aggregates(session, view, chosen, parts, cutoffs, cells=cells or details,
+                                  approved_only=approved_only) if parts else Aggregates({}, {})
     officers = await officer_names(session, view.plan.id)
     first_at = await first_submission_times(session, view.plan.id, cutoffs) if details and parts else {}
     summary = await asyncio.to_thread(summarize, view, headline, chosen, parts, found, officers, today, timezone)
     summary.first_at = first_at
+    summary.approved_only = approved_only  # issue 17: the review's counts per part's own period
+    summary.approvals = await approval_counts(session, view.plan.id, [(pv.part.id, chosen[pv.frequency].id)
+                                                                      for pv in parts])
     return summary
 

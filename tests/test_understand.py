@@ -338,3 +338,20 @@ def test_each_code_of_a_list_gets_the_figure(parts: list[str], number: int, valu
     assert isinstance(intent, SubmitFigures)
     assert [line.ref for line in intent.lines] == codes
     assert all(line.figure.value == value for line in intent.lines)
+
+
+@pytest.mark.parametrize(("text", "locale", "expected"), [
+    ("/tonghop duyet", "vi", AskSummary(None, approved=True)),
+    ("/tonghop đã duyệt 2025-Q1", "vi", AskSummary(PeriodHint(Q, 1, 2025), approved=True)),
+    ("/tonghop 2025-Q1 duyệt", "vi", AskSummary(PeriodHint(Q, 1, 2025), approved=True)),
+    ("/summary approved", "en", AskSummary(None, approved=True)),
+    ("/tonghop abc", "vi", AskSummary(unknown_period="abc")),
+    ("tổng hợp số đã duyệt", "vi", AskSummary(None, approved=True)),
+    ("tổng hợp số liệu đã duyệt tháng 3", "vi", AskSummary(PeriodHint(M, 3), approved=True)),
+    ("summary of approved figures only", "en", AskSummary(None, approved=True)),
+    ("approved summary March", "en", AskSummary(PeriodHint(M, 3), approved=True)),
+    ("tổng hợp tháng 3", "vi", AskSummary(PeriodHint(M, 3))),
+])
+def test_a_summary_of_approved_figures_only(text: str, locale: str, expected: AskSummary) -> None:
+    """Issue 17: a leader asks for the summary computed from approved figures only."""
+    assert understand(text, locale) == expected

@@ -1,0 +1,208 @@
+"""Issue 17's leftovers, end to end through the Bot API emulator over loopback HTTP: the summary
+separates approved figures from those awaiting review or returned (per indicator and in total),
+a leader asks for the summary of approved figures only ("/tonghop duyet", "tổng hợp số đã
+duyệt"), and a corrected figure leaves that summary until it is approved again."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from tests.conftest import Clock
+from tests.test_review import LAN, MINH, Desk, desk, plan_file
+
+BOSS = 1003
+
+
+@pytest.fixture
+async def tg(app: App, tmp_path: Path) -> AsyncIterator[Desk]:
+    async for harness in desk(app, plan_file(tmp_path, evidence=False)):
+        yield harness
+
+
+def _section(text: str, code: str) -> list[str]:
+    """The lines of one indicator in the summary's text."""
+    lines = text.splitlines()
+    start = next(n for n, line in enumerate(lines) if f" {code} · " in line)
+    end = next((n for n in range(start + 1, len(lines)) if not lines[n].startswith("   ")), len(lines))
+    return lines[start:end]
+
+
+async def test_the_summary_separates_approved_from_pending_and_asks_for_approved_only(tg: Desk,
+                                                                                       clock: Clock) -> None:
+    await tg.say(LAN, "6: 120/150")
+    await tg.say(MINH, "6: 50/100")
+    await tg.say(BOSS, f"/start {await tg.invite('leader')}")
+    await tg.say(MINH, "/duyet 6")
+    [approved] = await tg.press_label(MINH, "✅ Duyệt Xã An Sinh")
+    assert "Đã duyệt 1 số liệu" in approved
+
+    [summary, *_] = await tg.say(BOSS, "/tonghop 2025-03")
+    assert summary.startswith("📊 Tổng hợp chuyển đổi số — tháng 3/2025")
+    six = _section(summary, "6")
+    assert "   Duyệt: ✅ 1 đã duyệt · ⏳ 1 chờ duyệt · ↩️ 0 trả lại" in six
+    assert "Duyệt: ✅ 1 đã duyệt · ⏳ 1 chờ duyệt · ↩️ 0 trả lại" in summary.split("\n\n")[1]  # in total
+    assert "2/" in six[2]  # both figures count in the ordinary summary
+
+    clock.set(clock() + timedelta(minutes=5))
+    [only, *_] = await tg.say(BOSS, "/tonghop duyet 2025-03")
+    assert only.startswith("📊 Tổng hợp chuyển đổi số (chỉ số đã duyệt) — tháng 3/2025")
+    assert "Chỉ tính số liệu đã được cơ quan theo dõi duyệt" in only
+    six = _section(only, "6")
+    assert "80%" in six[1] and "1/" in six[2]  # An Sinh's 120/150 alone
+    assert not any("chờ duyệt" in line for line in six)
+    assert "Đơn vị cần đôn đốc" not in only  # figures awaiting review are not missing: no chasing here
+
+    # A correction awaits review again: out of the approved summary until approved.
+    clock.set(clock() + timedelta(minutes=5))
+    await tg.say(LAN, "sửa chỉ tiêu 6: 130/150")
+    [after, *_] = await tg.say(BOSS, "tổng hợp số đã duyệt tháng 3")
+    assert "(chỉ số đã duyệt)" in after
+    six = _section(after, "6")
+    assert "chưa có số liệu" in six[1] and "0/4 đơn vị có số" in six[2]
+
+    clock.set(clock() + timedelta(minutes=5))
+    await tg.say(BOSS, "/language en")
+    [summary_en, *_] = await tg.say(BOSS, "summary approved March")
+    assert "approved figures only" in summary_en
+
+
+async def _store(tg: Desk, unit: str, code: str, period: str, figure: object) -> None:
+    """A figure stored as if sent earlier (the period before, for the change and the flags)."""
+    from models import store
+    from models.submissions import store_figure
+
+    async with tg.app.unit_of_work() as session:
+        plan = await store.get_plan(session, "T2025")
+        view = await store.load_plan_view(session, plan.id)
+        unit_id = next(u.id for u in view.units.values() if u.code == unit)
+        part_id = next(pv.part.id for pv in view.parts.values() if pv.code == code)
+        await store_figure(session, plan_id=plan.id, part_id=part_id, unit_id=unit_id, period=period,
+                           figure=figure, person_id=None, channel="cli", now=tg.app.now())
+
+
+async def test_the_review_list_flags_figures_out_of_line_with_a_reason(tg: Desk) -> None:
+    from decimal import Decimal
+
+    from models.targets import Figure
+
+    await _store(tg, "an-sinh", "6", "2025-02", Figure(numerator=Decimal(10), denominator=Decimal(150)))
+    [asked] = await tg.say(LAN, "6: 120/150")  # 80% after 6,67%: twelve times
+    assert "Có đúng không?" in asked
+    await tg.say(LAN, "có")  # confirmed: it stands, and the tracking office sees it flagged
+    # The chat refuses a numerator over its denominator; one can still come from elsewhere (a file).
+    await _store(tg, "vhtt", "6", "2025-03", Figure(numerator=Decimal(160), denominator=Decimal(100)))
+    [listing] = await tg.say(MINH, "/duyet 6")
+    lines = listing.splitlines()
+    an_sinh = next(n for n, line in enumerate(lines) if "Xã An Sinh: 80% (120/150)" in line)
+    assert "(kỳ trước: 6,67% (10/150))" in lines[an_sinh]
+    assert lines[an_sinh + 1] == "   ⚠️ Cần xem lại: gấp 12 lần kỳ trước (6,67%)"
+    vhtt = next(n for n, line in enumerate(lines) if "Phòng Văn hóa và Thông tin: " in line)
+    assert lines[vhtt + 1] == "   ⚠️ Cần xem lại: tử số lớn hơn mẫu số"
+    assert sum("⚠️" in line for line in lines) == 2
+
+
+async def test_history_lists_closings_and_change_requests_in_chat_cli_and_export(tg: Desk, clock: Clock) -> None:
+    import argparse
+    import json
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from bot.review_cli import cmd_history
+
+    def later() -> None:
+        clock.set(clock() + timedelta(minutes=1))
+
+    await tg.say(LAN, "6: 120/150")
+    later()
+    await tg.say(MINH, "/khoaso 6")
+    later()
+    await tg.say(LAN, "sửa chỉ tiêu 6: 125/150")
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "nhập nhầm số hồ sơ")
+    [request] = [s for s in tg.emu.sent[before:] if s.chat_id == MINH]
+    later()
+    tg.emu.press_button(MINH, request.message_id, request.reply_markup["inline_keyboard"][1][0]["callback_data"])
+    await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
+    later()
+    await tg.say(LAN, "sửa chỉ tiêu 6: 130/150")
+    before = len(tg.emu.sent)
+    await tg.say(LAN, "bổ sung hồ sơ cuối tháng")
+    [request] = [s for s in tg.emu.sent[before:] if s.chat_id == MINH]
+    later()
+    tg.emu.press_button(MINH, request.message_id, request.reply_markup["inline_keyboard"][0][0]["callback_data"])
+    await tg.emu.wait_until_updates_consumed()
+    await tg.channel.settle()
+    later()
+    await tg.say(MINH, "/mokhoa 6")
+
+    [shown] = await tg.say(MINH, "lịch sử chỉ tiêu 6 xã An Sinh")
+    lines = shown.splitlines()[1:]
+    assert "phiên bản 1: 120/150 — An (telegram)" in lines[0]
+    assert "khóa sổ — An (telegram)" in lines[1]
+    assert "đề nghị sửa thành 125/150: nhập nhầm số hồ sơ — An (telegram)" in lines[2]
+    assert "không đồng ý đề nghị sửa thành 125/150 — An (telegram)" in lines[3]
+    assert "đề nghị sửa thành 130/150: bổ sung hồ sơ cuối tháng" in lines[4]
+    assert "phiên bản 2: 130/150 (bổ sung hồ sơ cuối tháng)" in lines[5]
+    assert "đồng ý đề nghị sửa thành 130/150" in lines[6] and "mở lại sổ" in lines[7]
+    assert len(lines) == 8
+
+    args = argparse.Namespace(plan="T2025", unit="an-sinh", indicator="6", json=True)
+    entries = json.loads(await cmd_history(tg.app, args))
+    assert [e["kind"] for e in entries] == ["version", "closed", "change_requested", "change_refused",
+                                            "change_requested", "version", "change_granted", "reopened"]
+    granted = entries[6]
+    assert granted["version"] == 2 and granted["note"] == "bổ sung hồ sơ cuối tháng" and granted["unit"] == "an-sinh"
+    assert entries[1]["unit"] is None and entries[1]["channel"] == "telegram"
+    text = await cmd_history(tg.app, argparse.Namespace(plan="T2025", unit="an-sinh", indicator="6", json=False))
+    assert "khóa sổ" in text and "không đồng ý đề nghị sửa" in text
+
+    # The export's history sheet: every event of the period, who, when, channel, why.
+    admin = 1004
+    await tg.say(admin, f"/start {await tg.invite('admin')}")
+    await tg.say(admin, "/xuat 2025-03")
+    [document] = [s for s in tg.emu.sent if s.chat_id == admin and s.method == "sendDocument"]
+    stored = next(f for f in tg.emu._files.values() if f.file_id == document.file_id)
+    sheet = load_workbook(BytesIO(stored.content or b""), read_only=True)["Lịch sử"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0] == ["Thời điểm", "Việc", "Mã đơn vị", "Đơn vị", "Chỉ tiêu", "Kỳ", "Phiên bản", "Số liệu",
+                       "Người thực hiện", "Kênh", "Lý do / ghi chú", "Tệp minh chứng"]
+    assert [r[1] for r in rows[1:]] == ["Gửi số liệu", "Khóa sổ", "Đề nghị sửa", "Không đồng ý sửa", "Đề nghị sửa",
+                                        "Gửi số liệu", "Đồng ý sửa", "Mở lại sổ"]
+    assert rows[1][2:8] == ["an-sinh", "Xã An Sinh", "6", "2025-03", 1, "120/150"]
+    assert rows[3][10] == "nhập nhầm số hồ sơ" and rows[3][9] == "telegram"
+    assert rows[1][0].startswith("2025-03-17 ")
+
+
+async def test_the_figures_export_carries_each_figures_review_and_evidence(tg: Desk, capsys: object) -> None:
+    import argparse
+    import json
+
+    from bot.web_cli import cmd_figures
+    from tests.test_evidence import JPEG
+
+    await tg.say(LAN, "6: 120/150")
+    [kept] = await tg.photo(JPEG)  # right after the figure: proves it
+    assert "cho chỉ tiêu 6" in kept
+    await tg.say(MINH, "/duyet 6")
+    await tg.press_label(MINH, "✅ Duyệt Xã An Sinh")
+    capsys.readouterr()  # type: ignore[attr-defined]
+    await cmd_figures(tg.app, argparse.Namespace(plan="T2025", period="2025-03", unit=None, versions=True,
+                                                 json=True, csv=False))
+    [figure] = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert figure["review"] == "approved" and len(figure["evidence"]) == 1
+    assert figure["evidence"][0].endswith(".jpg")
+    await tg.say(LAN, "sửa chỉ tiêu 6: 125/150")  # the correction awaits review; the old version stays approved
+    await cmd_figures(tg.app, argparse.Namespace(plan="T2025", period="2025-03", unit=None, versions=True,
+                                                 json=True, csv=False))
+    versions = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert [(v["version"], v["review"]) for v in versions] == [(1, "approved"), (2, "awaiting")]
+    await cmd_figures(tg.app, argparse.Namespace(plan="T2025", period="2025-03", unit=None, versions=False,
+                                                 json=False, csv=True))
+    lines = capsys.readouterr().out.splitlines()  # type: ignore[attr-defined]
+    assert lines[0].endswith(",version,review,evidence") and ",2,awaiting," in lines[1]
