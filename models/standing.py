@@ -45,7 +45,6 @@ models.summary_queries.build_summary can run it in a worker thread.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -439,23 +438,35 @@ _NO_REPORTS = UnitReported()
 def _unit_rows(view: PlanLike, parts: Sequence[PartLike], expected_by_part: Mapping[int, list[int]],
                reported: Mapping[int, UnitReported], officers: Mapping[int, str]) -> list[UnitRow]:
     """Every unit expected to report something, in the plan file's order (unit ids follow it),
-    with the codes of its missing and late parts in the plan's order."""
-    expected: Counter[int] = Counter()
-    for unit_ids in expected_by_part.values():
-        expected.update(unit_ids)
-    owed = [(pv.code, frozenset(expected_by_part[pv.part.id]), pv.part.id) for pv in parts]
+    with the codes of its missing and late parts in the plan's order.
+
+    Parts expected of the same units are grouped first (every commune owes most indicators), so a
+    unit's duties follow from the few groups that hold it, worked out once per combination, not
+    once per unit and part."""
+    groups: dict[frozenset[int], list[tuple[int, str, int]]] = {}
+    for index, pv in enumerate(parts):
+        groups.setdefault(frozenset(expected_by_part[pv.part.id]), []).append((index, pv.code, pv.part.id))
+    sets = list(groups)
+    # a combination of groups -> its parts in plan order, and each part's (position, code)
+    duties_of: dict[tuple[int, ...], tuple[list[tuple[int, str, int]], dict[int, tuple[int, str]]]] = {}
     rows = []
-    for uid in sorted(expected):
+    for uid in sorted(frozenset().union(*sets)):
+        combination = tuple(i for i, units in enumerate(sets) if uid in units)
+        known = duties_of.get(combination)
+        if known is None:
+            duties = sorted(duty for i in combination for duty in groups[sets[i]])
+            known = duties_of[combination] = (duties, {p: (index, code) for index, code, p in duties})
+        duties, position = known
         unit = view.units[uid]
         mine = reported.get(uid, _NO_REPORTS)
         missing: tuple[str, ...] = ()
         late: tuple[str, ...] = ()
-        if mine.received < expected[uid] or mine.late:
-            duties = [(code, units, p) for code, units, p in owed if uid in units]
-            missing = tuple(code for code, _, p in duties if p not in mine.parts)
-            late = tuple(code for code, _, p in duties if p in mine.late)
+        if mine.received < len(duties):
+            missing = tuple(code for _, code, p in duties if p not in mine.parts)
+        if mine.late:
+            late = tuple(code for _, code in sorted(position[p] for p in mine.late if p in position))
         rows.append(UnitRow(uid, unit.code, unit.name, unit.kind, officers.get(uid),
-                            ReportCounts(expected[uid], mine.received, mine.on_time), missing, late))
+                            ReportCounts(len(duties), mine.received, mine.on_time), missing, late))
     return rows
 
 

@@ -2,7 +2,8 @@
 up, models.standing.summarize does the arithmetic on the sums.
 
 The roll-ups, coverage and reporting rates come from SQL aggregation over current versions (no
-higher version of the same unit, part and period) of the units the plan view expects
+higher version of the same unit, part and period: Submission.is_current, which the database's
+triggers keep, migration 0017) of the units the plan view expects
 (models.standing.ActiveUnits.expected, the one definition of who owes what):
 
 - per part and period, grouped by figure class (what models.rollups.tally asks of a figure):
@@ -36,7 +37,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Numeric,
-    String,
     and_,
     any_,
     case,
@@ -184,42 +184,51 @@ def _expected(scope: _Scope, pairs: Iterable[tuple[int, str]]) -> Any:
         else:
             among = _among(scope, s.unit_id, units)
         conditions.append(and_(s.period == period_id, s.part_id.in_(sorted(part_ids)), among))
-    return or_(*conditions) if conditions else false()
+    if not conditions:
+        return false()
+    # The periods once more, on their own: what the index of current figures is searched by.
+    return and_(s.period.in_(sorted({period_id for period_id, _ in groups})), or_(*conditions))
 
 
 @dataclass(frozen=True)
 class _Current:
     """The current versions of some (part, period) pairs from the units expected: a condition on
-    Submission, and `early`, 1 when the first version came before the period's cutoff (some
-    version did)."""
+    Submission, what to select them from, and `early`, 1 when the first version came before the
+    period's cutoff (some version did)."""
 
     where: Any
     early: Any
+    source: Any = Submission
 
 
 def _current(scope: _Scope, pairs: Sequence[tuple[int, str]], *, early: bool = True) -> _Current:
-    """A row is current when no higher version of its unit, part and period exists: one probe of
-    the unique index per row, no grouping (most figures have one version). On time: the row
-    itself was before the cutoff, or, for a correction, an earlier version was."""
+    """The current versions: Submission.is_current, which the database keeps (migration 0017),
+    read through the partial index of current figures. On time: the row itself was before the
+    cutoff, or, for a correction, an earlier version was: the keys with such a version are few
+    (corrections are a few percent of the rows, those of a late figure fewer), read once and
+    joined, not looked up row by row."""
     s = Submission
     periods = {period_id for _, period_id in pairs}
-    other = aliased(Submission)
-    same = and_(other.unit_id == s.unit_id, other.part_id == s.part_id, other.period == s.period)
-    # other.version > 1 says nothing new (other.version > s.version ≥ 1), but lets the database
-    # look only at corrections, a few percent of the rows, when it hashes the other side.
-    latest = ~exists().where(same, other.version > 1, other.version > s.version)
-    cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in periods and early}
-    if cutoffs:
-        # Typed as the column, so each cutoff is bound as UTC the way submitted_at is stored.
-        before = case(*((s.period == period_id, literal(at, s.submitted_at.type)) for period_id, at in cutoffs.items()))
-        corrected_in_time = and_(s.version > 1, exists().where(same, other.submitted_at < before))
-        in_time = case((or_(s.submitted_at < before, corrected_in_time), 1), else_=0)
-    else:
-        in_time = literal(0)
-    where = and_(s.plan_id == scope.plan_id, _expected(scope, pairs), latest)
+    where = and_(s.plan_id == scope.plan_id, s.is_current, _expected(scope, pairs))
     if scope.approved_only:
         where = and_(where, _approved())
-    return _Current(where, in_time)
+    cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in periods and early}
+    if not cutoffs:
+        return _Current(where, literal(0))
+    other = aliased(Submission)
+
+    def before(period: Any) -> Any:
+        # Typed as the column, so each cutoff is bound as UTC the way submitted_at is stored.
+        return case(*((period == period_id, literal(at, s.submitted_at.type)) for period_id, at in cutoffs.items()))
+
+    earlier = select(other.unit_id, other.part_id, other.period).where(
+        other.plan_id == scope.plan_id, other.period.in_(sorted(cutoffs)), other.is_current.is_(False),
+        other.submitted_at < before(other.period),
+    ).distinct().subquery("earlier")
+    source = Submission.__table__.outerjoin(earlier, and_(
+        earlier.c.unit_id == s.unit_id, earlier.c.part_id == s.part_id, earlier.c.period == s.period))
+    in_time = case((or_(s.submitted_at < before(s.period), earlier.c.unit_id.is_not(None)), 1), else_=0)
+    return _Current(where, in_time, source)
 
 
 def _approved() -> Any:
@@ -231,7 +240,7 @@ def _approved() -> Any:
 
 def _joined(scope: _Scope, current: _Current, *columns: Any) -> Any:
     """Select `columns` from the current versions of the units expected."""
-    return select(*columns).select_from(Submission).where(current.where)
+    return select(*columns).select_from(current.source).where(current.where)
 
 
 class _Sums:
@@ -377,26 +386,92 @@ async def _pair_amounts(session: AsyncSession, scope: _Scope, pairs_read: Sequen
         found[key] = Reported(totals, reported.received, reported.on_time)
 
 
-async def _unit_totals(session: AsyncSession, scope: _Scope, current: _Current) -> dict[int, UnitReported]:
-    """Per unit, over the parts' own periods: reports received, on time, and which parts."""
+async def _unit_totals(session: AsyncSession, scope: _Scope,
+                       pairs: Sequence[tuple[int, str]]) -> dict[int, UnitReported]:
+    """Per unit, over the parts' own periods (`pairs`): reports received, on time, and which parts.
+
+    A figure is late when its current version came after the cutoff and no earlier one came before
+    it: the units' counts take the first test, and the few late-looking corrections are checked
+    for an earlier version apart, rather than every figure joined to the earlier versions. The
+    parts received are read only for the units that sent fewer than they owe: a unit that sent
+    everything received exactly the parts expected of it, which the scope knows (after a deadline
+    nearly every unit; ten thousand units' lists need not be aggregated, sent and decoded)."""
     s = Submission
+    where = and_(s.plan_id == scope.plan_id, s.is_current, _expected(scope, pairs))
+    if scope.approved_only:
+        where = and_(where, _approved())
+    cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in {p for _, p in pairs}}
+    before = _before(s.period, cutoffs)
+    after = s.submitted_at >= before if cutoffs else true()
     dialect = (await session.connection()).dialect.name
-    late_part = case((current.early == 0, s.part_id))
     if dialect == "sqlite":
-        received_parts, late_parts = func.group_concat(s.part_id), func.group_concat(late_part)
-    else:
-        received_parts = func.string_agg(cast(s.part_id, String), literal(","))
-        late_parts = func.string_agg(cast(late_part, String), literal(","))
-    query = _joined(scope, current, s.unit_id, func.count(), func.sum(current.early), received_parts,
-                    late_parts).group_by(s.unit_id)
-    return {
-        unit_id: UnitReported(int(received), int(early or 0), _ids(got), _ids(late))
-        for unit_id, received, early, got, late in (await session.execute(query)).all()
-    }
+        late_parts = func.group_concat(case((after, s.part_id)))
+    else:  # an array: decoded by the driver, not parsed here
+        late_parts = func.array_agg(s.part_id).filter(after)
+    query = select(s.unit_id, func.count(), late_parts).where(where).group_by(s.unit_id)
+    counted = (await session.execute(query)).all()
+    rescued: dict[int, set[int]] = {}  # unit -> parts whose current version is late but an earlier one was not
+    if cutoffs:
+        other = aliased(Submission)
+        earlier = exists().where(other.unit_id == s.unit_id, other.part_id == s.part_id, other.period == s.period,
+                                 other.version < s.version, other.submitted_at < before)
+        query = select(s.unit_id, s.part_id).where(where, s.version > 1, after, earlier)
+        for unit_id, part_id in (await session.execute(query)).all():
+            rescued.setdefault(unit_id, set()).add(part_id)
+    owed = _parts_owed(scope, pairs)
+    short = frozenset(unit_id for unit_id, received, _ in counted if received < len(owed.get(unit_id, ())))
+    received_parts: dict[int, set[int]] = {}
+    if short:
+        listed = select(s.unit_id, s.part_id).where(where, _among(scope, s.unit_id, short))
+        for unit_id, part_id in (await session.execute(listed)).all():
+            received_parts.setdefault(unit_id, set()).add(part_id)
+    found = {}
+    for unit_id, received, late in counted:
+        late_ids = _ids(late)
+        saved = rescued.get(unit_id)
+        if saved:
+            late_ids = late_ids - saved
+        got = frozenset(received_parts.get(unit_id, ())) if unit_id in short else owed[unit_id]
+        found[unit_id] = UnitReported(int(received), int(received) - len(late_ids), got, late_ids)
+    return found
 
 
-def _ids(text: str | None) -> frozenset[int]:
-    return frozenset(int(part) for part in text.split(",")) if text else frozenset()
+def _before(period: Any, cutoffs: Mapping[str, datetime]) -> Any:
+    """The cutoff of the row's period (periods in `cutoffs`), typed as submitted_at, so each is
+    bound as UTC the way submitted_at is stored."""
+    return case(*((period == period_id, literal(at, Submission.submitted_at.type))
+                  for period_id, at in cutoffs.items()))
+
+
+def _parts_owed(scope: _Scope, pairs: Sequence[tuple[int, str]]) -> dict[int, frozenset[int]]:
+    """unit id -> the parts (among `pairs`) it is expected to report; units owing the same parts
+    share one set. Pairs with the same units expected share their set too (_scope), so this takes
+    one pass over each distinct set of units, not one per part."""
+    by_units: dict[int, list[int]] = {}  # id of a set of units -> its parts
+    sets: dict[int, frozenset[int]] = {}
+    for pair in pairs:
+        units = scope.pairs[pair]
+        sets[id(units)] = units
+        by_units.setdefault(id(units), []).append(pair[0])
+    owed: dict[int, tuple[int, ...]] = {}
+    for key, units in sets.items():
+        for unit_id in units:
+            owed[unit_id] = (*owed.get(unit_id, ()), key)
+    shared: dict[tuple[int, ...], frozenset[int]] = {}
+    result = {}
+    for unit_id, keys in owed.items():
+        parts = shared.get(keys)
+        if parts is None:
+            parts = shared[keys] = frozenset(part for key in keys for part in by_units[key])
+        result[unit_id] = parts
+    return result
+
+
+def _ids(listed: str | list[int] | None) -> frozenset[int]:
+    """Part ids aggregated: a list from PostgreSQL, a comma-separated text from SQLite."""
+    if not listed:
+        return frozenset()
+    return frozenset(listed) if isinstance(listed, list) else frozenset(int(part) for part in listed.split(","))
 
 
 async def _cell_rows(session: AsyncSession, scope: _Scope, current: _Current) -> Sequence[Any]:
@@ -437,6 +512,10 @@ async def read_aggregates(session: AsyncSession, view: PlanLike, chosen: Mapping
         # takes longer (about a second) than running them; for this transaction only, and as a
         # SELECT: a summary writes nothing, not even a setting.
         await connection.execute(select(func.set_config("jit", "off", true())))
+        # The figures fall into a few hundred groups (part, period, class) that PostgreSQL cannot
+        # count beforehand; with the default 4 MB it plans for tens of thousands and sorts a
+        # province's figures on disk instead of hashing them in memory.
+        await connection.execute(select(func.set_config("work_mem", "64MB", true())))
     own_pairs = [pair for pair in scope.own.items() if pair in scope.pairs]
     other_pairs = [pair for pair in scope.pairs if pair not in set(own_pairs)]
     if cells:
@@ -446,7 +525,7 @@ async def read_aggregates(session: AsyncSession, view: PlanLike, chosen: Mapping
     else:
         found = Aggregates({}, {})
         if own_pairs:
-            found.units = await _unit_totals(session, scope, _current(scope, own_pairs))
+            found.units = await _unit_totals(session, scope, own_pairs)
         summed = list(scope.pairs)  # every period in one scan
     if summed:
         totals = await _part_totals(session, scope, _current(scope, summed, early=False))

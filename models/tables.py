@@ -425,6 +425,9 @@ class Submission(Base):
     __table_args__ = (
         UniqueConstraint("unit_id", "part_id", "period", "version"),
         Index("ix_submissions_part_period", "part_id", "period"),
+        # The current figures of a plan's periods, what a summary adds up (migration 0017).
+        Index("ix_submissions_current_figures", "plan_id", "period", "part_id",
+              postgresql_where=text("is_current"), sqlite_where=text("is_current")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -447,6 +450,9 @@ class Submission(Base):
     channel: Mapped[str] = mapped_column(String(16))
     message_ref: Mapped[str | None] = mapped_column(String(128))  # channel message id, for dedup
     submitted_at: Mapped[datetime]
+    # The highest version of its unit, part and period. Kept by the database's triggers (migration
+    # 0017) in the statement that inserts or deletes versions, whoever writes them: never set it.
+    is_current: Mapped[bool] = mapped_column(Boolean, server_default=sa_true())
 
 
 # --- conversation --------------------------------------------------------------------------

@@ -287,6 +287,10 @@ async def test_a_consolidated_sheet_of_30_units_is_previewed_then_stored(app: Ap
     await officer.join("x5", plan_code="B30")
     result, text, _ = await officer.send_file(changed.getvalue(), "tong-hop.xlsx")
     assert result is True and "cơ quan theo dõi và quản trị viên" in text
+    from tests.test_current_marker import assert_marker_holds
+
+    async with app.unit_of_work() as session:  # the import and the correction kept the current marker
+        assert await assert_marker_holds(session) == 51
 
 
 async def test_before_the_first_period_is_collected_the_form_waits(officer: Officer, clock: Any) -> None:

@@ -32,6 +32,7 @@ from models.summary_queries import build_summary, figure_versions
 from models.tables import Submission, Unit
 from models.targets import Comparison, Figure, Measure, Target
 from tests.figures import store_figures
+from tests.test_current_marker import assert_marker_holds
 from tests.test_summary import SMALL
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -125,6 +126,8 @@ async def test_the_sql_summary_is_the_python_summary_of_the_raw_figures(
                                       .values(active=False, deactivated_on=deactivated))
         plan.deps.plan_views.clear()
         await store_figures(plan, "T2025", _scenario(rng))
+        async with plan.unit_of_work() as session:  # what the SQL reads as current (migration 0017)
+            await assert_marker_holds(session)
         for period, today in ((Period.parse("2025-03"), date(2025, 3, 25)),
                               (Period.parse("2025-Q1"), date(2025, 4, 20)),
                               (Period.parse("2025-02"), date(2025, 3, 1))):
