@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from models.plan_words import FREQUENCY_WORDS, key_of
-from models.targets import TargetParseError, parse_target_detail, split_target, stated_comparisons
+from models.targets import Measure, TargetParseError, parse_target_detail, split_target, stated_comparisons
 from models.text import fold, slug
 
 __all__ = ["Block", "DocumentError", "Doubt", "Draft", "draft_yaml", "read_document"]
@@ -262,7 +262,16 @@ def _read_head(blocks: Sequence[Block]) -> _Head:
     return head
 
 
+def _left_column(line: str) -> str:
+    """A header line as the PDF gives it, both cells on one line: the issuer's (left) part."""
+    for motto in ("CỘNG HÒA", "CỘNG HOÀ", "Độc lập", "ĐỘC LẬP"):
+        if motto in line and not line.startswith(motto):
+            return line[: line.index(motto)].strip()
+    return line
+
+
 def _find_issuer(lines: list[str]) -> str | None:
+    lines = [_left_column(line) for line in lines]
     for index, line in enumerate(lines):
         if _ISSUER_START.match(line) and "CỘNG HÒA" not in line.upper():
             issuer = [line]
@@ -311,13 +320,13 @@ def _issuer_name(text: str) -> str:
 
 
 _PERIOD_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("monthly", ("hang thang", "moi thang", "bao cao thang", "dinh ky thang")),
+    ("monthly", ("hang thang", "moi thang", "bao cao thang", "dinh ky thang", "thang sau", "thang tiep theo")),
     ("quarterly", ("hang quy", "bao cao quy", "moi quy", "cuoi quy", "dinh ky quy")),
     ("half_yearly", ("6 thang", "sau thang", "nua nam", "so ket")),
     ("yearly", ("hang nam", "bao cao nam", "tong ket", "ca nam", "/12")),
 )
-_DAY = re.compile(r"(?:truoc|vao|den|cham nhat|truoc ngay|trong)\s*(?:ngay\s*)?(\d{1,2})(?:\s*/\s*(\d{1,2}))?"
-                  r"(?!\d)(?:\s*/\s*\d{4})?")
+_DAY = re.compile(r"\b(?:truoc|vao|den|cham nhat)\s*(?:ngay\s*)?(\d{1,2})(?!\d)"
+                  r"(?:\s*/\s*(\d{1,2})|\s+thang\s+(\d{1,2})\b)?(?:\s*/\s*\d{4})?")
 
 
 def _read_schedule(blocks: Sequence[Block]) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -327,54 +336,46 @@ def _read_schedule(blocks: Sequence[Block]) -> tuple[dict[str, dict[str, Any]], 
     for block in blocks:
         if not isinstance(block, str):
             continue
-        for sentence in re.split(r"(?<=[.;])\s+|\n", block):
+        for sentence in re.split(r"(?<=\.)\s+(?=[A-ZĐÀ-Ỹ-])|\n", block):
             folded = fold(sentence)
             if "bao cao" not in folded and "gui" not in folded:
                 continue
-            found = _deadlines_in(folded)
-            if not found:
-                continue
-            new = {k: v for k, v in found.items() if k not in deadlines}
+            new: dict[str, dict[str, Any]] = {}
+            for clause in re.split(r";", folded):
+                for frequency, rule in _deadlines_in(clause).items():
+                    if frequency not in deadlines and frequency not in new:
+                        new[frequency] = rule
             if new:
                 deadlines.update(new)
                 quoted.append(re.sub(r"\s+", " ", sentence).strip())
     return deadlines, quoted
 
 
-def _deadlines_in(folded: str) -> dict[str, dict[str, Any]]:
-    """Rules in one sentence: each frequency cue takes the first day stated after it (or, when
-    none follows, the one before it)."""
+def _deadlines_in(clause: str) -> dict[str, dict[str, Any]]:
+    """Rules in one clause: each frequency named takes the day stated nearest to it."""
     found: dict[str, dict[str, Any]] = {}
-    cues = sorted(
-        (position, frequency)
-        for frequency, words in _PERIOD_CUES
-        for word in words
-        for position in [m.start() for m in re.finditer(re.escape(fold(word)), folded)]
-    )
-    days = list(_DAY.finditer(folded))
-    if not days or not cues:
+    days = list(_DAY.finditer(clause))
+    if not days:
         return found
-    for position, frequency in cues:
-        if frequency in found:
+    for frequency, words in _PERIOD_CUES:
+        positions = [m.start() for word in words for m in re.finditer(re.escape(word), clause)]
+        if not positions:
             continue
-        after = [d for d in days if d.start() >= position] or [d for d in days if d.end() <= position][-1:]
-        if not after:
-            continue
-        match = after[0]
+        position = positions[0]
+        match = min(days, key=lambda d: abs(d.start() - position))
         day = int(match.group(1))
-        if not 1 <= day <= 31:
+        if not 1 <= day <= 31 or frequency in found:
             continue
         rule: dict[str, Any] = {"day": day}
-        month = match.group(2)
-        context = folded[max(0, match.start() - 12): match.end() + 40]
-        if "truoc" in context[:20] or "cham nhat" in context:
+        if match.group(0).startswith(("truoc", "cham nhat")) or "cham nhat" in clause:
             rule["before"] = True
+        month = match.group(2) or match.group(3)
         if frequency == "yearly" and month:
             rule["month"] = int(month)
-        elif frequency == "yearly":
-            continue  # a yearly rule needs a month
-        elif "thang sau" in context or "thang tiep theo" in context or "dau thang" in context:
+        elif "thang sau" in clause or "thang tiep theo" in clause or "dau thang" in clause:
             rule["month"] = "next"
+        elif frequency == "yearly":
+            continue  # a yearly rule needs its month
         found[frequency] = rule
     return found
 
@@ -536,7 +537,7 @@ class _Reader:
         for key in ("text", "lead", "coordinating", "tracking", "baseline", "level", "formula", "frequency",
                     "unit", "due", "note"):
             if key in values:
-                node[key] = _clean(values[key])
+                node[key] = _clean(_list_breaks(key, values[key]))
         node["_targets"] = [(level, _clean(text)) for level, text in targets]
         node["_own"] = own_level
         self.indicators.append(node)
@@ -547,7 +548,8 @@ class _Reader:
         for key, text in values.items():
             if key == "number":
                 continue
-            node[key] = f"{node[key]} {_clean(text)}" if node.get(key) else _clean(text)
+            text = _clean(_list_breaks(key, text))
+            node[key] = f"{node[key]} {text}" if node.get(key) else text
         if number and number not in ("-", "+", "*"):
             node["text"] = f"{node.get('text', '')} {number}".strip()
         joined = dict(node["_targets"])
@@ -577,6 +579,13 @@ class _Reader:
                     code = f"{code}-{node['_row']}"
                 used.add(code)
                 node["code"] = code[:24]
+
+
+def _list_breaks(key: str, text: str) -> str:
+    """In a column of offices, a line the author broke separates two of them."""
+    if key not in ("lead", "coordinating", "tracking"):
+        return text
+    return re.sub(r"\s*[;,]?\s*\n\s*", "; ", text.strip())
 
 
 def _clean(text: str) -> str:
@@ -638,7 +647,10 @@ def _choose_target(reader: _Reader, node: dict[str, Any], path: tuple[Any, ...])
     chosen = next((text for level, text in targets if level == own), None)
     if chosen is None and targets:
         chosen = next((text for level, text in targets if level != "tinh"), targets[-1][1])
-    others = [(level, text) for level, text in targets if text is not chosen]
+    chosen_at = next((i for i, (level, text) in enumerate(targets) if text == chosen and level == own), None)
+    if chosen_at is None:
+        chosen_at = next((i for i, (_, text) in enumerate(targets) if text == chosen), None)
+    others = [pair for i, pair in enumerate(targets) if i != chosen_at]
     for level, text in others:
         if level == "tinh" and "province_target" not in node:
             node["province_target"] = text
@@ -651,11 +663,25 @@ def _choose_target(reader: _Reader, node: dict[str, Any], path: tuple[Any, ...])
         chosen = stated or "-"
         reader.doubt("docplan-doubt-target-from-text" if stated else "docplan-doubt-no-target", table, row,
                      (*path, "target"), code=node["code"], target=chosen)
-    unit = node.get("unit")
-    if unit and re.fullmatch(r"[\d.,]+", chosen.strip()):
-        chosen = f"{chosen.strip()}%" if unit.strip() == "%" else f"{chosen.strip()} {unit.strip()}"
+    chosen = _with_unit(chosen, node.get("unit"))
     node["target"] = chosen
     _parts(reader, node, path)
+
+
+def _with_unit(target: str, unit: str | None) -> str:
+    """The ĐVT column's unit added to a bare number ("80" in a "%" column, "05" in a "thôn" one)."""
+    unit = (unit or "").strip()
+    if not unit or ";" in target:
+        return target
+    if unit == "%":
+        return f"{target.strip()}%" if re.fullmatch(r"[\d.,]+", target.strip()) else target
+    try:
+        parsed = parse_target_detail(target)[0]
+    except (TargetParseError, ValueError):
+        return target
+    if parsed.measure is Measure.COUNT and not parsed.unit:
+        return f"{target.strip()} {unit}"
+    return target
 
 
 def _parses(raw: str) -> bool:
@@ -722,8 +748,11 @@ def names_in(cell: str) -> tuple[list[str], list[str]]:
     xã, phường", "các thôn"), in order."""
     names: list[str] = []
     collective: list[str] = []
-    pieces = [p.strip(" .:-–") for p in re.split(r"[;,\n]", cell) if p and p.strip(" .:-–")]
+    pieces = [p.strip(" .:-–") for p in _split_outside_brackets(cell) if p and p.strip(" .:-–")]
     for piece in pieces:
+        inner = re.search(r"\(([^)]*)\)", piece)
+        if inner and _COLLECTIVE_START.search(f" {fold(piece)}"):  # "Các doanh nghiệp (VNPT, Viettel)"
+            names.extend(n.strip() for n in re.split(r"[,;]", inner.group(1)) if len(n.strip()) > 2)
         folded = fold(piece)
         if _COLLECTIVE_START.search(f" {folded}") or folded.startswith("cac "):
             collective.append(piece)
@@ -734,6 +763,19 @@ def names_in(cell: str) -> tuple[list[str], list[str]]:
         else:
             names.append(re.sub(r"\s+", " ", piece))
     return names, collective
+
+
+def _split_outside_brackets(cell: str) -> list[str]:
+    pieces, depth, current = [], 0, []
+    for char in cell:
+        depth += (char == "(") - (char == ")")
+        if char in ";,\n" and depth <= 0:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    pieces.append("".join(current))
+    return pieces
 
 
 def _kind_of(name: str) -> str:
@@ -828,7 +870,7 @@ def read_document(blocks: Sequence[Block], name: str, units: Sequence[dict[str, 
         plan_head["tracking_unit"] = tracking
     plan: dict[str, Any] = {"format": 1, "plan": plan_head}
     if deadlines:
-        plan["schedule"] = {"source": " / ".join(quoted), "deadlines": deadlines}
+        plan["schedule"] = {"source": " ".join(quoted), "deadlines": deadlines}
     else:
         reader.doubt("docplan-doubt-no-schedule", None, None, ("schedule",))
     plan["units"] = unit_list
@@ -836,6 +878,7 @@ def read_document(blocks: Sequence[Block], name: str, units: Sequence[dict[str, 
     if reader.groups:
         plan["groups"] = reader.groups
     plan["indicators"] = reader.indicators
+    reader.doubts.sort(key=lambda d: (d.table or 0, d.row or 0))
     return Draft(plan=plan, doubts=reader.doubts, sources=reader.sources, tables=len(tables), collective=collective)
 
 
@@ -858,6 +901,19 @@ def _tracking_unit(reader: _Reader, units: list[dict[str, Any]]) -> str | None:
         if counts:
             break
     return max(counts, key=lambda c: counts[c]) if counts else None
+
+
+def summary_lines(draft: Draft, name: str, t: Translate) -> list[str]:
+    """What was read, in a few lines: counts, the plan's head, the reporting days' source."""
+    head = draft.plan["plan"]
+    lines = [t("docplan-summary", name=name, tables=draft.tables, groups=len(draft.groups),
+               indicators=len(draft.indicators), targets=draft.targets, units=len(draft.plan["units"]),
+               doubts=len(draft.doubts)),
+             t("docplan-summary-head", title=head["title"], year=head["year"],
+               document=t("docplan-summary-document", number=head["document"]) if head.get("document") else "")]
+    if "schedule" in draft.plan:
+        lines.append(t("docplan-summary-schedule", sentence=draft.plan["schedule"]["source"]))
+    return lines
 
 
 # --- the draft as YAML, with its doubts and sources as comments -------------------------------------------

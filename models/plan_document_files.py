@@ -105,7 +105,6 @@ def _pdf_blocks(content: bytes) -> list[Block]:
 
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
 
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
     blocks: list[Block] = []
@@ -117,21 +116,27 @@ def _pdf_blocks(content: bytes) -> list[Block]:
             for page in pdf.pages:
                 chars += len(page.chars)
                 blocks.extend(_pdf_page(page))
-    except (PDFPasswordIncorrect, PDFEncryptionError):
-        raise DocumentError("docplan-error-locked") from None
     except DocumentError:
         raise
-    except (PDFSyntaxError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
-            raise DocumentError("docplan-error-locked") from None
-        raise DocumentError("docplan-error-broken", kind="PDF") from None
-    except Exception as exc:  # pdfminer raises its own kinds for many broken files
-        if "password" in type(exc).__name__.lower() or "encrypt" in type(exc).__name__.lower():
+    except Exception as exc:  # pdfminer and pdfplumber raise many kinds for a broken or locked file
+        if _locked(exc, (PDFPasswordIncorrect, PDFEncryptionError)):
             raise DocumentError("docplan-error-locked") from None
         raise DocumentError("docplan-error-broken", kind="PDF") from None
     if chars == 0:
         raise DocumentError("docplan-error-scan")
     return blocks
+
+
+def _locked(exc: BaseException | None, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether a password stopped the reading, wherever in the chain of exceptions it shows."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, kinds) or any(isinstance(arg, kinds) for arg in exc.args) \
+                or "password" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def _pdf_page(page: Any) -> list[Block]:
@@ -152,7 +157,8 @@ def _pdf_page(page: Any) -> list[Block]:
         if text and not re.fullmatch(r"\d{1,3}", text):  # page numbers
             placed.append((line["top"], text))
     for table in tables:
-        rows = [[cell or "" for cell in row] for row in table.extract()]
+        # A line break inside a PDF cell is where the text wrapped, not one the author typed.
+        rows = [[(cell or "").replace("\n", " ") for cell in row] for row in table.extract()]
         placed.append((table.bbox[1], rows))
     placed.sort(key=lambda item: item[0])
     return [block for _, block in placed]
@@ -309,4 +315,5 @@ def _repair(draft: Draft, issues: list[str]) -> bool:
         draft.doubts.append(Doubt("docplan-doubt-reporters", (("code", node["code"]), ("unit", chosen)),
                                   node["_table"], node["_row"], ("indicators", index, "reporters")))
         repaired = True
+    draft.doubts.sort(key=lambda d: (d.table or 0, d.row or 0))
     return repaired
