@@ -50,7 +50,7 @@ from models.plans import PlanFileError, load_plan_file
 from models.tables import Indicator
 from models.text import fold
 
-PLAN_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm", ".docx", ".pdf")
+PLAN_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm")  # a folder's plan files (a DOCX or PDF is named alone)
 YES_WORDS = ("c", "co", "y", "yes", "dong y")
 
 
