@@ -808,11 +808,48 @@ def _units(reader: _Reader, extra: Sequence[dict[str, Any]]) -> tuple[list[dict[
                 if fold(name) in known:
                     continue
                 code = _unique(slug(name)[:60] or "don-vi", codes)
-                units.append({"code": code, "name": name, "kind": _kind_of(name)})
-                reader.sources[("units", len(units) - 1)] = (node["_table"], node["_row"])
+                units.append({"code": code, "name": name, "kind": _kind_of(name),
+                              "_src": (node["_table"], node["_row"])})
                 known.add(fold(name))
                 codes.add(code)
+    _join_short_names(reader, units)
+    for index, unit in enumerate(units):
+        if "_src" in unit:
+            reader.sources[("units", index)] = unit.pop("_src")
     return units, collective
+
+
+_PREFIXES = ("trung tam", "chi cuc", "van phong", "chi nhanh", "phong", "ban", "so")
+
+
+def _prefix_and_rest(name: str) -> tuple[str | None, str]:
+    folded = fold(name)
+    prefix = next((p for p in _PREFIXES if folded.startswith(p + " ")), None)
+    return prefix, (name[len(prefix) + 1:].strip() if prefix else "")
+
+
+def _join_short_names(reader: _Reader, units: list[dict[str, Any]]) -> None:
+    """"Phòng VHTT" beside "Phòng Văn hóa và Thông tin" (and "Phòng TC-KH" beside "Phòng Tài chính
+    - Kế hoạch") is one office: the short name becomes the long one's other name, with a doubt."""
+    longs: dict[tuple[str, str], dict[str, Any]] = {}
+    shorts: list[tuple[str, str, dict[str, Any]]] = []
+    for unit in units:
+        prefix, rest = _prefix_and_rest(unit["name"])
+        if "_src" not in unit or prefix is None:
+            continue
+        if re.fullmatch(r"[A-ZĐ0-9&\-. ]{2,12}", rest):
+            shorts.append((prefix, fold(re.sub(r"[&\-. ]", "", rest)).upper(), unit))
+            continue
+        words = [w for w in re.split(r"[\s&-]+", rest) if w and fold(w) != "va"]
+        longs.setdefault((prefix, fold("".join(w[0] for w in words)).upper()), unit)
+    for prefix, letters, unit in shorts:
+        long = longs.get((prefix, letters))
+        if long is None:
+            continue
+        long.setdefault("aliases", []).append(unit["name"])
+        units.remove(unit)
+        reader.doubt("docplan-doubt-alias", unit["_src"][0], unit["_src"][1], ("unit", long["code"]),
+                     short=unit["name"], name=long["name"])
 
 
 def _issuer_kind(issuer: str) -> str:
@@ -968,7 +1005,7 @@ def draft_yaml(draft: Draft, t: Translate) -> str:
         where = draft.sources.get(("units", index))
         source = _comment(t("docplan-source", table=where[0], row=where[1])) if where else ""
         fields = ", ".join(f"{k}: {_yaml_value(v)}" for k, v in unit.items() if v not in (None, "", [], ()))
-        out.append(f"  - {{{fields}}}{source}")
+        out.append(f"  - {{{fields}}}{source}{note(('unit', unit['code']))}")
     out.append("tables:")
     for table in plan["tables"]:
         out.append(f"  - {{code: {_scalar(table['code'])}, title: {_scalar(table['title'])}}}")

@@ -105,6 +105,16 @@ def test_every_value_notes_its_table_and_row_and_each_doubt_sits_beside_its_valu
     assert line.lstrip().startswith(("coordinating:", "lead:", "tracking:"))
 
 
+def test_a_short_name_beside_the_long_one_is_the_same_office() -> None:
+    draft, text = read_back("dong-trieu-2025.yaml", "docx", "b")
+    units = {u["name"]: u for u in draft.plan["units"]}
+    assert "Phòng VHTT" not in units and "Phòng VH&TT" not in units
+    assert {"Phòng VHTT", "Phòng VH&TT"} <= set(units["Phòng Văn hóa và Thông tin"]["aliases"])
+    assert "Phòng TC-KH" in units["Phòng Tài chính - Kế hoạch"]["aliases"]
+    line = next(line for line in text.splitlines() if '"Phòng Văn hóa và Thông tin", kind' in line)
+    assert "CẦN XEM: «Phòng VHTT» được hiểu là «Phòng Văn hóa và Thông tin»" in line
+
+
 # --- documents unlike the seeds' ------------------------------------------------
 
 
