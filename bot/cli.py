@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -42,10 +43,15 @@ from handlers.formatting import describe_target
 from locales import Translator, translator
 from models import store
 from models.kinds import Channel, RoleKind
+from models.plan_document import DocumentError, summary_lines
+from models.plan_document_files import DOCUMENT_SUFFIXES, MAX_DOCUMENT_BYTES, read_plan_document, units_of
+from models.plan_source import megabytes
 from models.plans import PlanFileError, load_plan_file
 from models.tables import Indicator
+from models.text import fold
 
-PLAN_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm")
+PLAN_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm")  # a folder's plan files (a DOCX or PDF is named alone)
+YES_WORDS = ("c", "co", "y", "yes", "dong y")
 
 
 class CommandError(Exception):
@@ -61,6 +67,10 @@ def build_parser(t: Translator) -> argparse.ArgumentParser:
 
     imp = commands.add_parser("import-plan", help=t("cli-help-import-plan"))
     imp.add_argument("paths", nargs="+", metavar="PATH", help=t("cli-help-import-plan-path"))
+    imp.add_argument("--draft", metavar="OUT.yaml", help=t("docplan-cli-help-draft"))
+    imp.add_argument("--yes", action="store_true", help=t("docplan-cli-help-yes"))
+    imp.add_argument("--units", metavar="FILE.xlsx|.csv", help=t("docplan-cli-help-units"))
+    imp.add_argument("--units-from", metavar="PLAN.yaml", help=t("docplan-cli-help-units-from"))
 
     plans = commands.add_parser("plans", help=t("cli-help-plans"))
     plans.add_argument("--json", action="store_true", help=t("cli-help-json"))
@@ -209,28 +219,90 @@ async def cmd_import_plan(app: App, args: argparse.Namespace) -> int:
         raise CommandError(t("cli-import-nothing"))
     failed = 0
     for path in files:
+        if path.suffix.lower() in DOCUMENT_SUFFIXES:
+            failed += await import_plan_document(app, path, args)
+            continue
         try:
             result = await import_plan_file(app, path)
         except PlanFileError as exc:
             print(exc.render(t), file=sys.stderr)
             failed += 1
             continue
-        async with app.unit_of_work() as session:
-            summary = next(p for p in await store.list_plans(session) if p.code == result.plan_code)
-        if result.created:
-            message = "cli-import-created"
-        elif result.changed:
-            message = "cli-import-updated"
-        else:
-            message = "cli-import-unchanged"
-        print(t(message, code=summary.code, path=str(path), indicators=summary.indicators, units=summary.units))
-        print(import_rows_line(t, result))
-        for conflict in result.conflicts:  # one line each, every time: until the file settles it
-            print(t("cli-import-conflict", plan=summary.code, part=conflict["part"], source=conflict["source"],
-                    other=conflict["target"], chosen_source=conflict["chosen_source"],
-                    chosen=conflict["chosen_target"], rule=conflict["rule"] or t("conflict-rule-default")),
-                  file=sys.stderr)
+        await _print_imported(app, result, path)
     return 1 if failed else 0
+
+
+async def _print_imported(app: App, result: store.ImportResult, path: Path) -> None:
+    """What an import did, in the lines `import-plan` prints for every file."""
+    t = app.t
+    async with app.unit_of_work() as session:
+        summary = next(p for p in await store.list_plans(session) if p.code == result.plan_code)
+    if result.created:
+        message = "cli-import-created"
+    elif result.changed:
+        message = "cli-import-updated"
+    else:
+        message = "cli-import-unchanged"
+    print(t(message, code=summary.code, path=str(path), indicators=summary.indicators, units=summary.units))
+    print(import_rows_line(t, result))
+    for conflict in result.conflicts:  # one line each, every time: until the file settles it
+        print(t("cli-import-conflict", plan=summary.code, part=conflict["part"], source=conflict["source"],
+                other=conflict["target"], chosen_source=conflict["chosen_source"],
+                chosen=conflict["chosen_target"], rule=conflict["rule"] or t("conflict-rule-default")),
+              file=sys.stderr)
+
+
+def _given_units(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Units to start a document's draft from: an earlier plan's, then a list's."""
+    units: list[dict[str, Any]] = []
+    for given in (args.units_from, args.units):
+        if given:
+            known = {u["code"] for u in units}
+            units.extend(u for u in units_of(Path(given)) if u["code"] not in known)
+    return units
+
+
+async def import_plan_document(app: App, path: Path, args: argparse.Namespace) -> int:
+    """A plan's own DOCX or PDF (issue 22): the draft read from it, its summary and doubts; then
+    the draft written (--draft), or imported once the person agrees (--yes). 1 when it failed."""
+    t = app.t
+    try:
+        if not path.is_file():
+            raise DocumentError("docplan-error-no-file")
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:  # refused before a byte is read
+            raise DocumentError("docplan-error-too-big", size=megabytes(path.stat().st_size),
+                                limit=megabytes(MAX_DOCUMENT_BYTES))
+        draft, text = read_plan_document(path.read_bytes(), path.name, t, _given_units(args))
+    except DocumentError as exc:
+        print(f"{path.name}: {t(exc.message, **exc.params)}", file=sys.stderr)
+        return 1
+    for line in summary_lines(draft, path.name, t):
+        print(line)
+    for doubt in draft.doubts:
+        print(f"- {doubt.render(t)}")
+    if args.draft:
+        out = Path(args.draft)
+        out.write_text(text, encoding="utf-8")
+        print(t("docplan-draft-written", path=str(out)))
+        return 0
+    if not args.yes:
+        try:
+            answer = input(t("docplan-confirm-question"))
+        except EOFError:
+            answer = ""
+        if fold(answer).strip(" .!") not in YES_WORDS:
+            print(t("docplan-cancelled"))
+            return 0
+    with tempfile.TemporaryDirectory() as folder:
+        drafted = Path(folder) / f"{path.stem}.yaml"
+        drafted.write_text(text, encoding="utf-8")
+        try:
+            result = await import_plan_file(app, drafted)
+        except PlanFileError as exc:
+            print(exc.render(t), file=sys.stderr)
+            return 1
+    await _print_imported(app, result, path)
+    return 0
 
 
 async def cmd_plans(app: App, args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from handlers import (
     official_report,
     paperwork,
     plan_choice,
+    plan_document,
     practice,
     questions,
     report,
@@ -351,6 +352,9 @@ async def _confirm(ctx: Ctx, yes: bool, current: ConversationState) -> None:
     for (the sender may have registered for another unit since)."""
     if "many" in current.data:  # a consolidated sheet's figures: asked of a person, not a unit's officer
         await paperwork.confirm_many(ctx, yes, current.data)
+        return
+    if plan_document.DRAFT_KEY in current.data:  # a new plan read from its document (issue 22)
+        await plan_document.confirm(ctx, yes, current.data)
         return
     if not state.belongs(ctx, current.data):
         await state.clear(ctx)

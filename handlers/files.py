@@ -15,7 +15,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from handlers import buttons, paperwork, report, state
+from handlers import buttons, paperwork, plan_document, report, state
 from handlers.context import Ctx
 from handlers.events import Choice, FetchError, FileTooBig, IncomingFile
 from handlers.formatting import period_label
@@ -76,7 +76,8 @@ async def fetch_bytes(ctx: Ctx, incoming: IncomingFile, limit: int = MAX_BYTES) 
 async def on_file(ctx: Ctx) -> None:
     """A message carrying files, in a private chat, from anyone (the dispatcher's one call). A
     spreadsheet that is one of the bot's own forms or overviews filled in (issue 18) is read as
-    figures (handlers/paperwork.py); every other file is evidence."""
+    figures (handlers/paperwork.py); a plan's own DOCX or PDF from an admin or the tracking office
+    is read as a new plan (handlers/plan_document.py, issue 22); every other file is evidence."""
     e = ctx.event
     if ctx.person is None:
         ctx.say("start-welcome-unregistered")
@@ -84,13 +85,11 @@ async def on_file(ctx: Ctx) -> None:
     fetched: dict[int, bytes] = {}
     evidence_files = []
     for n, incoming in enumerate(e.files):
-        if _spreadsheet(incoming):
-            content = await fetch_bytes(ctx, incoming)
-            if not isinstance(content, bytes):
-                continue  # too big or not handed over: the person was told
-            if await paperwork.receive_workbook(ctx, content, incoming.name or "bieu-mau.xlsx") is not None:
-                continue
-            fetched[n] = content
+        taken = await _read_as_more_than_evidence(ctx, incoming)
+        if taken is None:
+            continue  # read as a plan or as figures, or not handed over: the person was told
+        if taken:
+            fetched[n] = taken
         evidence_files.append((n, incoming))
     if not evidence_files:
         return
@@ -114,6 +113,25 @@ async def on_file(ctx: Ctx) -> None:
         await _attach(ctx, view, unit, kept, *targets[0])
         return
     await _ask(ctx, view, unit, kept, targets or None)
+
+
+async def _read_as_more_than_evidence(ctx: Ctx, incoming: IncomingFile) -> bytes | None:
+    """A plan's own DOCX or PDF from an admin or the tracking office (issue 22), or a filled form
+    (issue 18), handled here: None (the person was answered). Otherwise the bytes fetched for the
+    evidence that follows (b"" when not fetched yet)."""
+    if plan_document.is_plan_document(incoming) and await plan_document.may_send_plans(ctx):
+        content = await fetch_bytes(ctx, incoming)
+        if not isinstance(content, bytes) or await plan_document.receive(ctx, content, incoming):
+            return None
+        return content
+    if _spreadsheet(incoming):
+        content = await fetch_bytes(ctx, incoming)
+        if not isinstance(content, bytes):
+            return None
+        if await paperwork.receive_workbook(ctx, content, incoming.name or "bieu-mau.xlsx") is not None:
+            return None
+        return content
+    return b""
 
 
 def _spreadsheet(incoming: IncomingFile) -> bool:

@@ -132,6 +132,7 @@ _MILESTONE_WORDS = (
 # of the target (its words would otherwise read as a milestone or a count).
 _CONDITION = re.compile(r"\bsau khi\b")
 _DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_FROM_TO = re.compile(rf"\b[Tt]ừ\s+(?P<low>{_NUM}\s*%?)\s+(?:đến|tới)\s+(?P<high>{_NUM}\s*%?)")
 
 
 def split_target(raw: str) -> list[str]:
@@ -208,7 +209,9 @@ def _prepare(raw: str) -> str:
     text = raw.strip().strip(".").strip()
     text = re.sub(r"(\d)\s*&", r"\1%", text)  # "80&": a typo for "80%" seen in the plans
     text = text.replace("≥", ">=").replace("≤", "<=").replace("–", "-").replace("—", "-")
-    return re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s+", " ", text)
+    # "Từ 70% đến 80%" is the range "70%-80%" (a bare "từ 70%" stays "at least").
+    return _FROM_TO.sub(r"\g<low>-\g<high>", text)
 
 
 def _is_milestone(folded: str) -> bool:

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PURE = ("models.targets", "models.gaps", "models.periods", "models.rollups", "models.numbers", "models.text",
         "models.kinds", "models.schedule", "models.plan_view", "models.standing", "models.summary_data",
-        "models.due", "models.plan_words", "models.file_kinds", "models.outliers")
+        "models.due", "models.plan_words", "models.file_kinds", "models.outliers", "models.plan_document")
 FRAMEWORKS = frozenset({"aiogram", "aiohttp", "sqlalchemy", "asyncpg", "aiosqlite", "alembic"})
 CHANNEL_LIBRARIES = frozenset({"aiogram", "aiohttp"})
 HANDLERS = sorted(f"handlers.{path.stem}" for path in (ROOT / "handlers").glob("*.py") if path.stem != "__init__")

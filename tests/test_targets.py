@@ -188,3 +188,14 @@ def test_target_parsing_never_fails_with_anything_but_its_own_error(text: str) -
 @given(st.integers(min_value=0, max_value=100), st.sampled_from(["", "đạt ", "tối thiểu ", "trên ", "dưới ", "tối đa "]))
 def test_any_written_percentage_parses_to_its_value(value: int, cue: str) -> None:
     assert parse_target(f"{cue}{value}%").value == value
+
+
+def test_from_to_in_words_is_a_range() -> None:
+    """"Từ 70% đến 80%" as plans write it (issue 22); a bare "từ 70%" stays "at least"."""
+    between = parse_target("Từ 70% đến 80%")
+    assert (between.comparison, between.low, between.high, between.measure) == (
+        Comparison.BETWEEN, Decimal(70), Decimal(80), Measure.PERCENT)
+    counted = parse_target("từ 3 tới 5 doanh nghiệp")
+    assert (counted.comparison, counted.low, counted.high, counted.unit) == (
+        Comparison.BETWEEN, Decimal(3), Decimal(5), "doanh nghiệp")
+    assert parse_target("từ 70%").comparison is Comparison.AT_LEAST
