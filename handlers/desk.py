@@ -63,14 +63,16 @@ class Summaries:
 
     def __init__(self) -> None:
         # (plan id, period id, day) -> (figures stamp, plan view, summary, built at (monotonic))
-        self._kept: OrderedDict[tuple[int, str, date], tuple[int, PlanView, Summary, float]] = OrderedDict()
+        self._kept: OrderedDict[tuple[int, str, date], tuple[tuple[int, int], PlanView, Summary, float]] = OrderedDict()
         self._building: dict[tuple[int, str, date], asyncio.Future[Summary]] = {}
         self._gate: asyncio.Semaphore | None = None
         self._pages: dict[int, tuple[Summary, dict[Hashable, Any]]] = {}  # summary id -> (it, its pages)
 
     async def get(self, session: Session, view: PlanView, period: Period, today: date, zone: ZoneInfo) -> Summary:
         key = (view.plan.id, period.id, today)
-        stamp = await figures_stamp(session)
+        # A new figure or a new review decision anywhere: both are append-only, so their newest
+        # ids say whether what is kept is still what the chat would say.
+        stamp = (await figures_stamp(session), await review.decisions_stamp(session))
         kept = self._kept.get(key)
         usable = kept is not None and kept[1] is view
         if usable and kept[0] == stamp:  # type: ignore[index]
@@ -85,7 +87,7 @@ class Summaries:
             return await asyncio.shield(building)
         return await self._build(session, key, stamp, view, period, today, zone)
 
-    async def _build(self, session: Session, key: tuple[int, str, date], stamp: int, view: PlanView,
+    async def _build(self, session: Session, key: tuple[int, str, date], stamp: tuple[int, int], view: PlanView,
                      period: Period, today: date, zone: ZoneInfo) -> Summary:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Summary] = loop.create_future()
@@ -230,6 +232,7 @@ class CellState(StrEnum):
     LATE = "late"
     MISSING = "missing"
     NOT_APPLICABLE = "not-applicable"
+    RETURNED = "returned"  # sent, and returned by the tracking office for correction
     NOT_OWED = "not-owed"  # the unit does not report this part
 
 
@@ -380,6 +383,7 @@ class _Cells:
         self.expected = {row.part_id: frozenset(summary.expected.get(row.part_id, ())) for row in rows}
         self.figures = {row.part_id: summary.figures.get(row.part_id, {}) for row in rows}
         self.on_time = {row.part_id: summary.on_time.get(row.part_id, set()) for row in rows}
+        self.returned = summary.returned
         self.missing = GridCell(CellState.MISSING, t("web-cell-missing"))
         self.not_owed = GridCell(CellState.NOT_OWED, "")
 
@@ -394,6 +398,8 @@ class _Cells:
         if figure is None:
             return self.missing
         text = describe_figure(figure, row.target, self.t)
+        if (unit_id, part_id) in self.returned:
+            return GridCell(CellState.RETURNED, text)
         if figure.not_applicable:
             return GridCell(CellState.NOT_APPLICABLE, text)
         return GridCell(CellState.ON_TIME if unit_id in self.on_time[part_id] else CellState.LATE, text)

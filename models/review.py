@@ -8,13 +8,13 @@ again.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -23,8 +23,8 @@ from models.plans import named_units
 from models.schedule_queries import Recipient
 from models.tables import Evidence, Identity, Person, Review, Role, Submission
 
-__all__ = ["Figure", "ReviewState", "approval_counts", "decide", "figures", "plan_tracking_units", "tracking_units",
-           "tracks"]
+__all__ = ["Figure", "ReviewState", "approval_counts", "decide", "decisions_stamp", "figures", "plan_tracking_units",
+           "returned_figures", "tracking_units", "tracks"]
 
 
 class ReviewState(StrEnum):
@@ -107,6 +107,23 @@ async def figures(session: AsyncSession, part_ids: Iterable[int], period: str,
     return out
 
 
+def _latest_decisions(plan_id: int, wanted: Sequence[tuple[int, str]], *columns: str,
+                      grouped: bool = False, only: ReviewState | None = None) -> Any:
+    """Select (part id, period, decision, *columns) of the latest decision on each current figure
+    of these (part id, period) pairs, or with `grouped`, (part id, period, decision, how many).
+    Parts and periods are matched apart: callers keep the pairs they asked for."""
+    r, later = aliased(Review), aliased(Review)
+    keys = (r.part_id, r.period, r.decision)
+    query = (select(*keys, func.count()) if grouped else select(*keys, *(getattr(r, c) for c in columns)))
+    query = (query.join(Submission, Submission.id == r.submission_id)
+             .where(r.plan_id == plan_id, r.part_id.in_(sorted({p for p, _ in wanted})),
+                    r.period.in_(sorted({q for _, q in wanted})), Submission.is_current,
+                    ~exists().where(later.submission_id == r.submission_id, later.id > r.id)))
+    if only is not None:
+        query = query.where(r.decision == only.value)
+    return query.group_by(*keys) if grouped else query
+
+
 async def approval_counts(session: AsyncSession, plan_id: int,
                           pairs: Iterable[tuple[int, str]]) -> dict[int, tuple[int, int]]:
     """Per part: (approved, returned) among the current figures of these (part id, period) pairs,
@@ -115,23 +132,33 @@ async def approval_counts(session: AsyncSession, plan_id: int,
     wanted = sorted(set(pairs))
     if not wanted:
         return {}
-    r, later, newer = aliased(Review), aliased(Review), aliased(Submission)
-    query = (select(r.part_id, r.period, r.decision, func.count())
-             .join(Submission, Submission.id == r.submission_id)
-             .where(r.plan_id == plan_id, r.part_id.in_(sorted({p for p, _ in wanted})),
-                    r.period.in_(sorted({q for _, q in wanted})),
-                    ~exists().where(later.submission_id == r.submission_id, later.id > r.id),
-                    ~exists().where(and_(newer.unit_id == Submission.unit_id, newer.part_id == Submission.part_id,
-                                         newer.period == Submission.period, newer.version > Submission.version)))
-             .group_by(r.part_id, r.period, r.decision))
     keys = set(wanted)
     counts: dict[int, list[int]] = {}
-    for part_id, period, decision, count in await session.execute(query):
+    for part_id, period, decision, count in await session.execute(_latest_decisions(plan_id, wanted, grouped=True)):
         if (part_id, period) not in keys:
             continue
         mine = counts.setdefault(part_id, [0, 0])
         mine[0 if decision == ReviewState.APPROVED.value else 1] += int(count)
     return {part_id: (approved, returned) for part_id, (approved, returned) in counts.items()}
+
+
+async def returned_figures(session: AsyncSession, plan_id: int,
+                           pairs: Iterable[tuple[int, str]]) -> frozenset[tuple[int, int]]:
+    """(unit id, part id) of the current figures of these (part id, period) pairs whose latest
+    decision is a return: what the web desk's grid marks as returned."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return frozenset()
+    keys = set(wanted)
+    return frozenset((unit_id, part_id) for part_id, period, decision, unit_id
+                     in await session.execute(_latest_decisions(plan_id, wanted, "unit_id", only=ReviewState.RETURNED))
+                     if (part_id, period) in keys)
+
+
+async def decisions_stamp(session: AsyncSession) -> int:
+    """The newest decision's id (0 before any): decisions are append-only, so it changes exactly
+    when someone approves or returns a figure (the web desk keeps its pages until then)."""
+    return await session.scalar(select(func.max(Review.id))) or 0
 
 
 async def decide(session: AsyncSession, submission: Submission, state: ReviewState, *, reason: str | None,

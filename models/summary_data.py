@@ -179,6 +179,9 @@ class Summary:
     # current figures of the part's own period; the rest of those received await review.
     approved_only: bool = False
     approvals: dict[int, tuple[int, int]] | None = field(default=None, compare=False)  # read beside the sums
+    # (unit id, part id) of the figures of the parts' own periods whose latest decision is a return
+    # (the web desk's grid marks them); read with the cells.
+    returned: frozenset[tuple[int, int]] = field(default=frozenset(), compare=False)
 
     def review_counts(self, row: IndicatorRow) -> tuple[int, int, int] | None:
         """(approved, awaiting, returned) of the row's figures received; None when not known."""

@@ -57,7 +57,7 @@ from sqlalchemy.orm import aliased
 from models.numbers import FIGURE_PLACES, normalize
 from models.people import officer_names
 from models.periods import Frequency, Period
-from models.review import approval_counts
+from models.review import approval_counts, returned_figures
 from models.rollups import FigureTotals, is_milestone, pair_amount_sum
 from models.standing import (
     ActiveUnits,
@@ -581,7 +581,9 @@ async def build_summary(
     summary = await asyncio.to_thread(summarize, view, headline, chosen, parts, found, officers, today, timezone)
     summary.first_at = first_at
     summary.approved_only = approved_only  # issue 17: the review's counts per part's own period
-    summary.approvals = await approval_counts(session, view.plan.id, [(pv.part.id, chosen[pv.frequency].id)
-                                                                      for pv in parts])
+    own = [(pv.part.id, chosen[pv.frequency].id) for pv in parts]
+    summary.approvals = await approval_counts(session, view.plan.id, own)
+    if cells:
+        summary.returned = await returned_figures(session, view.plan.id, own)
     return summary
 

@@ -194,3 +194,29 @@ async def test_the_unit_page_shows_each_figures_review_and_evidence(site: tuple[
     row = page[page.index('data-code="6"'):].split("</tr>")[0]
     assert "đã trả lại" in row and "số liệu chưa khớp biên bản" in row
     assert re.search(r'href="/plans/T2025/evidence/\d+" download>', row)
+
+
+async def test_the_plan_grid_marks_a_returned_figure_as_soon_as_it_is_returned(site: tuple[Desk, str]) -> None:
+    tg, base = site
+    await tg.say(LAN, "6: 120/150")
+    await tg.say(LEADER, f"/start {await tg.invite('leader')}")
+    leader = await sign_in(tg, LEADER)
+    grid = f"{base}/plans/T2025?period=2025-03"
+
+    async def cell() -> str:
+        async with leader.get(grid) as response:
+            page = await response.text()
+        found = re.search(r'Xã An Sinh</a>.*?</tr>', page, re.S)
+        assert found, page
+        return found.group(0)
+
+    assert 'class="c on-time"' in await cell() or 'class="c late"' in await cell()
+    async with await sign_in(tg, MINH) as web:
+        async with web.get(f"{base}/plans/T2025/review?period=2025-03&indicator=6") as response:
+            token = await csrf_of(await response.text())
+        await post(web, base, {"csrf": token, "period": "2025-03", "indicator": "6", "unit": "an-sinh",
+                               "action": "return", "reason": "thiếu minh chứng"})
+    assert 'class="c returned"' in await cell()  # the page kept for others is rebuilt after a decision
+    await tg.say(LAN, "sửa 6: 125/150")  # corrected: awaiting review again, no longer returned
+    assert 'class="c returned"' not in await cell()
+    await leader.close()
