@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import review as review_chat
+from handlers import review as review_chat, review_flags
 from handlers.formatting import describe_figure, describe_target, period_label
 from handlers.rights import Action, allowed
 from handlers.summary import amount_text, signed_points
@@ -625,6 +625,7 @@ class ReviewRow:
     state: review.ReviewState
     reason: str | None  # why it was returned
     evidence: tuple[tuple[int, str], ...]  # (evidence id, file name)
+    flags: tuple[str, ...]  # why the figure looks out of line (handlers/review_flags.py), if it does
     may_approve: bool
     may_return: bool
 
@@ -710,6 +711,7 @@ async def review_page(
         zone=zone)
     part_id = pv.part.id
     figures = await review.figures(session, [part_id], part_period.id)
+    every = list(figures)
     counts = dict.fromkeys(review.ReviewState, 0)
     for figure in figures:
         counts[figure.state] += 1
@@ -733,6 +735,8 @@ async def review_page(
     files: dict[int, list[tuple[int, str]]] = {}
     for kept in await evidence.of_parts(session, [part_id], part_period.id, unit_ids=unit_ids):
         files.setdefault(kept.unit_id, []).append((kept.id, kept.name))
+    # Out of line against every unit's figure (the median), and each row against its own previous.
+    flags = review_flags.flag_reasons(pv, [f.submission for f in every], previous, t)
     rows = []
     for figure in shown:
         row = figure.submission
@@ -743,6 +747,7 @@ async def review_page(
             figure=describe_figure(figure_of(row), pv.target, t),
             previous=describe_figure(figure_of(was), pv.target, t) if was is not None else "—",
             state=figure.state, reason=figure.reason, evidence=tuple(files.get(row.unit_id, ())),
+            flags=tuple(flags.get(row.unit_id, ())),
             may_approve=figure.state is not review.ReviewState.APPROVED,
             may_return=figure.state is not review.ReviewState.RETURNED))
     return ReviewPage(

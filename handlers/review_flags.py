@@ -15,7 +15,7 @@ from models.plan_view import PartView
 from models.submissions import figure_of
 from models.tables import Submission
 
-__all__ = ["flag_lines"]
+__all__ = ["flag_lines", "flag_reasons"]
 
 
 def _reason(outlier: Outlier, pv: PartView, t: Translator) -> str:
@@ -35,12 +35,19 @@ def _reason(outlier: Outlier, pv: PartView, t: Translator) -> str:
             return t(f"outlier-{outlier.flag.value}")
 
 
-def flag_lines(pv: PartView, current: Iterable[Submission], previous: Mapping[int, Submission],
-               t: Translator) -> dict[int, str]:
-    """Unit id -> "⚠️ reason; reason" for the units whose current figure is out of line."""
+def flag_reasons(pv: PartView, current: Iterable[Submission], previous: Mapping[int, Submission],
+                 t: Translator) -> dict[int, list[str]]:
+    """Unit id -> the short reasons its current figure is out of line (units in line: absent).
+    `previous` may hold some units only: the others are judged against the rest alone."""
     now = {row.unit_id: figure_of(row) for row in current}
     before = {unit_id: figure_of(row) for unit_id, row in previous.items()}
     found = outliers.flags(now, before, measure=pv.target.measure,
                            cumulative=getattr(pv.indicator, "accumulation", None) == "cumulative")
-    return {unit_id: t("review-flag-line", reasons="; ".join(_reason(o, pv, t) for o in flagged))
-            for unit_id, flagged in found.items()}
+    return {unit_id: [_reason(o, pv, t) for o in flagged] for unit_id, flagged in found.items()}
+
+
+def flag_lines(pv: PartView, current: Iterable[Submission], previous: Mapping[int, Submission],
+               t: Translator) -> dict[int, str]:
+    """Unit id -> "⚠️ reason; reason" for the units whose current figure is out of line."""
+    return {unit_id: t("review-flag-line", reasons="; ".join(reasons))
+            for unit_id, reasons in flag_reasons(pv, current, previous, t).items()}

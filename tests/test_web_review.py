@@ -220,3 +220,16 @@ async def test_the_plan_grid_marks_a_returned_figure_as_soon_as_it_is_returned(s
     await tg.say(LAN, "sửa 6: 125/150")  # corrected: awaiting review again, no longer returned
     assert 'class="c returned"' not in await cell()
     await leader.close()
+
+
+async def test_the_review_table_flags_a_figure_out_of_line(site: tuple[Desk, str]) -> None:
+    tg, base = site
+    await tg.say(LAN, "6 tháng 2: 10/100")
+    [asked] = await tg.say(LAN, "6 tháng 3: 90/100")  # nine times February's: the officer confirms it
+    assert "Có đúng không" in asked
+    await tg.say(LAN, "đúng")
+    async with await sign_in(tg, MINH) as web, web.get(
+            f"{base}/plans/T2025/review?period=2025-03&indicator=6") as response:
+        page = await response.text()
+    row = page[page.index('data-unit="an-sinh"'):].split("</tr>")[0]
+    assert 'class="flag"' in row and "kỳ trước" in row, row
