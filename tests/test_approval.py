@@ -206,3 +206,34 @@ async def test_the_figures_export_carries_each_figures_review_and_evidence(tg: D
                                                  json=False, csv=True))
     lines = capsys.readouterr().out.splitlines()  # type: ignore[attr-defined]
     assert lines[0].endswith(",version,review,evidence") and ",2,awaiting," in lines[1]
+
+
+GROUP_CHAT = -1001234
+
+
+async def test_the_role_matrix_summary_and_export_cells_end_to_end(tg: Desk, clock: Clock) -> None:
+    """The README's rows "see the plan's summary" and "export the period's spreadsheet", each
+    column: an officer, the tracking office (Phòng VHTT's officer), a leader, an admin, the group."""
+    from tests.test_roles import matrix
+
+    rows = dict(matrix())
+    summary_cells = rows["see the plan's summary (also of approved figures only)"]
+    export_cells = rows["export the period's spreadsheet"]
+    admin = 1004
+    await tg.say(LAN, "6: 120/150")
+    await tg.say(BOSS, f"/start {await tg.invite('leader')}")
+    await tg.say(admin, f"/start {await tg.invite('admin')}")
+    [bound] = await tg.say(BOSS, f"/start {await tg.invite('group')}", chat=GROUP_CHAT)
+    assert "Ban Chỉ đạo" in bound
+    askers = [(LAN, None), (MINH, None), (BOSS, None), (admin, None), (BOSS, GROUP_CHAT)]
+    for (user, chat), may_see, may_export in zip(askers, summary_cells, export_cells, strict=True):
+        clock.set(clock() + timedelta(minutes=5))
+        [answer, *_] = await tg.say(user, "/tonghop duyet 2025-03", chat=chat)
+        assert answer.startswith("📊 Tổng hợp chuyển đổi số (chỉ số đã duyệt)") is (may_see != "no"), (user, chat)
+        if may_see == "no":
+            assert "dành cho lãnh đạo" in answer
+        clock.set(clock() + timedelta(minutes=5))
+        before = len(tg.emu.sent)
+        await tg.say(user, "/xuat 2025-03", chat=chat)
+        documents = [s for s in tg.emu.sent[before:] if s.method == "sendDocument"]
+        assert bool(documents) is (may_export != "no"), (user, chat)
