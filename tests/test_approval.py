@@ -237,3 +237,26 @@ async def test_the_role_matrix_summary_and_export_cells_end_to_end(tg: Desk, clo
         await tg.say(user, "/xuat 2025-03", chat=chat)
         documents = [s for s in tg.emu.sent[before:] if s.method == "sendDocument"]
         assert bool(documents) is (may_export != "no"), (user, chat)
+
+
+async def test_the_spreadsheet_names_the_evidence_in_its_review_and_history_sheets(tg: Desk, clock: Clock) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tests.test_evidence import JPEG
+
+    await tg.say(LAN, "6: 120/150")
+    clock.set(clock() + timedelta(minutes=1))
+    await tg.photo(JPEG)  # right after the figure: proves it
+    admin = 1004
+    await tg.say(admin, f"/start {await tg.invite('admin')}")
+    await tg.say(admin, "/xuat 2025-03")
+    [document] = [s for s in tg.emu.sent if s.chat_id == admin and s.method == "sendDocument"]
+    stored = next(f for f in tg.emu._files.values() if f.file_id == document.file_id)
+    book = load_workbook(BytesIO(stored.content or b""), read_only=True)
+    [reviewed] = [list(r) for r in book["Duyệt và minh chứng"].iter_rows(min_row=2, values_only=True)]
+    assert reviewed[5:7] == ["⏳ chờ duyệt", None] and reviewed[7] == 1 and reviewed[8].endswith(".jpg")
+    history = [list(r) for r in book["Lịch sử"].iter_rows(min_row=2, values_only=True)]
+    assert [r[1] for r in history] == ["Gửi số liệu", "Gửi minh chứng"]
+    assert history[1][11] == reviewed[8] and history[1][2] == "an-sinh"
