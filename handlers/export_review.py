@@ -22,15 +22,17 @@ __all__ = ["COLUMNS", "HISTORY_COLUMNS", "history_rows", "history_shown", "revie
 async def review_rows(session: Session, view: PlanView, period: Period) -> list[list[Any]]:
     """[unit code, unit, indicator, period, figure, state, reason, evidence count, evidence files]"""
     parts = [pv for pv in view.parts.values() if pv.frequency is period.frequency]
+    part_ids = [pv.part.id for pv in parts]
+    names = await evidence.names(session, part_ids, period.id)  # one query, not one per figure
     rows = []
-    for figure in await review.figures(session, [pv.part.id for pv in parts], period.id):
+    for figure in await review.figures(session, part_ids, period.id):
         row = figure.submission
         unit, pv = view.units.get(row.unit_id), view.parts.get(row.part_id)
         if unit is None or pv is None:
             continue
-        files = await evidence.of_figure(session, row.unit_id, row.part_id, row.period)
+        files = names.get((row.unit_id, row.part_id), [])
         rows.append([unit.code, unit.name, pv.code, row.period, stored_value(row), figure.state.value,
-                     figure.reason, len(files), ", ".join(f.name for f in files) or None])
+                     figure.reason, len(files), ", ".join(files) or None])
     return rows
 
 

@@ -17,7 +17,8 @@ from models import review
 from models.kinds import RoleKind
 from models.plan_view import PartView, PlanView
 
-__all__ = ["Action", "allowed", "in_tracking_office", "may_review", "may_see_history"]
+__all__ = ["Action", "allowed", "in_tracking_office", "may_export", "may_review", "may_see_history",
+           "may_see_summary"]
 
 
 class Action(StrEnum):
@@ -29,18 +30,24 @@ class Action(StrEnum):
     REVIEW = "review"
     CLOSE = "close"
     DECIDE = "decide"
+    SUMMARY = "summary"  # the whole plan: /tonghop (also of approved figures only), /bieudo, every unit's /tinhhinh
+    EXPORT = "export"  # the period's spreadsheet (/xuat), with its review and history sheets
 
 
-_TRACKING_OFFICE = frozenset({Action.HISTORY_OTHER, Action.REVIEW, Action.CLOSE, Action.DECIDE})
+# The tracking office's column: an officer of one of the indicator's tracking units; for the
+# spreadsheet, which covers the whole plan, of one of the plan's (in_tracking_office).
+_TRACKING_OFFICE = frozenset({Action.HISTORY_OTHER, Action.REVIEW, Action.CLOSE, Action.DECIDE, Action.EXPORT})
 
 
 def allowed(role: str, tracking: bool, action: Action) -> bool:
     """Whether a person of `role` may do `action` on an indicator; `tracking`: they are an officer
     of one of the indicator's tracking units."""
+    if role == RoleKind.GROUP:  # the bound steering-committee group
+        return action is Action.SUMMARY
     if role == RoleKind.ADMIN:
         return action is not Action.REPORT
     if role == RoleKind.LEADER:
-        return action in (Action.HISTORY_OWN, Action.HISTORY_OTHER)
+        return action in (Action.HISTORY_OWN, Action.HISTORY_OTHER, Action.SUMMARY, Action.EXPORT)
     if role == RoleKind.OFFICER:
         return action in (Action.REPORT, Action.HISTORY_OWN) or (tracking and action in _TRACKING_OFFICE)
     return False
@@ -62,6 +69,20 @@ def in_tracking_office(ctx: Ctx, view: PlanView) -> bool:
 def may_review(ctx: Ctx, view: PlanView, pv: PartView, action: Action = Action.REVIEW) -> bool:
     """Review, approve, return (or, with `action`, close or decide) this indicator's figures."""
     return _any(ctx, view, pv, action)
+
+
+def may_see_summary(ctx: Ctx) -> bool:
+    """The plan's summary (/tonghop, /bieudo): in the bound steering group, or a person whose
+    role may."""
+    if ctx.group_plan_id is not None and allowed(RoleKind.GROUP, False, Action.SUMMARY):
+        return True
+    return any(allowed(role.role, False, Action.SUMMARY) for role in ctx.roles)
+
+
+def may_export(ctx: Ctx, view: PlanView) -> bool:
+    """The period's spreadsheet (/xuat): a person whose role may, the plan's tracking office too."""
+    tracking = in_tracking_office(ctx, view)
+    return any(allowed(role.role, tracking and role.role == RoleKind.OFFICER, Action.EXPORT) for role in ctx.roles)
 
 
 def may_see_history(ctx: Ctx, view: PlanView, parts: list[PartView], unit_id: int) -> bool:

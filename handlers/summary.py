@@ -22,10 +22,9 @@ from handlers.events import Attachment, Reply
 from handlers.export import export_filename, export_workbook, summary_details
 from handlers.formatting import describe_amount, describe_target, period_label, points
 from handlers.intents import PeriodHint
-from handlers.invites import may_onboard  # the one place the tracking office is recognised
+from handlers.rights import may_export, may_see_summary  # the role matrix's one place
 from handlers.summary_text import coverage_text, verdict_note
 from locales import Translator
-from models import store
 from models.gaps import Status
 from models.periods import Period, PeriodError
 from models.plan_view import PlanView
@@ -255,7 +254,7 @@ async def _plan_view(ctx: Ctx) -> PlanView | None:
 
 
 def _may_see_summary(ctx: Ctx) -> bool:
-    return ctx.is_leader or ctx.group_plan_id is not None
+    return may_see_summary(ctx)
 
 
 def _asked_period(ctx: Ctx, view: PlanView, period_hint: PeriodHint | None, default: Period | None) -> Period | None:
@@ -394,17 +393,17 @@ async def ask_charts(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     await _expensive(ctx, "charts", period_hint, charts)
 
 
-async def _tracks_plan(ctx: Ctx) -> bool:
+async def _may_export(ctx: Ctx) -> bool:
     plan_id = await ctx.plan_id()
-    plan = await store.plan_by_id(ctx.session, plan_id) if plan_id is not None else None
-    return plan is not None and await may_onboard(ctx, plan)
+    view = await ctx.plan_view(plan_id) if plan_id is not None else None
+    return view is not None and may_export(ctx, view)
 
 
 async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> None:
     """/xuat [period]: admins, leaders and the tracking office get the summary period's
     spreadsheet as a document: one export at a time per plan, an identical request meanwhile
     getting the same file."""
-    if not ctx.is_leader and not await _tracks_plan(ctx):
+    if not await _may_export(ctx):
         ctx.say("export-not-allowed")
         return
     t = ctx.t

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Evidence, EvidenceFile, Submission
 
-__all__ = ["attach", "by_id", "counts", "file", "keep_file", "of_figure", "of_parts", "recent_figures"]
+__all__ = ["attach", "by_id", "counts", "file", "keep_file", "names", "of_figure", "of_parts", "recent_figures"]
 
 
 async def keep_file(session: AsyncSession, *, digest: str, size: int, content_type: str,
@@ -74,6 +74,20 @@ async def of_parts(session: AsyncSession, part_ids: Iterable[int], period: str,
 
 async def by_id(session: AsyncSession, evidence_id: int) -> Evidence | None:
     return await session.get(Evidence, evidence_id)
+
+
+async def names(session: AsyncSession, part_ids: Iterable[int], period: str) -> dict[tuple[int, int], list[str]]:
+    """(unit id, part id) -> the names of the files proving that figure, oldest first, for these
+    parts in one period."""
+    wanted = sorted(set(part_ids))
+    found: dict[tuple[int, int], list[str]] = {}
+    if not wanted:
+        return found
+    rows = await session.execute(select(Evidence.unit_id, Evidence.part_id, Evidence.name).where(
+        Evidence.part_id.in_(wanted), Evidence.period == period).order_by(Evidence.id))
+    for unit_id, part_id, name in rows:
+        found.setdefault((unit_id, part_id), []).append(name)
+    return found
 
 
 async def counts(session: AsyncSession, part_ids: Iterable[int], period: str) -> dict[tuple[int, int], int]:

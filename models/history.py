@@ -45,7 +45,8 @@ class Entry:
                 "value": self.value, "note": self.note, "file": self.file, "sha256": self.sha256}
 
 
-def stored_value(row: Submission) -> str:
+def stored_value(row: Any) -> str:
+    """A version's figure as stored (a Submission, or a row of its columns)."""
     if row.not_applicable:
         return "n/a"
     if row.done is not None:
@@ -105,7 +106,11 @@ class _Reader:
         if not self.parts:
             return []
         s = self.session
-        versions = list(await s.scalars(select(Submission).where(*self.where(Submission)).order_by(Submission.id)))
+        v = Submission  # columns, not entities: a province's period has tens of thousands of versions
+        versions = list(await s.execute(select(
+            v.id, v.part_id, v.unit_id, v.period, v.version, v.value, v.numerator, v.denominator, v.done,
+            v.not_applicable, v.submitted_at, v.person_id, v.channel, v.note).where(*self.where(Submission))
+            .order_by(v.id)))
         reviews = list(await s.scalars(select(Review).where(*self.where(Review)).order_by(Review.id)))
         files = list(await s.execute(select(Evidence, EvidenceFile.sha256).join(
             EvidenceFile, EvidenceFile.id == Evidence.file_id).where(*self.where(Evidence)).order_by(Evidence.id)))

@@ -206,3 +206,57 @@ async def test_the_figures_export_carries_each_figures_review_and_evidence(tg: D
                                                  json=False, csv=True))
     lines = capsys.readouterr().out.splitlines()  # type: ignore[attr-defined]
     assert lines[0].endswith(",version,review,evidence") and ",2,awaiting," in lines[1]
+
+
+GROUP_CHAT = -1001234
+
+
+async def test_the_role_matrix_summary_and_export_cells_end_to_end(tg: Desk, clock: Clock) -> None:
+    """The README's rows "see the plan's summary" and "export the period's spreadsheet", each
+    column: an officer, the tracking office (Phòng VHTT's officer), a leader, an admin, the group."""
+    from tests.test_roles import matrix
+
+    rows = dict(matrix())
+    summary_cells = rows["see the plan's summary (also of approved figures only)"]
+    export_cells = rows["export the period's spreadsheet"]
+    admin = 1004
+    await tg.say(LAN, "6: 120/150")
+    await tg.say(BOSS, f"/start {await tg.invite('leader')}")
+    await tg.say(admin, f"/start {await tg.invite('admin')}")
+    [bound] = await tg.say(BOSS, f"/start {await tg.invite('group')}", chat=GROUP_CHAT)
+    assert "Ban Chỉ đạo" in bound
+    askers = [(LAN, None), (MINH, None), (BOSS, None), (admin, None), (BOSS, GROUP_CHAT)]
+    for (user, chat), may_see, may_export in zip(askers, summary_cells, export_cells, strict=True):
+        clock.set(clock() + timedelta(minutes=5))
+        [answer, *_] = await tg.say(user, "/tonghop duyet 2025-03", chat=chat)
+        assert answer.startswith("📊 Tổng hợp chuyển đổi số (chỉ số đã duyệt)") is (may_see != "no"), (user, chat)
+        if may_see == "no":
+            assert "dành cho lãnh đạo" in answer
+        clock.set(clock() + timedelta(minutes=5))
+        before = len(tg.emu.sent)
+        await tg.say(user, "/xuat 2025-03", chat=chat)
+        documents = [s for s in tg.emu.sent[before:] if s.method == "sendDocument"]
+        assert bool(documents) is (may_export != "no"), (user, chat)
+
+
+async def test_the_spreadsheet_names_the_evidence_in_its_review_and_history_sheets(tg: Desk, clock: Clock) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tests.test_evidence import JPEG
+
+    await tg.say(LAN, "6: 120/150")
+    clock.set(clock() + timedelta(minutes=1))
+    await tg.photo(JPEG)  # right after the figure: proves it
+    admin = 1004
+    await tg.say(admin, f"/start {await tg.invite('admin')}")
+    await tg.say(admin, "/xuat 2025-03")
+    [document] = [s for s in tg.emu.sent if s.chat_id == admin and s.method == "sendDocument"]
+    stored = next(f for f in tg.emu._files.values() if f.file_id == document.file_id)
+    book = load_workbook(BytesIO(stored.content or b""), read_only=True)
+    [reviewed] = [list(r) for r in book["Duyệt và minh chứng"].iter_rows(min_row=2, values_only=True)]
+    assert reviewed[5:7] == ["⏳ chờ duyệt", None] and reviewed[7] == 1 and reviewed[8].endswith(".jpg")
+    history = [list(r) for r in book["Lịch sử"].iter_rows(min_row=2, values_only=True)]
+    assert [r[1] for r in history] == ["Gửi số liệu", "Gửi minh chứng"]
+    assert history[1][11] == reviewed[8] and history[1][2] == "an-sinh"

@@ -12,12 +12,12 @@ from handlers.rights import Action, allowed
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # The tracking office's column is an officer of one of the indicator's tracking units.
-COLUMNS = (("officer", False), ("officer", True), ("leader", False), ("admin", False))
+COLUMNS = (("officer", False), ("officer", True), ("leader", False), ("admin", False), ("group", False))
 
 
 def matrix() -> list[tuple[str, list[str]]]:
     text = README.read_text(encoding="utf-8")
-    table = text.split("| action | officer | tracking office | leader | admin |", 1)[1].split("\n\n", 1)[0]
+    table = text.split("| action | officer | tracking office | leader | admin | group |", 1)[1].split("\n\n", 1)[0]
     rows = [line for line in table.strip().splitlines()[1:] if line.startswith("|")]
     return [(cells[0], cells[1:]) for cells in ([c.strip() for c in re.split(r"\|", row)[1:-1]] for row in rows)]
 
@@ -29,6 +29,8 @@ ROWS = {
     "review, approve, return": Action.REVIEW,
     "close and reopen a period": Action.CLOSE,
     "grant or refuse a change request": Action.DECIDE,
+    "see the plan's summary (also of approved figures only)": Action.SUMMARY,
+    "export the period's spreadsheet": Action.EXPORT,
 }
 
 
@@ -41,12 +43,13 @@ def test_every_cell_of_the_matrix(label: str, cells: list[str]) -> None:
     action = ROWS[label]
     assert len(cells) == len(COLUMNS)
     for (role, tracking), cell in zip(COLUMNS, cells, strict=True):
-        assert cell in ("yes", "no", "its indicators")
+        assert cell in ("yes", "no", "its indicators", "its plan")
         assert allowed(role, tracking, Action(action)) is (cell != "no"), (action, role, tracking)
     # Being in a tracking office adds rights on its own indicators only: an officer of another
     # unit has exactly an officer's.
     assert allowed("officer", False, Action(action)) is (cells[0] != "no")
 
 
-def test_a_group_or_an_unknown_role_may_do_nothing_here() -> None:
-    assert not any(allowed(role, False, action) for role in ("group", "") for action in Action)
+def test_a_group_sees_the_summary_only_and_an_unknown_role_nothing() -> None:
+    assert [action for action in Action if allowed("group", False, action)] == [Action.SUMMARY]
+    assert not any(allowed("", tracking, action) for tracking in (False, True) for action in Action)
