@@ -725,7 +725,10 @@ class _GridCells:
 
     def __init__(self, sheet: _Sheet, summary: Summary, words: _Words) -> None:
         self.sheet, self.summary, self.words = sheet, summary, words
-        self.figures, self.on_time = summary.figures, summary.on_time  # or a chunk's (CellChunks)
+        self.figures, self.on_time = summary.figures, summary.on_time  # or a chunk's (use)
+        # (part id, the figure's identity, late) -> the cell: within one chunk's figures, equal
+        # figures are one object (models.summary_queries.CellReader; the summary's own likewise).
+        self.shown: dict[tuple[int, int, bool], _Styled] = {}
         self.gaps: dict[tuple[int, Figure], Status] = {}
         self.missing = sheet.cell(None, fill=FILLS[Standing.OFF_TRACK])
         fills = {Status.MET: FILLS[Standing.MET], Status.NO_DATA: FILLS[Standing.NO_DATA]}
@@ -735,6 +738,11 @@ class _GridCells:
             for status in Status for late in (False, True) for number_format in (PERCENT, NUMBER, None)
         }
 
+    def use(self, chunk: CellChunk) -> None:
+        """The figures of the next chunk of units."""
+        self.figures, self.on_time = chunk
+        self.shown.clear()  # identities are those of the chunk's objects
+
     def __call__(self, row: IndicatorRow, unit_id: int) -> _Styled:
         """A unit's figure for a part: coloured by its status (as in the unit sheets), in italics
         when it came after the deadline, an empty red cell when it has not come."""
@@ -742,6 +750,13 @@ class _GridCells:
         if figure is None:
             return self.missing
         late = unit_id not in self.on_time.get(row.part_id, ())
+        key = (row.part_id, id(figure), late)
+        shown = self.shown.get(key)
+        if shown is None:
+            shown = self.shown[key] = self._shown(row, figure, late)
+        return shown
+
+    def _shown(self, row: IndicatorRow, figure: Figure, late: bool) -> _Styled:
         if figure.not_applicable:
             return _Styled(self.words["figure-not-applicable"], self.formats[Status.NO_DATA, late, None])
         status = self.gaps.get((row.part_id, figure))
@@ -818,7 +833,7 @@ def _write_matrix(book: _Book, summary: Summary, texts: _Texts, taken: set[str],
     rate_format = book.format(None, None, PERCENT, None)
     for units, chunk in _chunks(summary.units, cells):
         if chunk is not None:
-            grid_cell.figures, grid_cell.on_time = chunk
+            grid_cell.use(chunk)
         for unit in units:
             unit_id = unit.unit_id
             counts = unit.reports
