@@ -561,7 +561,7 @@ async def _streamed(session: AsyncSession, query: Any) -> list[Any]:
     hundred thousand rows into Python objects would otherwise hold the event loop for a second,
     and every other chat with it; between partitions other units of work go on."""
     rows: list[Any] = []
-    result = await session.stream(query)
+    result = await (await session.connection()).stream(query)  # Core: no ORM layer per row
     async for partition in result.partitions(STREAM_PARTITION):
         rows.extend(partition)
     return rows
