@@ -33,6 +33,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -72,9 +73,11 @@ async def lag_while(work: asyncio.Future[object]) -> float:
     return worst
 
 
-async def measure(url: str) -> None:
-    """In the fresh process: read, write in a worker thread while probing the loop, print."""
-    from handlers.export import export_workbook, summary_details, unit_layout
+async def measure(url: str, whole: bool) -> None:
+    """In the fresh process: read, write in a worker thread while probing the loop, print.
+    `whole`: the summary read with every unit's figures before writing (as before the grid read
+    them a chunk of units at a time while writing), for comparison in the same run."""
+    from handlers.export import export_streamed, export_workbook, summary_cells, summary_details, unit_layout
     from locales import translator
     from models import store
     from models.periods import Period
@@ -85,27 +88,30 @@ async def measure(url: str) -> None:
 
     app = build_app(load_settings(DATABASE_URL=url))
     baseline = peak_mib()
-    async def read() -> tuple[PlanView, Summary]:
-        async with app.unit_of_work() as session:
-            plan = await store.get_plan(session, "BENCH")
-            assert plan is not None
-            view = await load_plan_view(session, plan.id)
-            period = Period.parse("2025-03")
-            summary = await build_summary(session, view, period, date(2025, 3, 25), ZONE,
-                                          details=summary_details(view))
-            return view, summary
+    async def read(session: Any) -> tuple[PlanView, Summary]:
+        plan = await store.get_plan(session, "BENCH")
+        assert plan is not None
+        view = await load_plan_view(session, plan.id)
+        period = Period.parse("2025-03")
+        summary = await build_summary(session, view, period, date(2025, 3, 25), ZONE,
+                                      details=summary_details(view), cells=whole or summary_cells(view))
+        return view, summary
 
-    started, cpu = time.perf_counter(), time.process_time()
-    reading = asyncio.ensure_future(read())
-    read_lag = await lag_while(reading)
-    view, summary = await reading
-    read_time = time.perf_counter() - started
-    started = time.perf_counter()
-    work = asyncio.ensure_future(asyncio.to_thread(export_workbook, view, summary, translator("vi")))
-    lag = await lag_while(work)
-    content = await work
-    write = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    async with app.unit_of_work() as session:  # as export_command: read, then written in the same session
+        started, cpu = time.perf_counter(), time.process_time()
+        reading = asyncio.ensure_future(read(session))
+        read_lag = await lag_while(reading)
+        view, summary = await reading
+        read_time = time.perf_counter() - started
+        started = time.perf_counter()
+        if whole:
+            work = asyncio.ensure_future(asyncio.to_thread(export_workbook, view, summary, translator("vi")))
+        else:
+            work = asyncio.ensure_future(export_streamed(session, view, summary, translator("vi")))
+        lag = await lag_while(work)
+        content = await work
+        write = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     # The official report from the same summary (handlers/official_report.py): the DOCX, then the
     # PDF where LibreOffice is installed (its start-up is most of that).
     from handlers.official_report import pdf_of, render_report
@@ -120,13 +126,14 @@ async def measure(url: str) -> None:
     pdf_note = f"PDF {pdf_time:5.2f} s ({len(pdf) / 1e6:.1f} MB)" if pdf else f"no PDF: {why}"
     print(f"report: DOCX {docx_time:5.2f} s ({len(document) / 1e6:.2f} MB), {pdf_note}; "
           f"export + report {read_time + write + docx_time + pdf_time:6.2f} s")
-    print(f"read {read_time:6.2f} s   write {write:6.2f} s   total {read_time + write:6.2f} s (CPU {cpu:.2f} s)   "
+    print(f"{'whole summary, then written' if whole else 'streamed'}: "
+          f"read {read_time:6.2f} s   write {write:6.2f} s   total {read_time + write:6.2f} s (CPU {cpu:.2f} s)   "
           f"peak RSS {peak_mib():6.0f} MiB (after imports {baseline:.0f})   "
           f"loop lag: reading {read_lag * 1000:5.0f} ms, writing {lag * 1000:5.0f} ms   "
           f"{len(content) / 1e6:.1f} MB, {unit_layout(view)} layout")
 
 
-async def main(server_url: str | None, units: int, indicators: int) -> None:
+async def main(server_url: str | None, units: int, indicators: int, compare: bool) -> None:
     async with fresh_database(server_url) as url:
         app = build_app(load_settings(DATABASE_URL=url))
         await app.migrate()
@@ -136,6 +143,8 @@ async def main(server_url: str | None, units: int, indicators: int) -> None:
         gc.collect()
         # A fresh process, so that the peak is the export's own.
         subprocess.run([sys.executable, __file__, "--measure", url], check=True)
+        if compare:
+            subprocess.run([sys.executable, __file__, "--measure", url, "--whole"], check=True)
 
 
 if __name__ == "__main__":
@@ -144,11 +153,14 @@ if __name__ == "__main__":
     parser.add_argument("--units", type=int, default=3000)
     parser.add_argument("--indicators", type=int, default=30)
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)  # the child's part
+    parser.add_argument("--whole", action="store_true", help=argparse.SUPPRESS)  # the child: as before streaming
+    parser.add_argument("--compare", action="store_true",
+                        help="also export as before the grid was streamed (every figure read first)")
     parser.add_argument(FLAG, action="store_true", help=HELP)
     args = parser.parse_args()
     if args.measure:
-        asyncio.run(measure(args.measure))
+        asyncio.run(measure(args.measure, args.whole))
     else:
         print(PATH)
         print(f"{args.units:,} units × {args.indicators} indicators, {'PostgreSQL' if args.database_url else 'SQLite'}")
-        asyncio.run(main(args.database_url, args.units, args.indicators))
+        asyncio.run(main(args.database_url, args.units, args.indicators, args.compare))

@@ -564,18 +564,18 @@ async def spreadsheet(
     zone: ZoneInfo, t: Translator,
 ) -> tuple[str, bytes]:
     """The period's spreadsheet, as /xuat sends it: (file name, content), written in a worker
-    thread. Leaders and admins."""
-    from handlers.export import export_filename, export_workbook, summary_details
+    thread while the grid's figures are read a chunk of units at a time. Leaders and admins."""
+    from handlers.export import export_filename, export_streamed, summary_cells, summary_details
     from handlers.export_review import history_rows, review_rows
 
     view, found = await _plan_and_access(session, person, plan_code, cache)
     if not found.whole_plan:
         raise DeskError("web-error-leaders-only", 403)
     period = _period(view, asked_period, today)
-    summary = await build_summary(session, view, period, today, zone, details=summary_details(view))
+    summary = await build_summary(session, view, period, today, zone, details=summary_details(view),
+                                  cells=summary_cells(view))
     reviewed, history = await review_rows(session, view, period), await history_rows(session, view, period, zone)
-    await session.rollback()  # the connection goes back while the workbook is written
-    return export_filename(summary), await asyncio.to_thread(export_workbook, view, summary, t, reviewed, history)
+    return export_filename(summary), await export_streamed(session, view, summary, t, reviewed, history)
 
 
 async def official_report(

@@ -49,7 +49,8 @@ import asyncio
 import io
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -85,8 +86,9 @@ from models.plan_xlsx import CONFLICTS_SHEET, MATRIX_SHEETS, META_SHEET, PARTS_S
 from models.plans import DEFAULT_TARGET_SOURCE
 from models.rollups import Standing
 from models.store import load_plan_view
+from models.submissions import figures_stamp
 from models.summary_data import Cell as SummaryCell, IndicatorRow, Summary
-from models.summary_queries import build_summary
+from models.summary_queries import CellReader, build_summary
 from models.tables import Indicator
 from models.targets import Comparison, Figure, Measure, TargetParseError, parse_target_detail
 
@@ -95,8 +97,10 @@ __all__ = [
     "ExportError",
     "export_command",
     "export_filename",
+    "export_streamed",
     "export_workbook",
     "sheet_title",
+    "summary_cells",
     "summary_details",
     "unit_layout",
 ]
@@ -721,6 +725,10 @@ class _GridCells:
 
     def __init__(self, sheet: _Sheet, summary: Summary, words: _Words) -> None:
         self.sheet, self.summary, self.words = sheet, summary, words
+        self.figures, self.on_time = summary.figures, summary.on_time  # or a chunk's (use)
+        # (part id, the figure's identity, late) -> the cell: within one chunk's figures, equal
+        # figures are one object (models.summary_queries.CellReader; the summary's own likewise).
+        self.shown: dict[tuple[int, int, bool], _Styled] = {}
         self.gaps: dict[tuple[int, Figure], Status] = {}
         self.missing = sheet.cell(None, fill=FILLS[Standing.OFF_TRACK])
         fills = {Status.MET: FILLS[Standing.MET], Status.NO_DATA: FILLS[Standing.NO_DATA]}
@@ -730,13 +738,25 @@ class _GridCells:
             for status in Status for late in (False, True) for number_format in (PERCENT, NUMBER, None)
         }
 
+    def use(self, chunk: CellChunk) -> None:
+        """The figures of the next chunk of units."""
+        self.figures, self.on_time = chunk
+        self.shown.clear()  # identities are those of the chunk's objects
+
     def __call__(self, row: IndicatorRow, unit_id: int) -> _Styled:
         """A unit's figure for a part: coloured by its status (as in the unit sheets), in italics
         when it came after the deadline, an empty red cell when it has not come."""
-        figure = self.summary.figures.get(row.part_id, {}).get(unit_id)
+        figure = self.figures.get(row.part_id, {}).get(unit_id)
         if figure is None:
             return self.missing
-        late = unit_id not in self.summary.on_time.get(row.part_id, ())
+        late = unit_id not in self.on_time.get(row.part_id, ())
+        key = (row.part_id, id(figure), late)
+        shown = self.shown.get(key)
+        if shown is None:
+            shown = self.shown[key] = self._shown(row, figure, late)
+        return shown
+
+    def _shown(self, row: IndicatorRow, figure: Figure, late: bool) -> _Styled:
         if figure.not_applicable:
             return _Styled(self.words["figure-not-applicable"], self.formats[Status.NO_DATA, late, None])
         status = self.gaps.get((row.part_id, figure))
@@ -750,7 +770,32 @@ class _GridCells:
         return _Styled(_number(figure.amount), self.formats[status, late, NUMBER])
 
 
-def _write_matrix(book: _Book, summary: Summary, texts: _Texts, taken: set[str]) -> None:
+# The grid's figures of some units: (part id -> unit id -> figure, part id -> units on time), as
+# Summary.figures and Summary.on_time hold them for all.
+CellChunk = tuple[dict[int, dict[int, Figure]], dict[int, set[int]]]
+# Asked of the event loop by the thread writing the grid: a chunk's figures, as a future.
+CellChunks = Callable[[Sequence[int]], "Future[CellChunk]"]
+CELL_CHUNK = 1000  # units whose figures are read at once while the grid is written
+
+
+def _chunks(units: Sequence[Any], cells: CellChunks | None) -> Iterator[tuple[Sequence[Any], CellChunk | None]]:
+    """The units in chunks, each with its figures (None: the summary holds them all). The next
+    chunk is asked for before this one is written, so the database reads while the grid is written."""
+    if cells is None:
+        yield units, None
+        return
+    starts = range(0, len(units), CELL_CHUNK)
+    pending = cells([u.unit_id for u in units[:CELL_CHUNK]]) if units else None
+    for start in starts:
+        assert pending is not None
+        chunk = pending.result()
+        following = units[start + CELL_CHUNK:start + 2 * CELL_CHUNK]
+        pending = cells([u.unit_id for u in following]) if following else None
+        yield units[start:start + CELL_CHUNK], chunk
+
+
+def _write_matrix(book: _Book, summary: Summary, texts: _Texts, taken: set[str],
+                  cells: CellChunks | None = None) -> None:
     """The first sheet: the period's units × indicators table. A row per unit (its reporting rate
     and on-time rate first), a column per part (its code and target above, the part's reporting
     rate in the row under the header), each figure coloured by its status (green met, yellow not
@@ -786,12 +831,15 @@ def _write_matrix(book: _Book, summary: Summary, texts: _Texts, taken: set[str])
     parts = [(row, owed.get(row.part_id, set())) for row in summary.rows]
     grid_cell = _GridCells(sheet, summary, texts.words)
     rate_format = book.format(None, None, PERCENT, None)
-    for unit in summary.units:
-        unit_id = unit.unit_id
-        counts = unit.reports
-        sheet.append([unit.code, unit.name, _Styled(_fraction(counts.rate), rate_format),
-                      _Styled(_fraction(counts.on_time_rate), rate_format),
-                      *(grid_cell(row, unit_id) if unit_id in owing else None for row, owing in parts)])
+    for units, chunk in _chunks(summary.units, cells):
+        if chunk is not None:
+            grid_cell.use(chunk)
+        for unit in units:
+            unit_id = unit.unit_id
+            counts = unit.reports
+            sheet.append([unit.code, unit.name, _Styled(_fraction(counts.rate), rate_format),
+                          _Styled(_fraction(counts.on_time_rate), rate_format),
+                          *(grid_cell(row, unit_id) if unit_id in owing else None for row, owing in parts)])
     last = max(sheet.rows - 1, 4)
     # The units' rates shaded red → green by value: the laggards stand out (a rule, not per-cell formats).
     ws.conditional_format(4, 2, last, 3, {"type": "3_color_scale", "min_color": "#F8696B",
@@ -803,10 +851,11 @@ def _write_matrix(book: _Book, summary: Summary, texts: _Texts, taken: set[str])
 
 
 def _write_sheets(book: _Book, view: PlanView, summary: Summary, t: Translator,
-                  review_rows: list[list[Any]] | None = None, history_rows: list[list[Any]] | None = None) -> None:
+                  review_rows: list[list[Any]] | None = None, history_rows: list[list[Any]] | None = None,
+                  cells: CellChunks | None = None) -> None:
     taken: set[str] = set()
     texts = _Texts(summary, t)
-    _write_matrix(book, summary, texts, taken)
+    _write_matrix(book, summary, texts, taken, cells)
     _write_appendix(book, view, summary, t, taken)
     _write_meta(book, view, t, taken)
     _write_units(book, view, t, taken)
@@ -846,19 +895,48 @@ def _write_history(book: _Book, rows: list[list[Any]], t: Translator, taken: set
 
 
 def export_workbook(view: PlanView, summary: Summary, t: Translator,
-                    review_rows: list[list[Any]] | None = None, history_rows: list[list[Any]] | None = None) -> bytes:
+                    review_rows: list[list[Any]] | None = None, history_rows: list[list[Any]] | None = None, *,
+                    cells: CellChunks | None = None) -> bytes:
     """The workbook (module docstring) as .xlsx bytes. CPU-bound for seconds at province size:
-    callers run it in a worker thread."""
+    callers run it in a worker thread. `cells`: where the grid's figures come from, a chunk of
+    units at a time (export_streamed), for a summary built without them; None: the summary's own."""
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="dtbot-export-") as folder:
         book = _Book(buffer, folder)
         try:
-            _write_sheets(book, view, summary, t, review_rows, history_rows)
+            _write_sheets(book, view, summary, t, review_rows, history_rows, cells)
         except BaseException:
             book.discard()
             raise
         book.close()
     return buffer.getvalue()
+
+
+def summary_cells(view: PlanView) -> bool:
+    """Whether the export needs the summary built with its cells: the unit sheets do (a plan of
+    up to UNIT_SHEETS_MAX units); the grid reads them itself, a chunk of units at a time
+    (export_streamed), so that its memory does not grow with the units."""
+    return unit_layout(view) == "sheets"
+
+
+async def export_streamed(session: Any, view: PlanView, summary: Summary, t: Translator,
+                          review_rows: list[list[Any]] | None = None,
+                          history_rows: list[list[Any]] | None = None) -> bytes:
+    """export_workbook in a worker thread. With the grid layout, the grid's figures are read
+    from the database a chunk of units at a time while it is written (the summary may be built
+    without its cells: summary_cells), on the event loop in this session, each chunk asked for by
+    the writing thread; the loop keeps serving others between them. Without the grid, the
+    summary's own cells."""
+    if unit_layout(view) == "sheets":
+        return await asyncio.to_thread(export_workbook, view, summary, t, review_rows, history_rows)
+    loop = asyncio.get_running_loop()
+    stamp = await figures_stamp(session)  # the figures as the summary read them, not those stored since
+    reader = CellReader(view, summary, (await session.connection()).dialect.name, stamp)
+
+    def cells(unit_ids: Sequence[int]) -> Future[CellChunk]:
+        return asyncio.run_coroutine_threadsafe(reader.read(session, unit_ids), loop)
+
+    return await asyncio.to_thread(export_workbook, view, summary, t, review_rows, history_rows, cells=cells)
 
 
 async def export_command(app: AppLike, plan_code: str, period_text: str, out_path: str | Path) -> str:
@@ -881,10 +959,10 @@ async def export_command(app: AppLike, plan_code: str, period_text: str, out_pat
             raise ExportError(t("export-error-year", plan=plan.code, year=plan.year, period=period.id))
         view = await load_plan_view(session, plan.id)
         summary = await build_summary(session, view, period, today, app.settings.timezone,
-                                      details=summary_details(view))
+                                      details=summary_details(view), cells=summary_cells(view))
         reviewed = await review_sheet.review_rows(session, view, period)
         history = await review_sheet.history_rows(session, view, period, app.settings.timezone)
-    content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed, history)
+        content = await export_streamed(session, view, summary, t, reviewed, history)
     path = Path(out_path)
     try:
         if path.parent and not path.parent.exists():

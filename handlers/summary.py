@@ -19,7 +19,7 @@ from handlers import export_review, limits
 from handlers.charts import bullet_chart, grid_chart
 from handlers.context import Ctx
 from handlers.events import Attachment, Reply
-from handlers.export import export_filename, export_workbook, summary_details
+from handlers.export import export_filename, export_streamed, export_workbook, summary_cells, summary_details
 from handlers.formatting import describe_amount, describe_target, period_label, points
 from handlers.intents import PeriodHint
 from handlers.rights import may_export, may_see_summary  # the role matrix's one place
@@ -290,12 +290,14 @@ async def summary_of(
 async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,
                      build: Callable[[PlanView, Summary], Awaitable[list[Reply]]], *,
                      details: bool | Callable[[PlanView], bool] = False, serial: bool = False,
-                     approved_only: bool = False) -> None:
+                     approved_only: bool = False, cells: bool | Callable[[PlanView], bool] = True) -> None:
     """A summary-based answer built within the limits (handlers/limits.py): one build for
     identical requests in flight, none past the asker's or the group's rate; `details`: whether
     (or, of the plan view, a function saying whether) the summary needs each figure's first time;
     `serial`: one at a time per plan (the summary is read once its turn comes, so it is as fresh
-    as it can be); `approved_only`: of the figures the tracking office approved only (issue 17)."""
+    as it can be); `approved_only`: of the figures the tracking office approved only (issue 17); `cells`
+    (or a function of the plan view): whether it needs each unit's figures (Summary.figures), which
+    the charts do and the spreadsheet's grid reads itself."""
     view = await _plan_view(ctx)
     if view is None:
         return
@@ -305,8 +307,9 @@ async def _expensive(ctx: Ctx, kind: str, period_hint: PeriodHint | None,
 
     async def answer() -> list[Reply]:
         wanted = details(view) if callable(details) else details
+        with_cells = cells(view) if callable(cells) else cells
         summary = await build_summary(ctx.session, view, period, ctx.today, ctx.deps.timezone, details=wanted,
-                                      approved_only=approved_only)
+                                      approved_only=approved_only, cells=with_cells)
         return await build(view, summary)
 
     replies = await limits.expensive(ctx, f"{kind}-approved" if approved_only else kind, view.plan.id, period.id,
@@ -411,12 +414,14 @@ async def export_for_admin(ctx: Ctx, period_hint: PeriodHint | None = None) -> N
     async def spreadsheet(view: PlanView, summary: Summary) -> list[Reply]:
         reviewed = await export_review.review_rows(ctx.session, view, summary.period)  # issue 17's sheets
         history = await export_review.history_rows(ctx.session, view, summary.period, ctx.deps.timezone)
-        # Written in a worker thread: the event loop keeps serving others meanwhile.
-        content = await asyncio.to_thread(export_workbook, view, summary, t, reviewed, history)
+        # Written in a worker thread, the grid's figures read a chunk of units at a time meanwhile:
+        # the event loop keeps serving others, and memory does not grow with the units.
+        content = await export_streamed(ctx.session, view, summary, t, reviewed, history)
         label = period_label(summary.period, t)
         document = Attachment("document", export_filename(summary), content,
                               t("export-caption", plan=summary.plan_code, period=label))
         return [Reply(t("export-ready", plan=summary.plan_title, period=label), attachments=(document,),
                       locale=t.locale)]
 
-    await _expensive(ctx, "export", period_hint, spreadsheet, details=summary_details, serial=True)
+    await _expensive(ctx, "export", period_hint, spreadsheet, details=summary_details, serial=True,
+                     cells=summary_cells)

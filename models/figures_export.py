@@ -11,9 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from models.plan_view import PlanView
 from models.tables import Evidence, Person, Review, Submission
@@ -73,9 +72,7 @@ async def figure_rows(session: AsyncSession, view: PlanView, *, periods: Sequenc
     if unit_id is not None:
         query = query.where(s.unit_id == unit_id)
     if not versions:
-        later = aliased(Submission)
-        query = query.where(~exists().where(and_(later.unit_id == s.unit_id, later.part_id == s.part_id,
-                                                 later.period == s.period, later.version > s.version)))
+        query = query.where(s.is_current)  # kept by the database (migration 0017)
     connection = await session.connection()
     rows = (await connection.execute(query)).all()
     unit_order = {unit_id: n for n, unit_id in enumerate(view.units)}

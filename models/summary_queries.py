@@ -37,6 +37,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Numeric,
+    String,
     and_,
     any_,
     case,
@@ -75,9 +76,9 @@ from models.standing import (
 )
 from models.summary_data import Summary
 from models.tables import Review, Submission
-from models.targets import Measure
+from models.targets import Figure, Measure
 
-__all__ = ["build_summary", "figure_versions", "first_submission_times", "read_aggregates"]
+__all__ = ["CellReader", "build_summary", "figure_versions", "first_submission_times", "read_aggregates"]
 
 _HUNDRED = Decimal(100)
 _LISTED = 64  # units named one by one up to this many; beyond, in one bound array or JSON list
@@ -201,15 +202,29 @@ class _Current:
     source: Any = Submission
 
 
-def _current(scope: _Scope, pairs: Sequence[tuple[int, str]], *, early: bool = True) -> _Current:
+def _current(scope: _Scope, pairs: Sequence[tuple[int, str]], *, early: bool = True,
+             among: frozenset[int] | None = None, upto: int | None = None) -> _Current:
     """The current versions: Submission.is_current, which the database keeps (migration 0017),
     read through the partial index of current figures. On time: the row itself was before the
     cutoff, or, for a correction, an earlier version was: the keys with such a version are few
     (corrections are a few percent of the rows, those of a late figure fewer), read once and
-    joined, not looked up row by row."""
+    joined, not looked up row by row. `among`: these units only. `upto`: the versions current
+    when the newest stored version's id was `upto` (models.submissions.figures_stamp), not those
+    written since: the current ones up to it, and those a later version has replaced since (rare:
+    corrections made while a long read goes on)."""
     s = Submission
     periods = {period_id for _, period_id in pairs}
-    where = and_(s.plan_id == scope.plan_id, s.is_current, _expected(scope, pairs))
+    if upto is None:
+        latest = s.is_current
+    else:
+        newer = aliased(Submission)
+        replaced_since = and_(s.is_current.is_(False), ~exists().where(
+            newer.unit_id == s.unit_id, newer.part_id == s.part_id, newer.period == s.period,
+            newer.version > s.version, newer.id <= upto))
+        latest = and_(s.id <= upto, or_(s.is_current, replaced_since))
+    where = and_(s.plan_id == scope.plan_id, latest, _expected(scope, pairs))
+    if among is not None:
+        where = and_(where, _among(scope, s.unit_id, among))
     if scope.approved_only:
         where = and_(where, _approved())
     cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in periods and early}
@@ -224,6 +239,7 @@ def _current(scope: _Scope, pairs: Sequence[tuple[int, str]], *, early: bool = T
     earlier = select(other.unit_id, other.part_id, other.period).where(
         other.plan_id == scope.plan_id, other.period.in_(sorted(cutoffs)), other.is_current.is_(False),
         other.submitted_at < before(other.period),
+        *([] if among is None else [_among(scope, other.unit_id, among)]),
     ).distinct().subquery("earlier")
     source = Submission.__table__.outerjoin(earlier, and_(
         earlier.c.unit_id == s.unit_id, earlier.c.part_id == s.part_id, earlier.c.period == s.period))
@@ -483,6 +499,73 @@ async def _cell_rows(session: AsyncSession, scope: _Scope, current: _Current) ->
     return await _streamed(session, query)
 
 
+class CellReader:
+    """Summary.figures and Summary.on_time, a few units at a time: what the spreadsheet's grid
+    reads while it writes (handlers/export.py), so that a nation's 300,000 figures are never all
+    held at once. For a summary built without the cells (build_summary(cells=False)); each read
+    gives exactly what build_summary with the cells would have put there for those units (the
+    same query, restricted to them), as of `stamp` (models.submissions.figures_stamp, taken
+    when the summary was read): a figure stored or corrected while the grid is being written is
+    left for the next export, so that the grid agrees with the summary's counts and rates."""
+
+    def __init__(self, view: PlanLike, summary: Summary, dialect: str, stamp: int) -> None:
+        chosen = {period.frequency: period for period, _ in summary.periods}
+        parts = [pv for pv in view.parts.values() if pv.frequency in chosen]
+        cutoffs = {period.id: at for period, at in summary.cutoffs.items()}
+        self.scope = _scope(view, chosen, parts, cutoffs, dialect)
+        self.own = {part_id: period_id for part_id, period_id in self.scope.own.items()
+                    if (part_id, period_id) in self.scope.pairs}
+        self.stamp = stamp
+
+    async def read(self, session: AsyncSession, unit_ids: Iterable[int],
+                   ) -> tuple[dict[int, dict[int, Figure]], dict[int, set[int]]]:
+        """(part id -> unit id -> current figure, part id -> units on time) for these units.
+
+        The rows are current versions only (one per unit and part), read through Core with the
+        numbers as the database holds them (NUMERIC as text on PostgreSQL, millionths on SQLite):
+        figures repeat (100%, 0, done), so each distinct one is converted, as FigureNumber
+        converts it, and made a Figure once."""
+        among = frozenset(unit_ids)
+        figures: dict[int, dict[int, Figure]] = {part_id: {} for part_id in self.own}
+        on_time: dict[int, set[int]] = {part_id: set() for part_id in self.own}
+        if not among or not self.own:
+            return figures, on_time
+        s = Submission
+        current = _current(self.scope, list(self.own.items()), among=among, upto=self.stamp)
+        sqlite = self.scope.dialect == "sqlite"
+
+        def raw(column: Any) -> Any:
+            return type_coerce(column, BigInteger) if sqlite else cast(type_coerce(column, Numeric()), String)
+
+        query = _joined(self.scope, current, s.part_id, s.unit_id, raw(s.value), raw(s.numerator),
+                        raw(s.denominator), type_coerce(s.done, Integer), type_coerce(s.not_applicable, Integer),
+                        current.early)
+        made: dict[tuple[Any, ...], Figure] = {}
+        result = await (await session.connection()).stream(query)
+        async for partition in result.partitions(STREAM_PARTITION):
+            for part_id, unit_id, *numbers, early in partition:
+                key = tuple(numbers)
+                figure = made.get(key)
+                if figure is None:
+                    figure = made[key] = _raw_figure(key, sqlite)
+                figures[part_id][unit_id] = figure
+                if early:
+                    on_time[part_id].add(unit_id)
+        return figures, on_time
+
+
+def _raw_figure(raw: tuple[Any, ...], sqlite: bool) -> Figure:
+    """A Figure from (value, numerator, denominator, done, not applicable) as stored."""
+    def number(stored: Any) -> Decimal | None:
+        if stored is None:
+            return None
+        return normalize(Decimal(stored).scaleb(-FIGURE_PLACES) if sqlite else Decimal(stored))
+
+    value, numerator, denominator, done, nothing = raw
+    return Figure(number(value), number(numerator), number(denominator), None if done is None else bool(done),
+                  bool(nothing))
+
+
 STREAM_PARTITION = 2000
 
 
@@ -491,7 +574,7 @@ async def _streamed(session: AsyncSession, query: Any) -> list[Any]:
     hundred thousand rows into Python objects would otherwise hold the event loop for a second,
     and every other chat with it; between partitions other units of work go on."""
     rows: list[Any] = []
-    result = await session.stream(query)
+    result = await (await session.connection()).stream(query)  # Core: no ORM layer per row
     async for partition in result.partitions(STREAM_PARTITION):
         rows.extend(partition)
     return rows

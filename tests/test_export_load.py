@@ -30,6 +30,7 @@ from locales import translator
 from models import people, store
 from models.periods import Frequency, Period
 from models.tables import IndicatorPart, Submission, Unit
+from models.targets import Figure
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,15 +104,16 @@ async def test_an_officers_figure_is_answered_before_a_large_export_finishes(
     loop's thread, the figure's handling could not even start before it was done."""
     order: list[str] = []
     writing = threading.Event()
-    write = summary_module.export_workbook
+    write = export_module.export_workbook
 
-    def watched(*args: Any) -> bytes:
+    def watched(*args: Any, **kwargs: Any) -> bytes:
         writing.set()
-        content = write(*args)
+        content = write(*args, **kwargs)
         order.append("export written")  # list.append: safe from the worker thread
         return content
 
-    monkeypatch.setattr(summary_module, "export_workbook", watched)
+    # handlers.export.export_streamed writes it, the grid's figures read while it writes.
+    monkeypatch.setattr(export_module, "export_workbook", watched)
     asked = asyncio.create_task(handle(big.deps, Inbound(_said("admin1", "/xuat 2025-03"), key="admin1-1")))
     started = asyncio.ensure_future(asyncio.to_thread(writing.wait, 120))
     await asyncio.wait([started, asked], return_when=asyncio.FIRST_COMPLETED)
@@ -214,20 +216,20 @@ async def test_exports_of_one_plan_wait_their_turn_and_an_identical_one_shares_t
     writing: list[int] = []
     most = [0]
     lock = threading.Lock()
-    write = summary_module.export_workbook
+    write = export_module.export_workbook
 
-    def counted(*args: Any) -> bytes:
+    def counted(*args: Any, **kwargs: Any) -> bytes:
         with lock:
             writing.append(1)
             most[0] = max(most[0], len(writing))
         try:
-            return write(*args)
+            return write(*args, **kwargs)
         finally:
             with lock:
                 writing.pop()
 
     monkeypatch.setattr(summary_module, "build_summary", held)
-    monkeypatch.setattr(summary_module, "export_workbook", counted)
+    monkeypatch.setattr(export_module, "export_workbook", counted)  # what export_streamed calls
     factory = getattr(app.sessions, "factory", app.sessions)
     march, february = PeriodHint(Frequency.MONTHLY, 3, 2025), PeriodHint(Frequency.MONTHLY, 2, 2025)
     async with factory() as s1, factory() as s2, factory() as s3:
@@ -281,3 +283,67 @@ async def test_a_workbook_that_fails_half_way_leaves_no_temporary_files(
     assert list(folder.iterdir()) == []
     monkeypatch.undo()
     assert export_workbook(view, summary, translator("vi"))[:2] == b"PK"  # a zip: the workbook
+
+
+# --- the grid read a chunk of units at a time while it is written ------------------------------------
+
+
+def _grid(content: bytes) -> list[list[tuple[Any, Any, Any]]]:
+    """Every cell of the grid: its value, fill and italics."""
+    book = load_workbook(BytesIO(content))
+    sheet = book[book.sheetnames[0]]
+    return [[(cell.value, cell.fill.fgColor.rgb, cell.font.i) for cell in row] for row in sheet.iter_rows()]
+
+
+async def test_the_grid_read_while_written_is_the_grid_of_the_whole_summary(
+        big: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """handlers.export.export_streamed (the summary without its cells; each chunk of units' figures
+    read as the grid is written) gives the grid build_summary with every cell gives, cell for cell,
+    corrections on time and late included; and a figure stored or corrected while it is written
+    is left for the next export, so that the grid agrees with the rates above it."""
+    from models.submissions import store_figure
+    from models.summary_queries import CellReader
+
+    monkeypatch.setattr(export_module, "CELL_CHUNK", 37)  # many chunks, the last one short
+    async with big.unit_of_work() as session:
+        plan = await store.get_plan(session, "BIG")
+        assert plan is not None
+        view = await store.load_plan_view(session, plan.id)
+        units = {u.code: u.id for u in view.units.values()}
+        parts = sorted(pv.part.id for pv in view.parts.values())
+        # Corrections: after the deadline (the 20th) of figures first sent in time, and not.
+        for n, code in enumerate(("c1", "c2", "c40", "c41", "c250")):
+            for part_id in parts[n:n + 3]:
+                await store_figure(session, plan_id=plan.id, part_id=part_id, unit_id=units[code], period="2025-03",
+                                   figure=Figure(value=Decimal(50 + n)), person_id=None, channel="console",
+                                   now=local(2025, 3, 21 + n % 3, 10, 0))
+    t = translator("vi")
+    march = Period.parse("2025-03")
+    read = CellReader.read
+    stored_meanwhile: list[int] = []
+
+    async def read_and_store(self: Any, session: Any, unit_ids: Any) -> Any:
+        if not stored_meanwhile:  # the first chunk: c0 sends a figure, c1 corrects one, committed
+            async with big.unit_of_work() as other:
+                for code, value in (("c0", 99), ("c1", 11)):
+                    stored = await store_figure(other, plan_id=plan.id, part_id=parts[0], unit_id=units[code],
+                                                period="2025-03", figure=Figure(value=Decimal(value)), person_id=None,
+                                                channel="console", now=local(2025, 3, 25, 9, 30))
+                    stored_meanwhile.append(stored.row.id)
+        return await read(self, session, unit_ids)
+
+    async with big.unit_of_work() as session:
+        whole = await summary_module.build_summary(session, view, march, big.now().date(), ZONE)
+        lean = await summary_module.build_summary(session, view, march, big.now().date(), ZONE, cells=False)
+        assert lean.figures == {} and (lean.units, lean.reports) == (whole.units, whole.reports)
+        expected = export_module.export_workbook(view, whole, t)
+        monkeypatch.setattr(CellReader, "read", read_and_store)
+        streamed = await export_module.export_streamed(session, view, lean, t)
+    assert len(stored_meanwhile) == 2
+    grid = _grid(streamed)
+    assert len(grid) == 4 + UNITS
+    assert grid == _grid(expected)
+    async with big.unit_of_work() as session:  # the next export has them
+        again = await summary_module.build_summary(session, view, march, big.now().date(), ZONE, cells=False)
+        rows = _grid(await export_module.export_streamed(session, view, again, t))
+    assert rows[4][4][0] == 0.99 and rows[5][4][0] == 0.11

@@ -8,14 +8,16 @@ A figure's current version is its highest; until now every query found it with a
 all versions. `submissions.is_current` says it directly, so the summary reads the current figures
 of a period through a partial index and adds them up in one pass.
 
-The database keeps the marker, in the same statement as versions are written or deleted, whichever
-code writes them (the bot, imports, the demo, benchmarks and tests that insert rows directly): on
-PostgreSQL statement-level triggers over the statement's transition table, one set-based update per
-statement (a bulk load of 600,000 versions costs one join, not 600,000 row triggers), run as
-dynamic SQL so that each is planned for its own number of rows; on SQLite row triggers (probes of
-the unique index, in process). A version inserted below a higher one (rows loaded out of order) is
-not current; deleting the current version (a cascade from a unit, a part or a plan) makes the next
-highest current. Versions are never updated in place (append-only), so no update trigger.
+The database keeps the marker, in the statement that writes or deletes versions, whichever code
+writes them (the bot, imports, the demo, benchmarks and tests that insert rows directly): row
+triggers on both databases, each a probe or two of the unique index by the row's unit, part and
+period (on PostgreSQL a BEFORE INSERT trigger sets the new row's own marker; on SQLite an AFTER
+INSERT one corrects it). A version inserted below a higher one (rows loaded out of order) is not
+current; deleting the current version (one by one, or by cascade from a unit, a part or a plan)
+makes the next highest current. Versions are never updated in place (append-only), so no update
+trigger. Two writers inserting different versions of one figure at once could both leave theirs
+current; the bot never does (a new version is the current one's plus one, and the unique
+constraint refuses the second of two such inserts).
 """
 from __future__ import annotations
 
@@ -27,30 +29,38 @@ down_revision = '0016'
 branch_labels = None
 depends_on = None
 
-# For the keys (unit, part, period) a statement touched (the transition table TG_ARGV[0]):
-# is_current = (version is the key's highest), written only where it changes.
-_PG_FUNCTION = """
-CREATE FUNCTION submissions_mark_current() RETURNS trigger LANGUAGE plpgsql AS $$
+# Row triggers, their queries planned once per connection (index probes by the key): a version
+# below a higher one is not current, a new highest one replaces the current one; deleting the
+# current version makes the next highest current. Rows written earlier by the same statement are
+# visible to each row's trigger (a multi-row INSERT of versions 1 and 2 leaves 2 current).
+_KEY = "unit_id = {row}.unit_id AND part_id = {row}.part_id AND period = {row}.period"
+_PG_FUNCTIONS = (
+    f"""CREATE FUNCTION submissions_current_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format($q$
-        UPDATE submissions s SET is_current = (s.version = k.top)
-        FROM (SELECT o.unit_id, o.part_id, o.period, max(o.version) AS top
-              FROM submissions o
-              JOIN (SELECT DISTINCT unit_id, part_id, period FROM %I) t
-                ON o.unit_id = t.unit_id AND o.part_id = t.part_id AND o.period = t.period
-              GROUP BY o.unit_id, o.part_id, o.period) k
-        WHERE s.unit_id = k.unit_id AND s.part_id = k.part_id AND s.period = k.period
-          AND s.is_current IS DISTINCT FROM (s.version = k.top)
-    $q$, TG_ARGV[0]);
+    IF EXISTS (SELECT 1 FROM submissions WHERE {_KEY.format(row='NEW')} AND version > NEW.version) THEN
+        NEW.is_current := false;
+    ELSE
+        NEW.is_current := true;
+        UPDATE submissions SET is_current = false
+         WHERE {_KEY.format(row='NEW')} AND version < NEW.version AND is_current;
+    END IF;
+    RETURN NEW;
+END
+$$""",
+    f"""CREATE FUNCTION submissions_current_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE submissions SET is_current = true
+     WHERE {_KEY.format(row='OLD')}
+       AND version = (SELECT max(version) FROM submissions WHERE {_KEY.format(row='OLD')});
     RETURN NULL;
 END
-$$
-"""
+$$""",
+)
 _PG_TRIGGERS = (
-    "CREATE TRIGGER submissions_current_insert AFTER INSERT ON submissions REFERENCING NEW TABLE AS written "
-    "FOR EACH STATEMENT EXECUTE FUNCTION submissions_mark_current('written')",
-    "CREATE TRIGGER submissions_current_delete AFTER DELETE ON submissions REFERENCING OLD TABLE AS removed "
-    "FOR EACH STATEMENT EXECUTE FUNCTION submissions_mark_current('removed')",
+    "CREATE TRIGGER submissions_current_insert BEFORE INSERT ON submissions "
+    "FOR EACH ROW EXECUTE FUNCTION submissions_current_insert()",
+    "CREATE TRIGGER submissions_current_delete AFTER DELETE ON submissions "
+    "FOR EACH ROW WHEN (OLD.is_current) EXECUTE FUNCTION submissions_current_delete()",
 )
 
 _SQLITE_KEY = "unit_id = {row}.unit_id AND part_id = {row}.part_id AND period = {row}.period"
@@ -87,9 +97,8 @@ def upgrade() -> None:
     op.create_index('ix_submissions_current_figures', 'submissions', ['plan_id', 'period', 'part_id'],
                     unique=False, postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
     if dialect == 'postgresql':
-        op.execute(_PG_FUNCTION)
-        for trigger in _PG_TRIGGERS:
-            op.execute(trigger)
+        for statement in (*_PG_FUNCTIONS, *_PG_TRIGGERS):
+            op.execute(statement)
     else:
         for trigger in _SQLITE_TRIGGERS:
             op.execute(trigger)
@@ -103,6 +112,7 @@ def downgrade() -> None:
     op.execute(f'DROP TRIGGER IF EXISTS submissions_current_insert{on}')
     op.execute(f'DROP TRIGGER IF EXISTS submissions_current_delete{on}')
     if dialect == 'postgresql':
-        op.execute('DROP FUNCTION IF EXISTS submissions_mark_current()')
+        op.execute('DROP FUNCTION IF EXISTS submissions_current_insert()')
+        op.execute('DROP FUNCTION IF EXISTS submissions_current_delete()')
     op.drop_index('ix_submissions_current_figures', table_name='submissions')
     op.drop_column('submissions', 'is_current')
