@@ -43,7 +43,8 @@ _KIND_WORDS = (
     ("vnpt", "enterprise"), ("viettel", "enterprise"), ("mobifone", "enterprise"), ("cong ty", "enterprise"),
     ("doanh nghiep", "enterprise"), ("hoi ", "organization"), ("doan ", "organization"),
     ("thi doan", "organization"), ("huyen doan", "organization"), ("mat tran", "organization"),
-    ("cong chuc", "department"), ("to ", "organization"),
+    ("cong chuc", "department"), ("thon ", "other"), ("to dan pho", "other"), ("xom ", "other"),
+    ("khu pho", "other"), ("to ", "organization"),
 )
 _LEVELS = {  # words in a target column's header naming whose target it is
     "tinh": ("cua tinh", "tinh giao", "cap tinh"),
@@ -544,14 +545,15 @@ class _Reader:
 
     def _continue(self, node: dict[str, Any], values: dict[str, str], targets: list[tuple[str, str]],
                   number: str) -> None:
-        """A row without a number: the rest of the row above, split over a page or over lines."""
+        """A row without a number (or with a bullet, "a)", "-"): the rest of the row above, split
+        over a page or over lines, or a line of its text."""
+        if number:
+            values = {**values, "text": f"{number} {values.get('text', '')}".strip()}
         for key, text in values.items():
             if key == "number":
                 continue
             text = _clean(_list_breaks(key, text))
             node[key] = f"{node[key]} {text}" if node.get(key) else text
-        if number and number not in ("-", "+", "*"):
-            node["text"] = f"{node.get('text', '')} {number}".strip()
         joined = dict(node["_targets"])
         for level, text in targets:
             joined[level] = f"{joined[level]} {_clean(text)}" if level in joined else _clean(text)

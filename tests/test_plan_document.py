@@ -184,6 +184,17 @@ def test_a_list_of_units_fills_in_a_collective_phrase(tmp_path: Path) -> None:
     assert {"duc-chinh", "an-sinh"} <= set(first.parts[0].reporters)
 
 
+def test_a_list_of_villages_reports_what_the_plan_gives_to_cac_thon(tmp_path: Path) -> None:
+    listing = tmp_path / "thon.csv"
+    listing.write_text("Thôn Nà Pài\nThôn Bản Khít\n", encoding="utf-8")  # one name a line
+    _, text = read_plan_document(docs.commune_docx(), "tan-an.docx", T, units_of(listing))
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    spec = {i.code: i for i in load_plan_file(path).indicators}
+    assert set(spec["3"].parts[0].reporters) == {"thon-na-pai", "thon-ban-khit", "to-cong-nghe-so-cong-dong"}
+    assert "thon-na-pai" not in spec["1"].parts[0].reporters
+
+
 def test_an_earlier_plans_units_are_taken_with_their_aliases() -> None:
     units = units_of(PLANS / "dong-trieu-2025.yaml")
     draft, _ = read_plan_document(rendered("dong-trieu-2025.yaml", "pdf", "b"), "dt.pdf", T, units)
