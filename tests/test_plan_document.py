@@ -131,7 +131,7 @@ def test_a_communes_own_document_reads_right() -> None:
     # The commune's own column is the target; the district's is a reference.
     assert [rows[c]["target"] for c in rows] == ["≥ 70%", "1.500 tài khoản", "Tối thiểu 05 thôn", "Từ 80% đến 85%",
                                                  "Dưới 5%", "Hoàn thành trong Quý III"]
-    assert rows["4"]["_references"] == [("huyen", "Trên 75%")]
+    assert rows["4"]["_references"] == [("Chỉ tiêu năm 2026 của huyện", "Trên 75%")]
     assert rows["1"]["baseline"] == "62%"
     assert rows["1"]["lead"] == "Bộ phận Một cửa; Công an xã"  # a line break in the cell: two offices
     assert rows["4"]["text"].endswith("- Trong đó người cao tuổi được hướng dẫn sử dụng")
@@ -278,3 +278,9 @@ def test_a_bad_document_on_the_command_line_is_one_line_and_imports_nothing(tmp_
         assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr, result.stderr
         assert name in result.stderr
     assert _plans(tmp_path) == []
+
+
+def test_without_a_tracking_column_the_body_names_the_tracking_office() -> None:
+    draft = read_document(document_blocks(docs.district_pdf(), "son-dong.pdf"), "son-dong.pdf")
+    tracking = draft.plan["plan"]["tracking_unit"]
+    assert next(u["name"] for u in draft.plan["units"] if u["code"] == tracking) == "Phòng Văn hóa và Thông tin"
