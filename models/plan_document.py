@@ -1006,7 +1006,8 @@ def draft_yaml(draft: Draft, t: Translate) -> str:
 
     plan = draft.plan
     out = [f"# {t('docplan-draft-header', source=plan['plan'].get('source', ''))}",
-           f"# {t('docplan-draft-doubts', count=len(draft.doubts))}", "format: 1", "plan:"]
+           f"# {t('docplan-draft-doubts', count=len(draft.doubts))}", "format: 1",
+           f"plan:{_comment(t('docplan-source-head'))}"]
     for key, value in plan["plan"].items():
         out.append(f"  {key}: {_scalar(value)}{note(('plan', key))}")
     if "schedule" in plan:
