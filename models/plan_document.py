@@ -43,7 +43,8 @@ _KIND_WORDS = (
     ("vnpt", "enterprise"), ("viettel", "enterprise"), ("mobifone", "enterprise"), ("cong ty", "enterprise"),
     ("doanh nghiep", "enterprise"), ("hoi ", "organization"), ("doan ", "organization"),
     ("thi doan", "organization"), ("huyen doan", "organization"), ("mat tran", "organization"),
-    ("cong chuc", "department"), ("to ", "organization"),
+    ("cong chuc", "department"), ("thon ", "other"), ("to dan pho", "other"), ("xom ", "other"),
+    ("khu pho", "other"), ("to ", "organization"),
 )
 _LEVELS = {  # words in a target column's header naming whose target it is
     "tinh": ("cua tinh", "tinh giao", "cap tinh"),
@@ -398,6 +399,7 @@ class _Table:
     columns: dict[int, str]
     header: list[str]
     rows: list[tuple[int, list[str]]]  # (row number within the document table, cells)
+    titles: dict[int, str] = field(default_factory=dict)  # each column's header as printed
 
 
 def _appendix_tables(blocks: Sequence[Block]) -> list[_Table]:
@@ -424,20 +426,26 @@ def _appendix_tables(blocks: Sequence[Block]) -> list[_Table]:
             continue
         position, columns = found
         header = list(block[position])
+        titles = {column: _clean(header[column]) for column in columns if column < len(header)}
         start = position + 1
         if start < len(block):
             extra = _sub_header(columns, header, block[start])
             if extra:
                 columns = {**columns, **extra}
+                above = ""
+                for column in range(len(header)):
+                    above = header[column] or above
+                    if column in extra:
+                        titles[column] = _clean(f"{above} {block[start][column]}")
                 start += 1
         if start < len(block) and _is_column_numbers(block[start]):
             start += 1
         body = [(n + 1, row) for n, row in enumerate(block) if n >= start]
-        if tables and not new_title and header == tables[-1].header:
+        if tables and not new_title and columns == tables[-1].columns:  # its header repeated on a new page
             last = tables[-1].rows[-1][0] if tables[-1].rows else 0
             tables[-1].rows.extend((last + n, row) for n, row in body)
         else:
-            tables.append(_Table(len(tables) + 1, new_title or "", columns, header, body))
+            tables.append(_Table(len(tables) + 1, new_title or "", columns, header, body, titles))
         titles = []
     return tables
 
@@ -540,18 +548,20 @@ class _Reader:
                 node[key] = _clean(_list_breaks(key, values[key]))
         node["_targets"] = [(level, _clean(text)) for level, text in targets]
         node["_own"] = own_level
+        node["_titles"] = {name: table.titles.get(column, name) for column, name in table.columns.items()}
         self.indicators.append(node)
 
     def _continue(self, node: dict[str, Any], values: dict[str, str], targets: list[tuple[str, str]],
                   number: str) -> None:
-        """A row without a number: the rest of the row above, split over a page or over lines."""
+        """A row without a number (or with a bullet, "a)", "-"): the rest of the row above, split
+        over a page or over lines, or a line of its text."""
+        if number:
+            values = {**values, "text": f"{number} {values.get('text', '')}".strip()}
         for key, text in values.items():
             if key == "number":
                 continue
             text = _clean(_list_breaks(key, text))
             node[key] = f"{node[key]} {text}" if node.get(key) else text
-        if number and number not in ("-", "+", "*"):
-            node["text"] = f"{node.get('text', '')} {number}".strip()
         joined = dict(node["_targets"])
         for level, text in targets:
             joined[level] = f"{joined[level]} {_clean(text)}" if level in joined else _clean(text)
@@ -651,11 +661,13 @@ def _choose_target(reader: _Reader, node: dict[str, Any], path: tuple[Any, ...])
     if chosen_at is None:
         chosen_at = next((i for i, (_, text) in enumerate(targets) if text == chosen), None)
     others = [pair for i, pair in enumerate(targets) if i != chosen_at]
-    for level, text in others:
+    titles = [title for name, title in node["_titles"].items() if name.startswith("target:")]
+    for index, (level, text) in enumerate(others):
         if level == "tinh" and "province_target" not in node:
             node["province_target"] = text
         else:
-            node.setdefault("_references", []).append((level, text))
+            column = next((t for t in titles if _level_of(_header_key(t)) == (level or None)), f"{index + 1}")
+            node.setdefault("_references", []).append((column, text))
     if chosen is None and node.get("due"):
         chosen = node["due"] if _parses(node["due"]) else f"Hoàn thành {node['due']}"
     if chosen is None:
@@ -902,7 +914,7 @@ def read_document(blocks: Sequence[Block], name: str, units: Sequence[dict[str, 
     if head.issued_on:
         plan_head["issued_on"] = head.issued_on
     plan_head["source"] = name
-    tracking = _tracking_unit(reader, unit_list)
+    tracking = _tracking_unit(reader, unit_list, quoted)
     if tracking:
         plan_head["tracking_unit"] = tracking
     plan: dict[str, Any] = {"format": 1, "plan": plan_head}
@@ -925,10 +937,18 @@ def _plan_code(name: str, head: _Head) -> str:
     return code or f"KH{head.year or ''}"
 
 
-def _tracking_unit(reader: _Reader, units: list[dict[str, Any]]) -> str | None:
-    """The office named most often in the tracking column (else the lead column)."""
+def _tracking_unit(reader: _Reader, units: list[dict[str, Any]], sentences: list[str]) -> str | None:
+    """The office named most often in the tracking column; without one, the office the body's
+    reporting sentence sends reports to ("gửi báo cáo về Phòng Văn hóa và Thông tin"), else the one
+    named most often as lead."""
     counts: dict[str, int] = {}
     by_name = {fold(n): u["code"] for u in units for n in (u["name"], *(u.get("aliases") or ()))}
+    if not any(node.get("tracking") for node in reader.indicators):
+        said = fold(" ".join(sentences))
+        named = sorted(((said.find(name), code) for name, code in by_name.items()
+                        if len(name) > 6 and name in said), key=lambda pair: pair[0])
+        if named:
+            return named[0][1]
     for key in ("tracking", "lead"):
         for node in reader.indicators:
             for name in names_in(node.get(key) or "")[0]:
@@ -986,7 +1006,8 @@ def draft_yaml(draft: Draft, t: Translate) -> str:
 
     plan = draft.plan
     out = [f"# {t('docplan-draft-header', source=plan['plan'].get('source', ''))}",
-           f"# {t('docplan-draft-doubts', count=len(draft.doubts))}", "format: 1", "plan:"]
+           f"# {t('docplan-draft-doubts', count=len(draft.doubts))}", "format: 1",
+           f"plan:{_comment(t('docplan-source-head'))}"]
     for key, value in plan["plan"].items():
         out.append(f"  {key}: {_scalar(value)}{note(('plan', key))}")
     if "schedule" in plan:
@@ -1053,9 +1074,11 @@ def _indicator_yaml(draft: Draft, index: int, node: dict[str, Any], note: Callab
             out.append(f"{lead}reporters: {_yaml_value(value)}{note((*path, key))}")
             continue
         out.append(f"{lead}{key}: {_scalar(value)}{note((*path, key))}")
-    for level, text in node.get("_references", []):
-        out.append(f"    # {t('docplan-draft-reference', level=level or '-', target=text)}")
+    for column, text in node.get("_references", []):
+        out.append(f"    # {t('docplan-draft-reference', column=column, target=text)}")
+    titles = node.get("_titles", {})
     for key in ("unit", "due", "note", "_frequency_text"):
-        if node.get(key):
-            out.append(f"    # {t('docplan-draft-column', column=key.strip('_'), value=node[key])}")
+        if node.get(key) and node[key] != node.get("target"):
+            column = titles.get(key.strip("_"), key.strip("_"))
+            out.append(f"    # {t('docplan-draft-column', column=column, value=node[key])}")
     return out

@@ -248,10 +248,13 @@ def _units_from_rows(rows: list[list[str]]) -> list[dict[str, Any]]:
 
 def _short_names(name: str) -> list[str]:
     """"Xã Tân An" is also named "UBND xã Tân An" and "Tân An" in the plans."""
-    match = re.match(r"^(Xã|Phường|Thị trấn|Thôn|Tổ dân phố)\s+(.+)$", name, re.IGNORECASE)
+    match = re.match(r"^(Xã|Phường|Thị trấn)\s+(.+)$", name, re.IGNORECASE)
     if not match:
         return []
-    return [f"UBND {match.group(1).lower()} {match.group(2)}", match.group(2)]
+    aliases = [f"UBND {match.group(1).lower()} {match.group(2)}"]
+    if len(match.group(2).split()) >= 2 and not any(ch.isdigit() for ch in match.group(2)):
+        aliases.append(match.group(2))  # "An Sinh"; not "Đông" alone, which other names hold
+    return aliases
 
 
 def read_plan_document(content: bytes, name: str, t: Any,
@@ -260,6 +263,8 @@ def read_plan_document(content: bytes, name: str, t: Any,
     unit would report (its columns name only a collective phrase no list fills in) is given to
     its tracking or lead office, with a doubt saying so. Raises DocumentError."""
     draft = read_document(document_blocks(content, name), name, units)
+    if units:
+        _fill_collective(draft)
     text = draft_yaml(draft, t)
     for _ in range(2):
         issues = _validate(text)
@@ -272,6 +277,33 @@ def read_plan_document(content: bytes, name: str, t: Any,
     if issues:
         raise DocumentError("docplan-error-draft", problems="; ".join(issues[:3]))
     return draft, text
+
+
+# Collective phrases whose members have no unit kind of their own ("các thôn"): a list's units whose
+# names start with the same word are those members.
+_MEMBER_WORDS = ("thon", "to dan pho", "xom", "khu pho", "ap", "truong")
+
+
+def _fill_collective(draft: Draft) -> None:
+    """With a list of units given, an indicator naming "các thôn" (or "các trường", …) is reported
+    by the listed units of that word, beside the units its columns name."""
+    from types import SimpleNamespace
+
+    from models.plan_document import names_in
+    from models.plans import derive_reporters
+    from models.text import fold
+
+    units = [SimpleNamespace(code=u["code"], name=u["name"], kind=u["kind"], aliases=tuple(u.get("aliases") or ()))
+             for u in draft.plan["units"]]
+    for node in draft.indicators:
+        named_in = " ; ".join(filter(None, [node.get("lead"), node.get("coordinating")]))
+        members: list[str] = []
+        for phrase in names_in(named_in)[1]:
+            words = [w for w in _MEMBER_WORDS if re.search(rf"\bcac {w}\b", fold(phrase))]
+            members.extend(u.code for u in units for w in words if fold(u.name).startswith(f"{w} "))
+        if members:
+            derived = derive_reporters(named_in, units)
+            node["reporters"] = {"units": list(dict.fromkeys([*derived, *members]))}
 
 
 def _validate(text: str) -> list[str]:

@@ -131,7 +131,7 @@ def test_a_communes_own_document_reads_right() -> None:
     # The commune's own column is the target; the district's is a reference.
     assert [rows[c]["target"] for c in rows] == ["≥ 70%", "1.500 tài khoản", "Tối thiểu 05 thôn", "Từ 80% đến 85%",
                                                  "Dưới 5%", "Hoàn thành trong Quý III"]
-    assert rows["4"]["_references"] == [("huyen", "Trên 75%")]
+    assert rows["4"]["_references"] == [("Chỉ tiêu năm 2026 của huyện", "Trên 75%")]
     assert rows["1"]["baseline"] == "62%"
     assert rows["1"]["lead"] == "Bộ phận Một cửa; Công an xã"  # a line break in the cell: two offices
     assert rows["4"]["text"].endswith("- Trong đó người cao tuổi được hướng dẫn sử dụng")
@@ -182,6 +182,17 @@ def test_a_list_of_units_fills_in_a_collective_phrase(tmp_path: Path) -> None:
     spec = load_plan_file(path)
     first = spec.indicators[0]  # "Các cơ quan, đơn vị, UBND các xã, phường"
     assert {"duc-chinh", "an-sinh"} <= set(first.parts[0].reporters)
+
+
+def test_a_list_of_villages_reports_what_the_plan_gives_to_cac_thon(tmp_path: Path) -> None:
+    listing = tmp_path / "thon.csv"
+    listing.write_text("Thôn Nà Pài\nThôn Bản Khít\n", encoding="utf-8")  # one name a line
+    _, text = read_plan_document(docs.commune_docx(), "tan-an.docx", T, units_of(listing))
+    path = tmp_path / "draft.yaml"
+    path.write_text(text, encoding="utf-8")
+    spec = {i.code: i for i in load_plan_file(path).indicators}
+    assert set(spec["3"].parts[0].reporters) == {"thon-na-pai", "thon-ban-khit", "to-cong-nghe-so-cong-dong"}
+    assert "thon-na-pai" not in spec["1"].parts[0].reporters
 
 
 def test_an_earlier_plans_units_are_taken_with_their_aliases() -> None:
@@ -267,3 +278,9 @@ def test_a_bad_document_on_the_command_line_is_one_line_and_imports_nothing(tmp_
         assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr, result.stderr
         assert name in result.stderr
     assert _plans(tmp_path) == []
+
+
+def test_without_a_tracking_column_the_body_names_the_tracking_office() -> None:
+    draft = read_document(document_blocks(docs.district_pdf(), "son-dong.pdf"), "son-dong.pdf")
+    tracking = draft.plan["plan"]["tracking_unit"]
+    assert next(u["name"] for u in draft.plan["units"] if u["code"] == tracking) == "Phòng Văn hóa và Thông tin"
