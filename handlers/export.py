@@ -775,7 +775,7 @@ class _GridCells:
 CellChunk = tuple[dict[int, dict[int, Figure]], dict[int, set[int]]]
 # Asked of the event loop by the thread writing the grid: a chunk's figures, as a future.
 CellChunks = Callable[[Sequence[int]], "Future[CellChunk]"]
-CELL_CHUNK = 1000  # units whose figures are read at once while the grid is written
+CELL_CHUNK = 500  # units whose figures are read at once while the grid is written
 
 
 def _chunks(units: Sequence[Any], cells: CellChunks | None) -> Iterator[tuple[Sequence[Any], CellChunk | None]]:

@@ -417,8 +417,8 @@ async def _unit_totals(session: AsyncSession, scope: _Scope,
     if scope.approved_only:
         where = and_(where, _approved())
     cutoffs = {period_id: at for period_id, at in scope.cutoffs.items() if period_id in {p for _, p in pairs}}
-    before = _before(s.period, cutoffs)
-    after = s.submitted_at >= before if cutoffs else true()
+    before = _before(s.period, cutoffs) if cutoffs else None
+    after = s.submitted_at >= before if before is not None else true()
     dialect = (await session.connection()).dialect.name
     if dialect == "sqlite":
         late_parts = func.group_concat(case((after, s.part_id)))

@@ -424,7 +424,7 @@ class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
         UniqueConstraint("unit_id", "part_id", "period", "version"),
-        Index("ix_submissions_part_period", "part_id", "period"),
+        Index("ix_submissions_part_period_unit", "part_id", "period", "unit_id"),  # exact by the key too
         # The current figures of a plan's periods, what a summary adds up (migration 0017).
         Index("ix_submissions_current_figures", "plan_id", "period", "part_id",
               postgresql_where=text("is_current"), sqlite_where=text("is_current")),

@@ -41,8 +41,10 @@ BEGIN
         NEW.is_current := false;
     ELSE
         NEW.is_current := true;
+        -- "IS NOT FALSE", not "is_current": the partial index of current figures must not
+        -- look usable for this probe by the key (unanalysed, the planner would scan it all).
         UPDATE submissions SET is_current = false
-         WHERE {_KEY.format(row='NEW')} AND version < NEW.version AND is_current;
+         WHERE {_KEY.format(row='NEW')} AND version < NEW.version AND is_current IS NOT FALSE;
     END IF;
     RETURN NEW;
 END
@@ -94,11 +96,22 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.add_column('submissions', sa.Column('is_current', sa.Boolean(), server_default=sa.true(), nullable=False))
     op.execute(_FILL.format(false='false' if dialect == 'postgresql' else '0'))
+    # The (part, period) index gains the unit: a probe by the key (the triggers') is then exact
+    # whichever index the planner takes; without statistics (a new database, a bulk load) it
+    # took this one and read every unit's rows of the part and period for each row inserted.
+    op.drop_index('ix_submissions_part_period', table_name='submissions')
+    op.create_index('ix_submissions_part_period_unit', 'submissions', ['part_id', 'period', 'unit_id'], unique=False)
     op.create_index('ix_submissions_current_figures', 'submissions', ['plan_id', 'period', 'part_id'],
                     unique=False, postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
     if dialect == 'postgresql':
         for statement in (*_PG_FUNCTIONS, *_PG_TRIGGERS):
             op.execute(statement)
+        # A function's queries are planned once per connection and the plan kept: planned on an
+        # empty or never-analysed table (a new database, a bulk load in one transaction) it could be
+        # a scan of the whole table for every row inserted. They are probes by the key: by an index
+        # (either of the two above, both exact).
+        for function in ('submissions_current_insert', 'submissions_current_delete'):
+            op.execute(f'ALTER FUNCTION {function}() SET enable_seqscan = off')
     else:
         for trigger in _SQLITE_TRIGGERS:
             op.execute(trigger)
@@ -115,4 +128,6 @@ def downgrade() -> None:
         op.execute('DROP FUNCTION IF EXISTS submissions_current_insert()')
         op.execute('DROP FUNCTION IF EXISTS submissions_current_delete()')
     op.drop_index('ix_submissions_current_figures', table_name='submissions')
+    op.drop_index('ix_submissions_part_period_unit', table_name='submissions')
+    op.create_index('ix_submissions_part_period', 'submissions', ['part_id', 'period'], unique=False)
     op.drop_column('submissions', 'is_current')
