@@ -260,3 +260,67 @@ async def test_the_spreadsheet_names_the_evidence_in_its_review_and_history_shee
     history = [list(r) for r in book["Lịch sử"].iter_rows(min_row=2, values_only=True)]
     assert [r[1] for r in history] == ["Gửi số liệu", "Gửi minh chứng"]
     assert history[1][11] == reviewed[8] and history[1][2] == "an-sinh"
+
+
+async def test_the_approved_only_sql_summary_is_the_python_summary_of_the_approved_figures(app: object) -> None:
+    """The one filter in models/summary_queries.py against the reference: models.standing's
+    summary of the raw versions of exactly the figures whose current version's latest decision
+    is an approval (decisions on older versions, returns after approvals and approvals after
+    returns included), with and without the cells, on SQLite and PostgreSQL."""
+    import random
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from bot.cli import import_plan_file
+    from models import store
+    from models.periods import Period
+    from models.standing import compute_summary, covered_periods, end_of_day, periods_to_read
+    from models.summary_queries import build_summary, figure_versions
+    from models.tables import Review, Submission
+    from tests.figures import store_figures
+    from tests.test_summary import SMALL
+    from tests.test_summary_sql import ZONE, _scenario
+
+    await import_plan_file(app, SMALL)  # type: ignore[arg-type]
+    rng = random.Random(17)
+    await store_figures(app, "T2025", _scenario(rng))  # type: ignore[arg-type]
+    async with app.unit_of_work() as session:  # type: ignore[attr-defined]
+        rows = (await session.execute(select(Submission))).scalars().all()
+        at = max(r.submitted_at for r in rows)
+        for row in rows:
+            for _ in range(rng.choice([0, 1, 1, 2])):
+                decision = rng.choice(["approved", "approved", "returned"])
+                session.add(Review(submission_id=row.id, plan_id=row.plan_id, unit_id=row.unit_id,
+                                   part_id=row.part_id, period=row.period, decision=decision,
+                                   reason=None if decision == "approved" else "x", person_id=None, channel="cli",
+                                   decided_at=at))
+    async with app.unit_of_work() as session:  # type: ignore[attr-defined]
+        latest = {}
+        for review in (await session.execute(select(Review).order_by(Review.id))).scalars():
+            latest[review.submission_id] = review.decision
+        top = dict(((u, p, q), v) for u, p, q, v in await session.execute(
+            select(Submission.unit_id, Submission.part_id, Submission.period, func.max(Submission.version))
+            .group_by(Submission.unit_id, Submission.part_id, Submission.period)))
+        approved = {(r.unit_id, r.part_id, r.period) for r in rows
+                    if top[(r.unit_id, r.part_id, r.period)] == r.version and latest.get(r.id) == "approved"}
+        assert 0 < len(approved) < len(top)
+        found = await store.get_plan(session, "T2025")
+        view = await store.load_plan_view(session, found.id)
+        for period, today in ((Period.parse("2025-03"), date(2025, 3, 25)),
+                              (Period.parse("2025-Q1"), date(2025, 4, 20)),
+                              (Period.parse("2025-02"), date(2025, 3, 1))):
+            by_sql = await build_summary(session, view, period, today, ZONE, approved_only=True)
+            lean = await build_summary(session, view, period, today, ZONE, approved_only=True, cells=False)
+            chosen = covered_periods(view, period, today)
+            parts = [pv for pv in view.parts.values() if pv.frequency in chosen]
+            cutoffs = {p.id: end_of_day(view.deadline(p), ZONE) for p in chosen.values()}
+            raw = await figure_versions(session, view.plan.id, periods_to_read(parts, chosen), cutoffs)
+            kept = [r for r in raw if (r[1], r[0], r[2]) in approved]
+            officers = {u.unit_id: u.officer for u in by_sql.units if u.officer}
+            by_python = compute_summary(view, by_sql.period, chosen, parts, kept, officers, today, ZONE)
+            assert (by_sql.rows, by_sql.units, by_sql.reports, by_sql.figures, by_sql.on_time) == (
+                by_python.rows, by_python.units, by_python.reports, by_python.figures, by_python.on_time), period
+            assert (lean.rows, lean.units, lean.reports) == (by_python.rows, by_python.units, by_python.reports)
+            everything = await build_summary(session, view, period, today, ZONE)
+            assert by_sql.reports.received < everything.reports.received
