@@ -249,6 +249,7 @@ class IndicatorLine:
     standing: str
     change: str | None
     period: str
+    review: tuple[int, int, int] | None = None  # (approved, awaiting, returned) of the figures received
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +281,7 @@ class PlanPage:
     late: int
     missing: int
     rate: str
+    review: tuple[int, int, int] | None  # (approved, awaiting, returned) over every indicator
     indicators: list[IndicatorLine]
     columns: list[str]  # part codes, the grid's columns
     grid: list[GridRow]
@@ -308,6 +310,7 @@ def indicator_lines(view: PlanView, summary: Summary, t: Translator) -> list[Ind
         expected=row.reports.expected, target=describe_target(row.target, t),
         standing=row.standing.value, period=period_label(row.period, t),
         change=signed_points(row.change, row.target, t) if row.change is not None else None,
+        review=summary.review_counts(row),
     ) for row in summary.rows]
 
 
@@ -368,6 +371,7 @@ def assemble_plan_page(view: PlanView, summary: Summary, t: Translator, filters:
         period_label=period_label(summary.period, t), periods=_periods(view, t), expected=reports.expected,
         received=reports.received, on_time=reports.on_time, late=reports.late, missing=reports.missing,
         rate=t.percent(reports.rate.quantize(Decimal("0.1"))) if reports.rate is not None else "—",
+        review=summary.review_totals(),
         indicators=lines, columns=[row.code for row in rows], grid=grid, units_total=len(units), page=page,
         pages=pages, groups=sorted({line.group for line in every_line if line.group}), kinds=sorted(kinds),
         filters=filters, kind_labels={kind: kind_label(kind, t) for kind in kinds},

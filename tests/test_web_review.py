@@ -217,6 +217,11 @@ async def test_the_plan_grid_marks_a_returned_figure_as_soon_as_it_is_returned(s
         await post(web, base, {"csrf": token, "period": "2025-03", "indicator": "6", "unit": "an-sinh",
                                "action": "return", "reason": "thiếu minh chứng"})
     assert 'class="c returned"' in await cell()  # the page kept for others is rebuilt after a decision
+    async with leader.get(grid) as response:  # and the counts of the review, per indicator and in all
+        page = await response.text()
+    assert "Duyệt số liệu đã nhận: 0 đã duyệt, 0 chờ duyệt, 1 trả lại để sửa." in page
+    six = page[page.index('<tr data-code="6">'):].split("</tr>")[0]
+    assert '<td class="review">0 / 0 / 1</td>' in six
     await tg.say(LAN, "sửa 6: 125/150")  # corrected: awaiting review again, no longer returned
     assert 'class="c returned"' not in await cell()
     await leader.close()
