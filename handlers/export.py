@@ -86,7 +86,6 @@ from models.plan_xlsx import CONFLICTS_SHEET, MATRIX_SHEETS, META_SHEET, PARTS_S
 from models.plans import DEFAULT_TARGET_SOURCE
 from models.rollups import Standing
 from models.store import load_plan_view
-from models.submissions import figures_stamp
 from models.summary_data import Cell as SummaryCell, IndicatorRow, Summary
 from models.summary_queries import CellReader, build_summary
 from models.tables import Indicator
@@ -930,8 +929,7 @@ async def export_streamed(session: Any, view: PlanView, summary: Summary, t: Tra
     if unit_layout(view) == "sheets":
         return await asyncio.to_thread(export_workbook, view, summary, t, review_rows, history_rows)
     loop = asyncio.get_running_loop()
-    stamp = await figures_stamp(session)  # the figures as the summary read them, not those stored since
-    reader = CellReader(view, summary, (await session.connection()).dialect.name, stamp)
+    reader = await CellReader.open(session, view, summary)  # as the summary read them, not those stored since
 
     def cells(unit_ids: Sequence[int]) -> Future[CellChunk]:
         return asyncio.run_coroutine_threadsafe(reader.read(session, unit_ids), loop)

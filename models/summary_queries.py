@@ -74,6 +74,7 @@ from models.standing import (
     summarize,
     wanted_periods,
 )
+from models.submissions import figures_stamp
 from models.summary_data import Summary
 from models.tables import Review, Submission
 from models.targets import Figure, Measure
@@ -516,6 +517,12 @@ class CellReader:
         self.own = {part_id: period_id for part_id, period_id in self.scope.own.items()
                     if (part_id, period_id) in self.scope.pairs}
         self.stamp = stamp
+
+    @classmethod
+    async def open(cls, session: AsyncSession, view: PlanLike, summary: Summary) -> CellReader:
+        """A reader of the figures as they are now (the summary just read): stamped with the newest
+        stored version's id."""
+        return cls(view, summary, (await session.connection()).dialect.name, await figures_stamp(session))
 
     async def read(self, session: AsyncSession, unit_ids: Iterable[int],
                    ) -> tuple[dict[int, dict[int, Figure]], dict[int, set[int]]]:
