@@ -365,6 +365,13 @@ class _Tally:
         return Reported(totals, self.received, self.early if own else 0)
 
 
+async def _rows(session: AsyncSession, query: Any) -> Sequence[Any]:
+    """All rows of a select of columns, through the session's connection: plain rows, without the
+    ORM's result handling (a tenth of a second over 10,000 units' rows), in the session's
+    transaction."""
+    return (await (await session.connection()).execute(query)).all()
+
+
 async def _part_totals(session: AsyncSession, scope: _Scope, current: _Current) -> dict[tuple[int, str], Reported]:
     """Per (part, period): Reported, from counts and sums per figure class."""
     s = Submission
@@ -374,7 +381,7 @@ async def _part_totals(session: AsyncSession, scope: _Scope, current: _Current) 
     query = _joined(scope, current, s.part_id, s.period, kind, func.count(), func.sum(current.early),
                     *sums.columns).group_by(s.part_id, s.period, kind)
     tallies: dict[tuple[int, str], _Tally] = {}
-    for row in (await session.execute(query)).all():
+    for row in await _rows(session, query):
         tally = tallies.setdefault((row[0], row[1]), _Tally())
         tally.early += int(row[4] or 0)
         tally.fold(int(row[2]), int(row[3]), sums.read(row[5:], at_value), sums.read(row[5:], at_numerator),
@@ -395,7 +402,7 @@ async def _pair_amounts(session: AsyncSession, scope: _Scope, pairs_read: Sequen
     query = _joined(scope, _current(scope, wanted), s.part_id, s.period, s.numerator, s.denominator).where(
         s.not_applicable.is_(False), s.numerator.is_not(None), s.denominator > 0)
     pairs: dict[tuple[int, str], list[tuple[Decimal, Decimal]]] = {}
-    for part_id, period_id, numerator, denominator in (await session.execute(query)).all():
+    for part_id, period_id, numerator, denominator in await _rows(session, query):
         pairs.setdefault((part_id, period_id), []).append((numerator, denominator))
     for key, given in pairs.items():
         reported = found[key]
@@ -426,21 +433,21 @@ async def _unit_totals(session: AsyncSession, scope: _Scope,
     else:  # an array: decoded by the driver, not parsed here
         late_parts = func.array_agg(s.part_id).filter(after)
     query = select(s.unit_id, func.count(), late_parts).where(where).group_by(s.unit_id)
-    counted = (await session.execute(query)).all()
+    counted = await _rows(session, query)
     rescued: dict[int, set[int]] = {}  # unit -> parts whose current version is late but an earlier one was not
     if cutoffs:
         other = aliased(Submission)
         earlier = exists().where(other.unit_id == s.unit_id, other.part_id == s.part_id, other.period == s.period,
                                  other.version < s.version, other.submitted_at < before)
         query = select(s.unit_id, s.part_id).where(where, s.version > 1, after, earlier)
-        for unit_id, part_id in (await session.execute(query)).all():
+        for unit_id, part_id in await _rows(session, query):
             rescued.setdefault(unit_id, set()).add(part_id)
     owed = _parts_owed(scope, pairs)
     short = frozenset(unit_id for unit_id, received, _ in counted if received < len(owed.get(unit_id, ())))
     received_parts: dict[int, set[int]] = {}
     if short:
         listed = select(s.unit_id, s.part_id).where(where, _among(scope, s.unit_id, short))
-        for unit_id, part_id in (await session.execute(listed)).all():
+        for unit_id, part_id in await _rows(session, listed):
             received_parts.setdefault(unit_id, set()).add(part_id)
     found = {}
     for unit_id, received, late in counted:
