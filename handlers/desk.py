@@ -325,16 +325,23 @@ def _periods(view: PlanView, t: Translator) -> list[tuple[str, str]]:
     return [(pid, label) for pid, (_, label) in sorted(seen.items(), key=lambda item: item[1][0])]
 
 
+async def _plan_summary(session: Session, person: Person | None, plan_code: str, asked_period: str | None, *,
+                        cache: ViewCache, summaries: Summaries, today: date,
+                        zone: ZoneInfo) -> tuple[PlanView, Summary]:
+    """The plan and its shared summary for the period asked, for a reader of the whole plan."""
+    view, found = await _plan_and_access(session, person, plan_code, cache)
+    if not found.whole_plan:
+        raise DeskError("web-error-leaders-only", 403)
+    return view, await summaries.get(session, view, _period(view, asked_period, today), today, zone)
+
+
 async def plan_page(
     session: Session, person: Person | None, plan_code: str, asked_period: str | None, *, cache: ViewCache,
     summaries: Summaries, today: date, zone: ZoneInfo, t: Translator, filters: dict[str, str] | None = None,
     page: int = 1,
 ) -> PlanPage:
-    view, found = await _plan_and_access(session, person, plan_code, cache)
-    if not found.whole_plan:
-        raise DeskError("web-error-leaders-only", 403)
-    period = _period(view, asked_period, today)
-    summary = await summaries.get(session, view, period, today, zone)
+    view, summary = await _plan_summary(session, person, plan_code, asked_period, cache=cache, summaries=summaries,
+                                        today=today, zone=zone)
     wanted = {k: v for k, v in (filters or {}).items() if v}
     key = (id(summary), t.locale, tuple(sorted(wanted.items())), page)
     # Assembled in a worker thread (thousands of figures formatted): the event loop keeps serving
@@ -966,16 +973,13 @@ async def year_chart(
     zone: ZoneInfo, t: Translator,
 ) -> YearChart:
     """One part's figure over the year up to the period asked, for the plan page's readers."""
-    view, found = await _plan_and_access(session, person, plan_code, cache)
-    if not found.whole_plan:
-        raise DeskError("web-error-leaders-only", 403)
-    period = _period(view, asked_period, today)
-    summary = await summaries.get(session, view, period, today, zone)
+    view, summary = await _plan_summary(session, person, plan_code, asked_period, cache=cache, summaries=summaries,
+                                        today=today, zone=zone)
     await session.rollback()  # no connection held while the year is read
     row = next((row for row in summary.rows if row.code == part_code), None)
     if row is None:
         raise DeskError("web-error-no-indicator", 404, code=part_code)
-    by_period = {each.period: each for each in (await series.get(sessions, view, period, today, zone)).get(
+    by_period = {each.period: each for each in (await series.get(sessions, view, summary.period, today, zone)).get(
         row.part_id, [])}
     by_period[row.period] = row  # the chosen period's bar is the table's figure, exactly
     from models.periods import periods_of_year
