@@ -107,7 +107,11 @@ async def run(args: argparse.Namespace, url: str) -> None:
                 await store.import_plan(session, load_plan_file(path), "deadline", clock())
             async with app.unit_of_work() as session:
                 plan = await store.get_plan(session, "DEADLINE")
-                chats = await register_officers(session, plan.id, "telegram", FIRST_CHAT, clock())
+                # Registered in the month's first days: an officer who registers after a reminder's
+                # time is welcomed instead of reminded (scheduler/tick.py), which would leave the
+                # deadline day without its reminders.
+                chats = await register_officers(session, plan.id, "telegram", FIRST_CHAT,
+                                                datetime(2025, 3, 2, 9, 0, tzinfo=ZONE))
         start_at = await reminder_instant(app, plan.id)
         base = time.monotonic()
         for chat in chats:
