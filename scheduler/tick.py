@@ -65,6 +65,7 @@ from scheduler.review_lists import review_messages
 log = logging.getLogger(__name__)
 
 ESCALATION_UNITS_SHOWN = 40  # an escalation lists this many units, then says how many more
+YIELD_EVERY = 100  # officers' messages built between two turns given to the event loop
 
 
 class Sender(Protocol):
@@ -326,7 +327,9 @@ async def _officer_messages(session: Session, facts: Situation, texts: Texts) ->
     if item.kind is Kind.PROMPT and wanted:
         last = await _last_figures(session, view, item, {w[1] for w in wanted})
     messages = []
-    for key, unit_id, officer, channel, chat_id in wanted:
+    for number, (key, unit_id, officer, channel, chat_id) in enumerate(wanted, start=1):
+        if number % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # a province's messages take seconds: figures arriving are stored meanwhile
         t = texts.t(officer.locale)
         unit = view.units[unit_id]
         if item.kind is Kind.PROMPT:
