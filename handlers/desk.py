@@ -40,7 +40,7 @@ from models.text import fold
 
 __all__ = ["Access", "CellState", "DeskError", "PlanPage", "ReviewAction", "ReviewPage", "Summaries", "UnitPage",
            "access_to", "evidence_file", "figures_document", "plan_page", "plans_of", "results_document",
-           "review_act", "review_notes", "review_page", "reviews_plan", "unit_page"]
+           "review_act", "review_notes", "review_page", "unit_page"]
 
 PAGE_UNITS = 100  # units per page of the grid: 3,000 units stay a quick page
 
@@ -188,7 +188,8 @@ async def plans_of(session: Session, person: Person, cache: ViewCache) -> list[P
             continue
         view = await load_plan_view(session, plan.id, cache)
         units = tuple((view.units[u].code, view.units[u].name) for u in sorted(found.units) if u in view.units)
-        links.append(PlanLink(plan.code, plan.title, plan.year, found.whole_plan, units, _reviews_any(view, found)))
+        reviews = bool(_reviewed_parts(view, found))
+        links.append(PlanLink(plan.code, plan.title, plan.year, found.whole_plan, units, reviews))
     return sorted(links, key=lambda link: (-link.year, link.code))
 
 
@@ -327,26 +328,30 @@ def _periods(view: PlanView, t: Translator) -> list[tuple[str, str]]:
 
 async def _plan_summary(session: Session, person: Person | None, plan_code: str, asked_period: str | None, *,
                         cache: ViewCache, summaries: Summaries, today: date,
-                        zone: ZoneInfo) -> tuple[PlanView, Summary]:
-    """The plan and its shared summary for the period asked, for a reader of the whole plan."""
+                        zone: ZoneInfo) -> tuple[PlanView, Access, Summary]:
+    """The plan, the reader's rights in it and its shared summary for the period asked, for a
+    reader of the whole plan."""
     view, found = await _plan_and_access(session, person, plan_code, cache)
     if not found.whole_plan:
         raise DeskError("web-error-leaders-only", 403)
-    return view, await summaries.get(session, view, _period(view, asked_period, today), today, zone)
+    return view, found, await summaries.get(session, view, _period(view, asked_period, today), today, zone)
 
 
 async def plan_page(
     session: Session, person: Person | None, plan_code: str, asked_period: str | None, *, cache: ViewCache,
     summaries: Summaries, today: date, zone: ZoneInfo, t: Translator, filters: dict[str, str] | None = None,
     page: int = 1,
-) -> PlanPage:
-    view, summary = await _plan_summary(session, person, plan_code, asked_period, cache=cache, summaries=summaries,
-                                        today=today, zone=zone)
+) -> tuple[PlanPage, bool]:
+    """The plan page (shared by its readers) and whether this reader reviews some of the plan's
+    indicators (the page then links the review table)."""
+    view, found, summary = await _plan_summary(session, person, plan_code, asked_period, cache=cache,
+                                               summaries=summaries, today=today, zone=zone)
     wanted = {k: v for k, v in (filters or {}).items() if v}
     key = (id(summary), t.locale, tuple(sorted(wanted.items())), page)
     # Assembled in a worker thread (thousands of figures formatted): the event loop keeps serving
     # officers meanwhile. Kept with its summary: the next reader of the same page gets it at once.
-    return await summaries.page(key, summary, lambda: assemble_plan_page(view, summary, t, wanted, page))
+    shown = await summaries.page(key, summary, lambda: assemble_plan_page(view, summary, t, wanted, page))
+    return shown, bool(_reviewed_parts(view, found))
 
 
 def assemble_plan_page(view: PlanView, summary: Summary, t: Translator, filters: dict[str, str],
@@ -671,23 +676,16 @@ def _reviews(view: PlanView, found: Access, pv: PartView) -> bool:
                for unit_id in found.units)
 
 
-def _reviews_any(view: PlanView, found: Access) -> bool:
-    return any(view.reporters.get(pv.part.id) and _reviews(view, found, pv) for pv in view.parts.values())
-
-
-async def reviews_plan(session: Session, person: Person, plan_code: str, cache: ViewCache) -> bool:
-    """Whether the reader reviews some of the plan's indicators (the plan page links the review
-    table then)."""
-    plan = await get_plan(session, plan_code)
-    found = await access_to(session, person, plan.id) if plan is not None else None
-    return found is not None and _reviews_any(await load_plan_view(session, plan.id, cache), found)
+def _reviewed_parts(view: PlanView, found: Access) -> list[PartView]:
+    """The parts someone reports that the reader reviews."""
+    return [pv for pv in view.parts.values() if view.reporters.get(pv.part.id) and _reviews(view, found, pv)]
 
 
 async def _reviewed(session: Session, view: PlanView, found: Access, period: Period, summaries: Summaries,
                     today: date, zone: ZoneInfo) -> list[tuple[PartView, Period]]:
     """The parts the reader reviews, each with its own period within `period` (as the plan page
     shows them: a monthly indicator's month in a quarter)."""
-    mine = [pv for pv in view.parts.values() if view.reporters.get(pv.part.id) and _reviews(view, found, pv)]
+    mine = _reviewed_parts(view, found)
     if not mine:
         return []
     summary = await summaries.get(session, view, period, today, zone)
@@ -973,8 +971,8 @@ async def year_chart(
     zone: ZoneInfo, t: Translator,
 ) -> YearChart:
     """One part's figure over the year up to the period asked, for the plan page's readers."""
-    view, summary = await _plan_summary(session, person, plan_code, asked_period, cache=cache, summaries=summaries,
-                                        today=today, zone=zone)
+    view, _, summary = await _plan_summary(session, person, plan_code, asked_period, cache=cache,
+                                           summaries=summaries, today=today, zone=zone)
     await session.rollback()  # no connection held while the year is read
     row = next((row for row in summary.rows if row.code == part_code), None)
     if row is None:

@@ -228,11 +228,10 @@ class Desk:
         t = self._t(request)
         filters = {name: request.query.get(name, "") for name in ("group", "kind", "status", "units")}
         async with self.app.sessions() as session:
-            shown = await desk.plan_page(session, signed.person, request.match_info["plan"],
-                                         request.query.get("period"), t=t, filters=filters,
-                                         page=_count(request.query.get("page")) or 1,
-                                         **self._context(request))
-            reviews = await desk.reviews_plan(session, signed.person, shown.plan_code, self.app.deps.plan_views)
+            shown, reviews = await desk.plan_page(session, signed.person, request.match_info["plan"],
+                                                  request.query.get("period"), t=t, filters=filters,
+                                                  page=_count(request.query.get("page")) or 1,
+                                                  **self._context(request))
         return await self._page(request, "plan.html", {"title": shown.plan_title, "reviews": reviews, "p": shown,
                                                        "main": await self._plan_body(shown, t)})
 
