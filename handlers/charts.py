@@ -224,7 +224,7 @@ def bullet_chart(summary: Summary, t: Translator) -> bytes:
 
 
 def _label(row: IndicatorRow) -> str:
-    return f"{row.title} — {row.label}" if row.label else row.title
+    return row.full_title
 
 
 def _grid_units(summary: Summary) -> list[UnitRow]:

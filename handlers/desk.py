@@ -306,7 +306,7 @@ def _group_of(view: PlanView, row: IndicatorRow) -> str:
 
 def indicator_lines(view: PlanView, summary: Summary, t: Translator) -> list[IndicatorLine]:
     return [IndicatorLine(
-        code=row.code, group=_group_of(view, row), title=f"{row.title} — {row.label}" if row.label else row.title,
+        code=row.code, group=_group_of(view, row), title=row.full_title,
         figure=amount_text(row, t), coverage=coverage_text(row.rollup, t), reported=row.reports.received,
         expected=row.reports.expected, target=describe_target(row.target, t),
         standing=row.standing.value, period=period_label(row.period, t),
@@ -494,7 +494,7 @@ async def unit_page(
             (_when(record.at, zone, t), describe_figure(record.figure, row.target, t), record.channel)
             for record in by_part.get((row.part_id, row.period.id), ()))
         reviewed = states.get((row.part_id, row.period.id))
-        figures.append(UnitFigure(row.code, f"{row.title} — {row.label}" if row.label else row.title,
+        figures.append(UnitFigure(row.code, row.full_title,
                                   period_label(row.period, t), cell.text, cell.state, describe_target(row.target, t),
                                   versions, reviewed.state if reviewed is not None else None,
                                   reviewed.reason if reviewed is not None else None,
@@ -989,5 +989,5 @@ async def year_chart(
         words = amount_text(shown, t) if shown is not None else "—"
         bars.append(Bar(_short_period(each, t), f"{period_label(each, t)}: {words}", value, line))
     top = max([b.value or 0 for b in bars] + [b.line or 0 for b in bars] + [0.0])
-    return YearChart(row.code, f"{row.title} — {row.label}" if row.label else row.title, bars,
+    return YearChart(row.code, row.full_title, bars,
                      top * 1.1 if top > 0 else 1.0, amount_text(row, t))

@@ -630,7 +630,7 @@ class _Texts:
     def __init__(self, summary: Summary, t: Translator) -> None:
         self.t = t
         self.parts: dict[int, tuple[IndicatorRow, str, str, str]] = {
-            row.part_id: (row, f"{row.title} — {row.label}" if row.label else row.title, period_label(row.period, t),
+            row.part_id: (row, row.full_title, period_label(row.period, t),
                           describe_target(row.target, t))
             for row in summary.rows
         }

@@ -95,7 +95,7 @@ def _names(names: list[str], t: Translator, more: str = "paper-report-and-more")
 
 
 def _title(row: IndicatorRow) -> str:
-    return f"{row.title} — {row.label}" if row.label else row.title
+    return row.full_title
 
 
 def _figure(row: IndicatorRow, t: Translator) -> str:

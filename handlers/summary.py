@@ -86,10 +86,6 @@ def signed_points(value: Decimal, target: Target, t: Translator) -> str:
     return shown
 
 
-def _row_title(row: IndicatorRow) -> str:
-    return f"{row.title} — {row.label}" if row.label else row.title
-
-
 def amount_text(row: IndicatorRow, t: Translator) -> str:
     """The plan-wide figure as the summary shows it (units done for a milestone)."""
     if row.amount is None:
@@ -122,7 +118,7 @@ def review_text(counts: tuple[int, int, int], t: Translator) -> str:
 def indicator_lines(row: IndicatorRow, t: Translator, review: tuple[int, int, int] | None = None) -> list[str]:
     """Two or three short lines about one indicator part, and how its figures stand in review
     (`review`: approved, awaiting, returned) when any was received."""
-    lines = [f"{row.mark} {row.code} · {_row_title(row)}"]
+    lines = [f"{row.mark} {row.code} · {row.full_title}"]
     second = t("summary-figure", amount=amount_text(row, t), target=describe_target(row.target, t))
     gap = _gap_text(row, t)
     if gap:
@@ -192,7 +188,7 @@ def _gaps_section(summary: Summary, t: Translator) -> list[str]:
         return [t("summary-top-gaps-none")]
     lines = [t("summary-top-gaps-header", count=len(summary.top_gaps))]
     for number, row in enumerate(summary.top_gaps, start=1):
-        lines.append(f"{number}. {row.code} · {_row_title(row)}")
+        lines.append(f"{number}. {row.code} · {row.full_title}")
         detail = _gap_text(row, t) or ""
         if row.needed_per_period is not None and row.remaining_periods > 0 and row.needed_per_period > 0:
             detail += " · " + t("summary-needed", amount=points(row.needed_per_period, row.target, t),

@@ -66,6 +66,11 @@ class IndicatorRow:
     reports: ReportCounts
 
     @property
+    def full_title(self) -> str:
+        """The indicator's title and the part's label: "Văn bản xử lý … — Cấp xã, phường"."""
+        return f"{self.title} — {self.label}" if self.label else self.title
+
+    @property
     def rollup(self) -> Rollup:
         return self.result.rollup
 
